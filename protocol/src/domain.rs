@@ -1,0 +1,305 @@
+//! The domain vocabulary shared by server and console: identifiers, the administrative
+//! hierarchy, incidents, personnel and cameras as the wire carries them.
+
+use geo_types::Point;
+use serde::{Deserialize, Serialize};
+
+use crate::lifecycle::IncidentState;
+
+/// An incident's number, assigned by the server in report order.
+pub type IncidentId = u64;
+/// A person or team in the field.
+pub type UnitId = u32;
+/// A camera.
+pub type CameraId = u32;
+/// Milliseconds since the Unix epoch, from the server's clock.
+pub type Millis = i64;
+
+/// A level of the administrative hierarchy, from the city down to the community.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// 社区/村: community or village, with its grid cells.
+    Community,
+    /// 街道/乡镇: street or town.
+    Street,
+    /// 区/县: district or county.
+    District,
+    /// 市: the whole city.
+    City,
+}
+
+impl Level {
+    /// The next level up, if any: where a matter goes when it is escalated (吹哨).
+    pub fn up(self) -> Option<Level> {
+        match self {
+            Level::Community => Some(Level::Street),
+            Level::Street => Some(Level::District),
+            Level::District => Some(Level::City),
+            Level::City => None,
+        }
+    }
+}
+
+/// Where a point lies in every net: the administrative path plus the overlays.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Placement {
+    /// Technical grid cell code (万米单元格).
+    pub cell: String,
+    /// Community code (12 digits).
+    pub community: String,
+    /// Community name.
+    pub community_name: String,
+    /// Street code (12 digits).
+    pub street: String,
+    /// Street name.
+    pub street_name: String,
+    /// District code (12 digits).
+    pub district: String,
+    /// District name.
+    pub district_name: String,
+    /// Responsibility unit code (the net that handles).
+    pub responsibility_unit: String,
+    /// Supervision unit code (the net that checks).
+    pub supervision_unit: String,
+    /// The grid worker responsible for the cell.
+    pub grid_worker: Option<UnitId>,
+}
+
+/// Who may see what: a level of the hierarchy and the code of the unit at that level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// The level of the governance centre.
+    pub level: Level,
+    /// The unit's 12-digit code; ignored for the city level.
+    pub code: String,
+}
+
+impl Scope {
+    /// The whole city.
+    pub fn city() -> Self {
+        Scope { level: Level::City, code: String::new() }
+    }
+
+    /// Whether something placed at `p` lies inside this scope.
+    pub fn contains(&self, p: &Placement) -> bool {
+        match self.level {
+            Level::City => true,
+            Level::District => p.district == self.code,
+            Level::Street => p.street == self.code,
+            Level::Community => p.community == self.code,
+        }
+    }
+}
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Leader: everything a dispatcher does, in consultation.
+    Commander,
+    /// Duty officer: accepts, dispatches, verifies and closes.
+    Dispatcher,
+    /// Watches the wall: reads, reports.
+    Operator,
+    /// Field staff: reports, starts, gives feedback, sends positions.
+    GridWorker,
+    /// An IoT or video-AI gateway: reports alarms only.
+    Sensor,
+}
+
+/// The authenticated user as the server tells the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// Login id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// What this user sees and may act on.
+    pub scope: Scope,
+    /// The field unit this user is, for grid workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<UnitId>,
+}
+
+/// Where a report came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Entered by a command-centre operator.
+    Operator,
+    /// Found on patrol by a grid worker.
+    GridWorker,
+    /// Snap-and-report by a citizen (随手拍).
+    Citizen,
+    /// An IoT sensor alarm (smoke detector, water meter, door lock).
+    IotSensor,
+    /// A video-AI alarm.
+    VideoAlarm,
+    /// The 12345 hotline.
+    Hotline,
+}
+
+/// How many people a matter involves (GB/T 31000 incident scale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Scale {
+    /// One person or household.
+    #[default]
+    Individual,
+    /// A group.
+    Group,
+    /// A major group event.
+    MajorGroup,
+}
+
+/// One recorded step of an incident: who did what, when, from where and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// The action taken (`report`, `accept`, …, or `overdue` for the clock's own steps).
+    pub action: String,
+    /// The state after the step.
+    pub state: IncidentState,
+    /// User id, or `system` for the clock's rules.
+    pub by: String,
+    /// When.
+    pub at: Millis,
+    /// Where the step came from: the client's address, or `server`.
+    pub origin: String,
+    /// The reason or note given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// An incident as the wire carries it: the current state with its whole history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Number.
+    pub id: IncidentId,
+    /// Category code from the responsibility list.
+    pub category: String,
+    /// Where, in WGS-84 (x = longitude, y = latitude).
+    pub location: Point,
+    /// Intake channel.
+    pub source: Source,
+    /// What was reported.
+    pub description: String,
+    /// References (URLs or object keys) of photos and files.
+    #[serde(default)]
+    pub attachments: Vec<String>,
+    /// 1 (low) to 4 (critical).
+    pub severity: u8,
+    /// How many people are involved.
+    pub scale: Scale,
+    /// Current state.
+    pub state: IncidentState,
+    /// Where it is in every net, found when reported.
+    pub placement: Placement,
+    /// The department responsible for the category.
+    pub department: String,
+    /// The level now handling it; raised by escalation.
+    pub level: Level,
+    /// Units dispatched to it.
+    #[serde(default)]
+    pub units: Vec<UnitId>,
+    /// When it was reported.
+    pub reported_at: Millis,
+    /// When the current stage must be done; none once closed.
+    pub deadline: Option<Millis>,
+    /// Whether the current stage has passed its deadline.
+    pub overdue: bool,
+    /// How many times any stage went overdue.
+    pub overdue_count: u32,
+    /// Every step so far.
+    pub history: Vec<Step>,
+}
+
+/// What kind of field unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    /// A grid worker (网格员) responsible for cells.
+    GridWorker,
+    /// A team: urban management, fire safety, police liaison, maintenance.
+    Team,
+}
+
+/// What a field unit is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitStatus {
+    /// Free for a task.
+    Available,
+    /// Dispatched and on the way.
+    EnRoute,
+    /// Working at the scene.
+    OnScene,
+    /// Not on duty.
+    OffDuty,
+}
+
+/// A person or team in the field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unit {
+    /// Id.
+    pub id: UnitId,
+    /// Name (a person, or a team's name).
+    pub name: String,
+    /// Grid worker or team.
+    pub kind: UnitKind,
+    /// Skills used to filter dispatch candidates (e.g. `fire`, `road`, `mediation`).
+    pub skills: Vec<String>,
+    /// Phone number for the duty desk.
+    pub phone: String,
+    /// Home placement: the unit's street and community decide who sees it.
+    pub home: Placement,
+    /// Cells the unit is responsible for (grid workers).
+    #[serde(default)]
+    pub cells: Vec<String>,
+    /// Current status.
+    pub status: UnitStatus,
+    /// The incident it is working on.
+    pub task: Option<IncidentId>,
+    /// Last known position, WGS-84.
+    pub position: Option<Point>,
+    /// Heading in degrees clockwise from north.
+    pub heading_deg: f32,
+    /// Whether the roster entry is synthetic (generated, not a real person).
+    pub synthetic: bool,
+}
+
+/// A camera that video linkage can open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Camera {
+    /// Id.
+    pub id: CameraId,
+    /// Name.
+    pub name: String,
+    /// Position, WGS-84.
+    pub position: Point,
+    /// Heading of the optical axis, degrees clockwise from north.
+    pub heading_deg: f64,
+    /// Horizontal field of view, degrees.
+    pub fov_deg: f64,
+    /// How far it sees usefully, metres.
+    pub range_m: f64,
+    /// Stream address (RTSP).
+    pub stream_url: String,
+    /// Where it is.
+    pub placement: Placement,
+    /// Whether it is synthetic.
+    pub synthetic: bool,
+}
+
+/// Live status of one grid cell: what the wall tints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellStatus {
+    /// Cell code.
+    pub cell: String,
+    /// Open incidents in the cell.
+    pub open: u32,
+    /// Of those, overdue.
+    pub overdue: u32,
+}

@@ -1,0 +1,419 @@
+//! The messages of the live protocol, grouped by who sends them. Every message is one JSON
+//! text frame tagged by `type`; see `PROTOCOL.md` for the session phases and examples.
+
+use geo_types::Point;
+use serde::{Deserialize, Serialize};
+
+use crate::coord::Datum;
+use crate::domain::{
+    Camera, CameraId, CellStatus, Incident, IncidentId, Millis, Placement, Scale, Source, Unit, UnitId, UnitStatus,
+    UserInfo,
+};
+
+/// The protocol version this crate speaks. A server refuses a `hello` with another one.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A layer a client can subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    /// Incidents and their changes.
+    Incidents,
+    /// Field units, their status and positions.
+    Personnel,
+    /// Cameras.
+    Cameras,
+    /// Per-cell counts of open and overdue incidents.
+    Grid,
+}
+
+/// A longitude/latitude box, WGS-84: `[min_lon, min_lat, max_lon, max_lat]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BBox(pub [f64; 4]);
+
+impl BBox {
+    /// Whether the box holds `p` (edges included).
+    pub fn contains(&self, p: Point) -> bool {
+        let [x0, y0, x1, y1] = self.0;
+        p.x() >= x0 && p.x() <= x1 && p.y() >= y0 && p.y() <= y1
+    }
+}
+
+/// Where a resuming client left off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    /// The journal id from the previous `snapshot` or `welcome`.
+    pub journal: String,
+    /// The last sequence number the client applied.
+    pub seq: u64,
+}
+
+/// Messages from a client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// First message: protocol version and credentials.
+    Hello {
+        /// Must equal [`PROTOCOL_VERSION`].
+        version: u32,
+        /// Access token.
+        token: String,
+        /// Free text naming the client program, for the log.
+        #[serde(default)]
+        client: String,
+    },
+    /// Choose layers and an area; answered by a snapshot (or a replay when resuming).
+    Subscribe {
+        /// Layers wanted.
+        layers: Vec<Layer>,
+        /// Optional area; the user's scope applies in any case.
+        #[serde(default)]
+        area: Option<BBox>,
+        /// Resume after a reconnect instead of taking a snapshot.
+        #[serde(default)]
+        resume: Option<Resume>,
+    },
+    /// A command that changes state; answered by `ack` or `error` with the same `req`.
+    Command {
+        /// Request id chosen by the client.
+        req: String,
+        /// The command.
+        cmd: Command,
+    },
+    /// A question that changes nothing; answered by `result` or `error`.
+    Query {
+        /// Request id chosen by the client.
+        req: String,
+        /// The question.
+        q: Query,
+    },
+    /// Liveness check; answered by `pong`.
+    Ping {
+        /// Echoed back.
+        #[serde(default)]
+        t: i64,
+    },
+}
+
+/// A fresh report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Category code from the responsibility list.
+    pub category: String,
+    /// Where (x = longitude, y = latitude), in `datum`.
+    pub location: Point,
+    /// The datum of `location`; WGS-84 when absent.
+    #[serde(default)]
+    pub datum: Datum,
+    /// Intake channel.
+    pub source: Source,
+    /// What happened.
+    pub description: String,
+    /// References to photos and files.
+    #[serde(default)]
+    pub attachments: Vec<String>,
+    /// 1 (low) to 4 (critical).
+    pub severity: u8,
+    /// How many people are involved.
+    #[serde(default)]
+    pub scale: Scale,
+}
+
+/// A step on an existing incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Act {
+    /// The incident.
+    pub incident: IncidentId,
+    /// Note or reason; required for return, reopen and escalate.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Dispatch to units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dispatch {
+    /// The incident.
+    pub incident: IncidentId,
+    /// The units sent; at least one.
+    pub units: Vec<UnitId>,
+    /// Note.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A position from the field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Position {
+    /// The unit.
+    pub unit: UnitId,
+    /// Where (x = longitude, y = latitude), in `datum`.
+    pub location: Point,
+    /// The datum of `location`.
+    #[serde(default)]
+    pub datum: Datum,
+    /// Heading, degrees clockwise from north.
+    #[serde(default)]
+    pub heading_deg: f32,
+}
+
+/// Commands; each is acknowledged once durable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Command {
+    /// Report a new incident.
+    Report(Report),
+    /// Accept.
+    Accept(Act),
+    /// Dispatch to units.
+    Dispatch(Dispatch),
+    /// Start handling on scene.
+    Start(Act),
+    /// Report the handling back.
+    Feedback(Act),
+    /// Verify.
+    Verify(Act),
+    /// Close.
+    Close(Act),
+    /// Send back.
+    Return(Act),
+    /// Reopen.
+    Reopen(Act),
+    /// Hand up a level (吹哨).
+    Escalate(Act),
+    /// A position update from the field.
+    Position(Position),
+    /// Set a unit's duty status (available or off duty).
+    SetStatus {
+        /// The unit.
+        unit: UnitId,
+        /// `available` or `off_duty`.
+        status: UnitStatus,
+    },
+}
+
+/// Questions that change nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "q", rename_all = "snake_case")]
+pub enum Query {
+    /// Where a point lies in every net.
+    Locate {
+        /// The point.
+        location: Point,
+        /// Its datum.
+        #[serde(default)]
+        datum: Datum,
+    },
+    /// The nearest available units to a point.
+    Nearest {
+        /// The point, WGS-84.
+        location: Point,
+        /// How many (at most 50).
+        k: usize,
+        /// Only units with this skill.
+        #[serde(default)]
+        skill: Option<String>,
+    },
+    /// Cameras whose field of view covers a point.
+    Cameras {
+        /// The point, WGS-84.
+        location: Point,
+    },
+    /// One incident with its whole history.
+    Incident {
+        /// Its number.
+        id: IncidentId,
+    },
+}
+
+/// A unit found by a `nearest` query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NearUnit {
+    /// The unit.
+    pub unit: UnitId,
+    /// Its name.
+    pub name: String,
+    /// Straight-line distance, metres.
+    pub distance_m: f64,
+}
+
+/// Answers to queries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "q", rename_all = "snake_case")]
+pub enum QueryResult {
+    /// Answer to `locate`.
+    Locate {
+        /// Where it lies.
+        placement: Placement,
+    },
+    /// Answer to `nearest`, nearest first.
+    Nearest {
+        /// The units.
+        units: Vec<NearUnit>,
+    },
+    /// Answer to `cameras`, nearest first.
+    Cameras {
+        /// Camera ids.
+        cameras: Vec<CameraId>,
+    },
+    /// Answer to `incident`.
+    Incident {
+        /// The incident.
+        incident: Box<Incident>,
+    },
+}
+
+/// One live change, in sequence order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    /// An incident as it is after the change; `event` names what happened.
+    Incident {
+        /// `reported`, an action name, `overdue` or `escalated`.
+        event: String,
+        /// The incident after it.
+        incident: Box<Incident>,
+    },
+    /// A unit's status or task changed.
+    Unit {
+        /// The unit after it.
+        unit: Box<Unit>,
+    },
+    /// A cell's counts changed.
+    Cell {
+        /// The counts.
+        status: CellStatus,
+    },
+}
+
+/// One position in a `positions` frame: `[unit, lon, lat, heading_deg, status]`.
+pub type PositionRow = (UnitId, f64, f64, f32, UnitStatus);
+
+/// Messages from the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// Answer to `hello`.
+    Welcome {
+        /// The server's protocol version.
+        version: u32,
+        /// Who the token belongs to.
+        user: UserInfo,
+        /// The journal's id: resume tokens are valid only against the same journal.
+        journal: String,
+    },
+    /// The whole state in the subscribed layers, scope and area, as of `seq`.
+    Snapshot {
+        /// The last change included.
+        seq: u64,
+        /// The journal's id.
+        journal: String,
+        /// Server time.
+        at: Millis,
+        /// Incidents (layer `incidents`).
+        incidents: Vec<Incident>,
+        /// Units (layer `personnel`).
+        units: Vec<Unit>,
+        /// Cameras (layer `cameras`).
+        cameras: Vec<Camera>,
+        /// Cells with open incidents (layer `grid`).
+        cells: Vec<CellStatus>,
+    },
+    /// The changes one event made, after the snapshot; sequence numbers rise, with gaps
+    /// for what lies outside the client's scope.
+    Delta {
+        /// Sequence number.
+        seq: u64,
+        /// Server time of the event.
+        at: Millis,
+        /// The changes, in the client's scope.
+        changes: Vec<Change>,
+    },
+    /// Answer to a `subscribe` with `resume`: the replay that follows ends at `seq`.
+    Resumed {
+        /// The client's last sequence number.
+        from: u64,
+        /// The last sequence number replayed.
+        seq: u64,
+    },
+    /// The latest positions of units that moved (latest per unit wins).
+    Positions {
+        /// Server time.
+        at: Millis,
+        /// Rows.
+        units: Vec<PositionRow>,
+    },
+    /// A command is durable and applied.
+    Ack {
+        /// The request id.
+        req: String,
+        /// The sequence number of its change, if it made one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+        /// The incident it made or changed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        incident: Option<IncidentId>,
+    },
+    /// Answer to a query.
+    Result {
+        /// The request id.
+        req: String,
+        /// The answer.
+        result: QueryResult,
+    },
+    /// Something refused; nothing changed.
+    Error {
+        /// The request id, when the error answers a command or query.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        req: Option<String>,
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// Words for a person.
+        message: String,
+    },
+    /// Answer to `ping`.
+    Pong {
+        /// Echoed.
+        t: i64,
+    },
+}
+
+/// Why something was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or not a message this protocol knows the shape of.
+    BadFrame,
+    /// A `type` this protocol does not have.
+    UnknownType,
+    /// Larger than the frame limit.
+    FrameTooLarge,
+    /// `hello` with another protocol version.
+    UnsupportedVersion,
+    /// A message before `hello`, or a second `hello`.
+    NotAuthenticated,
+    /// The token is unknown.
+    BadToken,
+    /// The role may not do this.
+    Forbidden,
+    /// The target lies outside the user's scope.
+    OutOfScope,
+    /// Not allowed in the incident's state.
+    IllegalTransition,
+    /// No such incident, unit or category.
+    NotFound,
+    /// A field is missing or out of range.
+    Invalid,
+    /// The location lies outside the city's grid.
+    OutsideCity,
+    /// The server is saturated; try again.
+    Overloaded,
+    /// The server failed; nothing was changed.
+    Internal,
+}
+
+impl ServerMsg {
+    /// An error frame.
+    pub fn error(req: Option<String>, code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMsg::Error { req, code, message: message.into() }
+    }
+}

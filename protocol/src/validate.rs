@@ -1,0 +1,205 @@
+//! Limits and validators that sit next to the types: what a well-formed message may carry.
+//! The server checks these before it looks at any state.
+
+use geo_types::Point;
+
+use crate::lifecycle::Action;
+use crate::messages::{Act, ClientMsg, Command, Dispatch, Query, Report};
+
+/// Largest client frame the server reads, in bytes.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Longest description or note, in characters.
+pub const MAX_TEXT_CHARS: usize = 2_000;
+/// Most attachments on one report.
+pub const MAX_ATTACHMENTS: usize = 16;
+/// Most units in one dispatch.
+pub const MAX_DISPATCH_UNITS: usize = 20;
+/// Most results of a `nearest` query.
+pub const MAX_NEAREST: usize = 50;
+/// Longest request id, in bytes.
+pub const MAX_REQ_BYTES: usize = 64;
+
+/// A message that is well-formed JSON but breaks a limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+fn check(ok: bool, msg: impl FnOnce() -> String) -> Result<(), Invalid> {
+    if ok { Ok(()) } else { Err(Invalid(msg())) }
+}
+
+fn check_point(p: Point, what: &str) -> Result<(), Invalid> {
+    check(p.x().is_finite() && p.y().is_finite() && p.x().abs() <= 180.0 && p.y().abs() <= 90.0, || {
+        format!("{what} is not a longitude/latitude: ({}, {})", p.x(), p.y())
+    })
+}
+
+fn check_text(s: &str, what: &str) -> Result<(), Invalid> {
+    check(s.chars().count() <= MAX_TEXT_CHARS, || format!("{what} is longer than {MAX_TEXT_CHARS} characters"))
+}
+
+impl Report {
+    fn validate(&self) -> Result<(), Invalid> {
+        check(!self.category.is_empty(), || "category is empty".into())?;
+        check_point(self.location, "location")?;
+        check((1..=4).contains(&self.severity), || format!("severity must be 1 to 4, not {}", self.severity))?;
+        check(!self.description.trim().is_empty(), || "description is empty".into())?;
+        check_text(&self.description, "description")?;
+        check(self.attachments.len() <= MAX_ATTACHMENTS, || format!("more than {MAX_ATTACHMENTS} attachments"))
+    }
+}
+
+impl Act {
+    fn validate(&self, action: Action) -> Result<(), Invalid> {
+        check_text(&self.note, "note")?;
+        check(!action.needs_reason() || !self.note.trim().is_empty(), || format!("{action} needs a reason in `note`"))
+    }
+}
+
+impl Dispatch {
+    fn validate(&self) -> Result<(), Invalid> {
+        check(!self.units.is_empty(), || "dispatch names no unit".into())?;
+        check(self.units.len() <= MAX_DISPATCH_UNITS, || {
+            format!("dispatch names more than {MAX_DISPATCH_UNITS} units")
+        })?;
+        check_text(&self.note, "note")
+    }
+}
+
+impl Command {
+    /// The lifecycle action and incident of a step command, if it is one.
+    pub fn action(&self) -> Option<(Action, &Act)> {
+        let pair = match self {
+            Command::Accept(a) => (Action::Accept, a),
+            Command::Start(a) => (Action::Start, a),
+            Command::Feedback(a) => (Action::Feedback, a),
+            Command::Verify(a) => (Action::Verify, a),
+            Command::Close(a) => (Action::Close, a),
+            Command::Return(a) => (Action::Return, a),
+            Command::Reopen(a) => (Action::Reopen, a),
+            Command::Escalate(a) => (Action::Escalate, a),
+            Command::Report(_) | Command::Dispatch(_) | Command::Position(_) => return None,
+            Command::SetStatus { .. } => return None,
+        };
+        Some(pair)
+    }
+
+    /// Checks the command's own fields.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        match self {
+            Command::Report(r) => r.validate(),
+            Command::Dispatch(d) => d.validate(),
+            Command::Position(p) => {
+                check_point(p.location, "location")?;
+                check(p.heading_deg.is_finite(), || "heading is not a number".into())
+            }
+            Command::SetStatus { .. } => Ok(()),
+            step => match step.action() {
+                Some((action, act)) => act.validate(action),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+impl ClientMsg {
+    /// Checks a decoded message's fields against the limits.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        match self {
+            ClientMsg::Command { req, cmd } => {
+                check(req.len() <= MAX_REQ_BYTES, || format!("req is longer than {MAX_REQ_BYTES} bytes"))?;
+                cmd.validate()
+            }
+            ClientMsg::Query { req, q } => {
+                check(req.len() <= MAX_REQ_BYTES, || format!("req is longer than {MAX_REQ_BYTES} bytes"))?;
+                match q {
+                    Query::Locate { location, .. } | Query::Cameras { location } => check_point(*location, "location"),
+                    Query::Nearest { location, k, .. } => {
+                        check_point(*location, "location")?;
+                        check((1..=MAX_NEAREST).contains(k), || format!("k must be 1 to {MAX_NEAREST}"))
+                    }
+                    Query::Incident { .. } => Ok(()),
+                }
+            }
+            ClientMsg::Subscribe { layers, .. } => check(!layers.is_empty(), || "subscribe names no layer".into()),
+            ClientMsg::Hello { .. } | ClientMsg::Ping { .. } => Ok(()),
+        }
+    }
+}
+
+/// How a raw frame failed to decode: the error code to answer with and the words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Not JSON or the wrong shape.
+    BadFrame(String),
+    /// A `type` the protocol does not have.
+    UnknownType(String),
+    /// Over [`MAX_FRAME_BYTES`].
+    TooLarge(usize),
+    /// Well-formed but breaks a limit.
+    Invalid(String),
+}
+
+/// Decodes and validates one client text frame.
+pub fn decode_client(text: &str) -> Result<ClientMsg, DecodeError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(DecodeError::TooLarge(text.len()));
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| DecodeError::BadFrame(format!("not JSON: {e}")))?;
+    let kind = value.get("type").and_then(|t| t.as_str()).map(str::to_owned);
+    let Some(kind) = kind else {
+        return Err(DecodeError::BadFrame("no string field `type`".into()));
+    };
+    const KNOWN: [&str; 5] = ["hello", "subscribe", "command", "query", "ping"];
+    if !KNOWN.contains(&kind.as_str()) {
+        return Err(DecodeError::UnknownType(kind));
+    }
+    let msg: ClientMsg =
+        serde_json::from_value(value).map_err(|e| DecodeError::BadFrame(format!("bad `{kind}` message: {e}")))?;
+    msg.validate().map_err(|e| DecodeError::Invalid(e.0))?;
+    Ok(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_type_is_named_in_the_error() {
+        let err = decode_client(r#"{"type":"teleport"}"#).expect_err("unknown");
+        assert_eq!(err, DecodeError::UnknownType("teleport".into()));
+    }
+
+    #[test]
+    fn broken_json_is_a_bad_frame() {
+        assert!(matches!(decode_client("{\"type\":"), Err(DecodeError::BadFrame(_))));
+        assert!(matches!(decode_client("[1,2]"), Err(DecodeError::BadFrame(_))));
+    }
+
+    #[test]
+    fn oversized_frame_is_refused_before_parsing() {
+        let big = format!("{{\"type\":\"ping\",\"pad\":\"{}\"}}", "x".repeat(MAX_FRAME_BYTES));
+        assert!(matches!(decode_client(&big), Err(DecodeError::TooLarge(_))));
+    }
+
+    #[test]
+    fn escalate_without_reason_is_invalid() {
+        let text = r#"{"type":"command","req":"1","cmd":{"op":"escalate","incident":3}}"#;
+        let err = decode_client(text).expect_err("needs reason");
+        assert_eq!(err, DecodeError::Invalid("escalate needs a reason in `note`".into()));
+    }
+
+    #[test]
+    fn report_with_severity_out_of_range_is_invalid() {
+        let text = r#"{"type":"command","req":"1","cmd":{"op":"report","category":"0101",
+            "location":{"x":118.09,"y":24.46},"source":"citizen","description":"x","severity":9}}"#;
+        assert!(matches!(decode_client(text), Err(DecodeError::Invalid(_))));
+    }
+
+    #[test]
+    fn nan_coordinates_are_invalid() {
+        let text = r#"{"type":"query","req":"q","q":{"q":"nearest","location":{"x":1e999,"y":0},"k":3}}"#;
+        assert!(decode_client(text).is_err());
+    }
+}

@@ -1,0 +1,71 @@
+//! Pins the JSON wire format: a change to these snapshots is a protocol change and needs a
+//! version bump.
+
+use geo_types::Point;
+use insta::assert_json_snapshot;
+use onegrid_protocol::coord::Datum;
+use onegrid_protocol::*;
+
+#[test]
+fn hello_and_subscribe_frames() {
+    assert_json_snapshot!(ClientMsg::Hello { version: 1, token: "t".into(), client: "c".into() });
+    assert_json_snapshot!(ClientMsg::Subscribe {
+        layers: vec![Layer::Incidents, Layer::Personnel],
+        area: Some(BBox([118.06, 24.42, 118.2, 24.5])),
+        resume: Some(Resume { journal: "j".into(), seq: 41 }),
+    });
+}
+
+#[test]
+fn command_frames() {
+    assert_json_snapshot!(ClientMsg::Command {
+        req: "r1".into(),
+        cmd: Command::Report(Report {
+            category: "U01".into(),
+            location: Point::new(118.0894, 24.4798),
+            datum: Datum::Gcj02,
+            source: Source::Citizen,
+            description: "路面塌陷".into(),
+            attachments: vec!["photo/1.jpg".into()],
+            severity: 3,
+            scale: Scale::Individual,
+        }),
+    });
+    assert_json_snapshot!(ClientMsg::Command {
+        req: "r2".into(),
+        cmd: Command::Dispatch(Dispatch { incident: 7, units: vec![3, 4], note: String::new() }),
+    });
+    assert_json_snapshot!(ClientMsg::Command {
+        req: "r3".into(),
+        cmd: Command::Escalate(Act { incident: 7, note: "需要区城管局".into() }),
+    });
+}
+
+#[test]
+fn server_frames() {
+    assert_json_snapshot!(ServerMsg::Ack { req: "r1".into(), seq: Some(12), incident: Some(7) });
+    assert_json_snapshot!(ServerMsg::error(
+        Some("r2".into()),
+        ErrorCode::IllegalTransition,
+        "cannot close an incident that is reported"
+    ));
+    assert_json_snapshot!(ServerMsg::Positions {
+        at: 1_700_000_000_000,
+        units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute)],
+    });
+}
+
+#[test]
+fn every_client_frame_round_trips() {
+    let frames = [
+        r#"{"type":"ping","t":5}"#,
+        r#"{"type":"query","req":"q","q":{"q":"locate","location":{"x":118.1,"y":24.47}}}"#,
+        r#"{"type":"command","req":"p","cmd":{"op":"position","unit":3,"location":{"x":118.1,"y":24.47}}}"#,
+        r#"{"type":"command","req":"s","cmd":{"op":"set_status","unit":3,"status":"off_duty"}}"#,
+    ];
+    for f in frames {
+        let msg = validate::decode_client(f).expect(f);
+        let again = serde_json::to_string(&msg).expect("encode");
+        assert_eq!(validate::decode_client(&again).expect("again"), msg);
+    }
+}

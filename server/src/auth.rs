@@ -1,0 +1,107 @@
+//! Users and tokens: who a token belongs to, with role and scope. The default users file
+//! is generated from the city (a commander for the city, a dispatcher per district and
+//! street, an operator, a sensor gateway, a login per grid worker); a deployment passes its
+//! own with `--users`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use onegrid_protocol::{Level, Role, Scope, UserInfo};
+use serde::{Deserialize, Serialize};
+
+use crate::city::City;
+
+/// One user record in a users file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserRecord {
+    /// Access token.
+    pub token: String,
+    /// The user.
+    #[serde(flatten)]
+    pub user: UserInfo,
+}
+
+/// Tokens → users.
+#[derive(Debug, Clone, Default)]
+pub struct Users(HashMap<String, UserInfo>);
+
+impl Users {
+    /// Reads a users file (a JSON array of records).
+    pub fn load(file: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        let records: Vec<UserRecord> =
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not a users file: {e}", file.display()))?;
+        Ok(Users(records.into_iter().map(|r| (r.token, r.user)).collect()))
+    }
+
+    /// The development users of a city. Their tokens are public: for a demo, not a deployment.
+    pub fn development(city: &City) -> Self {
+        let mut records = vec![
+            user("dev-commander", "commander", "市指挥长", Role::Commander, Scope::city(), None),
+            user("dev-city", "city-dispatcher", "市值班员", Role::Dispatcher, Scope::city(), None),
+            user("dev-wall", "wall", "大屏", Role::Operator, Scope::city(), None),
+            user("dev-sensor", "iot-gateway", "物联感知网关", Role::Sensor, Scope::city(), None),
+        ];
+        for level in [Level::District, Level::Street, Level::Community] {
+            for u in city.units_at(level) {
+                let scope = Scope { level, code: u.code.clone() };
+                let token = format!("dev-{}", u.code);
+                records.push(user(
+                    &token,
+                    &format!("dispatcher-{}", u.code),
+                    &format!("{}值班员", u.name),
+                    Role::Dispatcher,
+                    scope,
+                    None,
+                ));
+            }
+        }
+        for r in &city.roster {
+            let Some(p) = city.cells.cells().iter().find(|c| c.placement.community == r.community) else { continue };
+            let scope = Scope { level: Level::Street, code: p.placement.street.clone() };
+            records.push(user(
+                &format!("dev-unit-{}", r.id),
+                &format!("unit-{}", r.id),
+                &r.name,
+                Role::GridWorker,
+                scope,
+                Some(r.id),
+            ));
+        }
+        Users(records.into_iter().map(|r| (r.token, r.user)).collect())
+    }
+
+    /// The user of a token.
+    pub fn get(&self, token: &str) -> Option<&UserInfo> {
+        self.0.get(token)
+    }
+
+    /// Adds a user (tests, tools).
+    pub fn insert(&mut self, token: &str, user: UserInfo) {
+        self.0.insert(token.to_owned(), user);
+    }
+
+    /// How many users.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+fn user(token: &str, id: &str, name: &str, role: Role, scope: Scope, unit: Option<u32>) -> UserRecord {
+    UserRecord {
+        token: token.to_owned(),
+        user: UserInfo { id: id.to_owned(), name: name.to_owned(), role, scope, unit },
+    }
+}
+
+/// The user the clock's rules act as.
+pub fn system_user() -> UserInfo {
+    UserInfo {
+        id: "system".into(), name: "规则引擎".into(), role: Role::Commander, scope: Scope::city(), unit: None
+    }
+}

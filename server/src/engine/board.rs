@@ -1,0 +1,226 @@
+//! The position board: where every unit is, which moved since the last tick, and the
+//! downsampled track each unit leaves in the journal.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use geo_types::Point;
+use onegrid_protocol::{Millis, Placement, UnitId, UnitStatus};
+
+use crate::journal::TrackPoint;
+use crate::spatial::{LocalMetric, UnitIndex};
+
+/// A track point is kept when this much time passed since the last kept one...
+pub const TRACK_MIN_INTERVAL_MS: Millis = 15_000;
+/// ...or the unit moved this far.
+pub const TRACK_MIN_DISTANCE_M: f64 = 50.0;
+/// Recent track points kept in memory per unit.
+pub const RECENT_TRACK: usize = 120;
+
+/// One unit's latest fix.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fix {
+    /// Where.
+    pub at: Point,
+    /// Heading.
+    pub heading_deg: f32,
+    /// When.
+    pub time: Millis,
+}
+
+/// A moved unit ready to encode.
+#[derive(Debug, Clone)]
+pub struct Moved {
+    /// The unit.
+    pub unit: UnitId,
+    /// Its fix.
+    pub fix: Fix,
+    /// Its status.
+    pub status: UnitStatus,
+    /// Its home placement (decides visibility).
+    pub home: Arc<Placement>,
+}
+
+/// Positions of all units.
+#[derive(Debug)]
+pub struct Board {
+    metric: LocalMetric,
+    index: UnitIndex,
+    latest: HashMap<UnitId, Fix>,
+    dirty: Vec<UnitId>,
+    is_dirty: HashMap<UnitId, bool>,
+    status: HashMap<UnitId, UnitStatus>,
+    home: HashMap<UnitId, Arc<Placement>>,
+    kept: HashMap<UnitId, (Millis, [f64; 2])>,
+    recent: HashMap<UnitId, VecDeque<TrackPoint>>,
+}
+
+impl Board {
+    /// A board for units with these homes and statuses.
+    pub fn new(metric: LocalMetric, units: impl IntoIterator<Item = (UnitId, Arc<Placement>, UnitStatus)>) -> Self {
+        let mut home = HashMap::new();
+        let mut status = HashMap::new();
+        for (id, h, s) in units {
+            home.insert(id, h);
+            status.insert(id, s);
+        }
+        Board {
+            metric,
+            index: UnitIndex::new(metric),
+            latest: HashMap::new(),
+            dirty: Vec::new(),
+            is_dirty: HashMap::new(),
+            status,
+            home,
+            kept: HashMap::new(),
+            recent: HashMap::new(),
+        }
+    }
+
+    /// Records a fix; returns the track point to journal, if the downsampling keeps it.
+    pub fn update(&mut self, unit: UnitId, fix: Fix) -> Option<TrackPoint> {
+        self.index.update(unit, fix.at);
+        self.latest.insert(unit, fix);
+        if !self.is_dirty.insert(unit, true).unwrap_or(false) {
+            self.dirty.push(unit);
+        }
+        let xy = self.metric.to_xy(fix.at);
+        let keep = match self.kept.get(&unit) {
+            None => true,
+            Some((t, last)) => {
+                let d = ((xy[0] - last[0]).powi(2) + (xy[1] - last[1]).powi(2)).sqrt();
+                fix.time - t >= TRACK_MIN_INTERVAL_MS || d >= TRACK_MIN_DISTANCE_M
+            }
+        };
+        if !keep {
+            return None;
+        }
+        self.kept.insert(unit, (fix.time, xy));
+        let point = TrackPoint { unit, at: fix.time, lon: fix.at.x(), lat: fix.at.y() };
+        let recent = self.recent.entry(unit).or_default();
+        if recent.len() == RECENT_TRACK {
+            recent.pop_front();
+        }
+        recent.push_back(point);
+        Some(point)
+    }
+
+    /// Sets a unit's status (from published events).
+    pub fn set_status(&mut self, unit: UnitId, status: UnitStatus) {
+        self.status.insert(unit, status);
+    }
+
+    /// The units that moved since the last call.
+    pub fn take_moved(&mut self) -> Vec<Moved> {
+        let dirty = std::mem::take(&mut self.dirty);
+        dirty
+            .into_iter()
+            .filter_map(|u| {
+                self.is_dirty.insert(u, false);
+                self.moved(u)
+            })
+            .collect()
+    }
+
+    fn moved(&self, unit: UnitId) -> Option<Moved> {
+        Some(Moved {
+            unit,
+            fix: *self.latest.get(&unit)?,
+            status: *self.status.get(&unit)?,
+            home: self.home.get(&unit)?.clone(),
+        })
+    }
+
+    /// Every unit with a position.
+    pub fn all(&self) -> Vec<Moved> {
+        let mut ids: Vec<UnitId> = self.latest.keys().copied().collect();
+        ids.sort_unstable();
+        ids.into_iter().filter_map(|u| self.moved(u)).collect()
+    }
+
+    /// A unit's latest fix.
+    pub fn fix(&self, unit: UnitId) -> Option<Fix> {
+        self.latest.get(&unit).copied()
+    }
+
+    /// A unit's recent track, oldest first.
+    pub fn recent_track(&self, unit: UnitId) -> Vec<TrackPoint> {
+        self.recent.get(&unit).map(|r| r.iter().copied().collect()).unwrap_or_default()
+    }
+
+    /// The `k` nearest units passing `keep`.
+    pub fn nearest(&self, p: Point, k: usize, keep: impl FnMut(UnitId) -> bool) -> Vec<(UnitId, f64)> {
+        self.index.nearest(p, k, keep)
+    }
+
+    /// A unit's status.
+    pub fn status(&self, unit: UnitId) -> Option<UnitStatus> {
+        self.status.get(&unit).copied()
+    }
+}
+
+/// Encodes a positions frame of the rows `filter` keeps: `(frame, rows)` or `None`.
+pub fn encode_positions(at: Millis, moved: &[Moved], mut keep: impl FnMut(&Moved) -> bool) -> Option<(String, usize)> {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(64 + moved.len() * 48);
+    let _ = write!(s, "{{\"type\":\"positions\",\"at\":{at},\"units\":[");
+    let mut rows = 0;
+    for m in moved.iter().filter(|m| keep(m)) {
+        if rows > 0 {
+            s.push(',');
+        }
+        let status = match m.status {
+            UnitStatus::Available => "available",
+            UnitStatus::EnRoute => "en_route",
+            UnitStatus::OnScene => "on_scene",
+            UnitStatus::OffDuty => "off_duty",
+        };
+        let _ = write!(s, "[{},{:.6},{:.6},{:.1},\"{status}\"]", m.unit, m.fix.at.x(), m.fix.at.y(), m.fix.heading_deg);
+        rows += 1;
+    }
+    s.push_str("]}");
+    (rows > 0).then_some((s, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onegrid_protocol::ServerMsg;
+
+    fn board() -> Board {
+        let metric = LocalMetric::new(Point::new(118.1, 24.47));
+        Board::new(metric, [(1, Arc::new(Placement::default()), UnitStatus::Available)])
+    }
+
+    #[test]
+    fn tracks_are_downsampled_by_time_and_distance() {
+        let mut b = board();
+        let fix = |x: f64, time| Fix { at: Point::new(x, 24.47), heading_deg: 0.0, time };
+        assert!(b.update(1, fix(118.1, 0)).is_some());
+        assert!(b.update(1, fix(118.1001, 2_000)).is_none()); // 10 m, 2 s
+        assert!(b.update(1, fix(118.1006, 4_000)).is_some()); // 60 m
+        assert!(b.update(1, fix(118.1006, 25_000)).is_some()); // 21 s later
+        assert_eq!(b.recent_track(1).len(), 3);
+    }
+
+    #[test]
+    fn moved_units_are_taken_once_and_latest_wins() {
+        let mut b = board();
+        b.update(1, Fix { at: Point::new(118.1, 24.47), heading_deg: 0.0, time: 0 });
+        b.update(1, Fix { at: Point::new(118.2, 24.47), heading_deg: 90.0, time: 1 });
+        let moved = b.take_moved();
+        assert_eq!(moved.len(), 1);
+        assert_eq!(moved[0].fix.at.x(), 118.2);
+        assert!(b.take_moved().is_empty());
+    }
+
+    #[test]
+    fn encoded_positions_are_valid_protocol_frames() {
+        let mut b = board();
+        b.update(1, Fix { at: Point::new(118.1, 24.47), heading_deg: 45.0, time: 0 });
+        let (text, rows) = encode_positions(5, &b.take_moved(), |_| true).expect("frame");
+        assert_eq!(rows, 1);
+        let msg: ServerMsg = serde_json::from_str(&text).expect("decodes");
+        assert_eq!(msg, ServerMsg::Positions { at: 5, units: vec![(1, 118.1, 24.47, 45.0, UnitStatus::Available)] });
+    }
+}

@@ -1,0 +1,295 @@
+//! The engine: the one place state changes. A command is decided against the live world
+//! under one lock (so two commands never both pass against the same state), applied there,
+//! given the next sequence numbers and queued to the journal in that order. The journal
+//! commits it, then the publisher applies it to the published world (what snapshots are
+//! made from), keeps it in the resume ring and fans it out; only then is it acknowledged.
+//! So a client never sees, and is never acked, anything that is not on disk.
+//!
+//! Lock order, where two are held: `published` → hub clients → `board`. `core` is never
+//! held with another.
+
+pub mod board;
+mod publish;
+mod query;
+mod tasks;
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+
+use onegrid_protocol::coord::to_wgs84;
+use onegrid_protocol::{Change, Command, ErrorCode, IncidentId, Millis, Position, Unit, UnitStatus, UserInfo};
+use tokio::sync::oneshot;
+
+use crate::auth::{Users, system_user};
+use crate::city::City;
+use crate::clock::Clock;
+use crate::hub::Hub;
+use crate::journal::{Job, Journal, JournalError};
+use crate::spatial::CameraIndex;
+use crate::world::{Actor, Refusal, WorldState, decide, decide::may_move};
+use board::{Board, Fix};
+pub use tasks::{run_overdue, run_position_pump};
+
+/// Events kept in memory for resuming clients.
+pub const RING: usize = 20_000;
+
+/// What the publisher shares with the engine.
+pub struct Live {
+    /// The city.
+    pub city: Arc<City>,
+    /// The published world, the resume ring.
+    pub published: RwLock<Published>,
+    /// Connected clients.
+    pub hub: Hub,
+    /// Positions.
+    pub board: Mutex<Board>,
+}
+
+/// The durable, published state.
+pub struct Published {
+    /// The world as of the last published event.
+    pub world: WorldState,
+    /// The last events: sequence number, time, changes.
+    pub ring: VecDeque<(u64, Millis, Arc<[Change]>)>,
+}
+
+struct Core {
+    world: WorldState,
+}
+
+/// A command accepted and on its way to disk.
+pub struct Pending {
+    done: oneshot::Receiver<Result<(), JournalError>>,
+    /// The last sequence number it made.
+    pub seq: Option<u64>,
+    /// The incident it made or changed.
+    pub incident: Option<IncidentId>,
+}
+
+impl Pending {
+    /// Waits until durable.
+    pub async fn durable(self) -> Result<(Option<u64>, Option<IncidentId>), Refusal> {
+        match self.done.await {
+            Ok(Ok(())) => Ok((self.seq, self.incident)),
+            Ok(Err(e)) => Err(Refusal { code: ErrorCode::Internal, message: e.to_string() }),
+            Err(_) => Err(Refusal { code: ErrorCode::Internal, message: "the journal stopped".into() }),
+        }
+    }
+}
+
+/// The engine. Shared as `Arc<Engine>`.
+pub struct Engine {
+    /// Shared with the journal's publisher.
+    pub live: Arc<Live>,
+    /// The clock.
+    pub clock: Clock,
+    /// Tokens.
+    pub users: Users,
+    /// Cameras.
+    pub cameras: CameraIndex,
+    core: Mutex<Core>,
+    journal: Journal,
+    system: UserInfo,
+    /// Position updates applied.
+    pub positions: std::sync::atomic::AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The roster as units, each placed at its start.
+pub fn roster_units(city: &City) -> Vec<Unit> {
+    city.roster
+        .iter()
+        .map(|r| {
+            let start = geo_types::Point::new(r.start[0], r.start[1]);
+            let home = city.cells.locate(start).map(|p| (**p).clone()).unwrap_or_default();
+            Unit {
+                id: r.id,
+                name: r.name.clone(),
+                kind: r.kind,
+                skills: r.skills.clone(),
+                phone: r.phone.clone(),
+                cells: if r.kind == onegrid_protocol::UnitKind::GridWorker {
+                    city.cells
+                        .cells()
+                        .iter()
+                        .filter(|c| c.placement.grid_worker == Some(r.id))
+                        .map(|c| c.placement.cell.clone())
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+                home,
+                status: UnitStatus::Available,
+                task: None,
+                position: None,
+                heading_deg: 0.0,
+                synthetic: r.synthetic,
+            }
+        })
+        .collect()
+}
+
+impl Engine {
+    /// Opens the journal in `data_dir`, rebuilds the world from it and starts the journal.
+    pub fn open(city: Arc<City>, data_dir: &Path, clock: Clock, users: Users) -> Result<Arc<Engine>, JournalError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| JournalError::Storage(format!("{}: {e}", data_dir.display())))?;
+        let (store, recovered) = Journal::open(&data_dir.join("journal.sqlite"), &city.manifest.code)?;
+        let units = roster_units(&city);
+        let mut world = WorldState::new(units);
+        for (seq, event) in &recovered.events {
+            world.apply(*seq, event);
+        }
+        tracing::info!(
+            events = recovered.events.len(),
+            incidents = world.incidents.len(),
+            "rebuilt state from the journal"
+        );
+        let board = Board::new(city.metric, world.units.values().map(|u| (u.id, Arc::new(u.home.clone()), u.status)));
+        let live = Arc::new(Live {
+            city: city.clone(),
+            published: RwLock::new(Published { world: world.clone(), ring: VecDeque::new() }),
+            hub: Hub::default(),
+            board: Mutex::new(board),
+        });
+        {
+            let mut b = lock(&live.board);
+            for r in &city.roster {
+                let at = geo_types::Point::new(r.start[0], r.start[1]);
+                b.update(r.id, Fix { at, heading_deg: 0.0, time: clock.now() });
+            }
+            b.take_moved();
+        }
+        let journal = Journal::start(store, publish::publisher(live.clone()));
+        let cameras = CameraIndex::new(city.metric, city.cameras.clone());
+        Ok(Arc::new(Engine {
+            live,
+            clock,
+            users,
+            cameras,
+            core: Mutex::new(Core { world }),
+            journal,
+            system: system_user(),
+            positions: Default::default(),
+        }))
+    }
+
+    /// The city.
+    pub fn city(&self) -> &City {
+        &self.live.city
+    }
+
+    /// The journal's id.
+    pub fn journal_id(&self) -> &str {
+        self.journal.id()
+    }
+
+    /// Journal counters.
+    pub fn journal_stats(&self) -> &crate::journal::Stats {
+        self.journal.stats()
+    }
+
+    /// Decides, applies and queues a command; the returned [`Pending`] resolves once durable.
+    pub fn execute(&self, actor: Actor<'_>, cmd: &Command) -> Result<Pending, Refusal> {
+        if let Command::Position(p) = cmd {
+            return self.position(actor, p);
+        }
+        let now = self.clock.now();
+        let mut core = lock(&self.core);
+        let events = decide(&core.world, &self.live.city, actor, cmd, now)?;
+        self.commit(&mut core, events)
+    }
+
+    fn commit(&self, core: &mut Core, events: Vec<crate::world::Event>) -> Result<Pending, Refusal> {
+        let Some(permit) = self.journal.try_reserve() else {
+            return Err(self.journal_refusal());
+        };
+        let first_seq = core.world.seq + 1;
+        let mut incident = None;
+        for (i, e) in events.iter().enumerate() {
+            core.world.apply(first_seq + i as u64, e);
+            incident = match e {
+                crate::world::Event::Reported { incident } => Some(incident.id),
+                crate::world::Event::Stepped { id, .. } | crate::world::Event::Overdue { id, .. } => Some(*id),
+                crate::world::Event::UnitStatus { .. } => incident,
+            };
+        }
+        let seq = core.world.seq;
+        let (done, rx) = oneshot::channel();
+        permit.send(Job::Events { first_seq, events, done });
+        Ok(Pending { done: rx, seq: Some(seq), incident })
+    }
+
+    fn journal_refusal(&self) -> Refusal {
+        if self.journal.failed() {
+            Refusal { code: ErrorCode::Internal, message: JournalError::Failed.to_string() }
+        } else {
+            Refusal { code: ErrorCode::Overloaded, message: "the journal queue is full; retry shortly".into() }
+        }
+    }
+
+    /// A position from the field: applied at once, its downsampled track made durable.
+    fn position(&self, actor: Actor<'_>, p: &Position) -> Result<Pending, Refusal> {
+        may_move(actor, &lock(&self.core).world, p.unit)?;
+        let at = to_wgs84(p.location, p.datum);
+        if self.live.city.cells.locate(at).is_none() {
+            return Err(Refusal {
+                code: ErrorCode::OutsideCity,
+                message: format!("({:.6}, {:.6}) lies outside the city's grid", at.x(), at.y()),
+            });
+        }
+        let Some(permit) = self.journal.try_reserve() else {
+            return Err(self.journal_refusal());
+        };
+        let fix = Fix { at, heading_deg: p.heading_deg, time: self.clock.now() };
+        let point = lock(&self.live.board).update(p.unit, fix);
+        self.positions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (done, rx) = oneshot::channel();
+        permit.send(Job::Track { points: point.into_iter().collect(), done });
+        Ok(Pending { done: rx, seq: None, incident: None })
+    }
+
+    /// Applies the clock's overdue and escalation rules; returns how many events it made.
+    pub fn check_overdue(&self) -> usize {
+        let now = self.clock.now();
+        let mut core = lock(&self.core);
+        let events = crate::world::decide::overdue_events(&core.world, &self.live.city, &self.system, now);
+        let n = events.len();
+        if n == 0 {
+            return 0;
+        }
+        match self.commit(&mut core, events) {
+            Ok(_) => n,
+            Err(r) => {
+                tracing::warn!("overdue rules postponed: {}", r.message);
+                0
+            }
+        }
+    }
+
+    /// The earliest pending deadline.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        lock(&self.core).world.deadlines.first().map(|(d, _)| *d)
+    }
+
+    /// Reads the live (decided) world.
+    pub fn with_world<R>(&self, f: impl FnOnce(&WorldState) -> R) -> R {
+        f(&lock(&self.core).world)
+    }
+
+    /// Reads the published world.
+    pub fn with_published<R>(&self, f: impl FnOnce(&Published) -> R) -> R {
+        f(&self.live.published.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Stops the journal after writing what is queued.
+    pub fn shutdown_journal(self: Arc<Self>) {
+        match Arc::try_unwrap(self) {
+            Ok(engine) => engine.journal.close(),
+            Err(_) => tracing::debug!("engine still shared at shutdown; the journal drains when the last handle drops"),
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! The publisher: runs on the journal thread after each commit.
+
+use std::sync::Arc;
+
+use onegrid_protocol::Change;
+
+use super::{Live, RING, lock};
+use crate::journal::Publisher;
+
+/// Applies committed events to the published world, keeps them for resuming clients,
+/// updates unit statuses on the board and fans the changes out.
+pub fn publisher(live: Arc<Live>) -> Publisher {
+    Box::new(move |events| {
+        let mut published = live.published.write().unwrap_or_else(|e| e.into_inner());
+        for (seq, event) in events {
+            let changes: Arc<[Change]> = published.world.apply(*seq, event).into();
+            {
+                let mut board = lock(&live.board);
+                for c in changes.iter() {
+                    if let Change::Unit { unit } = c {
+                        board.set_status(unit.id, unit.status);
+                    }
+                }
+            }
+            let at = event.at();
+            live.hub.fanout_changes(&live.city, *seq, at, &changes);
+            if published.ring.len() == RING {
+                published.ring.pop_front();
+            }
+            published.ring.push_back((*seq, at, changes));
+        }
+    })
+}

@@ -1,0 +1,168 @@
+//! Reads: snapshots, resumes and queries.
+
+use std::sync::Arc;
+
+use onegrid_protocol::coord::to_wgs84;
+use onegrid_protocol::{ErrorCode, Layer, NearUnit, Query, QueryResult, Resume, ServerMsg, UnitStatus, UserInfo};
+
+use super::{Engine, Published, lock};
+use crate::hub::{ClientHandle, Filter, Out, encode};
+use crate::world::Refusal;
+
+impl Engine {
+    /// The snapshot `filter` sees, as of the published state.
+    fn snapshot(&self, published: &Published, filter: &Filter) -> ServerMsg {
+        let world = &published.world;
+        let layers = filter.layers;
+        let incidents = if layers.has(Layer::Incidents) {
+            world.incidents.values().filter(|i| filter.sees(&i.placement, i.location)).cloned().collect()
+        } else {
+            Vec::new()
+        };
+        let units = if layers.has(Layer::Personnel) {
+            let board = lock(&self.live.board);
+            world
+                .units
+                .values()
+                .filter_map(|u| {
+                    let fix = board.fix(u.id);
+                    filter.sees_unit(&u.home, fix.map(|f| f.at)).then(|| {
+                        let mut u = u.clone();
+                        u.position = fix.map(|f| f.at);
+                        u.heading_deg = fix.map_or(0.0, |f| f.heading_deg);
+                        u
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let cameras = if layers.has(Layer::Cameras) {
+            self.cameras.cameras().iter().filter(|c| filter.sees(&c.placement, c.position)).cloned().collect()
+        } else {
+            Vec::new()
+        };
+        let cells = if layers.has(Layer::Grid) {
+            let mut cells: Vec<_> = world
+                .cells
+                .values()
+                .filter(|s| self.live.city.cells.by_code(&s.cell).is_some_and(|c| filter.scope.contains(&c.placement)))
+                .cloned()
+                .collect();
+            cells.sort_by(|a, b| a.cell.cmp(&b.cell));
+            cells
+        } else {
+            Vec::new()
+        };
+        ServerMsg::Snapshot {
+            seq: world.seq,
+            journal: self.journal_id().to_owned(),
+            at: self.clock.now(),
+            incidents,
+            units,
+            cameras,
+            cells,
+        }
+    }
+
+    /// Subscribes `client` with `filter`: a snapshot, or the replay after `resume` when the
+    /// resume ring still holds it; registered in the hub under the same lock so that no
+    /// change falls between the two.
+    pub fn subscribe(&self, client: &Arc<ClientHandle>, filter: Filter, resume: Option<&Resume>) {
+        let published = self.live.published.write().unwrap_or_else(|e| e.into_inner());
+        let replay = resume.and_then(|r| self.replay(&published, &filter, r));
+        let first = match replay {
+            Some(frames) => frames,
+            None => {
+                let snap = self.snapshot(&published, &filter);
+                vec![Out { seq: Some(published.world.seq), text: encode(&snap) }]
+            }
+        };
+        client.resubscribe(filter, first);
+        self.live.hub.register(client);
+        drop(published);
+    }
+
+    /// The frames that take a client from `resume` to now, if the ring reaches back that far.
+    fn replay(&self, published: &Published, filter: &Filter, resume: &Resume) -> Option<Vec<Out>> {
+        let now = published.world.seq;
+        if resume.journal != self.journal_id() || resume.seq > now {
+            return None;
+        }
+        let oldest = published.ring.front().map_or(now + 1, |(s, _, _)| *s);
+        if resume.seq + 1 < oldest {
+            return None;
+        }
+        let mut frames = vec![Out { seq: None, text: encode(&ServerMsg::Resumed { from: resume.seq, seq: now }) }];
+        for (seq, at, changes) in published.ring.iter().filter(|(s, _, _)| *s > resume.seq) {
+            let mine = filter.changes(&self.live.city, changes);
+            if !mine.is_empty() {
+                let text = encode(&ServerMsg::Delta { seq: *seq, at: *at, changes: mine });
+                frames.push(Out { seq: Some(*seq), text });
+            }
+        }
+        Some(frames)
+    }
+
+    /// A fresh snapshot for a client that fell behind, with its sequence number.
+    pub fn resnapshot(&self, filter: &Filter) -> Out {
+        let published = self.live.published.read().unwrap_or_else(|e| e.into_inner());
+        Out { seq: Some(published.world.seq), text: encode(&self.snapshot(&published, filter)) }
+    }
+
+    /// The latest position of every unit `filter` sees, as one frame.
+    pub fn full_positions(&self, filter: &Filter) -> Option<Out> {
+        let all = lock(&self.live.board).all();
+        super::board::encode_positions(self.clock.now(), &all, |m| filter.sees_unit(&m.home, Some(m.fix.at)))
+            .map(|(text, _)| Out { seq: None, text: text.into() })
+    }
+
+    /// Answers a query for `user`.
+    pub fn query(&self, user: &UserInfo, q: &Query) -> Result<QueryResult, Refusal> {
+        let refuse = |code, message: String| Err(Refusal { code, message });
+        match q {
+            Query::Locate { location, datum } => {
+                let p = to_wgs84(*location, *datum);
+                match self.live.city.cells.locate(p) {
+                    Some(placement) => Ok(QueryResult::Locate { placement: (**placement).clone() }),
+                    None => refuse(
+                        ErrorCode::OutsideCity,
+                        format!("({:.6}, {:.6}) lies outside the city's grid", p.x(), p.y()),
+                    ),
+                }
+            }
+            Query::Nearest { location, k, skill } => {
+                let published = self.live.published.read().unwrap_or_else(|e| e.into_inner());
+                let units = &published.world.units;
+                let board = lock(&self.live.board);
+                let found = board.nearest(*location, *k, |id| {
+                    units.get(&id).is_some_and(|u| {
+                        u.status == UnitStatus::Available
+                            && user.scope.contains(&u.home)
+                            && skill.as_ref().is_none_or(|s| u.skills.iter().any(|x| x == s))
+                    })
+                });
+                let units = found
+                    .into_iter()
+                    .map(|(id, d)| NearUnit {
+                        unit: id,
+                        name: units.get(&id).map(|u| u.name.clone()).unwrap_or_default(),
+                        distance_m: d,
+                    })
+                    .collect();
+                Ok(QueryResult::Nearest { units })
+            }
+            Query::Cameras { location } => Ok(QueryResult::Cameras { cameras: self.cameras.covering(*location) }),
+            Query::Incident { id } => {
+                let published = self.live.published.read().unwrap_or_else(|e| e.into_inner());
+                match published.world.incidents.get(id) {
+                    Some(i) if user.scope.contains(&i.placement) => {
+                        Ok(QueryResult::Incident { incident: Box::new(i.clone()) })
+                    }
+                    Some(_) => refuse(ErrorCode::OutOfScope, format!("incident {id} is outside your scope")),
+                    None => refuse(ErrorCode::NotFound, format!("no incident {id}")),
+                }
+            }
+        }
+    }
+}

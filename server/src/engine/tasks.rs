@@ -1,0 +1,45 @@
+//! The engine's own tasks: the overdue clock and the position pump.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Engine;
+use super::board::encode_positions;
+
+/// Marks incidents overdue the moment their stage limit passes, and escalates by rule.
+pub async fn run_overdue(engine: Arc<Engine>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        engine.check_overdue();
+        let next = engine.next_deadline().unwrap_or(i64::MAX);
+        tokio::select! {
+            _ = engine.clock.sleep_until(next, 1_000) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Every `tick`, sends the units that moved to every client that sees them, one encoding
+/// per distinct filter.
+pub async fn run_position_pump(engine: Arc<Engine>, tick: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stop.changed() => return,
+        }
+        pump_once(&engine);
+    }
+}
+
+/// One tick of the pump.
+pub fn pump_once(engine: &Engine) {
+    let moved = engine.live.board.lock().unwrap_or_else(|e| e.into_inner()).take_moved();
+    if moved.is_empty() {
+        return;
+    }
+    let now = engine.clock.now();
+    engine.live.hub.fanout_positions(|filter| {
+        encode_positions(now, &moved, |m| filter.sees_unit(&m.home, Some(m.fix.at))).map(|(s, n)| (s.into(), n))
+    });
+}

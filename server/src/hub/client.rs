@@ -1,0 +1,173 @@
+//! One client's outbox: bounded, never blocking the producer.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::filter::Filter;
+
+/// Most queued delta frames before the client is resynced by snapshot instead.
+pub const MAX_QUEUED: usize = 4_096;
+
+/// A queued frame: a delta carries its sequence number, direct answers carry none.
+#[derive(Debug, Clone)]
+pub struct Out {
+    /// Sequence number of a delta or snapshot.
+    pub seq: Option<u64>,
+    /// The encoded frame.
+    pub text: Utf8Bytes,
+}
+
+/// What is waiting to be written.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    frames: VecDeque<Out>,
+    deltas: usize,
+    resync: bool,
+    positions: Option<Utf8Bytes>,
+    positions_full: bool,
+    closed: bool,
+}
+
+/// What the writer takes in one go.
+#[derive(Debug, Default)]
+pub struct Taken {
+    /// Frames in order.
+    pub frames: Vec<Out>,
+    /// The client fell behind: send a snapshot first, then only deltas after it.
+    pub resync: bool,
+    /// A pending positions frame.
+    pub positions: Option<Utf8Bytes>,
+    /// Positions coalesced: send the latest position of every visible unit.
+    pub positions_full: bool,
+    /// The connection is being closed.
+    pub closed: bool,
+}
+
+/// A connected client.
+#[derive(Debug)]
+pub struct ClientHandle {
+    /// Connection number.
+    pub id: u64,
+    filter: RwLock<Option<Arc<Filter>>>,
+    outbox: Mutex<Outbox>,
+    /// Wakes the writer.
+    pub notify: Notify,
+}
+
+impl ClientHandle {
+    pub(super) fn new(id: u64) -> Self {
+        ClientHandle { id, filter: RwLock::new(None), outbox: Mutex::new(Outbox::default()), notify: Notify::new() }
+    }
+
+    fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        self.outbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The current subscription.
+    pub fn filter(&self) -> Option<Arc<Filter>> {
+        self.filter.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the subscription and the queued deltas with `first` (a snapshot or replay).
+    pub fn resubscribe(&self, filter: Filter, first: Vec<Out>) {
+        *self.filter.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(filter));
+        let mut o = self.outbox();
+        o.frames.retain(|f| f.seq.is_none());
+        o.deltas = 0;
+        o.resync = false;
+        o.positions = None;
+        o.positions_full = false;
+        o.frames.extend(first);
+        drop(o);
+        self.notify.notify_one();
+    }
+
+    /// Queues a delta; on overflow drops the queued deltas and asks for a resync.
+    pub fn push_delta(&self, seq: u64, text: Utf8Bytes) {
+        let mut o = self.outbox();
+        if o.resync || o.closed {
+            return; // the snapshot to come includes it
+        }
+        if o.deltas >= MAX_QUEUED {
+            o.frames.retain(|f| f.seq.is_none());
+            o.deltas = 0;
+            o.resync = true;
+        } else {
+            o.frames.push_back(Out { seq: Some(seq), text });
+            o.deltas += 1;
+        }
+        drop(o);
+        self.notify.notify_one();
+    }
+
+    /// Queues a direct answer (ack, error, result); these are never dropped.
+    pub fn push_direct(&self, text: Utf8Bytes) {
+        self.outbox().frames.push_back(Out { seq: None, text });
+        self.notify.notify_one();
+    }
+
+    /// Offers a positions frame; coalesces if the last one is still unsent.
+    pub fn offer_positions(&self, text: Utf8Bytes) {
+        let mut o = self.outbox();
+        if o.positions.is_some() || o.positions_full {
+            o.positions = None;
+            o.positions_full = true;
+        } else {
+            o.positions = Some(text);
+        }
+        drop(o);
+        self.notify.notify_one();
+    }
+
+    /// Marks the connection closing and wakes the writer.
+    pub fn close(&self) {
+        self.outbox().closed = true;
+        self.notify.notify_one();
+    }
+
+    /// Takes everything waiting.
+    pub fn take(&self) -> Taken {
+        let mut o = self.outbox();
+        o.deltas = 0;
+        Taken {
+            frames: o.frames.drain(..).collect(),
+            resync: std::mem::take(&mut o.resync),
+            positions: o.positions.take(),
+            positions_full: std::mem::take(&mut o.positions_full),
+            closed: o.closed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overflow_turns_into_a_resync_and_keeps_direct_answers() {
+        let c = ClientHandle::new(1);
+        c.push_direct(Utf8Bytes::from("ack"));
+        for seq in 0..(MAX_QUEUED as u64 + 10) {
+            c.push_delta(seq, Utf8Bytes::from("d"));
+        }
+        let t = c.take();
+        assert!(t.resync);
+        assert_eq!(t.frames.len(), 1);
+        assert_eq!(t.frames[0].text.as_str(), "ack");
+    }
+
+    #[test]
+    fn unsent_positions_coalesce_into_a_full_frame() {
+        let c = ClientHandle::new(1);
+        c.offer_positions(Utf8Bytes::from("p1"));
+        assert_eq!(c.take().positions.as_ref().map(|p| p.as_str()), Some("p1"));
+        c.offer_positions(Utf8Bytes::from("p2"));
+        c.offer_positions(Utf8Bytes::from("p3"));
+        let t = c.take();
+        assert!(t.positions.is_none());
+        assert!(t.positions_full);
+    }
+}

@@ -1,0 +1,224 @@
+//! The journal: an embedded SQLite database in WAL mode that makes every acknowledged
+//! command durable before its ack, and from which the server rebuilds its state on start.
+//!
+//! One thread owns the connection. Work arrives over a bounded channel; the thread takes
+//! everything waiting (up to [`MAX_BATCH`] jobs), writes it in one transaction, commits with
+//! `synchronous=FULL` (one fsync of the WAL for the whole batch: group commit), hands the
+//! batch's events to the publisher, and only then answers each job.
+//!
+//! On-disk format (version 1, in table `meta` as `format`):
+//! - `events(seq INTEGER PRIMARY KEY, at INTEGER, body TEXT)`: one row per event, `body` the
+//!   event's JSON (`world::Event`). Sequence numbers are dense and start at 1.
+//! - `tracks(unit INTEGER, at INTEGER, lon REAL, lat REAL)`: downsampled position tracks.
+//! - `meta(key TEXT PRIMARY KEY, value TEXT)`: `format`, `journal_id` (random, fixed at
+//!   creation: clients resume only against the same journal), `city`.
+//!
+//! Compatibility: new event fields are added with serde defaults, so a newer server reads an
+//! older journal. A journal with another `format` is refused at start with a clear error.
+//!
+//! Failure policy: if a commit fails (disk full, I/O error), every job of the batch is
+//! answered with the error, the journal is marked failed and refuses all later work; the
+//! server then refuses commands (it stays up for reading) until it is restarted, when it
+//! rebuilds from what is on disk. No ack is ever sent for something not on disk.
+
+mod store;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::world::Event;
+pub use store::TrackPoint;
+
+/// Most jobs in one transaction.
+pub const MAX_BATCH: usize = 4_096;
+/// Capacity of the job channel.
+pub const QUEUE: usize = 16_384;
+/// The on-disk format this server reads and writes.
+pub const FORMAT: u32 = 1;
+
+/// A journal error.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum JournalError {
+    /// SQLite failed.
+    #[error("journal storage failed: {0}")]
+    Storage(String),
+    /// The journal failed earlier and refuses work until restart.
+    #[error("the journal failed earlier; the server is read-only until restarted")]
+    Failed,
+    /// The journal file belongs to another format or city.
+    #[error("{0}")]
+    Incompatible(String),
+    /// The journal thread is gone.
+    #[error("the journal is shut down")]
+    Closed,
+}
+
+/// Work for the journal thread.
+pub enum Job {
+    /// Events with consecutive sequence numbers from `first_seq`.
+    Events {
+        /// The first event's sequence number.
+        first_seq: u64,
+        /// The events.
+        events: Vec<Event>,
+        /// Answered once durable and published.
+        done: oneshot::Sender<Result<(), JournalError>>,
+    },
+    /// Track points; answered once durable (may be empty: a barrier).
+    Track {
+        /// The points.
+        points: Vec<TrackPoint>,
+        /// Answered once durable.
+        done: oneshot::Sender<Result<(), JournalError>>,
+    },
+}
+
+/// Called with each committed batch's events, in sequence order, before any job is answered.
+pub type Publisher = Box<dyn FnMut(&[(u64, Event)]) + Send>;
+
+/// Counters for the benchmark and the summary line.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Transactions committed.
+    pub batches: AtomicU64,
+    /// Jobs committed.
+    pub jobs: AtomicU64,
+}
+
+/// The handle to the journal thread.
+pub struct Journal {
+    tx: mpsc::Sender<Job>,
+    id: String,
+    failed: Arc<AtomicBool>,
+    stats: Arc<Stats>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What the journal holds at start.
+pub struct Recovered {
+    /// Every event in order.
+    pub events: Vec<(u64, Event)>,
+    /// The journal's id.
+    pub id: String,
+}
+
+impl Journal {
+    /// Opens (or creates) the journal at `path` and reads it back.
+    pub fn open(path: &Path, city: &str) -> Result<(store::Store, Recovered), JournalError> {
+        let store = store::Store::open(path, city)?;
+        let events = store.read_events()?;
+        let id = store.id.clone();
+        Ok((store, Recovered { events, id }))
+    }
+
+    /// Starts the journal thread over an opened store.
+    pub fn start(store: store::Store, mut publish: Publisher) -> Journal {
+        let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
+        let failed = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(Stats::default());
+        let id = store.id.clone();
+        let (t_failed, t_stats) = (failed.clone(), stats.clone());
+        let thread = std::thread::Builder::new()
+            .name("journal".into())
+            .spawn(move || {
+                let mut store = store;
+                while let Some(first) = rx.blocking_recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    run_batch(&mut store, batch, &mut publish, &t_failed, &t_stats);
+                }
+            })
+            .ok();
+        Journal { tx, id, failed, stats, thread }
+    }
+
+    /// The journal's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Whether a commit has failed.
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// A place in the queue, or `None` when it is full or the journal failed.
+    pub fn try_reserve(&self) -> Option<mpsc::Permit<'_, Job>> {
+        if self.failed() {
+            return None;
+        }
+        self.tx.try_reserve().ok()
+    }
+
+    /// Queues a job, waiting for room.
+    pub async fn send(&self, job: Job) -> Result<(), JournalError> {
+        self.tx.send(job).await.map_err(|_| JournalError::Closed)
+    }
+
+    /// Stops accepting work, writes what is queued and joins the thread.
+    pub fn close(mut self) {
+        let Journal { tx, thread, .. } = &mut self;
+        drop(std::mem::replace(tx, mpsc::channel(1).0));
+        if let Some(t) = thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run_batch(store: &mut store::Store, batch: Vec<Job>, publish: &mut Publisher, failed: &AtomicBool, stats: &Stats) {
+    if failed.load(Ordering::Relaxed) {
+        for job in batch {
+            answer(job, Err(JournalError::Failed));
+        }
+        return;
+    }
+    match store.write(&batch) {
+        Ok(()) => {
+            stats.batches.fetch_add(1, Ordering::Relaxed);
+            stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            let events: Vec<(u64, Event)> = batch
+                .iter()
+                .flat_map(|job| match job {
+                    Job::Events { first_seq, events, .. } => {
+                        events.iter().enumerate().map(|(i, e)| (first_seq + i as u64, e.clone())).collect()
+                    }
+                    Job::Track { .. } => Vec::new(),
+                })
+                .collect();
+            if !events.is_empty() {
+                publish(&events);
+            }
+            for job in batch {
+                answer(job, Ok(()));
+            }
+        }
+        Err(e) => {
+            tracing::error!("journal commit failed, refusing further commands: {e}");
+            failed.store(true, Ordering::Relaxed);
+            for job in batch {
+                answer(job, Err(e.clone()));
+            }
+        }
+    }
+}
+
+fn answer(job: Job, result: Result<(), JournalError>) {
+    let done = match job {
+        Job::Events { done, .. } | Job::Track { done, .. } => done,
+    };
+    let _ = done.send(result);
+}

@@ -1,0 +1,147 @@
+//! The SQLite side of the journal: schema, batch writes, reading back.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{FORMAT, Job, JournalError};
+use crate::world::Event;
+
+/// One downsampled track point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackPoint {
+    /// The unit.
+    pub unit: u32,
+    /// When, ms.
+    pub at: i64,
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+}
+
+fn storage(e: rusqlite::Error) -> JournalError {
+    JournalError::Storage(e.to_string())
+}
+
+/// The open database.
+pub struct Store {
+    conn: Connection,
+    /// The journal's id.
+    pub id: String,
+}
+
+fn new_id() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let mut rng = crate::rng::Rng::new(nanos as u64 ^ u64::from(std::process::id()).rotate_left(32));
+    format!("{:016x}", rng.next_u64())
+}
+
+impl Store {
+    /// Opens or creates the database and checks its format and city.
+    pub fn open(path: &Path, city: &str) -> Result<Store, JournalError> {
+        let conn = Connection::open(path).map_err(|e| JournalError::Storage(format!("{}: {e}", path.display())))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(storage)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS tracks(unit INTEGER NOT NULL, at INTEGER NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL);
+             CREATE INDEX IF NOT EXISTS tracks_unit_at ON tracks(unit, at);",
+        )
+        .map_err(|e| JournalError::Incompatible(format!("{}: not a OneGrid journal: {e}", path.display())))?;
+        let get = |key: &str| -> Result<Option<String>, JournalError> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(storage)
+        };
+        let id = match (get("format")?, get("journal_id")?, get("city")?) {
+            (Some(f), Some(id), Some(c)) => {
+                if f != FORMAT.to_string() {
+                    return Err(JournalError::Incompatible(format!(
+                        "{}: journal format {f}, this server reads format {FORMAT}",
+                        path.display()
+                    )));
+                }
+                if c != city {
+                    return Err(JournalError::Incompatible(format!(
+                        "{}: journal of city {c}, but the map is city {city}",
+                        path.display()
+                    )));
+                }
+                id
+            }
+            _ => {
+                let id = new_id();
+                for (k, v) in [("format", FORMAT.to_string()), ("journal_id", id.clone()), ("city", city.to_owned())] {
+                    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", params![k, v])
+                        .map_err(storage)?;
+                }
+                id
+            }
+        };
+        Ok(Store { conn, id })
+    }
+
+    /// Every event, in sequence order.
+    pub fn read_events(&self) -> Result<Vec<(u64, Event)>, JournalError> {
+        let mut stmt = self.conn.prepare("SELECT seq, body FROM events ORDER BY seq").map_err(storage)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(storage)?;
+        let mut out = Vec::new();
+        for (expect, row) in (1u64..).zip(rows) {
+            let (seq, body) = row.map_err(storage)?;
+            let seq = seq as u64;
+            if seq != expect {
+                return Err(JournalError::Incompatible(format!("journal has a gap: event {expect} is missing")));
+            }
+            let event: Event = serde_json::from_str(&body)
+                .map_err(|e| JournalError::Incompatible(format!("journal event {seq} cannot be read: {e}")))?;
+            out.push((seq, event));
+        }
+        Ok(out)
+    }
+
+    /// Writes a batch in one transaction.
+    pub fn write(&mut self, batch: &[Job]) -> Result<(), JournalError> {
+        let tx = self.conn.transaction().map_err(storage)?;
+        {
+            let mut ev = tx.prepare_cached("INSERT INTO events(seq, at, body) VALUES (?1, ?2, ?3)").map_err(storage)?;
+            let mut tr =
+                tx.prepare_cached("INSERT INTO tracks(unit, at, lon, lat) VALUES (?1, ?2, ?3, ?4)").map_err(storage)?;
+            for job in batch {
+                match job {
+                    Job::Events { first_seq, events, .. } => {
+                        for (i, e) in events.iter().enumerate() {
+                            let body = serde_json::to_string(e).map_err(|e| JournalError::Storage(e.to_string()))?;
+                            ev.execute(params![(first_seq + i as u64) as i64, e.at(), body]).map_err(storage)?;
+                        }
+                    }
+                    Job::Track { points, .. } => {
+                        for p in points {
+                            tr.execute(params![p.unit, p.at, p.lon, p.lat]).map_err(storage)?;
+                        }
+                    }
+                }
+            }
+        }
+        tx.commit().map_err(storage)
+    }
+
+    /// A unit's track since `since`, oldest first.
+    pub fn track(&self, unit: u32, since: i64) -> Result<Vec<TrackPoint>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at, lon, lat FROM tracks WHERE unit = ?1 AND at >= ?2 ORDER BY at")
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map(params![unit, since], |r| Ok(TrackPoint { unit, at: r.get(0)?, lon: r.get(1)?, lat: r.get(2)? }))
+            .map_err(storage)?;
+        rows.collect::<Result<_, _>>().map_err(storage)
+    }
+
+    /// Points in the track table.
+    pub fn track_len(&self) -> Result<u64, JournalError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM tracks", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(storage)
+    }
+}

@@ -1,0 +1,56 @@
+//! The WebSocket front: an accept loop (`run`) and one session per connection. Only this
+//! module knows tokio-tungstenite.
+
+mod session;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::engine::Engine;
+pub use session::serve;
+
+/// Largest frame tungstenite reads at all; frames between the protocol's limit and this are
+/// answered with `frame_too_large` and the connection stays; larger ones close it.
+pub const HARD_FRAME_LIMIT: usize = 1 << 20;
+
+/// The WebSocket settings of a session: small buffers so idle clients cost little.
+pub fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(64 * 1024)
+        .max_write_buffer_size(64 * 1024 * 1024)
+        .max_message_size(Some(HARD_FRAME_LIMIT))
+        .max_frame_size(Some(HARD_FRAME_LIMIT))
+}
+
+/// Accepts connections until `shutdown` completes, then tells every session to close.
+pub async fn run(listener: TcpListener, engine: Arc<Engine>, shutdown: impl Future<Output = ()>) {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve(engine.clone(), stream, addr, stop_rx.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            _ = &mut shutdown => break,
+        }
+    }
+    let _ = stop_tx.send(true);
+}
+
+/// A peer's address for the history's `origin`.
+pub fn origin(addr: SocketAddr) -> String {
+    addr.to_string()
+}

@@ -1,0 +1,259 @@
+//! One connection: hello, then subscriptions, commands and queries, in any order.
+//!
+//! The reader decodes and answers; commands are decided inline (in arrival order) and their
+//! acks are sent in the same order once durable by an acker task. The writer drains the
+//! client's outbox and writes whole batches with one flush.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use onegrid_protocol::validate::{DecodeError, MAX_FRAME_BYTES, decode_client};
+use onegrid_protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, UserInfo};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use crate::engine::{Engine, Pending};
+use crate::hub::{ClientHandle, Filter, encode};
+use crate::world::Actor;
+
+/// How long a client has to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client that does not take a write for this long is disconnected.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Commands awaiting durability per connection before the reader waits.
+const IN_FLIGHT: usize = 1_024;
+
+type Sink = futures_util::stream::SplitSink<WebSocketStream<TcpStream>, Message>;
+
+/// Serves one connection until it closes or the server stops.
+pub async fn serve(engine: Arc<Engine>, stream: TcpStream, addr: SocketAddr, stop: watch::Receiver<bool>) {
+    let ws = match tokio_tungstenite::accept_async_with_config(stream, Some(super::ws_config())).await {
+        Ok(ws) => ws,
+        Err(e) => {
+            tracing::debug!(%addr, "handshake failed: {e}");
+            return;
+        }
+    };
+    let (sink, mut reader) = ws.split();
+    let client = engine.live.hub.new_client();
+    let writer = tokio::spawn(write_loop(engine.clone(), client.clone(), sink, stop.clone()));
+    let (ack_tx, ack_rx) = mpsc::channel::<(String, Pending)>(IN_FLIGHT);
+    let acker = tokio::spawn(ack_loop(client.clone(), ack_rx));
+    let mut session = Session {
+        engine: engine.clone(),
+        client: client.clone(),
+        origin: super::origin(addr),
+        user: None,
+        acks: ack_tx,
+    };
+    let mut stop = stop;
+    let hello_deadline = tokio::time::sleep(HELLO_TIMEOUT);
+    tokio::pin!(hello_deadline);
+    loop {
+        tokio::select! {
+            msg = reader.next() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    if !session.on_text(text.as_str()).await {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => session.reply_error(None, ErrorCode::BadFrame, "binary frames are not part of protocol v1; send JSON text"),
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(_)) => {}
+                Some(Err(WsError::Capacity(e))) => {
+                    session.reply_error(None, ErrorCode::FrameTooLarge, &format!("frame too large: {e}; closing"));
+                    break;
+                }
+                Some(Err(e)) => {
+                    tracing::debug!(%addr, "read failed: {e}");
+                    break;
+                }
+            },
+            _ = &mut hello_deadline, if session.user.is_none() => {
+                session.reply_error(None, ErrorCode::NotAuthenticated, "no hello within 10 s; closing");
+                break;
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    engine.live.hub.unregister(client.id);
+    drop(session);
+    let _ = acker.await;
+    client.close();
+    let _ = writer.await;
+}
+
+struct Session {
+    engine: Arc<Engine>,
+    client: Arc<ClientHandle>,
+    origin: String,
+    user: Option<UserInfo>,
+    acks: mpsc::Sender<(String, Pending)>,
+}
+
+impl Session {
+    fn reply(&self, msg: &ServerMsg) {
+        self.client.push_direct(encode(msg));
+    }
+
+    fn reply_error(&self, req: Option<String>, code: ErrorCode, message: &str) {
+        self.reply(&ServerMsg::error(req, code, message));
+    }
+
+    /// Handles one text frame; false closes the connection.
+    async fn on_text(&mut self, text: &str) -> bool {
+        let msg = match decode_client(text) {
+            Ok(m) => m,
+            Err(e) => {
+                let (code, message) = match e {
+                    DecodeError::BadFrame(m) => (ErrorCode::BadFrame, m),
+                    DecodeError::UnknownType(t) => (ErrorCode::UnknownType, format!("unknown message type `{t}`")),
+                    DecodeError::TooLarge(n) => {
+                        (ErrorCode::FrameTooLarge, format!("frame of {n} bytes; the limit is {MAX_FRAME_BYTES}"))
+                    }
+                    DecodeError::Invalid(m) => (ErrorCode::Invalid, m),
+                };
+                let req = serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .and_then(|v| v.get("req").and_then(|r| r.as_str()).map(str::to_owned));
+                self.reply_error(req, code, &message);
+                return true;
+            }
+        };
+        match (msg, self.user.clone()) {
+            (ClientMsg::Hello { version, token, client }, None) => self.hello(version, &token, &client),
+            (ClientMsg::Hello { .. }, Some(_)) => {
+                self.reply_error(None, ErrorCode::NotAuthenticated, "already authenticated; hello is sent once");
+                true
+            }
+            (ClientMsg::Ping { t }, _) => {
+                self.reply(&ServerMsg::Pong { t });
+                true
+            }
+            (_, None) => {
+                self.reply_error(None, ErrorCode::NotAuthenticated, "send hello first");
+                true
+            }
+            (ClientMsg::Subscribe { layers, area, resume }, Some(user)) => {
+                let filter = Filter::new(user.scope.clone(), &layers, area);
+                self.engine.subscribe(&self.client, filter, resume.as_ref());
+                true
+            }
+            (ClientMsg::Query { req, q }, Some(user)) => {
+                match self.engine.query(&user, &q) {
+                    Ok(result) => self.reply(&ServerMsg::Result { req, result }),
+                    Err(r) => self.reply_error(Some(req), r.code, &r.message),
+                }
+                true
+            }
+            (ClientMsg::Command { req, cmd }, Some(user)) => {
+                let actor = Actor { user: &user, origin: &self.origin };
+                match self.engine.execute(actor, &cmd) {
+                    Ok(pending) => self.acks.send((req, pending)).await.is_ok(),
+                    Err(r) => {
+                        self.reply_error(Some(req), r.code, &r.message);
+                        true
+                    }
+                }
+            }
+        }
+    }
+
+    fn hello(&mut self, version: u32, token: &str, client: &str) -> bool {
+        if version != PROTOCOL_VERSION {
+            let m = format!("this server speaks protocol version {PROTOCOL_VERSION}, not {version}");
+            self.reply_error(None, ErrorCode::UnsupportedVersion, &m);
+            return false;
+        }
+        let Some(user) = self.engine.users.get(token).cloned() else {
+            self.reply_error(None, ErrorCode::BadToken, "unknown token");
+            return false;
+        };
+        tracing::info!(origin = %self.origin, user = %user.id, client, "authenticated");
+        self.reply(&ServerMsg::Welcome {
+            version: PROTOCOL_VERSION,
+            user: user.clone(),
+            journal: self.engine.journal_id().to_owned(),
+        });
+        self.user = Some(user);
+        true
+    }
+}
+
+/// Sends acks (or errors) in command order as each becomes durable.
+async fn ack_loop(client: Arc<ClientHandle>, mut rx: mpsc::Receiver<(String, Pending)>) {
+    while let Some((req, pending)) = rx.recv().await {
+        let msg = match pending.durable().await {
+            Ok((seq, incident)) => ServerMsg::Ack { req, seq, incident },
+            Err(r) => ServerMsg::error(Some(req), r.code, r.message),
+        };
+        client.push_direct(encode(&msg));
+    }
+}
+
+/// Drains the outbox into the socket: one flush per batch; deltas already covered by a
+/// snapshot are skipped.
+async fn write_loop(engine: Arc<Engine>, client: Arc<ClientHandle>, mut sink: Sink, mut stop: watch::Receiver<bool>) {
+    let mut last_seq = 0u64;
+    loop {
+        let taken = client.take();
+        let mut frames = Vec::with_capacity(taken.frames.len() + 2);
+        if taken.resync
+            && let Some(filter) = client.filter()
+        {
+            frames.push(engine.resnapshot(&filter));
+        }
+        frames.extend(taken.frames);
+        if taken.positions_full {
+            if let Some(out) = client.filter().and_then(|f| engine.full_positions(&f)) {
+                frames.push(out);
+            }
+        } else if let Some(p) = taken.positions {
+            frames.push(crate::hub::Out { seq: None, text: p });
+        }
+        let mut out = Vec::with_capacity(frames.len());
+        for f in frames {
+            if let Some(seq) = f.seq {
+                if seq <= last_seq && last_seq != 0 {
+                    continue;
+                }
+                last_seq = seq;
+            }
+            out.push(Message::Text(f.text));
+        }
+        if !out.is_empty() {
+            let batch = async {
+                for m in out {
+                    sink.feed(m).await?;
+                }
+                sink.flush().await
+            };
+            match tokio::time::timeout(WRITE_TIMEOUT, batch).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(client = client.id, "write failed: {e}");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(client = client.id, "client stopped reading; disconnecting");
+                    return;
+                }
+            }
+        }
+        if taken.closed {
+            let _ = sink.close().await;
+            return;
+        }
+        tokio::select! {
+            _ = client.notify.notified() => {}
+            _ = stop.changed() => {
+                let _ = sink.close().await;
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! The simulated people: reporters, the duty desk and the field units.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use geo_types::Point;
+use onegrid_protocol::{
+    Act, Command, Dispatch, IncidentId, IncidentState, Level, Millis, Position, Query, QueryResult, Report, Role,
+    Scale, Scope, Source, UnitId, UnitKind, UnitStatus, UserInfo,
+};
+
+use super::Profile;
+use super::movement::{Path, patrol, route};
+use crate::engine::Engine;
+use crate::rng::Rng;
+use crate::world::Actor;
+
+const DAY_MS: f64 = 86_400_000.0;
+
+/// A unit's status and its task's incident, location and category.
+type UnitTask = (UnitStatus, Option<(IncidentId, Point, String)>);
+
+struct SimUnit {
+    id: UnitId,
+    user: UserInfo,
+    path: Path,
+    speed_ms: f64,
+    next_fix: Millis,
+    /// The incident being walked to or handled, and when handling ends.
+    job: Option<(IncidentId, Option<Millis>)>,
+    responsibility_unit: String,
+}
+
+struct Plan {
+    state: IncidentState,
+    at: Millis,
+}
+
+/// The whole simulated city.
+pub struct Sim {
+    engine: Arc<Engine>,
+    profile: Profile,
+    rng: Rng,
+    units: Vec<SimUnit>,
+    desk: UserInfo,
+    hotline: UserInfo,
+    sensor: UserInfo,
+    last: Millis,
+    next_report: Vec<Millis>,
+    plans: HashMap<IncidentId, Plan>,
+    cell_points: Vec<Point>,
+}
+
+fn user(id: String, name: String, role: Role, scope: Scope, unit: Option<UnitId>) -> UserInfo {
+    UserInfo { id, name, role, scope, unit }
+}
+
+impl Sim {
+    /// A simulation over the engine's city.
+    pub fn new(engine: Arc<Engine>, profile: &Profile) -> Self {
+        let mut rng = Rng::new(profile.seed);
+        let now = engine.clock.now();
+        let city = engine.city();
+        let units = engine.with_world(|w| {
+            w.units
+                .values()
+                .map(|u| {
+                    let start = city
+                        .roster
+                        .iter()
+                        .find(|r| r.id == u.id)
+                        .map_or(Point::new(0.0, 0.0), |r| Point::new(r.start[0], r.start[1]));
+                    let scope = Scope { level: Level::Street, code: u.home.street.clone() };
+                    SimUnit {
+                        id: u.id,
+                        user: user(format!("sim-unit-{}", u.id), u.name.clone(), Role::GridWorker, scope, Some(u.id)),
+                        path: Path::standing(start),
+                        speed_ms: if u.kind == UnitKind::Team { 8.0 } else { 3.0 },
+                        next_fix: now + (rng.f64() * profile.report_every_s * 1000.0) as Millis,
+                        job: None,
+                        responsibility_unit: u.home.responsibility_unit.clone(),
+                    }
+                })
+                .collect()
+        });
+        let cell_points = city
+            .cells
+            .cells()
+            .iter()
+            .map(|c| {
+                let e = &c.polygon.exterior().0;
+                Point::new((e[0].x + e[2].x) / 2.0, (e[0].y + e[2].y) / 2.0)
+            })
+            .collect();
+        let categories = city.responsibility.categories.len();
+        let mut sim = Sim {
+            desk: user("sim-desk".into(), "模拟值班台".into(), Role::Commander, Scope::city(), None),
+            hotline: user("sim-12345".into(), "12345热线".into(), Role::Operator, Scope::city(), None),
+            sensor: user("sim-iot".into(), "物联感知".into(), Role::Sensor, Scope::city(), None),
+            engine: engine.clone(),
+            profile: profile.clone(),
+            units,
+            last: now,
+            next_report: vec![now; categories],
+            plans: HashMap::new(),
+            cell_points,
+            rng,
+        };
+        for i in 0..categories {
+            sim.next_report[i] = now + sim.report_gap(i);
+        }
+        sim
+    }
+
+    fn report_gap(&mut self, category: usize) -> Millis {
+        let rate = self.engine.city().responsibility.categories[category].daily_rate * self.profile.incident_rate;
+        if rate <= 0.0 {
+            return Millis::MAX / 4;
+        }
+        self.rng.exp(DAY_MS / rate) as Millis
+    }
+
+    /// One step of the simulation.
+    pub fn step(&mut self) {
+        let now = self.engine.clock.now();
+        let dt_s = ((now - self.last) as f64 / 1000.0).clamp(0.0, 60.0);
+        self.last = now;
+        self.reports(now);
+        self.desk(now);
+        self.move_units(now, dt_s);
+    }
+
+    fn act(&self, user: &UserInfo, cmd: Command) -> bool {
+        let actor = Actor { user, origin: "simulator" };
+        match self.engine.execute(actor, &cmd) {
+            Ok(_) => true,
+            Err(r) => {
+                tracing::debug!("simulated {:?} refused: {}", cmd, r.message);
+                false
+            }
+        }
+    }
+
+    fn reports(&mut self, now: Millis) {
+        for i in 0..self.next_report.len() {
+            while self.next_report[i] <= now {
+                self.next_report[i] += self.report_gap(i).max(1);
+                let category = self.engine.city().responsibility.categories[i].clone();
+                let roll = self.rng.f64();
+                let (source, reporter) = match roll {
+                    r if r < 0.35 => (Source::Citizen, self.hotline.clone()),
+                    r if r < 0.55 => (Source::Hotline, self.hotline.clone()),
+                    r if r < 0.75 => (Source::GridWorker, self.hotline.clone()),
+                    r if r < 0.88 && category.skills.iter().any(|s| s == "fire" || s == "patrol") => {
+                        (Source::IotSensor, self.sensor.clone())
+                    }
+                    r if r < 0.95 => (Source::VideoAlarm, self.sensor.clone()),
+                    _ => (Source::Operator, self.desk.clone()),
+                };
+                let base = *self.rng.pick(&self.cell_points);
+                let location =
+                    Point::new(base.x() + self.rng.range(-0.0004, 0.0004), base.y() + self.rng.range(-0.0004, 0.0004));
+                let scale = if self.rng.chance(0.05) { Scale::Group } else { Scale::Individual };
+                let report = Report {
+                    category: category.code.clone(),
+                    location,
+                    datum: Default::default(),
+                    source,
+                    description: format!("{}（模拟上报）", category.name),
+                    attachments: if source == Source::Citizen {
+                        vec![format!("sim://photo/{now}.jpg")]
+                    } else {
+                        Vec::new()
+                    },
+                    severity: 1 + self.rng.below(3) as u8 + u8::from(category.skills.iter().any(|s| s == "fire")),
+                    scale,
+                };
+                self.act(&reporter, Command::Report(report));
+            }
+        }
+    }
+
+    /// The duty desk: accepts, dispatches, verifies and closes after a delay drawn against
+    /// each stage's limit; a share of matters is left past the limit.
+    fn desk(&mut self, now: Millis) {
+        let open: Vec<(IncidentId, IncidentState, String, Point)> = self.engine.with_world(|w| {
+            w.incidents
+                .values()
+                .filter(|i| i.state.is_open())
+                .map(|i| (i.id, i.state, i.category.clone(), i.location))
+                .collect()
+        });
+        self.plans.retain(|id, _| open.iter().any(|o| o.0 == *id));
+        for (id, state, category, location) in open {
+            if matches!(state, IncidentState::Dispatched | IncidentState::InProgress) {
+                continue;
+            }
+            let limit_ms = self
+                .engine
+                .city()
+                .responsibility
+                .get(&category)
+                .zip(state.stage())
+                .map_or(600_000.0, |(c, s)| f64::from(c.limits_mins.minutes(s)) * 60_000.0);
+            let plan = self.plans.entry(id).or_insert(Plan { state, at: Millis::MAX });
+            if plan.state != state || plan.at == Millis::MAX {
+                let late = self.rng.chance(self.profile.neglect);
+                let frac = if late { self.rng.range(1.1, 1.6) } else { self.rng.range(0.05, 0.5) };
+                *plan = Plan { state, at: now + (limit_ms * frac) as Millis };
+            }
+            if plan.at > now {
+                continue;
+            }
+            plan.at = Millis::MAX;
+            let desk = self.desk.clone();
+            let act = Act { incident: id, note: String::new() };
+            match state {
+                IncidentState::Reported | IncidentState::Escalated | IncidentState::Reopened => {
+                    self.act(&desk, Command::Accept(act));
+                }
+                IncidentState::Accepted | IncidentState::Returned => {
+                    let skill =
+                        self.engine.city().responsibility.get(&category).and_then(|c| c.skills.first().cloned());
+                    if let Some(unit) = self.nearest(location, skill).or_else(|| self.nearest(location, None)) {
+                        self.act(
+                            &desk,
+                            Command::Dispatch(Dispatch { incident: id, units: vec![unit], note: String::new() }),
+                        );
+                    }
+                }
+                IncidentState::Feedback => {
+                    if self.rng.chance(0.1) {
+                        self.act(&desk, Command::Return(Act { incident: id, note: "核查未通过，重新处置".into() }));
+                    } else {
+                        self.act(&desk, Command::Verify(act));
+                    }
+                }
+                IncidentState::Verified => {
+                    self.act(&desk, Command::Close(act));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn nearest(&self, at: Point, skill: Option<String>) -> Option<UnitId> {
+        match self.engine.query(&self.desk, &Query::Nearest { location: at, k: 1, skill }) {
+            Ok(QueryResult::Nearest { units }) => units.first().map(|u| u.unit),
+            _ => None,
+        }
+    }
+
+    fn move_units(&mut self, now: Millis, dt_s: f64) {
+        let tasks: HashMap<UnitId, UnitTask> = self.engine.with_world(|w| {
+            w.units
+                .values()
+                .map(|u| {
+                    let task = u.task.and_then(|t| w.incidents.get(&t)).map(|i| (i.id, i.location, i.category.clone()));
+                    (u.id, (u.status, task))
+                })
+                .collect()
+        });
+        let city = self.engine.city();
+        let mut commands: Vec<(UserInfo, Command)> = Vec::new();
+        for u in &mut self.units {
+            let Some((status, task)) = tasks.get(&u.id) else { continue };
+            match (status, task) {
+                (UnitStatus::EnRoute, Some((id, at, _))) => {
+                    if u.job.map(|j| j.0) != Some(*id) {
+                        u.job = Some((*id, None));
+                        u.path.follow(route(&city.roads, u.path.at, *at));
+                    } else if u.path.done() {
+                        commands.push((u.user.clone(), Command::Start(Act { incident: *id, note: "已到场".into() })));
+                    }
+                }
+                (UnitStatus::OnScene, Some((id, _, category))) => match u.job {
+                    Some((j, Some(until))) if j == *id && until <= now => {
+                        commands.push((
+                            u.user.clone(),
+                            Command::Feedback(Act { incident: *id, note: "已处置完毕".into() }),
+                        ));
+                    }
+                    Some((j, Some(_))) if j == *id => {}
+                    _ => {
+                        let limit = city.responsibility.get(category).map_or(60.0, |c| f64::from(c.limits_mins.handle));
+                        let minutes = (limit * self.rng.range(0.05, 0.6)).min(240.0);
+                        u.job = Some((*id, Some(now + (minutes * 60_000.0) as Millis)));
+                    }
+                },
+                _ => {
+                    u.job = None;
+                    if u.path.done() {
+                        let ru = u.responsibility_unit.clone();
+                        let cells = &city.cells;
+                        let steps = 10 + self.rng.below(20);
+                        let walk = patrol(&city.roads, u.path.at, steps, &mut self.rng, |p| {
+                            cells
+                                .locate(Point::new(p.x() + 1e-6, p.y() + 1e-6))
+                                .is_some_and(|c| c.responsibility_unit == ru)
+                        });
+                        u.path.follow(walk);
+                    }
+                }
+            }
+            if *status != UnitStatus::OnScene && *status != UnitStatus::OffDuty {
+                u.path.advance(u.speed_ms * dt_s);
+            }
+            if u.next_fix <= now {
+                u.next_fix = now + (self.profile.report_every_s * 1000.0) as Millis;
+                let fix = Position {
+                    unit: u.id,
+                    location: u.path.at,
+                    datum: Default::default(),
+                    heading_deg: u.path.heading_deg,
+                };
+                commands.push((u.user.clone(), Command::Position(fix)));
+            }
+        }
+        for (user, cmd) in commands {
+            self.act(&user, cmd);
+        }
+    }
+}

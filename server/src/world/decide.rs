@@ -1,0 +1,253 @@
+//! Deciding: a command from an authenticated user, checked against role, scope and the
+//! current state, becomes events or a refusal with a reason. Nothing here changes state.
+
+use onegrid_protocol::coord::to_wgs84;
+use onegrid_protocol::{
+    Act, Action, Command, ErrorCode, Incident, IncidentState, Level, Millis, Role, Stage, Step, UnitStatus, UserInfo,
+};
+
+use super::event::Event;
+use super::state::WorldState;
+use crate::city::City;
+
+/// Who is acting, and from where.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    /// The authenticated user.
+    pub user: &'a UserInfo,
+    /// The client's address, or `server` for the clock's rules.
+    pub origin: &'a str,
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Machine-readable reason.
+    pub code: ErrorCode,
+    /// Words for a person.
+    pub message: String,
+}
+
+fn refuse<T>(code: ErrorCode, message: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal { code, message: message.into() })
+}
+
+/// The deadline of the stage the state starts, from the category's limits.
+pub fn deadline(city: &City, category: &str, state: IncidentState, now: Millis) -> Option<Millis> {
+    let stage = state.stage()?;
+    let minutes = city.responsibility.get(category).map_or(60, |c| c.limits_mins.minutes(stage));
+    Some(now + i64::from(minutes) * 60_000)
+}
+
+/// Decides `cmd` for `actor` at `now`. Position commands are not decided here.
+pub fn decide(
+    world: &WorldState,
+    city: &City,
+    actor: Actor<'_>,
+    cmd: &Command,
+    now: Millis,
+) -> Result<Vec<Event>, Refusal> {
+    match cmd {
+        Command::Report(r) => {
+            let location = to_wgs84(r.location, r.datum);
+            let Some(category) = city.responsibility.get(&r.category) else {
+                return refuse(ErrorCode::NotFound, format!("no category `{}` in the responsibility list", r.category));
+            };
+            let Some(placement) = city.cells.locate(location) else {
+                return refuse(
+                    ErrorCode::OutsideCity,
+                    format!("({:.6}, {:.6}) lies outside the city's grid", location.x(), location.y()),
+                );
+            };
+            if !actor.user.scope.contains(placement) {
+                return refuse(ErrorCode::OutOfScope, format!("{} is outside your scope", placement.street_name));
+            }
+            let state = IncidentState::Reported;
+            let incident = Incident {
+                id: world.next_incident_id(),
+                category: category.code.clone(),
+                location,
+                source: r.source,
+                description: r.description.clone(),
+                attachments: r.attachments.clone(),
+                severity: r.severity,
+                scale: r.scale,
+                state,
+                placement: (**placement).clone(),
+                department: category.department.clone(),
+                level: category.level,
+                units: Vec::new(),
+                reported_at: now,
+                deadline: deadline(city, &category.code, state, now),
+                overdue: false,
+                overdue_count: 0,
+                history: vec![step(actor, "report", state, now, &r.description)],
+            };
+            Ok(vec![Event::Reported { incident: Box::new(incident) }])
+        }
+        Command::Dispatch(d) => {
+            let inc = incident_for(world, actor, d.incident, Action::Dispatch)?;
+            for id in &d.units {
+                let Some(u) = world.units.get(id) else {
+                    return refuse(ErrorCode::NotFound, format!("no unit {id}"));
+                };
+                if !actor.user.scope.contains(&u.home) {
+                    return refuse(ErrorCode::OutOfScope, format!("unit {id} ({}) is outside your scope", u.name));
+                }
+                if u.status != UnitStatus::Available {
+                    return refuse(
+                        ErrorCode::Invalid,
+                        format!("unit {id} ({}) is not available: {:?}", u.name, u.status),
+                    );
+                }
+            }
+            let mut event = stepped(city, actor, inc, Action::Dispatch, &d.note, now)?;
+            if let Event::Stepped { units, .. } = &mut event {
+                units.clone_from(&d.units);
+            }
+            Ok(vec![event])
+        }
+        Command::SetStatus { unit, status } => {
+            let Some(u) = world.units.get(unit) else { return refuse(ErrorCode::NotFound, format!("no unit {unit}")) };
+            may_act_for_unit(actor, u.id, &u.home)?;
+            if !matches!(status, UnitStatus::Available | UnitStatus::OffDuty) {
+                return refuse(ErrorCode::Invalid, "a unit can only be set available or off duty; tasks set the rest");
+            }
+            if u.task.is_some() {
+                return refuse(
+                    ErrorCode::Invalid,
+                    format!("unit {unit} is on incident {}", u.task.unwrap_or_default()),
+                );
+            }
+            Ok(vec![Event::UnitStatus { unit: *unit, status: *status, at: now }])
+        }
+        Command::Position(_) => refuse(ErrorCode::Internal, "positions are not decided as events"),
+        step_cmd => {
+            let Some((action, act)) = step_cmd.action() else {
+                return refuse(ErrorCode::Internal, "unhandled command");
+            };
+            let inc = incident_for(world, actor, act.incident, action)?;
+            Ok(vec![stepped(city, actor, inc, action, &act_note(act), now)?])
+        }
+    }
+}
+
+fn act_note(act: &Act) -> String {
+    act.note.clone()
+}
+
+fn step(actor: Actor<'_>, action: &str, state: IncidentState, now: Millis, note: &str) -> Step {
+    Step {
+        action: action.to_owned(),
+        state,
+        by: actor.user.id.clone(),
+        at: now,
+        origin: actor.origin.to_owned(),
+        note: note.to_owned(),
+    }
+}
+
+/// Checks that the actor may take `action` on incident `id`, and returns it.
+fn incident_for<'w>(world: &'w WorldState, actor: Actor<'_>, id: u64, action: Action) -> Result<&'w Incident, Refusal> {
+    let Some(inc) = world.incidents.get(&id) else { return refuse(ErrorCode::NotFound, format!("no incident {id}")) };
+    let user = actor.user;
+    let assigned = user.unit.is_some_and(|u| inc.units.contains(&u));
+    // A unit sent to an incident acts on it wherever it lies; everyone else within scope.
+    let field_step = assigned && matches!(action, Action::Start | Action::Feedback | Action::Return);
+    if !field_step && !user.scope.contains(&inc.placement) {
+        return refuse(ErrorCode::OutOfScope, format!("incident {id} is outside your scope"));
+    }
+    let allowed = match user.role {
+        Role::Commander | Role::Dispatcher => true,
+        Role::GridWorker => matches!(action, Action::Start | Action::Feedback | Action::Return) && assigned,
+        Role::Operator | Role::Sensor => false,
+    };
+    if !allowed {
+        return refuse(ErrorCode::Forbidden, format!("a {:?} may not {action} incident {id}", user.role));
+    }
+    if !field_step && user.scope.level < inc.level {
+        return refuse(
+            ErrorCode::Forbidden,
+            format!("incident {id} is handled at {:?} level, above your centre", inc.level),
+        );
+    }
+    Ok(inc)
+}
+
+fn may_act_for_unit(actor: Actor<'_>, unit: u32, home: &onegrid_protocol::Placement) -> Result<(), Refusal> {
+    let user = actor.user;
+    let ok = match user.role {
+        Role::GridWorker => user.unit == Some(unit),
+        Role::Commander | Role::Dispatcher => user.scope.contains(home),
+        Role::Operator | Role::Sensor => false,
+    };
+    if ok { Ok(()) } else { refuse(ErrorCode::Forbidden, format!("you may not act for unit {unit}")) }
+}
+
+/// Whether the actor may send positions for `unit`.
+pub fn may_move(actor: Actor<'_>, world: &WorldState, unit: u32) -> Result<(), Refusal> {
+    let Some(u) = world.units.get(&unit) else { return refuse(ErrorCode::NotFound, format!("no unit {unit}")) };
+    may_act_for_unit(actor, unit, &u.home)
+}
+
+/// A lifecycle step event, with the new level and deadline.
+pub fn stepped(
+    city: &City,
+    actor: Actor<'_>,
+    inc: &Incident,
+    action: Action,
+    note: &str,
+    now: Millis,
+) -> Result<Event, Refusal> {
+    let next =
+        inc.state.apply(action).map_err(|e| Refusal { code: ErrorCode::IllegalTransition, message: e.to_string() })?;
+    let level = if action == Action::Escalate {
+        match inc.level.up() {
+            Some(l) => l,
+            None => {
+                return refuse(ErrorCode::IllegalTransition, format!("incident {} is already at city level", inc.id));
+            }
+        }
+    } else {
+        inc.level
+    };
+    Ok(Event::Stepped {
+        id: inc.id,
+        action,
+        step: step(actor, action.name(), next, now, note),
+        units: Vec::new(),
+        level,
+        deadline: deadline(city, &inc.category, next, now),
+    })
+}
+
+/// The clock's rule: every stage whose deadline has passed is marked overdue; a matter
+/// late before feedback and handled below the district is escalated one level (吹哨).
+pub fn overdue_events(world: &WorldState, city: &City, system: &UserInfo, now: Millis) -> Vec<Event> {
+    let mut events = Vec::new();
+    let actor = Actor { user: system, origin: "server" };
+    for &(due, id) in world.deadlines.iter().take_while(|(due, _)| *due <= now) {
+        let Some(inc) = world.incidents.get(&id) else { continue };
+        let Some(stage) = inc.state.stage() else { continue };
+        events.push(Event::Overdue { id, stage, at: due.max(now.min(due)) });
+        let early = matches!(stage, Stage::Accept | Stage::Dispatch | Stage::Arrive | Stage::Handle);
+        if early && inc.level < Level::District && inc.state.apply(Action::Escalate).is_ok() {
+            let note = format!("{} 阶段超时，按规则自动吹哨上报", stage_name(stage));
+            if let Ok(e) = stepped(city, actor, inc, Action::Escalate, &note, now) {
+                events.push(e);
+            }
+        }
+    }
+    events
+}
+
+fn stage_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Accept => "受理",
+        Stage::Dispatch => "派遣",
+        Stage::Arrive => "到场",
+        Stage::Handle => "处置",
+        Stage::Verify => "核查",
+        Stage::Close => "结案",
+    }
+}
