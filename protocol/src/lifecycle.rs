@@ -131,9 +131,10 @@ impl IncidentState {
             (S::Verified | S::Returned, A::Close) => S::Closed,
             (S::Reported | S::Dispatched | S::InProgress | S::Feedback, A::Return) => S::Returned,
             (S::Closed, A::Reopen) => S::Reopened,
-            (S::Reported | S::Accepted | S::Dispatched | S::InProgress | S::Returned | S::Reopened, A::Escalate) => {
-                S::Escalated
-            }
+            (
+                S::Reported | S::Accepted | S::Dispatched | S::InProgress | S::Returned | S::Reopened | S::Escalated,
+                A::Escalate,
+            ) => S::Escalated,
             (from, action) => return Err(IllegalTransition { from, action }),
         };
         Ok(next)
@@ -213,6 +214,11 @@ mod tests {
     fn escalated_matter_is_accepted_at_the_next_level() {
         assert_eq!(S::InProgress.apply(A::Escalate), Ok(S::Escalated));
         assert_eq!(S::Escalated.apply(A::Accept), Ok(S::Accepted));
+    }
+
+    #[test]
+    fn an_unanswered_escalation_can_go_further_up() {
+        assert_eq!(S::Escalated.apply(A::Escalate), Ok(S::Escalated));
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct Config {
     pub clock: Clock,
     /// How often moved units are sent.
     pub position_tick: Duration,
+    /// Buffer sizes.
+    pub limits: crate::engine::Limits,
 }
 
 impl Config {
@@ -45,6 +47,7 @@ impl Config {
             users: None,
             clock: Clock::system(),
             position_tick: Duration::from_millis(100),
+            limits: crate::engine::Limits::default(),
         }
     }
 }
@@ -92,7 +95,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         Some(file) => Users::load(file).map_err(|e| StartError::Users(e.to_string()))?,
         None => Users::development(&city),
     };
-    let engine = Engine::open(city, &config.data_dir, config.clock.clone(), users)?;
+    let engine = Engine::open(city, &config.data_dir, config.clock.clone(), users, config.limits)?;
     let listener =
         TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;

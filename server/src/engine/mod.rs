@@ -31,8 +31,23 @@ use crate::world::{Actor, Refusal, WorldState, decide, decide::may_move};
 use board::{Board, Fix};
 pub use tasks::{run_overdue, run_position_pump};
 
-/// Events kept in memory for resuming clients.
+/// Events kept in memory for resuming clients, by default.
 pub const RING: usize = 20_000;
+
+/// Sizes of the engine's bounded buffers.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Events kept for resuming clients.
+    pub ring: usize,
+    /// Deltas a client may have queued before it is resynced by snapshot.
+    pub outbox: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { ring: RING, outbox: crate::hub::MAX_QUEUED }
+    }
+}
 
 /// What the publisher shares with the engine.
 pub struct Live {
@@ -52,6 +67,8 @@ pub struct Published {
     pub world: WorldState,
     /// The last events: sequence number, time, changes.
     pub ring: VecDeque<(u64, Millis, Arc<[Change]>)>,
+    /// How many events the ring keeps.
+    pub ring_size: usize,
 }
 
 struct Core {
@@ -135,7 +152,13 @@ pub fn roster_units(city: &City) -> Vec<Unit> {
 
 impl Engine {
     /// Opens the journal in `data_dir`, rebuilds the world from it and starts the journal.
-    pub fn open(city: Arc<City>, data_dir: &Path, clock: Clock, users: Users) -> Result<Arc<Engine>, JournalError> {
+    pub fn open(
+        city: Arc<City>,
+        data_dir: &Path,
+        clock: Clock,
+        users: Users,
+        limits: Limits,
+    ) -> Result<Arc<Engine>, JournalError> {
         std::fs::create_dir_all(data_dir).map_err(|e| JournalError::Storage(format!("{}: {e}", data_dir.display())))?;
         let (store, recovered) = Journal::open(&data_dir.join("journal.sqlite"), &city.manifest.code)?;
         let units = roster_units(&city);
@@ -151,8 +174,12 @@ impl Engine {
         let board = Board::new(city.metric, world.units.values().map(|u| (u.id, Arc::new(u.home.clone()), u.status)));
         let live = Arc::new(Live {
             city: city.clone(),
-            published: RwLock::new(Published { world: world.clone(), ring: VecDeque::new() }),
-            hub: Hub::default(),
+            published: RwLock::new(Published {
+                world: world.clone(),
+                ring: VecDeque::new(),
+                ring_size: limits.ring.max(1),
+            }),
+            hub: Hub::new(limits.outbox.max(1)),
             board: Mutex::new(board),
         });
         {

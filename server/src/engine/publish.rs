@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use onegrid_protocol::Change;
 
-use super::{Live, RING, lock};
+use super::{Live, lock};
 use crate::journal::Publisher;
 
 /// Applies committed events to the published world, keeps them for resuming clients,
@@ -24,7 +24,7 @@ pub fn publisher(live: Arc<Live>) -> Publisher {
             }
             let at = event.at();
             live.hub.fanout_changes(&live.city, *seq, at, &changes);
-            if published.ring.len() == RING {
+            if published.ring.len() >= published.ring_size {
                 published.ring.pop_front();
             }
             published.ring.push_back((*seq, at, changes));

@@ -75,7 +75,7 @@ impl Engine {
             Some(frames) => frames,
             None => {
                 let snap = self.snapshot(&published, &filter);
-                vec![Out { seq: Some(published.world.seq), text: encode(&snap) }]
+                vec![Out { seq: Some(published.world.seq), reset: false, text: encode(&snap) }]
             }
         };
         client.resubscribe(filter, first);
@@ -93,12 +93,13 @@ impl Engine {
         if resume.seq + 1 < oldest {
             return None;
         }
-        let mut frames = vec![Out { seq: None, text: encode(&ServerMsg::Resumed { from: resume.seq, seq: now }) }];
+        let mut frames =
+            vec![Out { seq: None, reset: false, text: encode(&ServerMsg::Resumed { from: resume.seq, seq: now }) }];
         for (seq, at, changes) in published.ring.iter().filter(|(s, _, _)| *s > resume.seq) {
             let mine = filter.changes(&self.live.city, changes);
             if !mine.is_empty() {
                 let text = encode(&ServerMsg::Delta { seq: *seq, at: *at, changes: mine });
-                frames.push(Out { seq: Some(*seq), text });
+                frames.push(Out { seq: Some(*seq), reset: false, text });
             }
         }
         Some(frames)
@@ -107,14 +108,14 @@ impl Engine {
     /// A fresh snapshot for a client that fell behind, with its sequence number.
     pub fn resnapshot(&self, filter: &Filter) -> Out {
         let published = self.live.published.read().unwrap_or_else(|e| e.into_inner());
-        Out { seq: Some(published.world.seq), text: encode(&self.snapshot(&published, filter)) }
+        Out { seq: Some(published.world.seq), reset: false, text: encode(&self.snapshot(&published, filter)) }
     }
 
     /// The latest position of every unit `filter` sees, as one frame.
     pub fn full_positions(&self, filter: &Filter) -> Option<Out> {
         let all = lock(&self.live.board).all();
         super::board::encode_positions(self.clock.now(), &all, |m| filter.sees_unit(&m.home, Some(m.fix.at)))
-            .map(|(text, _)| Out { seq: None, text: text.into() })
+            .map(|(text, _)| Out { seq: None, reset: false, text: text.into() })
     }
 
     /// Answers a query for `user`.

@@ -16,6 +16,8 @@ pub const MAX_QUEUED: usize = 4_096;
 pub struct Out {
     /// Sequence number of a delta or snapshot.
     pub seq: Option<u64>,
+    /// The first frame of a (re)subscription: the writer forgets what it sent before.
+    pub reset: bool,
     /// The encoded frame.
     pub text: Utf8Bytes,
 }
@@ -51,6 +53,7 @@ pub struct Taken {
 pub struct ClientHandle {
     /// Connection number.
     pub id: u64,
+    limit: usize,
     filter: RwLock<Option<Arc<Filter>>>,
     outbox: Mutex<Outbox>,
     /// Wakes the writer.
@@ -58,8 +61,14 @@ pub struct ClientHandle {
 }
 
 impl ClientHandle {
-    pub(super) fn new(id: u64) -> Self {
-        ClientHandle { id, filter: RwLock::new(None), outbox: Mutex::new(Outbox::default()), notify: Notify::new() }
+    pub(super) fn new(id: u64, limit: usize) -> Self {
+        ClientHandle {
+            id,
+            limit,
+            filter: RwLock::new(None),
+            outbox: Mutex::new(Outbox::default()),
+            notify: Notify::new(),
+        }
     }
 
     fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
@@ -80,7 +89,10 @@ impl ClientHandle {
         o.resync = false;
         o.positions = None;
         o.positions_full = false;
-        o.frames.extend(first);
+        o.frames.extend(first.into_iter().enumerate().map(|(i, mut f)| {
+            f.reset = i == 0;
+            f
+        }));
         drop(o);
         self.notify.notify_one();
     }
@@ -91,12 +103,12 @@ impl ClientHandle {
         if o.resync || o.closed {
             return; // the snapshot to come includes it
         }
-        if o.deltas >= MAX_QUEUED {
+        if o.deltas >= self.limit {
             o.frames.retain(|f| f.seq.is_none());
             o.deltas = 0;
             o.resync = true;
         } else {
-            o.frames.push_back(Out { seq: Some(seq), text });
+            o.frames.push_back(Out { seq: Some(seq), reset: false, text });
             o.deltas += 1;
         }
         drop(o);
@@ -105,7 +117,7 @@ impl ClientHandle {
 
     /// Queues a direct answer (ack, error, result); these are never dropped.
     pub fn push_direct(&self, text: Utf8Bytes) {
-        self.outbox().frames.push_back(Out { seq: None, text });
+        self.outbox().frames.push_back(Out { seq: None, reset: false, text });
         self.notify.notify_one();
     }
 
@@ -128,6 +140,11 @@ impl ClientHandle {
         self.notify.notify_one();
     }
 
+    /// Frames waiting (for tests and the summary).
+    pub fn queued(&self) -> usize {
+        self.outbox().frames.len()
+    }
+
     /// Takes everything waiting.
     pub fn take(&self) -> Taken {
         let mut o = self.outbox();
@@ -148,7 +165,7 @@ mod tests {
 
     #[test]
     fn overflow_turns_into_a_resync_and_keeps_direct_answers() {
-        let c = ClientHandle::new(1);
+        let c = ClientHandle::new(1, MAX_QUEUED);
         c.push_direct(Utf8Bytes::from("ack"));
         for seq in 0..(MAX_QUEUED as u64 + 10) {
             c.push_delta(seq, Utf8Bytes::from("d"));
@@ -161,7 +178,7 @@ mod tests {
 
     #[test]
     fn unsent_positions_coalesce_into_a_full_frame() {
-        let c = ClientHandle::new(1);
+        let c = ClientHandle::new(1, MAX_QUEUED);
         c.offer_positions(Utf8Bytes::from("p1"));
         assert_eq!(c.take().positions.as_ref().map(|p| p.as_str()), Some("p1"));
         c.offer_positions(Utf8Bytes::from("p2"));

@@ -23,10 +23,11 @@ pub use filter::{Filter, LayerSet};
 use crate::city::City;
 
 /// Every connected client.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Hub {
     clients: RwLock<Vec<Arc<ClientHandle>>>,
     next_id: AtomicU64,
+    outbox_limit: usize,
     /// Position rows delivered (one row to one client is one delivery).
     pub deliveries: AtomicU64,
 }
@@ -39,10 +40,21 @@ pub fn encode(msg: &ServerMsg) -> Utf8Bytes {
     )
 }
 
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new(MAX_QUEUED)
+    }
+}
+
 impl Hub {
+    /// A hub whose clients queue at most `outbox_limit` deltas before a resync.
+    pub fn new(outbox_limit: usize) -> Self {
+        Hub { clients: RwLock::default(), next_id: AtomicU64::new(1), outbox_limit, deliveries: AtomicU64::new(0) }
+    }
+
     /// A new client handle (not yet receiving anything).
     pub fn new_client(&self) -> Arc<ClientHandle> {
-        Arc::new(ClientHandle::new(self.next_id.fetch_add(1, Ordering::Relaxed)))
+        Arc::new(ClientHandle::new(self.next_id.fetch_add(1, Ordering::Relaxed), self.outbox_limit))
     }
 
     /// Starts delivering to `client`.

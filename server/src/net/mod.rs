@@ -18,6 +18,10 @@ pub use session::serve;
 /// answered with `frame_too_large` and the connection stays; larger ones close it.
 pub const HARD_FRAME_LIMIT: usize = 1 << 20;
 
+/// Kernel send buffer per client socket: bounds kernel memory per client and lets a
+/// stalled reader back up into its (bounded) outbox quickly.
+pub const SEND_BUFFER_BYTES: usize = 256 * 1024;
+
 /// The WebSocket settings of a session: small buffers so idle clients cost little.
 pub fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
@@ -37,6 +41,7 @@ pub async fn run(listener: TcpListener, engine: Arc<Engine>, shutdown: impl Futu
             accepted = listener.accept() => match accepted {
                 Ok((stream, addr)) => {
                     let _ = stream.set_nodelay(true);
+                    let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER_BYTES);
                     tokio::spawn(serve(engine.clone(), stream, addr, stop_rx.clone()));
                 }
                 Err(e) => {

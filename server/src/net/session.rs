@@ -213,10 +213,13 @@ async fn write_loop(engine: Arc<Engine>, client: Arc<ClientHandle>, mut sink: Si
                 frames.push(out);
             }
         } else if let Some(p) = taken.positions {
-            frames.push(crate::hub::Out { seq: None, text: p });
+            frames.push(crate::hub::Out { seq: None, reset: false, text: p });
         }
         let mut out = Vec::with_capacity(frames.len());
         for f in frames {
+            if f.reset {
+                last_seq = 0;
+            }
             if let Some(seq) = f.seq {
                 if seq <= last_seq && last_seq != 0 {
                     continue;

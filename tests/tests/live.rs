@@ -1,0 +1,205 @@
+//! The live stream: snapshot then deltas with rising sequence numbers, scope enforcement
+//! on every layer, positions from the field, and the spatial queries.
+
+use std::time::Duration;
+
+use geo_types::Point;
+use onegrid_e2e::*;
+use onegrid_protocol::{Command, ErrorCode, Layer, Position, Query, QueryResult, ServerMsg, UnitStatus};
+
+#[tokio::test]
+async fn snapshot_then_deltas_in_sequence() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let mut reporter = server.client("dev-city").await?;
+    let first = reporter.report("0401", server.point_in_street(JIALIAN, 1)).await?;
+    let mut wall = server.client("dev-wall").await?;
+    let ServerMsg::Snapshot { seq, incidents, units, cameras, cells, journal, .. } = wall.subscribe_all().await? else {
+        unreachable!()
+    };
+    assert_eq!(seq, 1);
+    assert_eq!(journal, wall.journal);
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].id, first);
+    assert_eq!(units.len(), 577, "the whole roster, city scope");
+    assert!(units.iter().all(|u| u.position.is_some()));
+    assert_eq!(cameras.len(), 428);
+    assert_eq!(cells.len(), 1);
+    assert_eq!(cells[0].open, 1);
+
+    let mut seqs = Vec::new();
+    for i in 0..5 {
+        reporter.report("0401", server.point_in_street(JIALIAN, 10 + i)).await?;
+    }
+    while seqs.len() < 5 {
+        if let ServerMsg::Delta { seq, changes, .. } = wall.next().await? {
+            assert!(changes.iter().any(|c| matches!(c, onegrid_protocol::Change::Incident { .. })));
+            seqs.push(seq);
+        }
+    }
+    assert_eq!(seqs, vec![2, 3, 4, 5, 6]);
+    server.running.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_street_sees_only_its_street() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let mut city = server.client("dev-city").await?;
+    let mut street = server.client(&format!("dev-{XIAGANG}")).await?;
+    let ServerMsg::Snapshot { units, cameras, .. } = street.subscribe_all().await? else { unreachable!() };
+    assert!(!units.is_empty() && units.len() < 577);
+    assert!(units.iter().all(|u| u.home.street == XIAGANG));
+    assert!(cameras.iter().all(|c| c.placement.street == XIAGANG));
+
+    let elsewhere = city.report("0301", server.point_in_street(JIALIAN, 5)).await?;
+    let here = city.report("0301", server.point_in_street(XIAGANG, 5)).await?;
+    // The first delta the street receives is its own incident, never the other.
+    let got = street
+        .wait_for(|m| match m {
+            ServerMsg::Delta { changes, .. } => Some(changes.clone()),
+            _ => None,
+        })
+        .await?;
+    let ids: Vec<u64> = got
+        .iter()
+        .filter_map(|c| match c {
+            onegrid_protocol::Change::Incident { incident, .. } => Some(incident.id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids, vec![here]);
+
+    // Acting on, querying or reporting outside the scope is refused.
+    let r = street.command(Command::Accept(act(elsewhere, ""))).await?;
+    assert!(matches!(r, ServerMsg::Error { code: ErrorCode::OutOfScope, .. }), "{r:?}");
+    let r = street.command(report("0301", server.point_in_street(JIALIAN, 6))).await?;
+    assert!(matches!(r, ServerMsg::Error { code: ErrorCode::OutOfScope, .. }), "{r:?}");
+    street.send(&onegrid_protocol::ClientMsg::Query { req: "q".into(), q: Query::Incident { id: elsewhere } }).await?;
+    let r = street.wait_for(|m| matches!(m, ServerMsg::Error { .. }).then(|| m.clone())).await?;
+    assert!(matches!(r, ServerMsg::Error { code: ErrorCode::OutOfScope, .. }), "{r:?}");
+
+    // Positions of units outside the street never reach it.
+    let outsider = units_outside(&server, XIAGANG);
+    let mut field = server.client("dev-city").await?;
+    field
+        .ok(Command::Position(Position {
+            unit: outsider,
+            location: server.point_in_street(XIAGANG, 7),
+            datum: Default::default(),
+            heading_deg: 0.0,
+        }))
+        .await?;
+    let insider = server
+        .running
+        .engine
+        .with_world(|w| w.units.values().find(|u| u.home.street == XIAGANG).map(|u| u.id))
+        .expect("unit");
+    field
+        .ok(Command::Position(Position {
+            unit: insider,
+            location: server.point_in_street(XIAGANG, 8),
+            datum: Default::default(),
+            heading_deg: 0.0,
+        }))
+        .await?;
+    let rows = street
+        .wait_for(|m| match m {
+            ServerMsg::Positions { units, .. } => Some(units.clone()),
+            _ => None,
+        })
+        .await?;
+    assert!(rows.iter().any(|r| r.0 == insider));
+    assert!(rows.iter().all(|r| r.0 != outsider));
+    server.running.shutdown().await;
+    Ok(())
+}
+
+fn units_outside(server: &TestServer, street: &str) -> u32 {
+    server
+        .running
+        .engine
+        .with_world(|w| w.units.values().find(|u| u.home.street != street).map(|u| u.id))
+        .expect("unit")
+}
+
+#[tokio::test]
+async fn positions_flow_from_the_field_to_the_wall_and_feed_nearest() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let mut wall = server.client("dev-wall").await?;
+    wall.subscribe(&[Layer::Personnel]).await?;
+    let target = server.point_in_street(JIALIAN, 20);
+    let mut worker = server.client("dev-unit-7").await?;
+    // A phone reports in GCJ-02, as Chinese map SDKs do; the server stores WGS-84.
+    let gcj = onegrid_protocol::coord::wgs84_to_gcj02(target);
+    let ack = worker
+        .command(Command::Position(Position {
+            unit: 7,
+            location: gcj,
+            datum: onegrid_protocol::coord::Datum::Gcj02,
+            heading_deg: 90.0,
+        }))
+        .await?;
+    assert!(matches!(ack, ServerMsg::Ack { .. }), "{ack:?}");
+    let row = wall
+        .wait_for(|m| match m {
+            ServerMsg::Positions { units, .. } => units.iter().find(|r| r.0 == 7).copied(),
+            _ => None,
+        })
+        .await?;
+    assert!((row.1 - target.x()).abs() < 1e-6 && (row.2 - target.y()).abs() < 1e-6, "{row:?}");
+    assert_eq!(row.4, UnitStatus::Available);
+
+    // Another unit's position is not this worker's to send.
+    let r = worker
+        .command(Command::Position(Position { unit: 8, location: target, datum: Default::default(), heading_deg: 0.0 }))
+        .await?;
+    assert!(matches!(r, ServerMsg::Error { code: ErrorCode::Forbidden, .. }), "{r:?}");
+
+    let mut desk = server.client("dev-city").await?;
+    desk.send(&onegrid_protocol::ClientMsg::Query {
+        req: "n".into(),
+        q: Query::Nearest { location: target, k: 3, skill: None },
+    })
+    .await?;
+    let near = desk
+        .wait_for(|m| match m {
+            ServerMsg::Result { result: QueryResult::Nearest { units }, .. } => Some(units.clone()),
+            _ => None,
+        })
+        .await?;
+    assert_eq!(near[0].unit, 7);
+    assert!(near[0].distance_m < 1.0);
+    assert!(near.windows(2).all(|w| w[0].distance_m <= w[1].distance_m));
+
+    // Locate answers every net; cameras answer by field of view.
+    desk.send(&onegrid_protocol::ClientMsg::Query {
+        req: "l".into(),
+        q: Query::Locate { location: target, datum: Default::default() },
+    })
+    .await?;
+    let placement = desk
+        .wait_for(|m| match m {
+            ServerMsg::Result { result: QueryResult::Locate { placement }, .. } => Some(placement.clone()),
+            _ => None,
+        })
+        .await?;
+    assert_eq!(placement.street, JIALIAN);
+    assert!(!placement.supervision_unit.is_empty());
+    let cam = server.running.engine.city().cameras[0].clone();
+    let metric = server.running.engine.city().metric;
+    let [x, y] = metric.to_xy(cam.position);
+    let ahead = metric
+        .to_lonlat([x + 30.0 * cam.heading_deg.to_radians().sin(), y + 30.0 * cam.heading_deg.to_radians().cos()]);
+    desk.send(&onegrid_protocol::ClientMsg::Query { req: "c".into(), q: Query::Cameras { location: ahead } }).await?;
+    let cams = desk
+        .wait_for(|m| match m {
+            ServerMsg::Result { result: QueryResult::Cameras { cameras }, .. } => Some(cameras.clone()),
+            _ => None,
+        })
+        .await?;
+    assert!(cams.contains(&cam.id), "camera {} looks at {ahead:?}: {cams:?}", cam.id);
+    let _ = Duration::ZERO;
+    let _ = Point::new(0.0, 0.0);
+    server.running.shutdown().await;
+    Ok(())
+}

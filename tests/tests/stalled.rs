@@ -1,0 +1,82 @@
+//! A stalled client beside a healthy one: the healthy client gets everything at once, the
+//! stalled one costs bounded memory, and when it reads again it is resynced by a snapshot
+//! to exactly the healthy client's view.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use onegrid_e2e::*;
+use onegrid_protocol::{Change, IncidentState, Layer, ServerMsg};
+
+/// Applies a message to a view of incident states; returns whether it was a snapshot.
+fn apply(view: &mut BTreeMap<u64, IncidentState>, msg: &ServerMsg) -> bool {
+    match msg {
+        ServerMsg::Snapshot { incidents, .. } => {
+            view.clear();
+            view.extend(incidents.iter().map(|i| (i.id, i.state)));
+            true
+        }
+        ServerMsg::Delta { changes, .. } => {
+            for c in changes {
+                if let Change::Incident { incident, .. } = c {
+                    view.insert(incident.id, incident.state);
+                }
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_client_never_slows_a_healthy_one() -> anyhow::Result<()> {
+    let server = TestServer::start_with(|c| c.limits.outbox = 64).await?;
+    let mut stalled = Client::connect_small(&server.url(), 4096).await?.hello("dev-wall").await?;
+    stalled.subscribe(&[Layer::Incidents, Layer::Personnel]).await?;
+    // From here the stalled client reads nothing.
+    let mut healthy = server.client("dev-wall").await?;
+    let mut view_h = BTreeMap::new();
+    apply(&mut view_h, &healthy.subscribe(&[Layer::Incidents, Layer::Personnel]).await?);
+
+    let mut desk = server.client("dev-city").await?;
+    let total = 400usize;
+    let started = std::time::Instant::now();
+    for i in 0..total {
+        let at = server.point_in_street(if i % 2 == 0 { XIAGANG } else { JIALIAN }, i / 2);
+        desk.report("0304", at).await?;
+        // Large positions traffic too, so the stalled socket fills.
+        if i % 20 == 0 {
+            for u in 1..=200u32 {
+                let p = server.point_in_street(JIALIAN, (u as usize + i) % 300);
+                desk.ok(onegrid_protocol::Command::Position(onegrid_protocol::Position {
+                    unit: u,
+                    location: p,
+                    datum: Default::default(),
+                    heading_deg: 0.0,
+                }))
+                .await?;
+            }
+        }
+    }
+    while view_h.len() < total {
+        let m = healthy.next().await?;
+        apply(&mut view_h, &m);
+    }
+    let healthy_time = started.elapsed();
+    assert!(healthy_time < Duration::from_secs(60), "the healthy client kept up: {healthy_time:?}");
+
+    // The stalled client's queue stayed bounded (the limit plus direct answers).
+    let queued: Vec<usize> = server.running.engine.live.hub.clients().iter().map(|c| c.queued()).collect();
+    assert!(queued.iter().all(|q| *q <= 64 + 8), "queues {queued:?}");
+
+    // Reading again, it catches up through a snapshot to the same view.
+    let mut view_s = BTreeMap::new();
+    let mut resynced = false;
+    while view_s != view_h {
+        let m = stalled.next().await?;
+        resynced |= apply(&mut view_s, &m) && !view_s.is_empty();
+    }
+    assert!(resynced, "an overflowing client is resynced by snapshot");
+    server.running.shutdown().await;
+    Ok(())
+}
