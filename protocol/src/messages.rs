@@ -223,6 +223,11 @@ pub enum Query {
         /// Its number.
         id: IncidentId,
     },
+    /// A unit's recent track (downsampled), oldest first.
+    Track {
+        /// The unit.
+        unit: UnitId,
+    },
 }
 
 /// A unit found by a `nearest` query.
@@ -259,6 +264,13 @@ pub enum QueryResult {
     Incident {
         /// The incident.
         incident: Box<Incident>,
+    },
+    /// Answer to `track`: `[time, lon, lat]` points, oldest first.
+    Track {
+        /// The unit.
+        unit: UnitId,
+        /// The points.
+        points: Vec<(Millis, f64, f64)>,
     },
 }
 

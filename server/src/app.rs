@@ -26,12 +26,15 @@ pub struct Config {
     pub map_dir: PathBuf,
     /// Run the simulator with this profile.
     pub simulate: Option<sim::Profile>,
+    /// Top the roster and cameras up to this profile's numbers without simulating
+    /// (benchmarks, load tests); `simulate` does this by itself.
+    pub population: Option<sim::Profile>,
     /// Users file; the city's development users when absent.
     pub users: Option<PathBuf>,
     /// The clock.
     pub clock: Clock,
-    /// How often moved units are sent.
-    pub position_tick: Duration,
+    /// The shortest batching window of the position pump.
+    pub position_window: Duration,
     /// Buffer sizes.
     pub limits: crate::engine::Limits,
 }
@@ -44,9 +47,10 @@ impl Config {
             data_dir: data_dir.into(),
             map_dir: map_dir.into(),
             simulate: None,
+            population: None,
             users: None,
             clock: Clock::system(),
-            position_tick: Duration::from_millis(100),
+            position_window: Duration::from_millis(2),
             limits: crate::engine::Limits::default(),
         }
     }
@@ -87,7 +91,7 @@ pub struct Running {
 /// Starts a server.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let mut city = city::load(&config.map_dir)?;
-    if let Some(profile) = &config.simulate {
+    if let Some(profile) = config.simulate.as_ref().or(config.population.as_ref()) {
         sim::augment(&mut city, profile);
     }
     let city = Arc::new(city);
@@ -106,7 +110,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let _ = accept_stop.changed().await;
     })));
     tasks.push(tokio::spawn(run_overdue(engine.clone(), stop_rx.clone())));
-    tasks.push(tokio::spawn(run_position_pump(engine.clone(), config.position_tick, stop_rx.clone())));
+    tasks.push(tokio::spawn(run_position_pump(engine.clone(), config.position_window, stop_rx.clone())));
     if let Some(profile) = config.simulate.clone() {
         tasks.push(tokio::spawn(sim::run(engine.clone(), profile, stop_rx.clone())));
     }

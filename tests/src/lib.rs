@@ -43,7 +43,6 @@ impl TestServer {
         let clock = Clock::manual(T0);
         let mut config = Config::new(map_dir(), data.path());
         config.clock = clock.clone();
-        config.position_tick = Duration::from_millis(20);
         edit(&mut config);
         let running = onegrid_server::start(config).await.context("server start")?;
         Ok(TestServer { running, clock, data })

@@ -198,6 +198,15 @@ async fn positions_flow_from_the_field_to_the_wall_and_feed_nearest() -> anyhow:
         })
         .await?;
     assert!(cams.contains(&cam.id), "camera {} looks at {ahead:?}: {cams:?}", cam.id);
+    desk.send(&onegrid_protocol::ClientMsg::Query { req: "t".into(), q: Query::Track { unit: 7 } }).await?;
+    let track = desk
+        .wait_for(|m| match m {
+            ServerMsg::Result { result: QueryResult::Track { points, .. }, .. } => Some(points.clone()),
+            _ => None,
+        })
+        .await?;
+    let last = track.last().expect("the start and the reported fix");
+    assert!((last.1 - target.x()).abs() < 1e-6 && (last.2 - target.y()).abs() < 1e-6, "{track:?}");
     let _ = Duration::ZERO;
     let _ = Point::new(0.0, 0.0);
     server.running.shutdown().await;

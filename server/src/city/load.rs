@@ -183,7 +183,10 @@ pub fn load(dir: &Path) -> Result<City, MapError> {
         .into_iter()
         .map(|c| {
             let position = Point::new(c.position[0], c.position[1]);
-            let placement = cells.locate(position).map(|p| (**p).clone()).unwrap_or_default();
+            let placement = cells
+                .locate_near(position, crate::spatial::lattice::EDGE_TOLERANCE_DEG)
+                .map(|p| (**p).clone())
+                .unwrap_or_default();
             Camera {
                 id: c.id,
                 name: c.name,

@@ -57,7 +57,11 @@ pub struct Board {
 
 impl Board {
     /// A board for units with these homes and statuses.
-    pub fn new(metric: LocalMetric, units: impl IntoIterator<Item = (UnitId, Arc<Placement>, UnitStatus)>) -> Self {
+    pub fn new(
+        metric: LocalMetric,
+        extent: (Point, Point),
+        units: impl IntoIterator<Item = (UnitId, Arc<Placement>, UnitStatus)>,
+    ) -> Self {
         let mut home = HashMap::new();
         let mut status = HashMap::new();
         for (id, h, s) in units {
@@ -66,7 +70,7 @@ impl Board {
         }
         Board {
             metric,
-            index: UnitIndex::new(metric),
+            index: UnitIndex::new(metric, extent),
             latest: HashMap::new(),
             dirty: Vec::new(),
             is_dirty: HashMap::new(),
@@ -189,7 +193,8 @@ mod tests {
 
     fn board() -> Board {
         let metric = LocalMetric::new(Point::new(118.1, 24.47));
-        Board::new(metric, [(1, Arc::new(Placement::default()), UnitStatus::Available)])
+        let extent = (Point::new(118.0, 24.4), Point::new(118.2, 24.5));
+        Board::new(metric, extent, [(1, Arc::new(Placement::default()), UnitStatus::Available)])
     }
 
     #[test]

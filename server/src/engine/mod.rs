@@ -11,7 +11,7 @@
 pub mod board;
 mod publish;
 mod query;
-mod tasks;
+pub mod tasks;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -59,6 +59,8 @@ pub struct Live {
     pub hub: Hub,
     /// Positions.
     pub board: Mutex<Board>,
+    /// Signalled when a unit moves: wakes the position pump.
+    pub moved: tokio::sync::Notify,
 }
 
 /// The durable, published state.
@@ -171,7 +173,11 @@ impl Engine {
             incidents = world.incidents.len(),
             "rebuilt state from the journal"
         );
-        let board = Board::new(city.metric, world.units.values().map(|u| (u.id, Arc::new(u.home.clone()), u.status)));
+        let board = Board::new(
+            city.metric,
+            city.cells.extent(),
+            world.units.values().map(|u| (u.id, Arc::new(u.home.clone()), u.status)),
+        );
         let live = Arc::new(Live {
             city: city.clone(),
             published: RwLock::new(Published {
@@ -181,6 +187,7 @@ impl Engine {
             }),
             hub: Hub::new(limits.outbox.max(1)),
             board: Mutex::new(board),
+            moved: tokio::sync::Notify::new(),
         });
         {
             let mut b = lock(&live.board);
@@ -262,7 +269,7 @@ impl Engine {
     fn position(&self, actor: Actor<'_>, p: &Position) -> Result<Pending, Refusal> {
         may_move(actor, &lock(&self.core).world, p.unit)?;
         let at = to_wgs84(p.location, p.datum);
-        if self.live.city.cells.locate(at).is_none() {
+        if self.live.city.cells.locate_near(at, crate::spatial::lattice::EDGE_TOLERANCE_DEG).is_none() {
             return Err(Refusal {
                 code: ErrorCode::OutsideCity,
                 message: format!("({:.6}, {:.6}) lies outside the city's grid", at.x(), at.y()),
@@ -274,6 +281,7 @@ impl Engine {
         let fix = Fix { at, heading_deg: p.heading_deg, time: self.clock.now() };
         let point = lock(&self.live.board).update(p.unit, fix);
         self.positions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.live.moved.notify_one();
         let (done, rx) = oneshot::channel();
         permit.send(Job::Track { points: point.into_iter().collect(), done });
         Ok(Pending { done: rx, seq: None, incident: None })

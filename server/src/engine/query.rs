@@ -154,6 +154,18 @@ impl Engine {
                 Ok(QueryResult::Nearest { units })
             }
             Query::Cameras { location } => Ok(QueryResult::Cameras { cameras: self.cameras.covering(*location) }),
+            Query::Track { unit } => {
+                let home = self.with_published(|p| p.world.units.get(unit).map(|u| u.home.clone()));
+                match home {
+                    Some(h) if user.scope.contains(&h) || user.unit == Some(*unit) => {
+                        let points =
+                            lock(&self.live.board).recent_track(*unit).iter().map(|p| (p.at, p.lon, p.lat)).collect();
+                        Ok(QueryResult::Track { unit: *unit, points })
+                    }
+                    Some(_) => refuse(ErrorCode::OutOfScope, format!("unit {unit} is outside your scope")),
+                    None => refuse(ErrorCode::NotFound, format!("no unit {unit}")),
+                }
+            }
             Query::Incident { id } => {
                 let published = self.live.published.read().unwrap_or_else(|e| e.into_inner());
                 match published.world.incidents.get(id) {

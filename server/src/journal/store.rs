@@ -40,9 +40,10 @@ fn new_id() -> String {
 impl Store {
     /// Opens or creates the database and checks its format and city.
     pub fn open(path: &Path, city: &str) -> Result<Store, JournalError> {
-        let conn = Connection::open(path).map_err(|e| JournalError::Storage(format!("{}: {e}", path.display())))?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(storage)?;
+        let at = |e: rusqlite::Error| JournalError::Storage(format!("{}: {e}", path.display()));
+        let conn = Connection::open(path).map_err(at)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(at)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(at)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
@@ -143,5 +144,83 @@ impl Store {
             .query_row("SELECT COUNT(*) FROM tracks", [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
             .map_err(storage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::Event;
+    use onegrid_protocol::UnitStatus;
+    use tokio::sync::oneshot;
+
+    fn status(unit: u32, at: i64) -> Event {
+        Event::UnitStatus { unit, status: UnitStatus::OffDuty, at }
+    }
+
+    fn events_job(first_seq: u64, events: Vec<Event>) -> Job {
+        Job::Events { first_seq, events, done: oneshot::channel().0 }
+    }
+
+    #[test]
+    fn events_and_tracks_survive_reopening() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("j.sqlite");
+        let id = {
+            let mut s = Store::open(&path, "350200000000").expect("open");
+            s.write(&[events_job(1, vec![status(1, 10), status(2, 11)])]).expect("write");
+            let point = TrackPoint { unit: 1, at: 5, lon: 118.1, lat: 24.4 };
+            s.write(&[
+                events_job(3, vec![status(3, 12)]),
+                Job::Track { points: vec![point], done: oneshot::channel().0 },
+            ])
+            .expect("write");
+            s.id.clone()
+        };
+        let s = Store::open(&path, "350200000000").expect("reopen");
+        assert_eq!(s.id, id, "the journal keeps its id");
+        let events = s.read_events().expect("read");
+        assert_eq!(events.iter().map(|e| e.0).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(events[2].1, status(3, 12));
+        assert_eq!(s.track(1, 0).expect("track").len(), 1);
+        assert_eq!(s.track_len().expect("len"), 1);
+    }
+
+    #[test]
+    fn a_journal_of_another_city_or_format_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("j.sqlite");
+        drop(Store::open(&path, "350200000000").expect("open"));
+        let err = Store::open(&path, "110100000000").err().expect("refused").to_string();
+        assert!(err.contains("journal of city 350200000000"), "{err}");
+        let conn = Connection::open(&path).expect("raw");
+        conn.execute("UPDATE meta SET value = '9' WHERE key = 'format'", []).expect("edit");
+        drop(conn);
+        let err = Store::open(&path, "350200000000").err().expect("refused").to_string();
+        assert!(err.contains("journal format 9"), "{err}");
+    }
+
+    #[test]
+    fn a_gap_or_an_unreadable_event_is_reported_not_skipped() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("j.sqlite");
+        let mut s = Store::open(&path, "c").expect("open");
+        s.write(&[events_job(1, vec![status(1, 1)]), events_job(3, vec![status(1, 2)])]).expect("write");
+        let err = s.read_events().expect_err("gap").to_string();
+        assert!(err.contains("event 2 is missing"), "{err}");
+        s.conn.execute("DELETE FROM events WHERE seq = 3", []).expect("delete");
+        s.conn.execute("INSERT INTO events(seq, at, body) VALUES (2, 0, '{\"e\":\"nonsense\"}')", []).expect("insert");
+        let err = s.read_events().expect_err("unreadable").to_string();
+        assert!(err.contains("journal event 2 cannot be read"), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("j.sqlite");
+        std::fs::write(&path, b"this is not a database, it is a text file long enough to have a header")
+            .expect("write");
+        let err = Store::open(&path, "c").err().expect("refused").to_string();
+        assert!(err.contains("j.sqlite"), "{err}");
     }
 }

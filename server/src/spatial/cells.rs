@@ -95,6 +95,13 @@ impl CellIndex {
         CellIndex { cells, codes, regular, tree: RTree::bulk_load(envelopes) }
     }
 
+    /// The south-west and north-east corners of all cells.
+    pub fn extent(&self) -> (Point, Point) {
+        let env = self.tree.root().envelope();
+        let (lo, hi) = (env.lower(), env.upper());
+        (Point::new(lo[0], lo[1]), Point::new(hi[0], hi[1]))
+    }
+
     /// Whether the lattice fast path is in use.
     pub fn is_regular(&self) -> bool {
         self.regular.is_some()
@@ -125,6 +132,18 @@ impl CellIndex {
     /// Where `p` lies in every net, if it is in the city.
     pub fn locate(&self, p: Point) -> Option<&Arc<Placement>> {
         self.locate_index(p).map(|i| &self.cells[i].placement)
+    }
+
+    /// Like [`locate`](Self::locate), but a point outside every cell by at most
+    /// `tolerance_deg` (GPS error, a unit on a coastal road along the grid's edge) gets the
+    /// nearest cell.
+    pub fn locate_near(&self, p: Point, tolerance_deg: f64) -> Option<&Arc<Placement>> {
+        if let Some(found) = self.locate(p) {
+            return Some(found);
+        }
+        let q = [p.x(), p.y()];
+        let (e, d2) = self.tree.nearest_neighbor_iter_with_distance_2(q).next()?;
+        (d2 <= tolerance_deg * tolerance_deg).then(|| &self.cells[e.data as usize].placement)
     }
 
     /// A cell by its code.
@@ -171,6 +190,17 @@ mod tests {
         let index = CellIndex::new(grid(l, 5), Some(l));
         assert!(index.locate(Point::new(119.0, 24.4)).is_none());
         assert_eq!(index.locate(l.center(2, 3)).map(|p| p.cell.as_str()), Some("2-3"));
+    }
+
+    #[test]
+    fn points_on_the_edge_of_the_grid_snap_to_the_nearest_cell() {
+        let l = Lattice::new(Point::new(118.0, 24.4), 100.0, 24.45);
+        let index = CellIndex::new(grid(l, 3), Some(l));
+        let on_edge = l.corner(0, 3); // the grid's eastern edge, floors into empty column 3
+        assert!(index.locate(Point::new(on_edge.x() + 1e-9, on_edge.y() + 1e-5)).is_none());
+        let near = index.locate_near(Point::new(on_edge.x() + 1e-9, on_edge.y() + 1e-5), 0.0005);
+        assert_eq!(near.map(|p| p.cell.as_str()), Some("0-2"));
+        assert!(index.locate_near(Point::new(on_edge.x() + 0.01, on_edge.y()), 0.0005).is_none());
     }
 
     #[test]

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 const METRES_PER_DEGREE_LAT: f64 = 111_320.0;
 
+/// About 50 m in degrees: how far outside the grid a field position may be and still count.
+pub const EDGE_TOLERANCE_DEG: f64 = 0.0005;
+
 /// The parameters of a city's cell lattice, stored in its manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Lattice {

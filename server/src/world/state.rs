@@ -156,3 +156,80 @@ impl WorldState {
 fn incident_change(event: &str, inc: &Incident) -> Change {
     Change::Incident { event: event.to_owned(), incident: Box::new(inc.clone()) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onegrid_protocol::{Level, Placement, Scale, Source, Stage, Step};
+
+    fn incident(id: u64, cell: &str) -> Incident {
+        Incident {
+            id,
+            category: "0301".into(),
+            location: geo_types::Point::new(118.1, 24.47),
+            source: Source::Citizen,
+            description: "x".into(),
+            attachments: vec![],
+            severity: 1,
+            scale: Scale::Individual,
+            state: IncidentState::Reported,
+            placement: Placement { cell: cell.into(), ..Default::default() },
+            department: "d".into(),
+            level: Level::Street,
+            units: vec![],
+            reported_at: 0,
+            deadline: Some(100),
+            overdue: false,
+            overdue_count: 0,
+            history: vec![],
+        }
+    }
+
+    fn close(id: u64) -> Event {
+        let step = Step {
+            action: "close".into(),
+            state: IncidentState::Closed,
+            by: "u".into(),
+            at: 5,
+            origin: "o".into(),
+            note: String::new(),
+        };
+        Event::Stepped { id, action: Action::Close, step, units: vec![], level: Level::Street, deadline: None }
+    }
+
+    #[test]
+    fn cell_counts_follow_reports_overdue_and_closing() {
+        let mut w = WorldState::default();
+        w.apply(1, &Event::Reported { incident: Box::new(incident(1, "A")) });
+        w.apply(2, &Event::Reported { incident: Box::new(incident(2, "A")) });
+        assert_eq!(w.cells["A"].open, 2);
+        assert_eq!(w.next_incident_id(), 3);
+        let changes = w.apply(3, &Event::Overdue { id: 1, stage: Stage::Accept, at: 100 });
+        assert!(changes.iter().any(|c| matches!(c, Change::Cell { status } if status.overdue == 1)));
+        assert!(w.deadlines.iter().all(|(_, id)| *id != 1), "an overdue stage leaves the queue");
+        w.apply(4, &close(1));
+        assert_eq!((w.cells["A"].open, w.cells["A"].overdue), (1, 0));
+        w.apply(5, &close(2));
+        assert!(!w.cells.contains_key("A"), "a cell with nothing open is dropped");
+        assert!(w.deadlines.is_empty());
+        assert_eq!(w.seq, 5);
+    }
+
+    #[test]
+    fn replaying_the_same_events_gives_the_same_world() {
+        let events = [
+            Event::Reported { incident: Box::new(incident(1, "A")) },
+            Event::Overdue { id: 1, stage: Stage::Accept, at: 100 },
+            close(1),
+        ];
+        let (mut a, mut b) = (WorldState::default(), WorldState::default());
+        for (i, e) in events.iter().enumerate() {
+            a.apply(i as u64 + 1, e);
+        }
+        for (i, e) in events.iter().enumerate() {
+            b.apply(i as u64 + 1, e);
+        }
+        assert_eq!(a.incidents, b.incidents);
+        assert_eq!(a.deadlines, b.deadlines);
+    }
+}
