@@ -67,7 +67,7 @@ pub enum StartError {
     Journal(#[from] crate::journal::JournalError),
     /// The users file is unusable.
     #[error("users: {0}")]
-    Users(String),
+    Users(#[from] crate::auth::UsersError),
     /// The address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -96,7 +96,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     }
     let city = Arc::new(city);
     let users = match &config.users {
-        Some(file) => Users::load(file).map_err(|e| StartError::Users(e.to_string()))?,
+        Some(file) => Users::load(file)?,
         None => Users::development(&city),
     };
     let engine = Engine::open(city, &config.data_dir, config.clock.clone(), users, config.limits)?;

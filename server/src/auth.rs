@@ -21,16 +21,37 @@ pub struct UserRecord {
     pub user: UserInfo,
 }
 
+/// A users file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum UsersError {
+    /// Unreadable.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not a JSON array of user records.
+    #[error("{file}: not a users file: {source}")]
+    Format {
+        /// The file.
+        file: std::path::PathBuf,
+        /// Why.
+        source: serde_json::Error,
+    },
+}
+
 /// Tokens → users.
 #[derive(Debug, Clone, Default)]
 pub struct Users(HashMap<String, UserInfo>);
 
 impl Users {
     /// Reads a users file (a JSON array of records).
-    pub fn load(file: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    pub fn load(file: &Path) -> Result<Self, UsersError> {
+        let text = std::fs::read_to_string(file).map_err(|source| UsersError::Io { file: file.to_owned(), source })?;
         let records: Vec<UserRecord> =
-            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not a users file: {e}", file.display()))?;
+            serde_json::from_str(&text).map_err(|source| UsersError::Format { file: file.to_owned(), source })?;
         Ok(Users(records.into_iter().map(|r| (r.token, r.user)).collect()))
     }
 
@@ -103,5 +124,27 @@ fn user(token: &str, id: &str, name: &str, role: Role, scope: Scope, unit: Optio
 pub fn system_user() -> UserInfo {
     UserInfo {
         id: "system".into(), name: "规则引擎".into(), role: Role::Commander, scope: Scope::city(), unit: None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_users_file_round_trips_and_a_bad_one_names_itself() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("users.json");
+        std::fs::write(
+            &file,
+            r#"[{"token":"t1","id":"li","name":"李值班","role":"dispatcher","scope":{"level":"street","code":"350203001000"}}]"#,
+        )
+        .expect("write");
+        let users = Users::load(&file).expect("load");
+        assert_eq!(users.get("t1").map(|u| u.scope.level), Some(Level::Street));
+        assert!(users.get("t2").is_none());
+        std::fs::write(&file, r#"[{"token":"t1"}]"#).expect("write");
+        let err = Users::load(&file).expect_err("bad").to_string();
+        assert!(err.contains("users.json: not a users file"), "{err}");
     }
 }

@@ -58,6 +58,7 @@ fn scenario(name: &str, connections: usize, window: usize) -> anyhow::Result<()>
             .collect();
         let stats = server.engine.journal_stats();
         let (b0, j0) = (stats.batches.load(Ordering::Relaxed), stats.jobs.load(Ordering::Relaxed));
+        let (w0, p0) = (stats.write_ns.load(Ordering::Relaxed), stats.publish_ns.load(Ordering::Relaxed));
         let stop = Instant::now() + Duration::from_secs_f64(SECONDS);
         let tasks: Vec<_> = (0..connections)
             .map(|c| {
@@ -70,6 +71,8 @@ fn scenario(name: &str, connections: usize, window: usize) -> anyhow::Result<()>
             lat.extend(t.await??);
         }
         let (b1, j1) = (stats.batches.load(Ordering::Relaxed), stats.jobs.load(Ordering::Relaxed));
+        let (w1, p1) = (stats.write_ns.load(Ordering::Relaxed), stats.publish_ns.load(Ordering::Relaxed));
+        let batches = (b1 - b0).max(1) as f64;
         lat.sort_by(f64::total_cmp);
         let rate = lat.len() as f64 / SECONDS;
         let mean_batch = (j1 - j0) as f64 / (b1 - b0).max(1) as f64;
@@ -80,6 +83,19 @@ fn scenario(name: &str, connections: usize, window: usize) -> anyhow::Result<()>
         line("baseline fsync rate x mean batch, /s", &format!("{baseline:.0}"));
         line("durable/s vs baseline (target >= 0.8)", &format!("{:.2}", rate / baseline));
         line("ack latency p50 / p99, ms", &format!("{:.1} / {:.1}", percentile(&lat, 0.5), percentile(&lat, 0.99)));
+        line(
+            "journal thread per batch: write+commit / publish, ms",
+            &format!(
+                "{:.2} / {:.2} (one fsync: {:.2})",
+                (w1 - w0) as f64 / batches / 1e6,
+                (p1 - p0) as f64 / batches / 1e6,
+                1e3 / fsyncs
+            ),
+        );
+        line(
+            "journal thread busy, share of the run",
+            &format!("{:.0} %", (w1 - w0 + p1 - p0) as f64 / 1e9 / SECONDS * 100.0),
+        );
         server.shutdown().await;
         anyhow::Ok(())
     })

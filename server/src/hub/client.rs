@@ -10,6 +10,9 @@ use super::filter::Filter;
 
 /// Most queued delta frames before the client is resynced by snapshot instead.
 pub const MAX_QUEUED: usize = 4_096;
+/// Most queued direct answers (acks, errors, results): a client that sends commands
+/// without reading their answers is disconnected past this.
+pub const MAX_DIRECT: usize = 8_192;
 
 /// A queued frame: a delta carries its sequence number, direct answers carry none.
 #[derive(Debug, Clone)]
@@ -27,6 +30,7 @@ pub struct Out {
 pub struct Outbox {
     frames: VecDeque<Out>,
     deltas: usize,
+    direct: usize,
     resync: bool,
     positions: Option<Utf8Bytes>,
     positions_full: bool,
@@ -86,6 +90,7 @@ impl ClientHandle {
         let mut o = self.outbox();
         o.frames.retain(|f| f.seq.is_none());
         o.deltas = 0;
+        o.direct = o.frames.len();
         o.resync = false;
         o.positions = None;
         o.positions_full = false;
@@ -115,9 +120,17 @@ impl ClientHandle {
         self.notify.notify_one();
     }
 
-    /// Queues a direct answer (ack, error, result); these are never dropped.
+    /// Queues a direct answer (ack, error, result); these are never dropped, but a client
+    /// that lets more than [`MAX_DIRECT`] pile up is closed.
     pub fn push_direct(&self, text: Utf8Bytes) {
-        self.outbox().frames.push_back(Out { seq: None, reset: false, text });
+        let mut o = self.outbox();
+        if o.direct >= MAX_DIRECT {
+            o.closed = true;
+        } else {
+            o.frames.push_back(Out { seq: None, reset: false, text });
+            o.direct += 1;
+        }
+        drop(o);
         self.notify.notify_one();
     }
 
@@ -149,6 +162,7 @@ impl ClientHandle {
     pub fn take(&self) -> Taken {
         let mut o = self.outbox();
         o.deltas = 0;
+        o.direct = 0;
         Taken {
             frames: o.frames.drain(..).collect(),
             resync: std::mem::take(&mut o.resync),
@@ -174,6 +188,17 @@ mod tests {
         assert!(t.resync);
         assert_eq!(t.frames.len(), 1);
         assert_eq!(t.frames[0].text.as_str(), "ack");
+    }
+
+    #[test]
+    fn a_client_that_never_reads_its_answers_is_closed() {
+        let c = ClientHandle::new(1, MAX_QUEUED);
+        for _ in 0..=MAX_DIRECT {
+            c.push_direct(Utf8Bytes::from("ack"));
+        }
+        let t = c.take();
+        assert!(t.closed);
+        assert_eq!(t.frames.len(), MAX_DIRECT);
     }
 
     #[test]

@@ -24,11 +24,29 @@ fn storage(e: rusqlite::Error) -> JournalError {
     JournalError::Storage(e.to_string())
 }
 
+/// Copies the WAL into the database every `every`, on its own connection and thread, with
+/// passive checkpoints that never block the writer; stops when `stop` is set. Keeps
+/// checkpoint I/O off the commit path.
+pub fn checkpointer(path: &Path, every: std::time::Duration, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let path = path.to_owned();
+    let _ = std::thread::Builder::new().name("checkpoint".into()).spawn(move || {
+        let Ok(conn) = Connection::open(&path) else { return };
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            std::thread::sleep(every);
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!("journal checkpoint failed: {e}");
+            }
+        }
+    });
+}
+
 /// The open database.
 pub struct Store {
     conn: Connection,
     /// The journal's id.
     pub id: String,
+    /// The database file.
+    pub path: std::path::PathBuf,
 }
 
 fn new_id() -> String {
@@ -44,6 +62,8 @@ impl Store {
         let conn = Connection::open(path).map_err(at)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(at)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(at)?;
+        // Checkpoints run on their own connection (see `checkpointer`), not inside commits.
+        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(at)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
@@ -79,7 +99,7 @@ impl Store {
                 id
             }
         };
-        Ok(Store { conn, id })
+        Ok(Store { conn, id, path: path.to_owned() })
     }
 
     /// Every event, in sequence order.
