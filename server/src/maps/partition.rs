@@ -1,10 +1,12 @@
 //! Cutting a set of lattice cells into contiguous regions of chosen relative sizes:
-//! seeds spread by farthest-point sampling from a seeded start, then balanced
-//! breadth-first growth (the region furthest below its target grows next). A region grown
+//! seeds spread by farthest-point sampling from a seeded start, then balanced growth: the
+//! region furthest below its target grows next, by the frontier cell nearest its seed
+//! (so regions come out round, like Voronoi cells, not diamond-shaped). A region grown
 //! this way is connected by construction. Cells unreachable from any seed (islets) join the
 //! region of the nearest assigned cell, as exclaves.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
 use crate::rng::Rng;
 
@@ -70,13 +72,15 @@ pub fn grow(cells: &[Pos], seeds: &[Pos], weights: &[f64]) -> HashMap<Pos, usize
     let targets: Vec<f64> = weights.iter().map(|w| w / total_w * cells.len() as f64).collect();
     let mut owner: HashMap<Pos, usize> = HashMap::new();
     let mut sizes = vec![0usize; seeds.len()];
-    let mut frontier: Vec<VecDeque<Pos>> = seeds.iter().map(|&s| VecDeque::from([s])).collect();
+    // Each region's frontier, nearest to its seed first.
+    let mut frontier: Vec<BinaryHeap<Reverse<(i64, Pos)>>> =
+        seeds.iter().map(|&s| BinaryHeap::from([Reverse((0, s))])).collect();
     loop {
         let next = (0..seeds.len())
             .filter(|&i| !frontier[i].is_empty())
             .min_by(|&a, &b| (sizes[a] as f64 / targets[a]).total_cmp(&(sizes[b] as f64 / targets[b])));
         let Some(r) = next else { break };
-        while let Some(p) = frontier[r].pop_front() {
+        while let Some(Reverse((_, p))) = frontier[r].pop() {
             if owner.contains_key(&p) {
                 continue;
             }
@@ -85,7 +89,7 @@ pub fn grow(cells: &[Pos], seeds: &[Pos], weights: &[f64]) -> HashMap<Pos, usize
             for (dr, dc) in NEIGHBOURS {
                 let n = (p.0 + dr, p.1 + dc);
                 if set.contains(&n) && !owner.contains_key(&n) {
-                    frontier[r].push_back(n);
+                    frontier[r].push(Reverse((dist2(n, seeds[r]), n)));
                 }
             }
             break;
