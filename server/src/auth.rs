@@ -77,9 +77,15 @@ impl Users {
                 ));
             }
         }
+        let street_of: HashMap<&str, &str> = city
+            .admin
+            .values()
+            .filter(|u| u.level == Level::Community)
+            .map(|u| (u.code.as_str(), u.parent.as_str()))
+            .collect();
         for r in &city.roster {
-            let Some(p) = city.cells.cells().iter().find(|c| c.placement.community == r.community) else { continue };
-            let scope = Scope { level: Level::Street, code: p.placement.street.clone() };
+            let Some(street) = street_of.get(r.community.as_str()) else { continue };
+            let scope = Scope { level: Level::Street, code: (*street).to_owned() };
             records.push(user(
                 &format!("dev-unit-{}", r.id),
                 &format!("unit-{}", r.id),

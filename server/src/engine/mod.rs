@@ -120,6 +120,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The roster as units, each placed at its start.
 pub fn roster_units(city: &City) -> Vec<Unit> {
+    let mut cells_of: std::collections::HashMap<u32, Vec<String>> = std::collections::HashMap::new();
+    for c in city.cells.cells() {
+        if let Some(w) = c.placement.grid_worker {
+            cells_of.entry(w).or_default().push(c.placement.cell.clone());
+        }
+    }
     city.roster
         .iter()
         .map(|r| {
@@ -131,16 +137,7 @@ pub fn roster_units(city: &City) -> Vec<Unit> {
                 kind: r.kind,
                 skills: r.skills.clone(),
                 phone: r.phone.clone(),
-                cells: if r.kind == onegrid_protocol::UnitKind::GridWorker {
-                    city.cells
-                        .cells()
-                        .iter()
-                        .filter(|c| c.placement.grid_worker == Some(r.id))
-                        .map(|c| c.placement.cell.clone())
-                        .collect()
-                } else {
-                    Vec::new()
-                },
+                cells: cells_of.remove(&r.id).unwrap_or_default(),
                 home,
                 status: UnitStatus::Available,
                 task: None,

@@ -183,41 +183,12 @@ pub fn build(sources: &Path, profile: &Profile, out: &Path) -> Result<BuildRepor
     }
 
     // Overlays: responsibility units inside streets, supervision units across each district.
-    let mut ru_of: HashMap<Pos, String> = HashMap::new();
-    let mut rus: Vec<Admin> = Vec::new();
-    for s in &streets {
-        let n = ((s.cells.len() as f64 / profile.cells_per_responsibility_unit).round() as usize).max(1);
-        let owner = partition(&s.cells, &vec![1.0; n], &mut rng);
-        for i in 0..n {
-            let code = format!("{}-R{:02}", &s.code[..9], i + 1);
-            let cells: Vec<Pos> = s.cells.iter().copied().filter(|c| owner.get(c) == Some(&i)).collect();
-            cells.iter().for_each(|c| {
-                ru_of.insert(*c, code.clone());
-            });
-            let name = format!("{}责任单元{:02}", s.name, i + 1);
-            rus.push(Admin { code, name, parent: s.code.clone(), level: "responsibility", cells });
-        }
-    }
-    let mut su_of: HashMap<Pos, String> = HashMap::new();
-    let mut sus: Vec<Admin> = Vec::new();
-    for d in &districts {
-        let n = ((d.cells.len() as f64 / profile.cells_per_supervision_unit).round() as usize).max(1);
-        let owner = partition(&d.cells, &vec![1.0; n], &mut rng);
-        for i in 0..n {
-            let code = format!("{}-S{:03}", &d.code[..6], i + 1);
-            let cells: Vec<Pos> = d.cells.iter().copied().filter(|c| owner.get(c) == Some(&i)).collect();
-            cells.iter().for_each(|c| {
-                su_of.insert(*c, code.clone());
-            });
-            sus.push(Admin {
-                code,
-                name: format!("{}监督单元{:03}", d.name, i + 1),
-                parent: d.code.clone(),
-                level: "supervision",
-                cells,
-            });
-        }
-    }
+    let (rus, ru_of) = overlay(&streets, profile.cells_per_responsibility_unit, "responsibility", &mut rng, |p, i| {
+        (format!("{}-R{:02}", &p.code[..9], i), format!("{}责任单元{:02}", p.name, i))
+    });
+    let (sus, su_of) = overlay(&districts, profile.cells_per_supervision_unit, "supervision", &mut rng, |p, i| {
+        (format!("{}-S{:03}", &p.code[..6], i), format!("{}监督单元{:03}", p.name, i))
+    });
 
     // Personnel: a grid worker per responsibility unit, four teams per street.
     let community_of: HashMap<Pos, &Admin> =
@@ -356,6 +327,32 @@ pub fn build(sources: &Path, profile: &Profile, out: &Path) -> Result<BuildRepor
         personnel: personnel.len(),
         cameras: cameras.len(),
     })
+}
+
+/// Cuts every parent into units of about `cells_per_unit` cells; `name` gives the code and
+/// name of the parent's unit number `i` (from 1). Returns the units and each cell's unit.
+fn overlay(
+    parents: &[Admin],
+    cells_per_unit: f64,
+    net: &'static str,
+    rng: &mut Rng,
+    name: impl Fn(&Admin, usize) -> (String, String),
+) -> (Vec<Admin>, HashMap<Pos, String>) {
+    let mut units = Vec::new();
+    let mut unit_of = HashMap::new();
+    for p in parents {
+        let n = ((p.cells.len() as f64 / cells_per_unit).round() as usize).max(1);
+        let owner = partition(&p.cells, &vec![1.0; n], rng);
+        for i in 0..n {
+            let (code, name) = name(p, i + 1);
+            let cells: Vec<Pos> = p.cells.iter().copied().filter(|c| owner.get(c) == Some(&i)).collect();
+            for c in &cells {
+                unit_of.insert(*c, code.clone());
+            }
+            units.push(Admin { code, name, parent: p.code.clone(), level: net, cells });
+        }
+    }
+    (units, unit_of)
 }
 
 /// Cells whose centre lies on the outline's land.
