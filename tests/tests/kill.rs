@@ -79,6 +79,30 @@ async fn load(url: String, street: usize, stop_at: Instant) -> HashMap<u64, Inci
     finish(acked)
 }
 
+/// A field unit moving 100 m a step with acknowledged positions; returns the last one
+/// acknowledged. Every step is over the 50 m downsampling distance, so each is a track point.
+async fn field(url: String, stop_at: Instant) -> Option<(f64, f64)> {
+    let mut c = Client::login(&url, "dev-city").await.ok()?;
+    let mut last = None;
+    for i in 0usize.. {
+        if Instant::now() > stop_at + Duration::from_secs(5) {
+            break;
+        }
+        let at = onegrid_e2e_points::point(1, i % 49);
+        let cmd = Command::Position(onegrid_protocol::Position {
+            unit: 1,
+            location: at,
+            datum: Default::default(),
+            heading_deg: 0.0,
+        });
+        match c.command(cmd).await {
+            Ok(ServerMsg::Ack { .. }) => last = Some((at.x(), at.y())),
+            _ => break,
+        }
+    }
+    last
+}
+
 /// Drops the entries whose last command was never answered.
 fn finish(mut acked: HashMap<u64, IncidentState>) -> HashMap<u64, IncidentState> {
     acked.retain(|_, s| *s != IncidentState::Dispatched);
@@ -101,6 +125,7 @@ async fn sigkill_under_load_loses_no_acknowledged_command() -> anyhow::Result<()
     let (mut child, url) = spawn_server(data.path())?;
     let kill_at = Instant::now() + Duration::from_millis(1_500);
     let loaders: Vec<_> = (0..4).map(|s| tokio::spawn(load(url.clone(), s, kill_at))).collect();
+    let walker = tokio::spawn(field(url.clone(), kill_at));
     tokio::time::sleep_until(kill_at.into()).await;
     child.kill()?; // SIGKILL: no shutdown, no flush
     child.wait()?;
@@ -108,6 +133,7 @@ async fn sigkill_under_load_loses_no_acknowledged_command() -> anyhow::Result<()
     for l in loaders {
         acked.extend(l.await?);
     }
+    let last_position = walker.await?.ok_or_else(|| anyhow::anyhow!("no position was acknowledged"))?;
     let reports = acked.len();
     let accepts = acked.values().filter(|s| **s == IncidentState::Accepted).count();
     assert!(reports > 20 && accepts > 5, "the load made progress: {reports} reports, {accepts} accepts");
@@ -122,6 +148,19 @@ async fn sigkill_under_load_loses_no_acknowledged_command() -> anyhow::Result<()
             assert_eq!(*got, IncidentState::Accepted, "acknowledged accept of {id} is lost");
         }
     }
+    check.send(&ClientMsg::Query { req: "t".into(), q: onegrid_protocol::Query::Track { unit: 1 } }).await?;
+    let track = check
+        .wait_for(|m| match m {
+            ServerMsg::Result { result: onegrid_protocol::QueryResult::Track { points, .. }, .. } => {
+                Some(points.clone())
+            }
+            _ => None,
+        })
+        .await?;
+    assert!(
+        track.iter().any(|p| (p.1 - last_position.0).abs() < 1e-9 && (p.2 - last_position.1).abs() < 1e-9),
+        "the last acknowledged position {last_position:?} is in the restored track"
+    );
     eprintln!("{reports} acknowledged incidents ({accepts} accepted) survived SIGKILL; {} on disk", incidents.len());
     child.kill()?;
     child.wait()?;

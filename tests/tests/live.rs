@@ -24,6 +24,8 @@ async fn snapshot_then_deltas_in_sequence() -> anyhow::Result<()> {
     assert!(units.len() > 500, "hundreds of field units");
     assert_eq!(units.len(), city.roster.len(), "the whole roster, city scope");
     assert!(units.iter().all(|u| u.position.is_some()));
+    let workers = units.iter().filter(|u| u.kind == onegrid_protocol::UnitKind::GridWorker);
+    assert!(workers.clone().count() > 400 && workers.clone().all(|u| !u.cells.is_empty()), "grid workers have cells");
     assert_eq!(cameras.len(), city.cameras.len());
     assert_eq!(cells.len(), 1);
     assert_eq!(cells[0].open, 1);

@@ -109,6 +109,20 @@ impl Board {
         Some(point)
     }
 
+    /// Restores a unit's journaled track point at start: its position and recent track,
+    /// without counting as a move or a new point to journal.
+    pub fn restore(&mut self, point: TrackPoint) {
+        let at = Point::new(point.lon, point.lat);
+        self.index.update(point.unit, at);
+        self.latest.insert(point.unit, Fix { at, heading_deg: 0.0, time: point.at });
+        self.kept.insert(point.unit, (point.at, self.metric.to_xy(at)));
+        let recent = self.recent.entry(point.unit).or_default();
+        if recent.len() == RECENT_TRACK {
+            recent.pop_front();
+        }
+        recent.push_back(point);
+    }
+
     /// Sets a unit's status (from published events).
     pub fn set_status(&mut self, unit: UnitId, status: UnitStatus) {
         self.status.insert(unit, status);

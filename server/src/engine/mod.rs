@@ -188,9 +188,18 @@ impl Engine {
         });
         {
             let mut b = lock(&live.board);
+            // Units known from the journal resume where they were last seen; the others
+            // start where the roster puts them.
+            for point in &recovered.tracks {
+                if world.units.contains_key(&point.unit) {
+                    b.restore(*point);
+                }
+            }
             for r in &city.roster {
-                let at = geo_types::Point::new(r.start[0], r.start[1]);
-                b.update(r.id, Fix { at, heading_deg: 0.0, time: clock.now() });
+                if b.fix(r.id).is_none() {
+                    let at = geo_types::Point::new(r.start[0], r.start[1]);
+                    b.update(r.id, Fix { at, heading_deg: 0.0, time: clock.now() });
+                }
             }
             b.take_moved();
         }
@@ -300,6 +309,11 @@ impl Engine {
                 0
             }
         }
+    }
+
+    /// A unit's last known position.
+    pub fn unit_position(&self, unit: u32) -> Option<geo_types::Point> {
+        lock(&self.live.board).fix(unit).map(|f| f.at)
     }
 
     /// The earliest pending deadline.

@@ -111,7 +111,12 @@ pub struct Recovered {
     pub events: Vec<(u64, Event)>,
     /// The journal's id.
     pub id: String,
+    /// Track points of the last hour before the newest one, by unit and time.
+    pub tracks: Vec<TrackPoint>,
 }
+
+/// How much track history a restarted server reloads into memory.
+pub const RELOAD_TRACK_MS: i64 = 3_600_000;
 
 impl Journal {
     /// Opens (or creates) the journal at `path` and reads it back.
@@ -119,7 +124,11 @@ impl Journal {
         let store = store::Store::open(path, city)?;
         let events = store.read_events()?;
         let id = store.id.clone();
-        Ok((store, Recovered { events, id }))
+        let tracks = match store.last_track_time()? {
+            Some(last) => store.tracks_since(last - RELOAD_TRACK_MS)?,
+            None => Vec::new(),
+        };
+        Ok((store, Recovered { events, id, tracks }))
     }
 
     /// Starts the journal thread over an opened store.

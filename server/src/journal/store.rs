@@ -158,6 +158,26 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(storage)
     }
 
+    /// Every track point since `since`, by unit and time: what a restarted server seeds its
+    /// positions and recent tracks from.
+    pub fn tracks_since(&self, since: i64) -> Result<Vec<TrackPoint>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT unit, at, lon, lat FROM tracks WHERE at >= ?1 ORDER BY unit, at")
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map(params![since], |r| {
+                Ok(TrackPoint { unit: r.get(0)?, at: r.get(1)?, lon: r.get(2)?, lat: r.get(3)? })
+            })
+            .map_err(storage)?;
+        rows.collect::<Result<_, _>>().map_err(storage)
+    }
+
+    /// The time of the newest track point.
+    pub fn last_track_time(&self) -> Result<Option<i64>, JournalError> {
+        self.conn.query_row("SELECT MAX(at) FROM tracks", [], |r| r.get::<_, Option<i64>>(0)).map_err(storage)
+    }
+
     /// Points in the track table.
     pub fn track_len(&self) -> Result<u64, JournalError> {
         self.conn

@@ -61,28 +61,31 @@ impl Sim {
         let mut rng = Rng::new(profile.seed);
         let now = engine.clock.now();
         let city = engine.city();
-        let units = engine.with_world(|w| {
+        let roster: Vec<(UnitId, String, UnitKind, String, String)> = engine.with_world(|w| {
             w.units
                 .values()
-                .map(|u| {
-                    let start = city
-                        .roster
-                        .iter()
-                        .find(|r| r.id == u.id)
-                        .map_or(Point::new(0.0, 0.0), |r| Point::new(r.start[0], r.start[1]));
-                    let scope = Scope { level: Level::Street, code: u.home.street.clone() };
-                    SimUnit {
-                        id: u.id,
-                        user: user(format!("sim-unit-{}", u.id), u.name.clone(), Role::GridWorker, scope, Some(u.id)),
-                        path: Path::standing(start),
-                        speed_ms: if u.kind == UnitKind::Team { 8.0 } else { 3.0 },
-                        next_fix: now + (rng.f64() * profile.report_every_s * 1000.0) as Millis,
-                        job: None,
-                        responsibility_unit: u.home.responsibility_unit.clone(),
-                    }
-                })
+                .map(|u| (u.id, u.name.clone(), u.kind, u.home.street.clone(), u.home.responsibility_unit.clone()))
                 .collect()
         });
+        // Units start where the server last saw them (the journal's tracks, or the roster).
+        let units = roster
+            .into_iter()
+            .map(|(id, name, kind, street, responsibility_unit)| SimUnit {
+                id,
+                user: user(
+                    format!("sim-unit-{id}"),
+                    name,
+                    Role::GridWorker,
+                    Scope { level: Level::Street, code: street },
+                    Some(id),
+                ),
+                path: Path::standing(engine.unit_position(id).unwrap_or(Point::new(0.0, 0.0))),
+                speed_ms: if kind == UnitKind::Team { 8.0 } else { 3.0 },
+                next_fix: now + (rng.f64() * profile.report_every_s * 1000.0) as Millis,
+                job: None,
+                responsibility_unit,
+            })
+            .collect();
         let cell_points = city
             .cells
             .cells()
