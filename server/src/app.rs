@@ -63,7 +63,7 @@ pub enum StartError {
     #[error("map: {0}")]
     Map(#[from] city::MapError),
     /// The journal is unusable.
-    #[error("journal: {0}")]
+    #[error("{0}")]
     Journal(#[from] crate::journal::JournalError),
     /// The users file is unusable.
     #[error("users: {0}")]

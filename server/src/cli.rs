@@ -76,6 +76,24 @@ pub enum MapsCmd {
     },
 }
 
+/// Prints an error as one clear line (its causes after colons, no backtrace) and turns
+/// the outcome into the process's exit code.
+pub fn exit(result: anyhow::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            let mut message = e.to_string();
+            for cause in e.chain().skip(1).map(ToString::to_string) {
+                if !message.contains(&cause) {
+                    message = format!("{message}: {cause}");
+                }
+            }
+            eprintln!("onegrid-server: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs the command line.
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

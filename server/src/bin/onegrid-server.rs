@@ -1,4 +1,4 @@
 //! The `onegrid-server` binary: a thin shell over [`onegrid_server::cli`].
-fn main() -> anyhow::Result<()> {
-    onegrid_server::cli::main()
+fn main() -> std::process::ExitCode {
+    onegrid_server::cli::exit(onegrid_server::cli::main())
 }
