@@ -252,6 +252,11 @@ pub fn report(category: &str, at: Point) -> Command {
     })
 }
 
+/// A WGS-84 position command for `unit` at `at`, heading north.
+pub fn position(unit: u32, at: Point) -> Command {
+    Command::Position(onegrid_protocol::Position { unit, location: at, datum: Default::default(), heading_deg: 0.0 })
+}
+
 /// A step on an incident with a note.
 pub fn act(incident: u64, note: &str) -> Act {
     Act { incident, note: note.into() }

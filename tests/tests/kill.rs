@@ -89,12 +89,7 @@ async fn field(url: String, stop_at: Instant) -> Option<(f64, f64)> {
             break;
         }
         let at = onegrid_e2e_points::point(1, i % 49);
-        let cmd = Command::Position(onegrid_protocol::Position {
-            unit: 1,
-            location: at,
-            datum: Default::default(),
-            heading_deg: 0.0,
-        });
+        let cmd = position(1, at);
         match c.command(cmd).await {
             Ok(ServerMsg::Ack { .. }) => last = Some((at.x(), at.y())),
             _ => break,

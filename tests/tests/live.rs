@@ -85,27 +85,13 @@ async fn a_street_sees_only_its_street() -> anyhow::Result<()> {
     // Positions of units outside the street never reach it.
     let outsider = units_outside(&server, XIAGANG);
     let mut field = server.client("dev-city").await?;
-    field
-        .ok(Command::Position(Position {
-            unit: outsider,
-            location: server.point_in_street(XIAGANG, 7),
-            datum: Default::default(),
-            heading_deg: 0.0,
-        }))
-        .await?;
+    field.ok(position(outsider, server.point_in_street(XIAGANG, 7))).await?;
     let insider = server
         .running
         .engine
         .with_world(|w| w.units.values().find(|u| u.home.street == XIAGANG).map(|u| u.id))
         .expect("unit");
-    field
-        .ok(Command::Position(Position {
-            unit: insider,
-            location: server.point_in_street(XIAGANG, 8),
-            datum: Default::default(),
-            heading_deg: 0.0,
-        }))
-        .await?;
+    field.ok(position(insider, server.point_in_street(XIAGANG, 8))).await?;
     let rows = street
         .wait_for(|m| match m {
             ServerMsg::Positions { units, .. } => Some(units.clone()),
@@ -154,9 +140,7 @@ async fn positions_flow_from_the_field_to_the_wall_and_feed_nearest() -> anyhow:
     assert_eq!(row.4, UnitStatus::Available);
 
     // Another unit's position is not this worker's to send.
-    let r = worker
-        .command(Command::Position(Position { unit: 8, location: target, datum: Default::default(), heading_deg: 0.0 }))
-        .await?;
+    let r = worker.command(position(8, target)).await?;
     assert!(matches!(r, ServerMsg::Error { code: ErrorCode::Forbidden, .. }), "{r:?}");
 
     let mut desk = server.client("dev-city").await?;

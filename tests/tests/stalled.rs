@@ -48,13 +48,7 @@ async fn a_stalled_client_never_slows_a_healthy_one() -> anyhow::Result<()> {
         if i % 20 == 0 {
             for u in 1..=200u32 {
                 let p = server.point_in_street(JIALIAN, (u as usize + i) % 300);
-                desk.ok(onegrid_protocol::Command::Position(onegrid_protocol::Position {
-                    unit: u,
-                    location: p,
-                    datum: Default::default(),
-                    heading_deg: 0.0,
-                }))
-                .await?;
+                desk.ok(position(u, p)).await?;
             }
         }
     }
