@@ -14,7 +14,7 @@ use crate::{maps, sim};
 
 /// OneGrid dispatch server.
 #[derive(Debug, Parser)]
-#[command(name = "onegrid-server", version, about)]
+#[command(name = "onegrid-server", version, about, args_override_self = true)]
 pub struct Cli {
     /// What to do; runs the server when absent.
     #[command(subcommand)]
