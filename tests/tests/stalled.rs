@@ -74,3 +74,27 @@ async fn a_stalled_client_never_slows_a_healthy_one() -> anyhow::Result<()> {
     server.running.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_client_flooding_requests_without_reading_is_dropped() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let mut flood = Client::connect_small(&server.url(), 4096).await?.hello("dev-wall").await?;
+    flood.subscribe(&[Layer::Incidents]).await?;
+    assert_eq!(server.running.engine.live.hub.len(), 1);
+    // Pings whose pongs are never read: the socket fills, then the answer queue.
+    let ping = serde_json::to_string(&onegrid_protocol::ClientMsg::Ping { t: 1 })?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut sent = 0;
+    while server.running.engine.live.hub.len() > 0 && std::time::Instant::now() < deadline {
+        for _ in 0..1_000 {
+            if flood.send_text(&ping).await.is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.running.engine.live.hub.len(), 0, "the session ended after {sent} unread pings");
+    server.running.shutdown().await;
+    Ok(())
+}

@@ -62,6 +62,8 @@ pub struct ClientHandle {
     outbox: Mutex<Outbox>,
     /// Wakes the writer.
     pub notify: Notify,
+    /// Tells the writer to drop the connection now, without flushing (a misbehaving client).
+    pub abort: Notify,
 }
 
 impl ClientHandle {
@@ -72,6 +74,7 @@ impl ClientHandle {
             filter: RwLock::new(None),
             outbox: Mutex::new(Outbox::default()),
             notify: Notify::new(),
+            abort: Notify::new(),
         }
     }
 
@@ -126,6 +129,7 @@ impl ClientHandle {
         let mut o = self.outbox();
         if o.direct >= MAX_DIRECT {
             o.closed = true;
+            self.abort.notify_one();
         } else {
             o.frames.push_back(Out { seq: None, reset: false, text });
             o.direct += 1;

@@ -40,7 +40,8 @@ pub async fn serve(engine: Arc<Engine>, stream: TcpStream, addr: SocketAddr, sto
     };
     let (sink, mut reader) = ws.split();
     let client = engine.live.hub.new_client();
-    let writer = tokio::spawn(write_loop(engine.clone(), client.clone(), sink, stop.clone()));
+    let mut writer = tokio::spawn(write_loop(engine.clone(), client.clone(), sink, stop.clone()));
+    let mut writer_done = false;
     let (ack_tx, ack_rx) = mpsc::channel::<(String, Pending)>(IN_FLIGHT);
     let acker = tokio::spawn(ack_loop(client.clone(), ack_rx));
     let mut session = Session {
@@ -77,6 +78,12 @@ pub async fn serve(engine: Arc<Engine>, stream: TcpStream, addr: SocketAddr, sto
                 session.reply_error(None, ErrorCode::NotAuthenticated, "no hello within 10 s; closing");
                 break;
             }
+            // The writer gave up on this client (stalled, or answers left unread): end the
+            // session too, or it would linger on a silent socket.
+            _ = &mut writer => {
+                writer_done = true;
+                break;
+            }
             _ = stop.changed() => break,
         }
     }
@@ -84,7 +91,9 @@ pub async fn serve(engine: Arc<Engine>, stream: TcpStream, addr: SocketAddr, sto
     drop(session);
     let _ = acker.await;
     client.close();
-    let _ = writer.await;
+    if !writer_done {
+        let _ = writer.await;
+    }
 }
 
 struct Session {
@@ -235,7 +244,14 @@ async fn write_loop(engine: Arc<Engine>, client: Arc<ClientHandle>, mut sink: Si
                 }
                 sink.flush().await
             };
-            match tokio::time::timeout(WRITE_TIMEOUT, batch).await {
+            let outcome = tokio::select! {
+                r = tokio::time::timeout(WRITE_TIMEOUT, batch) => r,
+                _ = client.abort.notified() => {
+                    tracing::info!(client = client.id, "client left too many answers unread; disconnecting");
+                    return;
+                }
+            };
+            match outcome {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::debug!(client = client.id, "write failed: {e}");
