@@ -85,7 +85,7 @@ async fn a_client_flooding_requests_without_reading_is_dropped() -> anyhow::Resu
     let ping = serde_json::to_string(&onegrid_protocol::ClientMsg::Ping { t: 1 })?;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut sent = 0;
-    while server.running.engine.live.hub.len() > 0 && std::time::Instant::now() < deadline {
+    while !server.running.engine.live.hub.is_empty() && std::time::Instant::now() < deadline {
         for _ in 0..1_000 {
             if flood.send_text(&ping).await.is_err() {
                 break;
