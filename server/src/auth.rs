@@ -103,11 +103,6 @@ impl Users {
         self.0.get(token)
     }
 
-    /// Adds a user (tests, tools).
-    pub fn insert(&mut self, token: &str, user: UserInfo) {
-        self.0.insert(token.to_owned(), user);
-    }
-
     /// How many users.
     pub fn len(&self) -> usize {
         self.0.len()

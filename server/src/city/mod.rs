@@ -10,7 +10,7 @@ pub mod roads;
 
 use std::collections::HashMap;
 
-use geo_types::{MultiPolygon, Point};
+use geo_types::MultiPolygon;
 use onegrid_protocol::{Camera, Level, UnitKind};
 use serde::{Deserialize, Serialize};
 
@@ -144,11 +144,6 @@ pub struct City {
 }
 
 impl City {
-    /// The reference point of the metric.
-    pub fn reference(&self) -> Point {
-        Point::new(self.manifest.reference[0], self.manifest.reference[1])
-    }
-
     /// Units of one level, sorted by code.
     pub fn units_at(&self, level: Level) -> Vec<&AdminUnit> {
         let mut v: Vec<&AdminUnit> = self.admin.values().filter(|u| u.level == level).collect();

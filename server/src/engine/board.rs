@@ -170,11 +170,6 @@ impl Board {
     pub fn nearest(&self, p: Point, k: usize, keep: impl FnMut(UnitId) -> bool) -> Vec<(UnitId, f64)> {
         self.index.nearest(p, k, keep)
     }
-
-    /// A unit's status.
-    pub fn status(&self, unit: UnitId) -> Option<UnitStatus> {
-        self.status.get(&unit).copied()
-    }
 }
 
 /// Encodes a positions frame of the rows `filter` keeps: `(frame, rows)` or `None`.

@@ -273,7 +273,9 @@ impl Engine {
 
     /// A position from the field: applied at once, its downsampled track made durable.
     fn position(&self, actor: Actor<'_>, p: &Position) -> Result<Pending, Refusal> {
-        may_move(actor, &lock(&self.core).world, p.unit)?;
+        // Who may move which unit depends only on the roster; the published world has it
+        // without taking the core lock on this hot path.
+        self.with_published(|pw| may_move(actor, &pw.world, p.unit))?;
         let at = to_wgs84(p.location, p.datum);
         if self.live.city.cells.locate_near(at, crate::spatial::lattice::EDGE_TOLERANCE_DEG).is_none() {
             return Err(Refusal {

@@ -43,12 +43,8 @@ impl Engine {
             Vec::new()
         };
         let cells = if layers.has(Layer::Grid) {
-            let mut cells: Vec<_> = world
-                .cells
-                .values()
-                .filter(|s| self.live.city.cells.by_code(&s.cell).is_some_and(|c| filter.scope.contains(&c.placement)))
-                .cloned()
-                .collect();
+            let mut cells: Vec<_> =
+                world.cells.values().filter(|s| filter.sees_cell(&self.live.city, &s.cell)).cloned().collect();
             cells.sort_by(|a, b| a.cell.cmp(&b.cell));
             cells
         } else {

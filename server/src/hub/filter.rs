@@ -70,6 +70,11 @@ impl Filter {
         self.scope.contains(home) && p.is_none_or(|p| self.in_area(p))
     }
 
+    /// Whether a cell's status is visible: the cell in scope, its centre in the area.
+    pub fn sees_cell(&self, city: &City, code: &str) -> bool {
+        city.cells.by_code(code).is_some_and(|cell| self.sees(&cell.placement, cell.center()))
+    }
+
     /// The changes this client may see.
     pub fn changes(&self, city: &City, changes: &[Change]) -> Vec<Change> {
         changes
@@ -79,13 +84,7 @@ impl Filter {
                     self.layers.has(Layer::Incidents) && self.sees(&incident.placement, incident.location)
                 }
                 Change::Unit { unit } => self.layers.has(Layer::Personnel) && self.scope.contains(&unit.home),
-                Change::Cell { status } => {
-                    self.layers.has(Layer::Grid)
-                        && city.cells.by_code(&status.cell).is_some_and(|cell| {
-                            let center = cell.polygon.exterior().0.first().map(|c| Point::from(*c));
-                            self.scope.contains(&cell.placement) && center.is_none_or(|p| self.in_area(p))
-                        })
-                }
+                Change::Cell { status } => self.layers.has(Layer::Grid) && self.sees_cell(city, &status.cell),
             })
             .cloned()
             .collect()

@@ -183,11 +183,6 @@ impl Journal {
         self.tx.try_reserve().ok()
     }
 
-    /// Queues a job, waiting for room.
-    pub async fn send(&self, job: Job) -> Result<(), JournalError> {
-        self.tx.send(job).await.map_err(|_| JournalError::Closed)
-    }
-
     /// Stops accepting work, writes what is queued and joins the thread.
     pub fn close(mut self) {
         let Journal { tx, thread, .. } = &mut self;

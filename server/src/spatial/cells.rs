@@ -25,6 +25,13 @@ pub struct Cell {
     pub lattice_pos: Option<(i32, i32)>,
 }
 
+impl Cell {
+    /// The centre of the cell's bounding box (the centre of a lattice square).
+    pub fn center(&self) -> Point {
+        self.polygon.bounding_rect().map_or(Point::new(0.0, 0.0), |r| r.center().into())
+    }
+}
+
 /// A dense row-major table of lattice positions → cell index.
 #[derive(Debug, Clone)]
 struct RegularGrid {

@@ -1,5 +1,6 @@
 //! The spatial core: which cell and which unit of every net a point lies in, which field
-//! units are nearest, which cameras see a point. Plain data structures over rstar; no tokio.
+//! units are nearest, which cameras see a point. Plain data structures (R-trees for cells
+//! and cameras, a bucket grid for moving units); no tokio.
 //!
 //! Metric: distances are Euclidean on a local equirectangular projection in metres
 //! ([`LocalMetric`]), accurate to well under 0.1 % across a city.

@@ -3,7 +3,7 @@
 
 use onegrid_protocol::coord::to_wgs84;
 use onegrid_protocol::{
-    Act, Action, Command, ErrorCode, Incident, IncidentState, Level, Millis, Role, Stage, Step, UnitStatus, UserInfo,
+    Action, Command, ErrorCode, Incident, IncidentState, Level, Millis, Role, Stage, Step, UnitStatus, UserInfo,
 };
 
 use super::event::Event;
@@ -127,13 +127,9 @@ pub fn decide(
                 return refuse(ErrorCode::Internal, "unhandled command");
             };
             let inc = incident_for(world, actor, act.incident, action)?;
-            Ok(vec![stepped(city, actor, inc, action, &act_note(act), now)?])
+            Ok(vec![stepped(city, actor, inc, action, &act.note, now)?])
         }
     }
-}
-
-fn act_note(act: &Act) -> String {
-    act.note.clone()
 }
 
 fn step(actor: Actor<'_>, action: &str, state: IncidentState, now: Millis, note: &str) -> Step {
@@ -229,7 +225,7 @@ pub fn overdue_events(world: &WorldState, city: &City, system: &UserInfo, now: M
     for &(due, id) in world.deadlines.iter().take_while(|(due, _)| *due <= now) {
         let Some(inc) = world.incidents.get(&id) else { continue };
         let Some(stage) = inc.state.stage() else { continue };
-        events.push(Event::Overdue { id, stage, at: due.max(now.min(due)) });
+        events.push(Event::Overdue { id, stage, at: due });
         let early = matches!(stage, Stage::Accept | Stage::Dispatch | Stage::Arrive | Stage::Handle);
         if early && inc.level < Level::District && inc.state.apply(Action::Escalate).is_ok() {
             let note = format!("{} 阶段超时，按规则自动吹哨上报", stage_name(stage));
