@@ -7,7 +7,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
 use geo_types::Point;
-use onegrid_protocol::{Act, ClientMsg, Command, Layer, PROTOCOL_VERSION, Report, Resume, Scale, ServerMsg, Source};
+use onegrid_protocol::{
+    Act, ClientMsg, Command, ErrorCode, Layer, PROTOCOL_VERSION, Query, QueryResult, Report, Resume, Scale, ServerMsg,
+    Source,
+};
 use onegrid_server::{Config, Running, clock::Clock};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -204,6 +207,19 @@ impl Client {
         self.send(&ClientMsg::Command { req: req.clone(), cmd }).await?;
         self.wait_for(|m| match m {
             ServerMsg::Ack { req: r, .. } | ServerMsg::Error { req: Some(r), .. } if *r == req => Some(m.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Asks a query and waits for its answer, or the refusal's code and words.
+    pub async fn query(&mut self, q: Query) -> anyhow::Result<Result<QueryResult, (ErrorCode, String)>> {
+        self.next_req += 1;
+        let req = format!("q{}", self.next_req);
+        self.send(&ClientMsg::Query { req: req.clone(), q }).await?;
+        self.wait_for(|m| match m {
+            ServerMsg::Result { req: r, result } if *r == req => Some(Ok(result.clone())),
+            ServerMsg::Error { req: Some(r), code, message } if *r == req => Some(Err((*code, message.clone()))),
             _ => None,
         })
         .await

@@ -143,15 +143,11 @@ async fn sigkill_under_load_loses_no_acknowledged_command() -> anyhow::Result<()
             assert_eq!(*got, IncidentState::Accepted, "acknowledged accept of {id} is lost");
         }
     }
-    check.send(&ClientMsg::Query { req: "t".into(), q: onegrid_protocol::Query::Track { unit: 1 } }).await?;
-    let track = check
-        .wait_for(|m| match m {
-            ServerMsg::Result { result: onegrid_protocol::QueryResult::Track { points, .. }, .. } => {
-                Some(points.clone())
-            }
-            _ => None,
-        })
-        .await?;
+    let Ok(onegrid_protocol::QueryResult::Track { points: track, .. }) =
+        check.query(onegrid_protocol::Query::Track { unit: 1 }).await?
+    else {
+        panic!("track answered with something else")
+    };
     assert!(
         track.iter().any(|p| (p.1 - last_position.0).abs() < 1e-9 && (p.2 - last_position.1).abs() < 1e-9),
         "the last acknowledged position {last_position:?} is in the restored track"

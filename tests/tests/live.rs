@@ -1,9 +1,6 @@
 //! The live stream: snapshot then deltas with rising sequence numbers, scope enforcement
 //! on every layer, positions from the field, and the spatial queries.
 
-use std::time::Duration;
-
-use geo_types::Point;
 use onegrid_e2e::*;
 use onegrid_protocol::{Command, ErrorCode, Layer, Position, Query, QueryResult, ServerMsg, UnitStatus};
 
@@ -78,9 +75,8 @@ async fn a_street_sees_only_its_street() -> anyhow::Result<()> {
     assert!(matches!(r, ServerMsg::Error { code: ErrorCode::OutOfScope, .. }), "{r:?}");
     let r = street.command(report("0301", server.point_in_street(JIALIAN, 6))).await?;
     assert!(matches!(r, ServerMsg::Error { code: ErrorCode::OutOfScope, .. }), "{r:?}");
-    street.send(&onegrid_protocol::ClientMsg::Query { req: "q".into(), q: Query::Incident { id: elsewhere } }).await?;
-    let r = street.wait_for(|m| matches!(m, ServerMsg::Error { .. }).then(|| m.clone())).await?;
-    assert!(matches!(r, ServerMsg::Error { code: ErrorCode::OutOfScope, .. }), "{r:?}");
+    let r = street.query(Query::Incident { id: elsewhere }).await?;
+    assert!(matches!(r, Err((ErrorCode::OutOfScope, _))), "{r:?}");
 
     // Positions of units outside the street never reach it.
     let outsider = units_outside(&server, XIAGANG);
@@ -144,33 +140,21 @@ async fn positions_flow_from_the_field_to_the_wall_and_feed_nearest() -> anyhow:
     assert!(matches!(r, ServerMsg::Error { code: ErrorCode::Forbidden, .. }), "{r:?}");
 
     let mut desk = server.client("dev-city").await?;
-    desk.send(&onegrid_protocol::ClientMsg::Query {
-        req: "n".into(),
-        q: Query::Nearest { location: target, k: 3, skill: None },
-    })
-    .await?;
-    let near = desk
-        .wait_for(|m| match m {
-            ServerMsg::Result { result: QueryResult::Nearest { units }, .. } => Some(units.clone()),
-            _ => None,
-        })
-        .await?;
+    let Ok(QueryResult::Nearest { units: near }) =
+        desk.query(Query::Nearest { location: target, k: 3, skill: None }).await?
+    else {
+        panic!("nearest answered with something else")
+    };
     assert_eq!(near[0].unit, 7);
     assert!(near[0].distance_m < 1.0);
     assert!(near.windows(2).all(|w| w[0].distance_m <= w[1].distance_m));
 
     // Locate answers every net; cameras answer by field of view.
-    desk.send(&onegrid_protocol::ClientMsg::Query {
-        req: "l".into(),
-        q: Query::Locate { location: target, datum: Default::default() },
-    })
-    .await?;
-    let placement = desk
-        .wait_for(|m| match m {
-            ServerMsg::Result { result: QueryResult::Locate { placement }, .. } => Some(placement.clone()),
-            _ => None,
-        })
-        .await?;
+    let Ok(QueryResult::Locate { placement }) =
+        desk.query(Query::Locate { location: target, datum: Default::default() }).await?
+    else {
+        panic!("locate answered with something else")
+    };
     assert_eq!(placement.street, JIALIAN);
     assert!(!placement.supervision_unit.is_empty());
     let cam = server.running.engine.city().cameras[0].clone();
@@ -178,25 +162,15 @@ async fn positions_flow_from_the_field_to_the_wall_and_feed_nearest() -> anyhow:
     let [x, y] = metric.to_xy(cam.position);
     let ahead = metric
         .to_lonlat([x + 30.0 * cam.heading_deg.to_radians().sin(), y + 30.0 * cam.heading_deg.to_radians().cos()]);
-    desk.send(&onegrid_protocol::ClientMsg::Query { req: "c".into(), q: Query::Cameras { location: ahead } }).await?;
-    let cams = desk
-        .wait_for(|m| match m {
-            ServerMsg::Result { result: QueryResult::Cameras { cameras }, .. } => Some(cameras.clone()),
-            _ => None,
-        })
-        .await?;
+    let Ok(QueryResult::Cameras { cameras: cams }) = desk.query(Query::Cameras { location: ahead }).await? else {
+        panic!("cameras answered with something else")
+    };
     assert!(cams.contains(&cam.id), "camera {} looks at {ahead:?}: {cams:?}", cam.id);
-    desk.send(&onegrid_protocol::ClientMsg::Query { req: "t".into(), q: Query::Track { unit: 7 } }).await?;
-    let track = desk
-        .wait_for(|m| match m {
-            ServerMsg::Result { result: QueryResult::Track { points, .. }, .. } => Some(points.clone()),
-            _ => None,
-        })
-        .await?;
+    let Ok(QueryResult::Track { points: track, .. }) = desk.query(Query::Track { unit: 7 }).await? else {
+        panic!("track answered with something else")
+    };
     let last = track.last().expect("the start and the reported fix");
     assert!((last.1 - target.x()).abs() < 1e-6 && (last.2 - target.y()).abs() < 1e-6, "{track:?}");
-    let _ = Duration::ZERO;
-    let _ = Point::new(0.0, 0.0);
     server.running.shutdown().await;
     Ok(())
 }
