@@ -3,9 +3,11 @@
 pub mod coord;
 pub mod domain;
 pub mod lifecycle;
+pub mod map;
 pub mod messages;
 pub mod validate;
 
 pub use domain::*;
 pub use lifecycle::{Action, IllegalTransition, IncidentState, Stage};
+pub use map::{CityMap, GridLattice, MapArea, MapCategory, MapCell, MapOverlay, MapRoad, Net};
 pub use messages::*;

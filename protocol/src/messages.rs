@@ -5,6 +5,7 @@ use geo_types::Point;
 use serde::{Deserialize, Serialize};
 
 use crate::coord::Datum;
+use crate::map::CityMap;
 use crate::domain::{
     Camera, CameraId, CellStatus, Incident, IncidentId, Millis, Placement, Scale, Source, Unit, UnitId, UnitStatus,
     UserInfo,
@@ -228,6 +229,8 @@ pub enum Query {
         /// The unit.
         unit: UnitId,
     },
+    /// The city map: areas, overlay nets, cells, roads, categories (several MB; ask once).
+    Map,
 }
 
 /// A unit found by a `nearest` query.
@@ -271,6 +274,11 @@ pub enum QueryResult {
         unit: UnitId,
         /// The points.
         points: Vec<(Millis, f64, f64)>,
+    },
+    /// Answer to `map`.
+    Map {
+        /// The map.
+        map: Box<CityMap>,
     },
 }
 

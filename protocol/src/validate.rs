@@ -118,7 +118,7 @@ impl ClientMsg {
                         check_point(*location, "location")?;
                         check((1..=MAX_NEAREST).contains(k), || format!("k must be 1 to {MAX_NEAREST}"))
                     }
-                    Query::Incident { .. } | Query::Track { .. } => Ok(()),
+                    Query::Incident { .. } | Query::Track { .. } | Query::Map => Ok(()),
                 }
             }
             ClientMsg::Subscribe { layers, .. } => check(!layers.is_empty(), || "subscribe names no layer".into()),

@@ -9,6 +9,7 @@ use geo_types::Point;
 use onegrid_protocol::{Camera, Level, Placement};
 use serde::Deserialize;
 
+use super::export::{Parts, city_map};
 use super::geojson::{MapError, Reader, read_features, read_json};
 use super::roads::{RoadGraph, Way};
 use super::{AdminUnit, City, MANIFEST_FORMAT, Manifest, OverlayUnit, ResponsibilityList, RosterEntry, osm};
@@ -176,7 +177,8 @@ pub fn load(dir: &Path) -> Result<City, MapError> {
     if cells.cells().is_empty() {
         return Err(MapError::bad(&dir.join(&files.cells), None, "no cells"));
     }
-    let roads = RoadGraph::from_ways(metric, &load_ways(&dir.join(&files.roads))?);
+    let ways = load_ways(&dir.join(&files.roads))?;
+    let roads = RoadGraph::from_ways(metric, &ways);
     let roster: Vec<RosterEntry> = load_list(&dir.join(&files.personnel), "personnel")?;
     let camera_file = dir.join(&files.cameras);
     let cameras = load_list::<CameraRecord>(&camera_file, "camera")?
@@ -201,5 +203,14 @@ pub fn load(dir: &Path) -> Result<City, MapError> {
         })
         .collect();
     let responsibility = ResponsibilityList::load(&dir.join(&files.responsibility))?;
-    Ok(City { manifest, metric, admin, overlays, cells, roads, roster, cameras, responsibility })
+    let parts = Parts {
+        manifest: &manifest,
+        admin: &admin,
+        overlays: &overlays,
+        cells: &cells,
+        ways: &ways,
+        responsibility: &responsibility,
+    };
+    let map = Arc::new(city_map(&parts));
+    Ok(City { manifest, metric, admin, overlays, cells, roads, roster, cameras, responsibility, map })
 }

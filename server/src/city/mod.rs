@@ -2,6 +2,7 @@
 //! names its layers. Loading is by format (GeoJSON, OSM PBF, JSON), not by city: any city
 //! that brings these files runs.
 
+pub mod export;
 pub mod geojson;
 pub mod load;
 pub mod osm;
@@ -9,9 +10,10 @@ pub mod responsibility;
 pub mod roads;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use geo_types::MultiPolygon;
-use onegrid_protocol::{Camera, Level, UnitKind};
+use onegrid_protocol::{Camera, CityMap, Level, UnitKind};
 use serde::{Deserialize, Serialize};
 
 use crate::spatial::{CellIndex, Lattice, LocalMetric};
@@ -141,6 +143,8 @@ pub struct City {
     pub cameras: Vec<Camera>,
     /// The responsibility list.
     pub responsibility: ResponsibilityList,
+    /// What consoles draw, built once at load.
+    pub map: Arc<CityMap>,
 }
 
 impl City {

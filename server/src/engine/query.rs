@@ -149,6 +149,7 @@ impl Engine {
                     .collect();
                 Ok(QueryResult::Nearest { units })
             }
+            Query::Map => Ok(QueryResult::Map { map: Box::new((*self.live.city.map).clone()) }),
             Query::Cameras { location } => Ok(QueryResult::Cameras { cameras: self.cameras.covering(*location) }),
             Query::Track { unit } => {
                 let home = self.with_published(|p| p.world.units.get(unit).map(|u| u.home.clone()));

@@ -1,0 +1,220 @@
+//! `--bench`: a fixed scene driven for a fixed number of frames, timed. The Siming map
+//! loaded from disk through the same install path as a server's map, N synthetic units
+//! (fixed seed) applied as a snapshot, and every frame one tick of position updates (5 %
+//! of the units move) through the same apply path as the network. First a clear-only
+//! phase (the same app drawing nothing but the clear colour), then the full scene with the
+//! desk panels; frame times are printed as p50/p95/p99 for both, with the ratio, the cost
+//! of applying one tick and of rasterising the markers.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use bevy::prelude::*;
+use geo_types::Point;
+use onegrid_protocol::{Placement, PositionRow, ServerMsg, Unit, UnitKind, UnitStatus};
+use onegrid_server::rng::Rng;
+
+use crate::layers::UnitLayer;
+use crate::live::Feed;
+use crate::map::{CityMapRes, MapTextures, StaticLayer};
+use crate::net::ServerEvent;
+
+/// The bench's parameters.
+#[derive(Debug, Clone, Resource)]
+pub struct BenchPlan {
+    /// Units moving.
+    pub units: usize,
+    /// Frames per phase.
+    pub frames: usize,
+    /// Map directory.
+    pub map_dir: PathBuf,
+}
+
+/// Which phase the bench is in; the drawing systems draw nothing while `Blank`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Resource)]
+pub enum Phase {
+    /// Waiting for the map images and shaders.
+    #[default]
+    Warmup,
+    /// Clear-only frames.
+    Blank,
+    /// The full scene.
+    Scene,
+}
+
+#[derive(Default, Resource)]
+struct BenchState {
+    last: Option<Instant>,
+    warm_frames: usize,
+    blank_ms: Vec<f64>,
+    scene_ms: Vec<f64>,
+    raster_ms: Vec<f64>,
+    tick: u64,
+    positions: Vec<[f64; 2]>,
+    rng: Option<Rng>,
+}
+
+/// Runs the bench.
+pub struct BenchPlugin(pub BenchPlan);
+
+impl Plugin for BenchPlugin {
+    fn build(&self, app: &mut App) {
+        app.insert_resource(self.0.clone())
+            .init_resource::<Phase>()
+            .init_resource::<BenchState>()
+            .add_systems(Startup, load_scene)
+            .add_systems(First, (time_frame, drive).chain());
+    }
+}
+
+fn load_scene(
+    plan: Res<BenchPlan>,
+    mut res: ResMut<CityMapRes>,
+    mut view: ResMut<crate::view::MapView>,
+    mut state: ResMut<BenchState>,
+    mut out: MessageWriter<ServerEvent>,
+    mut exit: MessageWriter<AppExit>,
+    mut commands: Commands,
+) {
+    let city = match onegrid_server::city::load(&plan.map_dir) {
+        Ok(c) => c,
+        Err(e) => {
+            error!("bench: cannot load the map: {e}");
+            exit.write(AppExit::error());
+            return;
+        }
+    };
+    let mut rx = None;
+    crate::map::install_map(&city.map, &mut res, &mut rx, &mut view);
+    commands.insert_resource(crate::map::RasterJobs(rx.map(std::sync::Mutex::new)));
+    let mut rng = Rng::new(20261123);
+    let cells: Vec<[f64; 2]> = city.map.cells.iter().filter_map(|c| c.outline.exterior().0.first().map(|p| [p.x, p.y])).collect();
+    let units: Vec<Unit> = (0..plan.units)
+        .map(|i| {
+            let c = cells[rng.below(cells.len())];
+            let p = [c[0] + rng.f64() * 0.0009, c[1] + rng.f64() * 0.0009];
+            state.positions.push(p);
+            let status = [UnitStatus::Available, UnitStatus::EnRoute, UnitStatus::OnScene, UnitStatus::OffDuty][i % 4];
+            Unit {
+                id: i as u32,
+                name: format!("单位{i}"),
+                kind: if i % 7 == 0 { UnitKind::Team } else { UnitKind::GridWorker },
+                skills: vec![],
+                phone: String::new(),
+                home: Placement::default(),
+                cells: vec![],
+                status,
+                task: None,
+                position: Some(Point::new(p[0], p[1])),
+                heading_deg: (i * 37 % 360) as f32,
+                synthetic: true,
+            }
+        })
+        .collect();
+    state.rng = Some(rng);
+    out.write(ServerEvent(ServerMsg::Snapshot {
+        seq: 1,
+        journal: "bench".into(),
+        at: 0,
+        incidents: vec![],
+        units,
+        cameras: vec![],
+        cells: vec![],
+    }));
+    info!("bench: {} cells, {} units, {} frames a phase", city.map.cells.len(), plan.units, plan.frames);
+}
+
+fn percentile(v: &[f64], p: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s.get(((s.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn time_frame(
+    mut state: ResMut<BenchState>,
+    mut phase: ResMut<Phase>,
+    plan: Res<BenchPlan>,
+    textures: Res<MapTextures>,
+    layer: Res<UnitLayer>,
+    feed: Res<Feed>,
+    res: Res<CityMapRes>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    let now = Instant::now();
+    let dt = state.last.map(|t| (now - t).as_secs_f64() * 1000.0);
+    state.last = Some(now);
+    match *phase {
+        Phase::Warmup => {
+            state.warm_frames += 1;
+            if textures.0.len() == StaticLayer::ALL.len() && state.warm_frames > 30 {
+                *phase = Phase::Blank;
+                state.last = None;
+            }
+        }
+        Phase::Blank => {
+            state.blank_ms.extend(dt);
+            if state.blank_ms.len() >= plan.frames {
+                *phase = Phase::Scene;
+                state.last = None;
+            }
+        }
+        Phase::Scene => {
+            state.scene_ms.extend(dt);
+            state.raster_ms.push(layer.raster_ms);
+            if state.scene_ms.len() >= plan.frames {
+                report(&state, &plan, &feed, res.model.as_ref().map_or(0, |m| m.cells.len()));
+                exit.write(AppExit::Success);
+            }
+        }
+    }
+}
+
+fn report(state: &BenchState, plan: &BenchPlan, feed: &Feed, cells: usize) {
+    let line = |name: &str, v: &[f64]| {
+        println!("{name:<12} p50 {:7.2} ms  p95 {:7.2} ms  p99 {:7.2} ms", percentile(v, 0.5), percentile(v, 0.95), percentile(v, 0.99));
+    };
+    println!("bench: {cells} cells, {} units, {} frames a phase, {} moving a tick", plan.units, plan.frames, tick_size(plan.units));
+    line("clear-only", &state.blank_ms);
+    line("scene", &state.scene_ms);
+    println!(
+        "ratio       p50 {:.2}x  p95 {:.2}x  (scene / clear-only)",
+        percentile(&state.scene_ms, 0.5) / percentile(&state.blank_ms, 0.5),
+        percentile(&state.scene_ms, 0.95) / percentile(&state.blank_ms, 0.95)
+    );
+    let ticks: Vec<f64> = feed.apply_us.iter().skip(1).copied().collect();
+    println!("tick apply  p50 {:7.1} us  p99 {:7.1} us  ({} ticks)", percentile(&ticks, 0.5), percentile(&ticks, 0.99), ticks.len());
+    line("marker ras.", &state.raster_ms);
+}
+
+/// Units moving each tick: 5 %.
+pub fn tick_size(units: usize) -> usize {
+    (units / 20).max(1)
+}
+
+fn drive(phase: Res<Phase>, mut state: ResMut<BenchState>, mut out: MessageWriter<ServerEvent>) {
+    if *phase != Phase::Scene {
+        return;
+    }
+    let n = state.positions.len();
+    if n == 0 {
+        return;
+    }
+    state.tick += 1;
+    let k = tick_size(n);
+    let start = (state.tick as usize * k) % n;
+    let BenchState { positions, rng, .. } = &mut *state;
+    let Some(rng) = rng.as_mut() else { return };
+    let rows: Vec<PositionRow> = (0..k)
+        .map(|j| {
+            let i = (start + j) % n;
+            let heading = (rng.f64() * 360.0) as f32;
+            let p = &mut positions[i];
+            p[0] += f64::from(heading.to_radians().sin()) * 0.00005;
+            p[1] += f64::from(heading.to_radians().cos()) * 0.00005;
+            let status = [UnitStatus::Available, UnitStatus::EnRoute, UnitStatus::OnScene, UnitStatus::OffDuty][i % 4];
+            (i as u32, p[0], p[1], heading, status)
+        })
+        .collect();
+    out.write(ServerEvent(ServerMsg::Positions { at: state.tick as i64, units: rows }));
+}

@@ -1,0 +1,85 @@
+//! The command line: where the data comes from (a server, or a local one started here),
+//! desk or wall, and the screenshot and bench modes. Errors are one clear line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// OneGrid console: the unified grid map with live incidents, personnel and cameras.
+#[derive(Debug, Parser)]
+#[command(name = "onegrid-console", version)]
+pub struct Cli {
+    /// Connect to this server (ws://host:port) instead of starting a local one.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Access token; `dev-commander` at the desk, `dev-wall` on the wall by default.
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Video-wall mode: fullscreen, large type, follows major incidents by itself.
+    #[arg(long)]
+    pub wall: bool,
+    /// The monitor for the wall (0 = first); run one console per monitor.
+    #[arg(long, default_value_t = 0)]
+    pub monitor: usize,
+    /// Window size, WIDTHxHEIGHT (windowed modes).
+    #[arg(long, default_value = "1600x900")]
+    pub size: String,
+    /// Render, write a PNG here and exit.
+    #[arg(long)]
+    pub screenshot: Option<PathBuf>,
+    /// Frames to render before the screenshot (bench: frames per phase).
+    #[arg(long, default_value_t = 30)]
+    pub frames: u32,
+    /// Longest wait for the map and live data before a screenshot, seconds.
+    #[arg(long, default_value_t = 120)]
+    pub timeout_secs: u64,
+    /// Run the frame-time benchmark on a fixed scene.
+    #[arg(long)]
+    pub bench: bool,
+    /// Units in the bench scene.
+    #[arg(long, default_value_t = 10_000)]
+    pub units: usize,
+    /// Map directory (local server and bench).
+    #[arg(long, default_value = "maps/xiamen")]
+    pub map: PathBuf,
+    /// Journal directory of the local server.
+    #[arg(long, default_value = "data")]
+    pub data: PathBuf,
+    /// Simulator profile of the local server: default or stress.
+    #[arg(long, default_value = "default")]
+    pub simulate: String,
+    /// Clock speed of the local server (20 = overdue matters within minutes).
+    #[arg(long, default_value_t = 20.0)]
+    pub time_scale: f64,
+}
+
+impl Cli {
+    /// The window size.
+    pub fn window_size(&self) -> anyhow::Result<(u32, u32)> {
+        let (w, h) = self.size.split_once('x').ok_or_else(|| anyhow::anyhow!("--size must be WIDTHxHEIGHT, not `{}`", self.size))?;
+        let parse = |s: &str| s.trim().parse::<u32>().ok().filter(|v| (200..=16384).contains(v));
+        match (parse(w), parse(h)) {
+            (Some(w), Some(h)) => Ok((w, h)),
+            _ => anyhow::bail!("--size must be WIDTHxHEIGHT with 200 to 16384 pixels each, not `{}`", self.size),
+        }
+    }
+
+    /// The screenshot timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_bad_ones_say_why() {
+        let cli = Cli::parse_from(["onegrid-console", "--size", "1920x1080"]);
+        assert_eq!(cli.window_size().expect("size"), (1920, 1080));
+        let bad = Cli::parse_from(["onegrid-console", "--size", "big"]);
+        assert!(bad.window_size().unwrap_err().to_string().contains("WIDTHxHEIGHT"));
+    }
+}

@@ -1,0 +1,324 @@
+//! The duty desk's traffic with the server: what the user asked for ([`Intent`], returned by
+//! the panels) becomes protocol commands and queries; each command stays *pending* until
+//! the server acknowledges it, and a refusal is kept in words. Selecting an incident asks
+//! for its nearest available units and the cameras that see it; selecting a unit asks for
+//! its recent track.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use onegrid_protocol::{
+    Act, Action, CameraId, ClientMsg, Command, Dispatch, IncidentId, Millis, NearUnit, Query as Ask, QueryResult,
+    ServerMsg, UnitId,
+};
+
+use crate::live::{IncidentC, LiveIndex, Selection, UnitPos};
+use crate::map::CityMapRes;
+use crate::net::{NetLink, ServerEvent, Undelivered};
+use crate::view::{Bounds, MapView};
+
+/// What the user asked for in a panel or on the map.
+#[derive(Debug, Clone, PartialEq, Message)]
+pub enum Intent {
+    /// Select an incident and fly to it.
+    SelectIncident(IncidentId),
+    /// Select a unit and fly to it.
+    SelectUnit(UnitId),
+    /// Clear the selection.
+    ClearSelection,
+    /// Fly the map to a box (local metres), no closer than `min_m_per_pt`.
+    FlyTo(Bounds, f64),
+    /// A step on an incident.
+    Act {
+        /// The incident.
+        incident: IncidentId,
+        /// The action.
+        action: Action,
+        /// Note or reason.
+        note: String,
+    },
+    /// Dispatch units.
+    Dispatch {
+        /// The incident.
+        incident: IncidentId,
+        /// The units.
+        units: Vec<UnitId>,
+    },
+    /// Ask again for the nearest available units.
+    RefreshNearest(IncidentId),
+}
+
+/// A command sent and not yet answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    /// Request id.
+    pub req: String,
+    /// The incident it acts on.
+    pub incident: Option<IncidentId>,
+    /// What, in words.
+    pub what: String,
+    /// When it was sent.
+    pub sent: Instant,
+}
+
+/// A line for the user: an acknowledgement or a refusal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// Words.
+    pub text: String,
+    /// A refusal or failure.
+    pub error: bool,
+    /// The incident it concerns.
+    pub incident: Option<IncidentId>,
+    /// When.
+    pub at: Instant,
+}
+
+#[derive(Debug, Clone)]
+enum Asked {
+    Nearest(IncidentId),
+    Cameras(IncidentId),
+    Track(UnitId),
+}
+
+/// The desk's state.
+#[derive(Default, Resource)]
+pub struct Desk {
+    /// Commands awaiting acknowledgement.
+    pub pending: Vec<Pending>,
+    /// The latest notices, newest first.
+    pub notices: VecDeque<Notice>,
+    /// Nearest available units of an incident.
+    pub nearest: Option<(IncidentId, Vec<NearUnit>)>,
+    /// Cameras that see an incident.
+    pub linked_cameras: Option<(IncidentId, Vec<CameraId>)>,
+    /// A unit's recent track.
+    pub track: Option<(UnitId, Vec<(Millis, f64, f64)>)>,
+    asked: HashMap<String, Asked>,
+    last_selection: (Option<IncidentId>, Option<UnitId>),
+}
+
+/// Notices kept.
+const NOTICES: usize = 12;
+
+impl Desk {
+    fn notice(&mut self, text: String, error: bool, incident: Option<IncidentId>) {
+        if error {
+            warn!("{text}");
+        } else {
+            info!("{text}");
+        }
+        self.notices.push_front(Notice { text, error, incident, at: Instant::now() });
+        self.notices.truncate(NOTICES);
+    }
+
+    /// Whether a command on `incident` awaits its acknowledgement.
+    pub fn pending_on(&self, incident: IncidentId) -> Option<&Pending> {
+        self.pending.iter().find(|p| p.incident == Some(incident))
+    }
+}
+
+/// The Chinese name of an action, as buttons and notices say it.
+pub fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Accept => "受理",
+        Action::Dispatch => "派遣",
+        Action::Start => "开始处置",
+        Action::Feedback => "反馈",
+        Action::Verify => "核查",
+        Action::Close => "结案",
+        Action::Return => "退回",
+        Action::Reopen => "重启",
+        Action::Escalate => "吹哨上报",
+    }
+}
+
+/// The command for an intent, if it is one.
+pub fn command_of(intent: &Intent) -> Option<(Command, IncidentId, String)> {
+    match intent {
+        Intent::Act { incident, action, note } => {
+            let act = Act { incident: *incident, note: note.clone() };
+            let cmd = match action {
+                Action::Accept => Command::Accept(act),
+                Action::Start => Command::Start(act),
+                Action::Feedback => Command::Feedback(act),
+                Action::Verify => Command::Verify(act),
+                Action::Close => Command::Close(act),
+                Action::Return => Command::Return(act),
+                Action::Reopen => Command::Reopen(act),
+                Action::Escalate => Command::Escalate(act),
+                Action::Dispatch => return None,
+            };
+            Some((cmd, *incident, format!("{} #{incident}", action_name(*action))))
+        }
+        Intent::Dispatch { incident, units } => {
+            let what = format!("派遣 #{incident} → {}", units.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(", "));
+            Some((Command::Dispatch(Dispatch { incident: *incident, units: units.clone(), note: String::new() }), *incident, what))
+        }
+        _ => None,
+    }
+}
+
+/// Keeps the desk.
+pub struct DeskPlugin;
+
+impl Plugin for DeskPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Desk>()
+            .add_message::<Intent>()
+            .add_message::<Undelivered>()
+            .add_systems(Update, (execute_intents, ask_on_selection, take_answers, expire_pending).chain());
+    }
+}
+
+fn send(net: &mut Option<ResMut<NetLink>>, make: impl FnOnce(String) -> ClientMsg) -> Option<String> {
+    let net = net.as_mut()?;
+    let req = net.next_req();
+    net.send(make(req.clone())).then_some(req)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn execute_intents(
+    mut intents: MessageReader<Intent>,
+    mut net: Option<ResMut<NetLink>>,
+    mut desk: ResMut<Desk>,
+    mut selection: ResMut<Selection>,
+    mut view: ResMut<MapView>,
+    map: Res<CityMapRes>,
+    index: Res<LiveIndex>,
+    incidents: Query<&IncidentC>,
+    units: Query<&UnitPos>,
+) {
+    for intent in intents.read() {
+        let proj = map.model.as_ref().map(|m| m.projection);
+        let fly_to_point = |view: &mut MapView, lonlat: [f64; 2]| {
+            if let Some(p) = proj {
+                let c = p.to_local(lonlat[0], lonlat[1]);
+                let b = Bounds { min: [c[0] - 300.0, c[1] - 300.0], max: [c[0] + 300.0, c[1] + 300.0] };
+                view.fly_to(&b, 0.5);
+            }
+        };
+        match intent {
+            Intent::SelectIncident(id) => {
+                selection.incident = Some(*id);
+                if let Some(i) = index.incidents.get(id).and_then(|e| incidents.get(*e).ok()) {
+                    fly_to_point(&mut view, [i.0.location.x(), i.0.location.y()]);
+                }
+            }
+            Intent::SelectUnit(id) => {
+                selection.unit = Some(*id);
+                if let Some(ll) = index.units.get(id).and_then(|e| units.get(*e).ok()).and_then(|p| p.lonlat) {
+                    fly_to_point(&mut view, ll);
+                }
+            }
+            Intent::ClearSelection => *selection = Selection::default(),
+            Intent::FlyTo(b, min) => view.fly_to(b, *min),
+            Intent::RefreshNearest(id) => desk.last_selection.0 = desk.last_selection.0.filter(|s| s != id),
+            Intent::Act { .. } | Intent::Dispatch { .. } => {
+                let Some((cmd, incident, what)) = command_of(intent) else { continue };
+                match send(&mut net, |req| ClientMsg::Command { req, cmd }) {
+                    Some(req) => desk.pending.push(Pending { req, incident: Some(incident), what, sent: Instant::now() }),
+                    None => desk.notice(format!("{what}：未连接服务器，未发送"), true, Some(incident)),
+                }
+            }
+        }
+    }
+}
+
+fn ask_on_selection(
+    mut net: Option<ResMut<NetLink>>,
+    mut desk: ResMut<Desk>,
+    selection: Res<Selection>,
+    index: Res<LiveIndex>,
+    incidents: Query<&IncidentC>,
+) {
+    let now = (selection.incident, selection.unit);
+    if now == desk.last_selection {
+        return;
+    }
+    if now.0 != desk.last_selection.0
+        && let Some(i) = now.0.and_then(|id| index.incidents.get(&id)).and_then(|e| incidents.get(*e).ok())
+    {
+        let (id, location) = (i.0.id, i.0.location);
+        if let Some(req) = send(&mut net, |req| ClientMsg::Query { req, q: Ask::Nearest { location, k: 8, skill: None } }) {
+            desk.asked.insert(req, Asked::Nearest(id));
+        }
+        if let Some(req) = send(&mut net, |req| ClientMsg::Query { req, q: Ask::Cameras { location } }) {
+            desk.asked.insert(req, Asked::Cameras(id));
+        }
+    }
+    if now.1 != desk.last_selection.1
+        && let Some(unit) = now.1
+        && let Some(req) = send(&mut net, |req| ClientMsg::Query { req, q: Ask::Track { unit } })
+    {
+        desk.asked.insert(req, Asked::Track(unit));
+    }
+    desk.last_selection = now;
+}
+
+fn take_answers(mut events: MessageReader<ServerEvent>, mut lost: MessageReader<Undelivered>, mut desk: ResMut<Desk>) {
+    for ServerEvent(msg) in events.read() {
+        match msg {
+            ServerMsg::Ack { req, .. } => {
+                if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
+                    let p = desk.pending.remove(i);
+                    desk.notice(format!("{}：已确认", p.what), false, p.incident);
+                }
+            }
+            ServerMsg::Error { req: Some(req), message, .. } => {
+                if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
+                    let p = desk.pending.remove(i);
+                    desk.notice(format!("{}：被拒绝 — {message}", p.what), true, p.incident);
+                } else if desk.asked.remove(req).is_some() {
+                    desk.notice(format!("查询失败：{message}"), true, None);
+                }
+            }
+            ServerMsg::Error { req: None, message, .. } => desk.notice(format!("服务器：{message}"), true, None),
+            ServerMsg::Result { req, result } => match (desk.asked.remove(req), result) {
+                (Some(Asked::Nearest(id)), QueryResult::Nearest { units }) => desk.nearest = Some((id, units.clone())),
+                (Some(Asked::Cameras(id)), QueryResult::Cameras { cameras }) => {
+                    desk.linked_cameras = Some((id, cameras.clone()));
+                }
+                (Some(Asked::Track(u)), QueryResult::Track { points, .. }) => desk.track = Some((u, points.clone())),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    for Undelivered(req) in lost.read() {
+        if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
+            let p = desk.pending.remove(i);
+            desk.notice(format!("{}：连接中断，未发送", p.what), true, p.incident);
+        }
+        desk.asked.remove(req);
+    }
+}
+
+/// A command unanswered this long is reported as lost (the link dropped after sending).
+const PENDING_TIMEOUT: Duration = Duration::from_secs(15);
+
+fn expire_pending(mut desk: ResMut<Desk>) {
+    let expired: Vec<Pending> = desk.pending.iter().filter(|p| p.sent.elapsed() > PENDING_TIMEOUT).cloned().collect();
+    for p in expired {
+        desk.pending.retain(|q| q.req != p.req);
+        desk.notice(format!("{}：{} 秒未获确认，请核对事件状态", p.what, PENDING_TIMEOUT.as_secs()), true, p.incident);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intents_become_the_matching_commands() {
+        let (cmd, id, what) = command_of(&Intent::Act { incident: 4, action: Action::Escalate, note: "街道无法解决".into() })
+            .expect("a command");
+        assert_eq!(id, 4);
+        assert!(matches!(cmd, Command::Escalate(Act { incident: 4, ref note }) if note == "街道无法解决"));
+        assert!(what.contains("吹哨"));
+        let (cmd, _, _) = command_of(&Intent::Dispatch { incident: 4, units: vec![7, 8] }).expect("dispatch");
+        assert!(matches!(cmd, Command::Dispatch(Dispatch { ref units, .. }) if units == &vec![7, 8]));
+        assert!(command_of(&Intent::SelectIncident(4)).is_none());
+    }
+}

@@ -1,0 +1,54 @@
+//! The CJK font: WenQuanYi Micro Hei (Apache-2.0, see `assets/fonts/`) is built into the
+//! binary and added to egui's families after its own fonts, so Latin text keeps egui's
+//! look and every Chinese name is drawn instead of boxes.
+
+use std::sync::Arc;
+
+use bevy::prelude::*;
+use bevy_egui::EguiContexts;
+use bevy_egui::egui::{FontData, FontDefinitions, FontFamily};
+
+/// The font file.
+pub const CJK_FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttf");
+
+/// egui's fonts with the CJK font as fallback in every family.
+pub fn definitions() -> FontDefinitions {
+    let mut fonts = FontDefinitions::default();
+    fonts.font_data.insert("wqy-microhei".into(), Arc::new(FontData::from_static(CJK_FONT)));
+    for family in [FontFamily::Proportional, FontFamily::Monospace] {
+        fonts.families.entry(family).or_default().push("wqy-microhei".into());
+    }
+    fonts
+}
+
+/// Installs the fonts once, on the first pass that has a context.
+pub fn install(mut contexts: EguiContexts, mut done: Local<bool>, mode: Res<crate::ui::Mode>) -> Result {
+    if *done {
+        return Ok(());
+    }
+    let ctx = contexts.ctx_mut()?;
+    ctx.set_fonts(definitions());
+    ctx.set_visuals(bevy_egui::egui::Visuals::dark());
+    if *mode == crate::ui::Mode::Wall {
+        ctx.set_zoom_factor(1.4);
+    }
+    *done = true;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_names_have_glyphs() {
+        let ctx = bevy_egui::egui::Context::default();
+        ctx.set_fonts(definitions());
+        let _ = ctx.run(Default::default(), |_| {});
+        let has = ctx.fonts_mut(|f| {
+            let font = bevy_egui::egui::FontId::proportional(14.0);
+            "思明区鼓浪屿街道".chars().all(|c| f.has_glyph(&font, c))
+        });
+        assert!(has);
+    }
+}

@@ -1,0 +1,199 @@
+//! Unit markers rasterised on the CPU into one screen-sized image: on software Vulkan each
+//! small quad costs microseconds, so ten thousand markers as GPU primitives cannot hold a
+//! frame, while stamping pre-drawn sprites into a buffer and uploading it once can. The
+//! batch (where each marker goes, which sprite) is computed first and tested on its own.
+
+use tiny_skia::{FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
+
+use crate::style;
+use crate::view::{MapView, Projection};
+use onegrid_protocol::UnitStatus;
+
+/// Heading steps per sprite set.
+pub const HEADINGS: usize = 16;
+const STATUSES: [UnitStatus; 4] = [UnitStatus::Available, UnitStatus::EnRoute, UnitStatus::OnScene, UnitStatus::OffDuty];
+
+/// One marker: its centre in image pixels and its sprite.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Marker {
+    /// Centre, x pixels.
+    pub x: f32,
+    /// Centre, y pixels.
+    pub y: f32,
+    /// Index into the sprite table.
+    pub sprite: u16,
+}
+
+/// The sprite of a status, unit kind (team or not) and heading.
+pub fn sprite_index(status: UnitStatus, team: bool, heading_deg: f32) -> u16 {
+    let s = STATUSES.iter().position(|x| *x == status).unwrap_or(0);
+    let h = ((heading_deg.rem_euclid(360.0) / 360.0 * HEADINGS as f32).round() as usize) % HEADINGS;
+    ((s * 2 + usize::from(team)) * HEADINGS + h) as u16
+}
+
+/// Pre-drawn sprites: premultiplied RGBA squares of `size` pixels.
+#[derive(Debug, Clone)]
+pub struct Sprites {
+    /// Side, pixels.
+    pub size: usize,
+    /// One buffer per sprite, `size * size * 4` bytes.
+    pub rgba: Vec<Vec<u8>>,
+}
+
+impl Sprites {
+    /// Draws every sprite at `scale` (pixels per point).
+    pub fn new(scale: f32) -> Self {
+        let r = 4.5 * scale;
+        let size = (2.0 * r + 6.0 * scale).ceil() as usize | 1;
+        let c = size as f32 / 2.0;
+        let mut rgba = Vec::new();
+        for status in STATUSES {
+            for team in [false, true] {
+                for h in 0..HEADINGS {
+                    let mut pm = Pixmap::new(size as u32, size as u32).unwrap_or_else(|| Pixmap::new(1, 1).expect("pixmap"));
+                    let col = style::unit_color(status);
+                    let mut fill = Paint::default();
+                    fill.set_color_rgba8(col.r(), col.g(), col.b(), 255);
+                    fill.anti_alias = true;
+                    let mut dark = Paint::default();
+                    dark.set_color_rgba8(10, 15, 20, 230);
+                    dark.anti_alias = true;
+                    let angle = (h as f32 / HEADINGS as f32) * std::f32::consts::TAU;
+                    let (sx, sy) = (angle.sin(), -angle.cos());
+                    // The heading tick: a small triangle beyond the body.
+                    let mut pb = PathBuilder::new();
+                    let tip = (c + sx * (r + 2.8 * scale), c + sy * (r + 2.8 * scale));
+                    let (px, py) = (-sy, sx);
+                    pb.move_to(tip.0, tip.1);
+                    pb.line_to(c + sx * r * 0.5 + px * r * 0.7, c + sy * r * 0.5 + py * r * 0.7);
+                    pb.line_to(c + sx * r * 0.5 - px * r * 0.7, c + sy * r * 0.5 - py * r * 0.7);
+                    pb.close();
+                    if let Some(p) = pb.finish() {
+                        pm.fill_path(&p, &dark, FillRule::Winding, Transform::identity(), None);
+                    }
+                    let body = if team {
+                        tiny_skia::Rect::from_xywh(c - r * 0.85, c - r * 0.85, r * 1.7, r * 1.7)
+                            .map(PathBuilder::from_rect)
+                    } else {
+                        PathBuilder::from_circle(c, c, r)
+                    };
+                    if let Some(p) = body {
+                        pm.fill_path(&p, &fill, FillRule::Winding, Transform::identity(), None);
+                        let s = Stroke { width: 1.2 * scale, ..Stroke::default() };
+                        pm.stroke_path(&p, &dark, &s, Transform::identity(), None);
+                    }
+                    rgba.push(pm.take());
+                }
+            }
+        }
+        Sprites { size, rgba }
+    }
+}
+
+/// Where each unit goes on an image of `width × height` pixels showing `view` at `ppp`
+/// pixels per point; units outside are left out.
+pub fn batch<'a>(
+    view: &MapView,
+    projection: &Projection,
+    ppp: f32,
+    width: usize,
+    height: usize,
+    margin: f32,
+    units: impl Iterator<Item = ([f64; 2], UnitStatus, bool, f32)> + 'a,
+) -> Vec<Marker> {
+    let origin = view.viewport.min;
+    units
+        .filter_map(|(lonlat, status, team, heading)| {
+            let s = view.to_screen(projection.to_local(lonlat[0], lonlat[1]));
+            let (x, y) = ((s.x - origin.x) * ppp, (s.y - origin.y) * ppp);
+            let inside = x > -margin && y > -margin && x < width as f32 + margin && y < height as f32 + margin;
+            inside.then(|| Marker { x, y, sprite: sprite_index(status, team, heading) })
+        })
+        .collect()
+}
+
+/// Stamps the markers into a zeroed premultiplied RGBA buffer of `width × height`.
+pub fn rasterise(buf: &mut [u8], width: usize, height: usize, sprites: &Sprites, markers: &[Marker]) {
+    let n = sprites.size as i64;
+    let half = n / 2;
+    for m in markers {
+        let Some(sprite) = sprites.rgba.get(usize::from(m.sprite)) else { continue };
+        let (x0, y0) = (m.x.round() as i64 - half, m.y.round() as i64 - half);
+        let (sx0, sy0) = ((-x0).max(0), (-y0).max(0));
+        let (sx1, sy1) = (n.min(width as i64 - x0), n.min(height as i64 - y0));
+        for sy in sy0..sy1 {
+            let dst_row = ((y0 + sy) as usize * width + (x0 + sx0) as usize) * 4;
+            let src_row = (sy * n + sx0) as usize * 4;
+            let len = (sx1 - sx0).max(0) as usize * 4;
+            let dst = &mut buf[dst_row..dst_row + len];
+            let src = &sprite[src_row..src_row + len];
+            for (d, s) in dst.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+                let a = u32::from(s[3]);
+                if a == 0 {
+                    continue;
+                }
+                if a == 255 {
+                    d.copy_from_slice(s);
+                    continue;
+                }
+                let inv = 255 - a;
+                for i in 0..4 {
+                    d[i] = (u32::from(s[i]) + (u32::from(d[i]) * inv + 127) / 255) as u8;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bevy_egui::egui::{Rect, pos2};
+
+    #[test]
+    fn sprites_differ_by_status_kind_and_heading() {
+        let a = sprite_index(UnitStatus::Available, false, 0.0);
+        assert_ne!(a, sprite_index(UnitStatus::EnRoute, false, 0.0));
+        assert_ne!(a, sprite_index(UnitStatus::Available, true, 0.0));
+        assert_ne!(a, sprite_index(UnitStatus::Available, false, 90.0));
+        assert_eq!(a, sprite_index(UnitStatus::Available, false, 360.0));
+        let s = Sprites::new(1.0);
+        assert_eq!(s.rgba.len(), 4 * 2 * HEADINGS);
+        assert!(s.rgba.iter().all(|b| b.len() == s.size * s.size * 4));
+    }
+
+    #[test]
+    fn batch_places_units_on_the_image_and_drops_those_outside() {
+        let p = Projection::new(118.0, 24.0);
+        let view = MapView {
+            center: [0.0, 0.0],
+            m_per_pt: 1.0,
+            viewport: Rect::from_min_max(pos2(100.0, 50.0), pos2(300.0, 150.0)),
+            target: None,
+        };
+        let here = p.to_lonlat([10.0, 20.0]);
+        let far = p.to_lonlat([5_000.0, 0.0]);
+        let units = vec![(here, UnitStatus::Available, false, 0.0), (far, UnitStatus::Available, false, 0.0)];
+        let b = batch(&view, &p, 2.0, 400, 200, 8.0, units.into_iter());
+        assert_eq!(b.len(), 1);
+        // Centre of a 200×100 pt viewport at 2 px/pt is (200, 100) px; 10 m east, 20 m north.
+        assert!((b[0].x - 220.0).abs() < 0.01 && (b[0].y - 60.0).abs() < 0.01, "{:?}", b[0]);
+    }
+
+    #[test]
+    fn rasterise_stamps_sprites_and_clips_at_the_edges() {
+        let sprites = Sprites::new(1.0);
+        let (w, h) = (64, 32);
+        let mut buf = vec![0u8; w * h * 4];
+        let sprite = sprite_index(UnitStatus::Available, false, 0.0);
+        let markers = [Marker { x: 20.0, y: 16.0, sprite }, Marker { x: -2.0, y: 31.0, sprite }];
+        rasterise(&mut buf, w, h, &sprites, &markers);
+        let at = |x: usize, y: usize| buf[(y * w + x) * 4 + 3];
+        assert_eq!(at(20, 16), 255, "the centre of a marker is opaque");
+        assert_eq!(at(50, 5), 0, "elsewhere stays clear");
+        assert!(at(0, 31) > 0, "a marker half off the edge is drawn where it is on");
+        let c = style::unit_color(UnitStatus::Available);
+        let i = (16 * w + 20) * 4;
+        assert_eq!(&buf[i..i + 3], &[c.r(), c.g(), c.b()]);
+    }
+}

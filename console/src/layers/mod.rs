@@ -1,0 +1,197 @@
+//! The map's drawing systems, in order, over the viewport the panels leave free: the static
+//! map and its labels, tinted cells, unit markers (CPU-rasterised, see [`markers`]),
+//! cameras, incidents, the selected unit's track. Each live layer computes a plain batch
+//! from the entities, then draws it.
+
+pub mod markers;
+pub mod symbols;
+
+use std::time::Instant;
+
+use bevy::asset::RenderAssetUsages;
+use bevy::prelude::*;
+use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
+use bevy_egui::egui::{self, LayerId, Painter, Rect, pos2};
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, EguiTextureHandle};
+use onegrid_protocol::UnitKind;
+
+use crate::desk::Desk;
+use crate::live::{CameraC, CellTints, Fresh, IncidentC, Selection, UnitC, UnitPos};
+use crate::map::{CityMapRes, LayerToggles, MapTextures, draw};
+use crate::view::MapView;
+use markers::Sprites;
+
+/// Type size: 1 at the desk, larger on the wall.
+#[derive(Debug, Clone, Copy, Resource)]
+pub struct TextScale(pub f32);
+
+impl Default for TextScale {
+    fn default() -> Self {
+        TextScale(1.0)
+    }
+}
+
+/// The unit marker image and what it cost.
+#[derive(Default, Resource)]
+pub struct UnitLayer {
+    image: Option<Handle<Image>>,
+    texture: Option<egui::TextureId>,
+    size: (usize, usize),
+    sprites: Option<(f32, Sprites)>,
+    drawn_view: Option<MapView>,
+    /// Markers in the last image.
+    pub drawn: usize,
+    /// Time spent building the last image, milliseconds.
+    pub raster_ms: f64,
+}
+
+/// Systems that draw after the panels have laid out the viewport.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, SystemSet)]
+pub struct DrawMap;
+
+/// Draws the map and live layers.
+pub struct LayersPlugin;
+
+impl Plugin for LayersPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<UnitLayer>()
+            .init_resource::<TextScale>()
+            .add_systems(EguiPrimaryContextPass, (draw_static, draw_units, draw_symbols).chain().in_set(DrawMap));
+    }
+}
+
+/// A painter over the map viewport, below every panel and window.
+pub fn map_painter(ctx: &egui::Context, view: &MapView) -> Painter {
+    ctx.layer_painter(LayerId::background()).with_clip_rect(view.viewport)
+}
+
+fn draw_static(
+    mut contexts: EguiContexts,
+    view: Res<MapView>,
+    map: Res<CityMapRes>,
+    textures: Res<MapTextures>,
+    toggles: Res<LayerToggles>,
+    tints: Res<CellTints>,
+    scale: Res<TextScale>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let Some(model) = &map.model else { return Ok(()) };
+    let painter = map_painter(ctx, &view);
+    draw::draw_static(&painter, &view, model, &textures, &toggles);
+    if toggles.tint {
+        draw::draw_tints(&painter, &view, model, tints.0.values());
+    }
+    if toggles.labels {
+        draw::draw_labels(&painter, &draw::labels(&view, model, scale.0));
+    }
+    Ok(())
+}
+
+fn marker_image(w: usize, h: usize, data: Vec<u8>) -> Image {
+    Image::new(
+        Extent3d { width: w as u32, height: h as u32, depth_or_array_layers: 1 },
+        TextureDimension::D2,
+        data,
+        TextureFormat::Rgba8UnormSrgb,
+        RenderAssetUsages::RENDER_WORLD,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_units(
+    mut contexts: EguiContexts,
+    view: Res<MapView>,
+    map: Res<CityMapRes>,
+    toggles: Res<LayerToggles>,
+    units: Query<(&UnitPos, &UnitC)>,
+    moved: Query<(), Changed<UnitPos>>,
+    mut layer: ResMut<UnitLayer>,
+    mut images: ResMut<Assets<Image>>,
+) -> Result {
+    let Some(model) = &map.model else { return Ok(()) };
+    let ppp = contexts.ctx_mut()?.pixels_per_point();
+    let (w, h) = ((view.viewport.width() * ppp).round() as usize, (view.viewport.height() * ppp).round() as usize);
+    if w == 0 || h == 0 || !toggles.personnel {
+        return Ok(());
+    }
+    let stale = layer.drawn_view != Some(*view) || !moved.is_empty() || layer.size != (w, h);
+    if stale {
+        let started = Instant::now();
+        if layer.sprites.as_ref().is_none_or(|(s, _)| *s != ppp) {
+            layer.sprites = Some((ppp, Sprites::new(ppp)));
+        }
+        let Some((_, sprites)) = &layer.sprites else { return Ok(()) };
+        let margin = sprites.size as f32;
+        let it = units.iter().filter_map(|(p, u)| {
+            p.lonlat.map(|ll| (ll, p.status, u.0.kind == UnitKind::Team, p.heading_deg))
+        });
+        let batch = markers::batch(&view, &model.projection, ppp, w, h, margin, it);
+        let mut buf = vec![0u8; w * h * 4];
+        markers::rasterise(&mut buf, w, h, sprites, &batch);
+        let drawn = batch.len();
+        if layer.size == (w, h)
+            && let Some(img) = layer.image.as_ref().and_then(|hd| images.get_mut(hd))
+        {
+            img.into_inner().data = Some(buf);
+        } else {
+            if let Some(old) = layer.image.take() {
+                contexts.remove_image(&old);
+            }
+            let handle = images.add(marker_image(w, h, buf));
+            layer.texture = Some(contexts.add_image(EguiTextureHandle::Strong(handle.clone())));
+            layer.image = Some(handle);
+            layer.size = (w, h);
+        }
+        layer.drawn = drawn;
+        layer.drawn_view = Some(*view);
+        layer.raster_ms = started.elapsed().as_secs_f64() * 1000.0;
+    }
+    if let Some(tex) = layer.texture {
+        let painter = map_painter(contexts.ctx_mut()?, &view);
+        painter.image(tex, view.viewport, Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0)), egui::Color32::WHITE);
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_symbols(
+    mut contexts: EguiContexts,
+    view: Res<MapView>,
+    map: Res<CityMapRes>,
+    toggles: Res<LayerToggles>,
+    incidents: Query<(&IncidentC, Has<Fresh>)>,
+    cameras: Query<&CameraC>,
+    units: Query<(&UnitC, &UnitPos)>,
+    selection: Res<Selection>,
+    desk: Res<Desk>,
+    scale: Res<TextScale>,
+    time: Res<Time>,
+) -> Result {
+    let Some(model) = &map.model else { return Ok(()) };
+    let painter = map_painter(contexts.ctx_mut()?, &view);
+    let proj = &model.projection;
+    if toggles.cameras {
+        let linked = desk.linked_cameras.as_ref().filter(|(i, _)| Some(*i) == selection.incident).map_or(&[][..], |(_, c)| c);
+        let batch = symbols::camera_batch(&view, proj, cameras.iter().map(|c| &c.0), linked);
+        symbols::draw_cameras(&painter, &batch, scale.0);
+    }
+    if let Some((unit, points)) = &desk.track
+        && Some(*unit) == selection.unit
+    {
+        let pts: Vec<_> = points.iter().map(|(_, lon, lat)| view.to_screen(proj.to_local(*lon, *lat))).collect();
+        symbols::draw_track(&painter, &pts);
+    }
+    if let Some(sel) = selection.unit
+        && let Some((u, p)) = units.iter().find(|(u, _)| u.0.id == sel)
+        && let Some(ll) = p.lonlat
+    {
+        let at = view.to_screen(proj.to_local(ll[0], ll[1]));
+        painter.circle_stroke(at, 11.0 * scale.0, egui::Stroke::new(2.5, crate::style::SELECTED));
+        symbols::tag(&painter, at + egui::vec2(12.0, -8.0), &u.0.name, 13.0 * scale.0, crate::style::LABEL);
+    }
+    if toggles.incidents {
+        let batch = symbols::incident_batch(&view, proj, incidents.iter().map(|(i, f)| (&i.0, f)), selection.incident);
+        symbols::draw_incidents(&painter, &batch, time.elapsed_secs_f64(), scale.0);
+    }
+    Ok(())
+}

@@ -1,0 +1,90 @@
+#![doc = include_str!("../README.md")]
+
+pub mod bench;
+pub mod cli;
+pub mod desk;
+pub mod fonts;
+pub mod layers;
+pub mod live;
+pub mod local;
+pub mod map;
+pub mod net;
+pub mod shot;
+pub mod style;
+pub mod ui;
+pub mod view;
+
+use bevy::prelude::*;
+use bevy::window::{MonitorSelection, PresentMode, WindowMode, WindowPosition, WindowResolution};
+use bevy_egui::EguiPlugin;
+
+/// Whether the map and panels are drawn this frame (not during the bench's clear-only phase).
+pub fn drawing_on(phase: Option<Res<bench::Phase>>) -> bool {
+    phase.is_none_or(|p| *p != bench::Phase::Blank)
+}
+
+/// What the app is built for.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A server to connect to.
+    Server(net::NetConfig),
+    /// The bench's fixed scene.
+    Bench(bench::BenchPlan),
+}
+
+/// How the app looks and ends.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// Where the data comes from.
+    pub source: Source,
+    /// Desk or wall.
+    pub mode: ui::Mode,
+    /// Window size in logical pixels (ignored fullscreen).
+    pub size: (u32, u32),
+    /// Fullscreen on this monitor.
+    pub fullscreen: Option<usize>,
+    /// Take a screenshot and exit.
+    pub shot: Option<shot::ShotPlan>,
+    /// A problem to show from the start (the local server did not start).
+    pub problem: Option<String>,
+}
+
+/// The console as a bevy app.
+pub fn build_app(opts: AppOptions) -> App {
+    let mut app = App::new();
+    let mut window = Window {
+        title: "一张网 OneGrid 指挥调度".into(),
+        resolution: WindowResolution::new(opts.size.0, opts.size.1),
+        present_mode: if matches!(opts.source, Source::Bench(_)) { PresentMode::AutoNoVsync } else { PresentMode::AutoVsync },
+        ..default()
+    };
+    if let Some(m) = opts.fullscreen {
+        window.mode = WindowMode::BorderlessFullscreen(MonitorSelection::Index(m));
+        window.position = WindowPosition::Centered(MonitorSelection::Index(m));
+    }
+    app.add_plugins(DefaultPlugins.set(WindowPlugin { primary_window: Some(window), ..default() }))
+        .add_plugins(EguiPlugin::default())
+        .insert_resource(ClearColor(Color::srgb_u8(style::SEA.r(), style::SEA.g(), style::SEA.b())))
+        .insert_resource(opts.mode)
+        .insert_resource(layers::TextScale(if opts.mode == ui::Mode::Wall { 1.5 } else { 1.0 }))
+        .add_plugins((live::LivePlugin, map::MapPlugin, desk::DeskPlugin, layers::LayersPlugin, ui::UiPlugin))
+        .add_systems(Startup, |mut commands: Commands| {
+            commands.spawn(Camera2d);
+        });
+    app.configure_sets(bevy_egui::EguiPrimaryContextPass, layers::DrawMap.run_if(drawing_on));
+    match opts.source {
+        Source::Server(cfg) => {
+            app.add_plugins(net::NetPlugin { config: cfg });
+        }
+        Source::Bench(plan) => {
+            app.add_message::<net::Undelivered>().add_plugins(bench::BenchPlugin(plan));
+        }
+    }
+    if let Some(p) = opts.problem {
+        app.world_mut().resource_mut::<ui::UiState>().problem = Some(p);
+    }
+    if let Some(plan) = opts.shot {
+        app.add_plugins(shot::ShotPlugin(plan));
+    }
+    app
+}

@@ -1,0 +1,334 @@
+//! The live layers as ECS state: one entity per incident, unit and camera, kept in step with
+//! the server by applying snapshots, deltas and position frames in sequence order. A
+//! snapshot reconciles (update what exists, add what is new, remove what is gone), so a
+//! reconnect never blinks the map empty nor doubles an entity; a delta at or below the
+//! last applied sequence number is a replay already seen and is skipped.
+
+pub mod figures;
+
+use std::collections::HashMap;
+
+use bevy::prelude::*;
+use onegrid_protocol::{
+    Camera, CameraId, CellStatus, Change, Incident, IncidentId, Millis, PositionRow, ServerMsg, Unit, UnitId,
+    UnitStatus,
+};
+
+use crate::net::ServerEvent;
+pub use figures::{Figures, Ticker, TickerItem, TickerKind};
+
+/// An incident.
+#[derive(Debug, Component)]
+pub struct IncidentC(pub Incident);
+
+/// An incident that arrived recently: it flashes until `until` (seconds of app time).
+#[derive(Debug, Component)]
+pub struct Fresh {
+    /// App time when the flash ends.
+    pub until: f64,
+}
+
+/// A field unit's roster data.
+#[derive(Debug, Component)]
+pub struct UnitC(pub Unit);
+
+/// A field unit's live position.
+#[derive(Debug, Clone, Copy, PartialEq, Component)]
+pub struct UnitPos {
+    /// Longitude, latitude (WGS-84); `None` until a first fix.
+    pub lonlat: Option<[f64; 2]>,
+    /// Heading, degrees clockwise from north.
+    pub heading_deg: f32,
+    /// Status.
+    pub status: UnitStatus,
+}
+
+/// A camera.
+#[derive(Debug, Component)]
+pub struct CameraC(pub Camera);
+
+/// Ids → entities.
+#[derive(Debug, Default, Resource)]
+pub struct LiveIndex {
+    /// Incidents.
+    pub incidents: HashMap<IncidentId, Entity>,
+    /// Units.
+    pub units: HashMap<UnitId, Entity>,
+    /// Cameras.
+    pub cameras: HashMap<CameraId, Entity>,
+}
+
+/// Cells with open incidents, by code.
+#[derive(Debug, Default, Resource)]
+pub struct CellTints(pub HashMap<String, CellStatus>);
+
+/// Where the feed stands.
+#[derive(Debug, Default, Resource)]
+pub struct Feed {
+    /// The journal of the last snapshot.
+    pub journal: Option<String>,
+    /// The last sequence number applied.
+    pub seq: u64,
+    /// The latest server time seen.
+    pub server_now: Millis,
+    /// Snapshots applied (1 on first connect; more after resyncs and reconnects).
+    pub snapshots: u64,
+    /// Position rows applied.
+    pub positions: u64,
+    /// Who the server says we are.
+    pub user: Option<onegrid_protocol::UserInfo>,
+    /// Time spent applying position frames, microseconds, and how many frames.
+    pub apply_us: Vec<f64>,
+}
+
+/// The selected incident and unit.
+#[derive(Debug, Default, Resource)]
+pub struct Selection {
+    /// Selected incident.
+    pub incident: Option<IncidentId>,
+    /// Selected unit.
+    pub unit: Option<UnitId>,
+}
+
+/// Position-frame timings kept (the bench reads them).
+pub const APPLY_SAMPLES: usize = 100_000;
+
+/// How long a new incident flashes, seconds.
+pub const FLASH_SECS: f64 = 6.0;
+
+/// Keeps the live layers.
+pub struct LivePlugin;
+
+impl Plugin for LivePlugin {
+    fn build(&self, app: &mut App) {
+        app.add_message::<ServerEvent>()
+            .init_resource::<LiveIndex>()
+            .init_resource::<CellTints>()
+            .init_resource::<Feed>()
+            .init_resource::<Selection>()
+            .init_resource::<Ticker>()
+            .init_resource::<Figures>()
+            .add_systems(Update, (apply_server, figures::update_figures, expire_fresh).chain());
+    }
+}
+
+/// Applies server messages in order.
+pub fn apply_server(
+    mut commands: Commands,
+    mut events: MessageReader<ServerEvent>,
+    mut index: ResMut<LiveIndex>,
+    mut feed: ResMut<Feed>,
+    mut tints: ResMut<CellTints>,
+    mut ticker: ResMut<Ticker>,
+    mut incidents: Query<&mut IncidentC>,
+    mut units: Query<(&mut UnitC, &mut UnitPos)>,
+    time: Res<Time>,
+) {
+    let now = time.elapsed_secs_f64();
+    for ServerEvent(msg) in events.read() {
+        match msg {
+            ServerMsg::Snapshot { seq, journal, at, incidents: inc, units: us, cameras, cells } => {
+                feed.journal = Some(journal.clone());
+                feed.seq = *seq;
+                feed.server_now = *at;
+                feed.snapshots += 1;
+                reconcile_incidents(&mut commands, &mut index, &mut incidents, inc);
+                reconcile_units(&mut commands, &mut index, &mut units, us);
+                reconcile_cameras(&mut commands, &mut index, cameras);
+                tints.0 = cells.iter().map(|c| (c.cell.clone(), c.clone())).collect();
+            }
+            ServerMsg::Delta { seq, at, changes } => {
+                if *seq <= feed.seq {
+                    continue;
+                }
+                feed.seq = *seq;
+                feed.server_now = feed.server_now.max(*at);
+                for change in changes {
+                    apply_change(&mut commands, &mut index, &mut incidents, &mut units, &mut tints, &mut ticker, change, *at, now);
+                }
+            }
+            ServerMsg::Positions { at, units: rows } => {
+                let started = std::time::Instant::now();
+                feed.server_now = feed.server_now.max(*at);
+                feed.positions += rows.len() as u64;
+                apply_positions(&index, &mut units, rows);
+                if feed.apply_us.len() < APPLY_SAMPLES {
+                    feed.apply_us.push(started.elapsed().as_secs_f64() * 1e6);
+                }
+            }
+            ServerMsg::Welcome { user, .. } => feed.user = Some(user.clone()),
+            _ => {}
+        }
+    }
+}
+
+fn reconcile_incidents(
+    commands: &mut Commands,
+    index: &mut LiveIndex,
+    q: &mut Query<&mut IncidentC>,
+    list: &[Incident],
+) {
+    let keep: std::collections::HashSet<IncidentId> = list.iter().map(|i| i.id).collect();
+    index.incidents.retain(|id, e| {
+        let k = keep.contains(id);
+        if !k {
+            commands.entity(*e).despawn();
+        }
+        k
+    });
+    for i in list {
+        upsert_incident(commands, index, q, i.clone());
+    }
+}
+
+fn upsert_incident(commands: &mut Commands, index: &mut LiveIndex, q: &mut Query<&mut IncidentC>, i: Incident) -> bool {
+    match index.incidents.get(&i.id) {
+        Some(&e) => {
+            match q.get_mut(e) {
+                Ok(mut c) => c.0 = i,
+                Err(_) => {
+                    commands.entity(e).insert(IncidentC(i));
+                }
+            }
+            false
+        }
+        None => {
+            let id = i.id;
+            let e = commands.spawn(IncidentC(i)).id();
+            index.incidents.insert(id, e);
+            true
+        }
+    }
+}
+
+fn reconcile_units(
+    commands: &mut Commands,
+    index: &mut LiveIndex,
+    q: &mut Query<(&mut UnitC, &mut UnitPos)>,
+    list: &[Unit],
+) {
+    let keep: std::collections::HashSet<UnitId> = list.iter().map(|u| u.id).collect();
+    index.units.retain(|id, e| {
+        let k = keep.contains(id);
+        if !k {
+            commands.entity(*e).despawn();
+        }
+        k
+    });
+    for u in list {
+        upsert_unit(commands, index, q, u, true);
+    }
+}
+
+fn unit_pos(u: &Unit) -> UnitPos {
+    UnitPos { lonlat: u.position.map(|p| [p.x(), p.y()]), heading_deg: u.heading_deg, status: u.status }
+}
+
+/// Updates or adds a unit; `with_position` when the message carries the unit's position
+/// (snapshots do, unit changes do not: positions come in their own frames).
+fn upsert_unit(
+    commands: &mut Commands,
+    index: &mut LiveIndex,
+    q: &mut Query<(&mut UnitC, &mut UnitPos)>,
+    u: &Unit,
+    with_position: bool,
+) {
+    match index.units.get(&u.id).map(|&e| (e, q.get_mut(e))) {
+        Some((_, Ok((mut c, mut p)))) => {
+            c.0 = u.clone();
+            if with_position {
+                *p = unit_pos(u);
+            } else {
+                p.status = u.status;
+            }
+        }
+        Some((e, Err(_))) => {
+            commands.entity(e).insert((UnitC(u.clone()), unit_pos(u)));
+        }
+        None => {
+            let e = commands.spawn((UnitC(u.clone()), unit_pos(u))).id();
+            index.units.insert(u.id, e);
+        }
+    }
+}
+
+fn reconcile_cameras(commands: &mut Commands, index: &mut LiveIndex, list: &[Camera]) {
+    let keep: std::collections::HashSet<CameraId> = list.iter().map(|c| c.id).collect();
+    index.cameras.retain(|id, e| {
+        let k = keep.contains(id);
+        if !k {
+            commands.entity(*e).despawn();
+        }
+        k
+    });
+    for c in list {
+        match index.cameras.get(&c.id) {
+            Some(&e) => {
+                commands.entity(e).insert(CameraC(c.clone()));
+            }
+            None => {
+                let e = commands.spawn(CameraC(c.clone())).id();
+                index.cameras.insert(c.id, e);
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply_change(
+    commands: &mut Commands,
+    index: &mut LiveIndex,
+    incidents: &mut Query<&mut IncidentC>,
+    units: &mut Query<(&mut UnitC, &mut UnitPos)>,
+    tints: &mut CellTints,
+    ticker: &mut Ticker,
+    change: &Change,
+    at: Millis,
+    now: f64,
+) {
+    match change {
+        Change::Incident { event, incident } => {
+            let is_new = upsert_incident(commands, index, incidents, (**incident).clone());
+            if let Some(kind) = TickerKind::of_event(event) {
+                ticker.push(TickerItem::new(kind, incident, at));
+            }
+            if is_new && let Some(&e) = index.incidents.get(&incident.id) {
+                commands.entity(e).insert(Fresh { until: now + FLASH_SECS });
+            }
+        }
+        Change::Unit { unit } => upsert_unit(commands, index, units, unit, false),
+        Change::Cell { status } => {
+            if status.open == 0 {
+                tints.0.remove(&status.cell);
+            } else {
+                tints.0.insert(status.cell.clone(), status.clone());
+            }
+        }
+    }
+}
+
+/// Applies one position frame: the hot path (thousands of rows a second).
+pub fn apply_positions(
+    index: &LiveIndex,
+    units: &mut Query<(&mut UnitC, &mut UnitPos)>,
+    rows: &[PositionRow],
+) {
+    for &(id, lon, lat, heading_deg, status) in rows {
+        let Some(&e) = index.units.get(&id) else { continue };
+        if let Ok((_, mut p)) = units.get_mut(e) {
+            *p = UnitPos { lonlat: Some([lon, lat]), heading_deg, status };
+        }
+    }
+}
+
+fn expire_fresh(mut commands: Commands, fresh: Query<(Entity, &Fresh)>, time: Res<Time>) {
+    let now = time.elapsed_secs_f64();
+    for (e, f) in &fresh {
+        if f.until < now {
+            commands.entity(e).remove::<Fresh>();
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

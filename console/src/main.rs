@@ -1,0 +1,61 @@
+//! `onegrid-console`: parses the command line, starts a local server when no `--server` is
+//! given, and runs the console. A local server that cannot start (a corrupt map, a busy
+//! journal) does not stop the console: it opens and says why on screen and in the log.
+
+use clap::Parser;
+use onegrid_console::cli::Cli;
+use onegrid_console::{AppOptions, Source, bench, local, net, shot, ui};
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("onegrid-console: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<std::process::ExitCode> {
+    let cli = Cli::parse();
+    let size = cli.window_size()?;
+    let mode = if cli.wall { ui::Mode::Wall } else { ui::Mode::Desk };
+    let mut problem = None;
+    let mut _local = None;
+    let source = if cli.bench {
+        Source::Bench(bench::BenchPlan { units: cli.units, frames: cli.frames as usize, map_dir: cli.map.clone() })
+    } else {
+        let url = match &cli.server {
+            Some(url) => url.clone(),
+            None => {
+                let cfg = local::LocalConfig {
+                    map_dir: cli.map.clone(),
+                    data_dir: cli.data.clone(),
+                    simulate: cli.simulate.clone(),
+                    time_scale: cli.time_scale,
+                };
+                match local::start(cfg) {
+                    Ok(server) => {
+                        let url = server.url.clone();
+                        _local = Some(server);
+                        url
+                    }
+                    Err(e) => {
+                        let why = format!("{e:#}");
+                        eprintln!("onegrid-console: {why}");
+                        problem = Some(why);
+                        "ws://127.0.0.1:9".to_owned()
+                    }
+                }
+            }
+        };
+        let token = cli.token.clone().unwrap_or_else(|| if cli.wall { "dev-wall" } else { "dev-commander" }.into());
+        Source::Server(net::NetConfig { url, token })
+    };
+    let shot = cli.screenshot.clone().map(|path| shot::ShotPlan { path, frames: cli.frames, timeout: cli.timeout() });
+    let fullscreen = (cli.wall && shot.is_none()).then_some(cli.monitor);
+    let mut app = onegrid_console::build_app(AppOptions { source, mode, size, fullscreen, shot, problem });
+    let exit = app.run();
+    drop(_local);
+    Ok(if exit.is_success() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
+}

@@ -1,0 +1,210 @@
+//! Putting the map on screen: the static images placed by the view, vector lines for what
+//! is visible once zoomed in past the images' resolution, tinted cells, and labels whose
+//! level follows the zoom (districts and streets far out, communities and cells close in).
+
+use bevy_egui::egui::{self, Align2, Color32, FontId, Painter, Pos2, Rect, Shape, Stroke, pos2};
+use onegrid_protocol::{CellStatus, Level, Net};
+
+use super::model::{MapModel, Ring};
+use super::{LayerTexture, LayerToggles, MapTextures, StaticLayer};
+use crate::style;
+use crate::view::{Bounds, MapView};
+
+/// Screen points per texel above which vector lines replace an image's lines.
+const VECTOR_BELOW_TEXEL_PTS: f64 = 1.6;
+
+/// The screen rectangle of a box in local metres.
+pub fn screen_rect(view: &MapView, b: &Bounds) -> Rect {
+    Rect::from_two_pos(view.to_screen([b.min[0], b.max[1]]), view.to_screen([b.max[0], b.min[1]]))
+}
+
+fn image(painter: &Painter, view: &MapView, t: &LayerTexture) {
+    let uv = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
+    painter.image(t.id, screen_rect(view, &t.extent), uv, Color32::WHITE);
+}
+
+/// Whether a layer image is magnified so much that its lines should be drawn as vectors.
+pub fn vector_mode(view: &MapView, t: &LayerTexture) -> bool {
+    t.m_per_px / view.m_per_pt > VECTOR_BELOW_TEXEL_PTS
+}
+
+fn screen_line(view: &MapView, r: &Ring) -> Vec<Pos2> {
+    r.iter().map(|p| view.to_screen(*p)).collect()
+}
+
+/// Draws the static map: base fills, roads, cells, overlay nets, boundaries.
+pub fn draw_static(painter: &Painter, view: &MapView, model: &MapModel, textures: &MapTextures, toggles: &LayerToggles) {
+    let visible = view.visible();
+    let layer = |l: StaticLayer| textures.0.get(&l);
+    if let Some(t) = layer(StaticLayer::Base) {
+        image(painter, view, t);
+    }
+    let wanted = [
+        (StaticLayer::Roads, true),
+        (StaticLayer::Cells, toggles.cells),
+        (StaticLayer::Responsibility, toggles.responsibility),
+        (StaticLayer::Supervision, toggles.supervision),
+        (StaticLayer::Boundaries, true),
+    ];
+    for (l, on) in wanted {
+        let Some(t) = layer(l).filter(|_| on) else { continue };
+        if !vector_mode(view, t) {
+            image(painter, view, t);
+            continue;
+        }
+        match l {
+            StaticLayer::Roads => {
+                for r in model.roads.iter().filter(|r| r.bounds.intersects(&visible)) {
+                    let (c, w) = style::road_style(&r.class);
+                    painter.add(Shape::line(screen_line(view, &r.points), Stroke::new(w * 1.4, c)));
+                }
+            }
+            StaticLayer::Cells => {
+                let stroke = Stroke::new(1.0, style::CELL_LINE);
+                for c in model.cells.iter().filter(|c| c.bounds.intersects(&visible)) {
+                    painter.add(Shape::closed_line(screen_line(view, &c.ring), stroke));
+                }
+            }
+            StaticLayer::Responsibility | StaticLayer::Supervision => {
+                let (net, color) = if l == StaticLayer::Responsibility {
+                    (Net::Responsibility, style::RESPONSIBILITY_LINE)
+                } else {
+                    (Net::Supervision, style::SUPERVISION_LINE)
+                };
+                for o in model.overlays.iter().filter(|o| o.net == net && o.bounds.intersects(&visible)) {
+                    for r in &o.rings {
+                        painter.add(Shape::line(screen_line(view, r), Stroke::new(2.0, color)));
+                    }
+                }
+            }
+            StaticLayer::Boundaries => {
+                for (level, color, w) in [
+                    (Level::Community, style::COMMUNITY_LINE, 1.2),
+                    (Level::Street, style::STREET_LINE, 2.2),
+                    (Level::District, style::DISTRICT_LINE, 3.0),
+                ] {
+                    for a in model.areas.iter().filter(|a| a.level == level && a.bounds.intersects(&visible)) {
+                        for r in &a.rings {
+                            painter.add(Shape::line(screen_line(view, r), Stroke::new(w, color)));
+                        }
+                    }
+                }
+            }
+            StaticLayer::Base => {}
+        }
+    }
+}
+
+/// Tints the cells that have open (or overdue) incidents. Far out, a cell smaller than a
+/// few points is drawn as a small square so that it still shows.
+pub fn draw_tints<'a>(painter: &Painter, view: &MapView, model: &MapModel, tints: impl Iterator<Item = &'a CellStatus>) {
+    let visible = view.visible();
+    for s in tints {
+        let Some(cell) = model.cell(&s.cell) else { continue };
+        if !cell.bounds.intersects(&visible) {
+            continue;
+        }
+        let color = if s.overdue > 0 { style::CELL_OVERDUE } else { style::CELL_OPEN };
+        let r = screen_rect(view, &cell.bounds);
+        if r.width() < 4.0 {
+            painter.rect_filled(Rect::from_center_size(r.center(), egui::vec2(4.0, 4.0)), 0.0, color);
+        } else {
+            painter.add(Shape::convex_polygon(screen_line(view, &cell.ring), color, Stroke::NONE));
+        }
+    }
+}
+
+/// One label to draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    /// Text.
+    pub text: String,
+    /// Where (screen).
+    pub at: Pos2,
+    /// Font size, points.
+    pub size: f32,
+    /// Level, for its colour.
+    pub level: Option<Level>,
+}
+
+/// Which levels are labelled at a zoom (metres per point): districts and streets far out,
+/// communities closer in, cell codes closest.
+pub fn label_levels(m_per_pt: f64) -> (bool, bool, bool, bool) {
+    (m_per_pt > 6.0, m_per_pt > 1.5 && m_per_pt < 40.0, m_per_pt < 8.0, m_per_pt < 0.9)
+}
+
+/// The labels for this view, larger levels first; `scale` enlarges type (the wall).
+pub fn labels(view: &MapView, model: &MapModel, scale: f32) -> Vec<Label> {
+    let (districts, streets, communities, cells) = label_levels(view.m_per_pt);
+    let visible = view.visible();
+    let mut out = Vec::new();
+    for (on, level, size) in
+        [(districts, Level::District, 22.0), (streets, Level::Street, 17.0), (communities, Level::Community, 13.0)]
+    {
+        if !on {
+            continue;
+        }
+        for a in model.areas.iter().filter(|a| a.level == level && a.bounds.intersects(&visible)) {
+            out.push(Label { text: a.name.clone(), at: view.to_screen(a.label_at), size: size * scale, level: Some(level) });
+        }
+    }
+    if cells {
+        for c in model.cells.iter().filter(|c| c.bounds.intersects(&visible)) {
+            let code = c.code.get(c.code.len().saturating_sub(8)..).unwrap_or(&c.code);
+            out.push(Label { text: code.to_owned(), at: view.to_screen(c.bounds.center()), size: 10.0 * scale, level: None });
+        }
+    }
+    out
+}
+
+/// Draws labels, skipping any that would overlap one already drawn.
+pub fn draw_labels(painter: &Painter, labels: &[Label]) {
+    let mut placed: Vec<Rect> = Vec::new();
+    for l in labels {
+        let color = match l.level {
+            Some(Level::District) => style::DISTRICT_LINE,
+            Some(Level::Street) => style::LABEL,
+            Some(_) => style::LABEL.gamma_multiply(0.8),
+            None => style::LABEL.gamma_multiply(0.45),
+        };
+        let galley = painter.layout_no_wrap(l.text.clone(), FontId::proportional(l.size), color);
+        let rect = Align2::CENTER_CENTER.anchor_size(l.at, galley.size()).expand(2.0);
+        if !painter.clip_rect().intersects(rect) || placed.iter().any(|p| p.intersects(rect)) {
+            continue;
+        }
+        painter.rect_filled(rect, 3.0, Color32::from_black_alpha(110));
+        painter.galley(rect.min + egui::vec2(2.0, 2.0), galley, color);
+        placed.push(rect);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map::model::tests::tiny_map;
+
+    #[test]
+    fn far_out_labels_districts_and_close_in_labels_communities_and_cells() {
+        let m = MapModel::new(&tiny_map());
+        let mut v = MapView::default();
+        v.frame(&m.bounds);
+        v.m_per_pt = 10.0;
+        let far: Vec<_> = labels(&v, &m, 1.0).into_iter().map(|l| l.text).collect();
+        assert!(far.contains(&"甲区".to_owned()) && far.contains(&"乙街道".to_owned()));
+        assert!(!far.contains(&"丙社区".to_owned()));
+        v.m_per_pt = 0.5;
+        let near: Vec<_> = labels(&v, &m, 1.0).into_iter().map(|l| l.text).collect();
+        assert!(near.contains(&"丙社区".to_owned()) || near.contains(&"丁社区".to_owned()));
+        assert!(!near.contains(&"甲区".to_owned()));
+        assert!(near.iter().any(|t| t.starts_with('C')), "cell codes close in: {near:?}");
+    }
+
+    #[test]
+    fn vector_lines_take_over_when_an_image_is_magnified() {
+        let t = LayerTexture { id: egui::TextureId::default(), extent: Bounds::empty(), m_per_px: 4.0 };
+        let mut v = MapView { m_per_pt: 8.0, ..MapView::default() };
+        assert!(!vector_mode(&v, &t));
+        v.m_per_pt = 1.0;
+        assert!(vector_mode(&v, &t));
+    }
+}

@@ -1,0 +1,266 @@
+//! The connection to a dispatch server, off the ECS: one thread with a small tokio runtime
+//! that connects, says hello, fetches the map once, subscribes (resuming after the last
+//! sequence number it passed on), forwards every server message in order over a bounded
+//! channel, sends what the console asks, pings, and reconnects with backoff when the link
+//! drops. It never panics on what the server sends: a frame it cannot read is reported.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use onegrid_protocol::{ClientMsg, ErrorCode, Layer, PROTOCOL_VERSION, Query, Resume, ServerMsg};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, timeout};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{LinkState, NetEvent};
+
+/// Where and as whom to connect.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// `ws://host:port`.
+    pub url: String,
+    /// Access token.
+    pub token: String,
+}
+
+/// How long a connect or hello may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Ping interval; the link is considered dead after three missed intervals of silence.
+const PING_EVERY: Duration = Duration::from_secs(3);
+/// Longest wait between reconnect attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Why a session ended.
+#[derive(Debug, thiserror::Error)]
+enum SessionEnd {
+    #[error("cannot connect to {url}: {why}")]
+    Connect { url: String, why: String },
+    #[error("{0}")]
+    Refused(String),
+    #[error("the server speaks another protocol version: {0}")]
+    Version(String),
+    #[error("connection lost: {0}")]
+    Lost(String),
+    #[error("no answer from the server for {0} s")]
+    Silent(u64),
+    #[error("the console is shutting down")]
+    Shutdown,
+}
+
+/// What survives a reconnect: where the feed stood and whether the map is in hand.
+#[derive(Debug, Default)]
+struct Progress {
+    journal: Option<String>,
+    seq: u64,
+    have_map: bool,
+}
+
+impl Progress {
+    fn track(&mut self, msg: &ServerMsg) {
+        match msg {
+            ServerMsg::Snapshot { seq, journal, .. } => {
+                self.journal = Some(journal.clone());
+                self.seq = *seq;
+            }
+            ServerMsg::Delta { seq, .. } | ServerMsg::Resumed { seq, .. } => self.seq = self.seq.max(*seq),
+            ServerMsg::Welcome { journal, .. } if self.journal.as_deref() != Some(journal) => {
+                // Another journal: sequence numbers start over; take a snapshot.
+                self.journal = None;
+                self.seq = 0;
+            }
+            ServerMsg::Result { req, .. } if req == MAP_REQ => self.have_map = true,
+            _ => {}
+        }
+    }
+
+    fn resume(&self) -> Option<Resume> {
+        self.journal.as_ref().map(|j| Resume { journal: j.clone(), seq: self.seq })
+    }
+}
+
+/// The request id of the map query.
+pub const MAP_REQ: &str = "map";
+
+/// Runs the connection until `outgoing` closes (the console quit).
+pub async fn run(config: NetConfig, events: mpsc::Sender<NetEvent>, mut outgoing: mpsc::Receiver<ClientMsg>) {
+    let mut progress = Progress::default();
+    let mut attempt: u32 = 0;
+    loop {
+        let state = if attempt == 0 { LinkState::Connecting } else { LinkState::Reconnecting { attempt } };
+        if events.send(NetEvent::Link(state)).await.is_err() {
+            return;
+        }
+        let end = session(&config, &mut progress, &events, &mut outgoing).await;
+        let reason = match end {
+            Err(SessionEnd::Shutdown) => return,
+            Err(e) => e.to_string(),
+            Ok(()) => "the server closed the connection".to_owned(),
+        };
+        tracing::warn!(url = %config.url, %reason, "link down");
+        attempt += 1;
+        let wait = backoff(attempt);
+        if events.send(NetEvent::Link(LinkState::Down { reason, retry_in_ms: wait.as_millis() as u64 })).await.is_err()
+        {
+            return;
+        }
+        // Commands asked for while down are refused at once, never sent late.
+        let until = Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(until, outgoing.recv()).await {
+                Err(_) => break,
+                Ok(None) => return,
+                Ok(Some(msg)) => {
+                    if let Some(req) = request_id(&msg) {
+                        let _ = events.send(NetEvent::Undelivered { req }).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The delay before attempt `n` (1-based): 250 ms doubling to [`MAX_BACKOFF`].
+pub fn backoff(n: u32) -> Duration {
+    let ms = 250u64.saturating_mul(1u64 << n.saturating_sub(1).min(8));
+    Duration::from_millis(ms).min(MAX_BACKOFF)
+}
+
+fn request_id(msg: &ClientMsg) -> Option<String> {
+    match msg {
+        ClientMsg::Command { req, .. } | ClientMsg::Query { req, .. } => Some(req.clone()),
+        _ => None,
+    }
+}
+
+fn text(msg: &ClientMsg) -> Message {
+    Message::text(serde_json::to_string(msg).unwrap_or_default())
+}
+
+async fn session(
+    config: &NetConfig,
+    progress: &mut Progress,
+    events: &mpsc::Sender<NetEvent>,
+    outgoing: &mut mpsc::Receiver<ClientMsg>,
+) -> Result<(), SessionEnd> {
+    let connect = tokio_tungstenite::connect_async(config.url.as_str());
+    let (mut ws, _) = match timeout(CONNECT_TIMEOUT, connect).await {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) => return Err(SessionEnd::Connect { url: config.url.clone(), why: e.to_string() }),
+        Err(_) => return Err(SessionEnd::Connect { url: config.url.clone(), why: "timed out".into() }),
+    };
+    let hello = ClientMsg::Hello { version: PROTOCOL_VERSION, token: config.token.clone(), client: "onegrid-console".into() };
+    ws.send(text(&hello)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
+    let welcome = timeout(CONNECT_TIMEOUT, ws.next()).await.map_err(|_| SessionEnd::Silent(CONNECT_TIMEOUT.as_secs()))?;
+    let welcome = match welcome {
+        Some(Ok(Message::Text(t))) => parse(&t)?,
+        Some(Ok(other)) => return Err(SessionEnd::Refused(format!("unexpected first frame: {other:?}"))),
+        Some(Err(e)) => return Err(SessionEnd::Lost(e.to_string())),
+        None => return Err(SessionEnd::Lost("closed before welcome".into())),
+    };
+    match &welcome {
+        ServerMsg::Welcome { version, .. } if *version != PROTOCOL_VERSION => {
+            return Err(SessionEnd::Version(format!("server {version}, console {PROTOCOL_VERSION}")));
+        }
+        ServerMsg::Welcome { .. } => {}
+        ServerMsg::Error { code: ErrorCode::UnsupportedVersion, message, .. } => {
+            return Err(SessionEnd::Version(message.clone()));
+        }
+        ServerMsg::Error { message, .. } => return Err(SessionEnd::Refused(message.clone())),
+        other => return Err(SessionEnd::Refused(format!("expected welcome, got {other:?}"))),
+    }
+    progress.track(&welcome);
+    forward(events, welcome).await?;
+    if !progress.have_map {
+        ws.send(text(&ClientMsg::Query { req: MAP_REQ.into(), q: Query::Map }))
+            .await
+            .map_err(|e| SessionEnd::Lost(e.to_string()))?;
+    }
+    let layers = vec![Layer::Incidents, Layer::Personnel, Layer::Cameras, Layer::Grid];
+    let subscribe = ClientMsg::Subscribe { layers, area: None, resume: progress.resume() };
+    ws.send(text(&subscribe)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
+    events.send(NetEvent::Link(LinkState::Connected)).await.map_err(|_| SessionEnd::Shutdown)?;
+
+    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            frame = ws.next() => {
+                last_heard = Instant::now();
+                match frame {
+                    Some(Ok(Message::Text(t))) => {
+                        let msg = parse(&t)?;
+                        progress.track(&msg);
+                        forward(events, msg).await?;
+                    }
+                    Some(Ok(Message::Close(_))) | None => return Ok(()),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(SessionEnd::Lost(e.to_string())),
+                }
+            }
+            cmd = outgoing.recv() => {
+                let Some(cmd) = cmd else { return Err(SessionEnd::Shutdown) };
+                ws.send(text(&cmd)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
+            }
+            _ = ping.tick() => {
+                let silent = last_heard.elapsed();
+                if silent > PING_EVERY * 3 {
+                    return Err(SessionEnd::Silent(silent.as_secs()));
+                }
+                let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+                ws.send(text(&ClientMsg::Ping { t })).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
+            }
+        }
+    }
+}
+
+fn parse(t: &str) -> Result<ServerMsg, SessionEnd> {
+    serde_json::from_str(t).map_err(|e| {
+        let head: String = t.chars().take(80).collect();
+        SessionEnd::Refused(format!("unreadable frame from the server ({e}): {head}"))
+    })
+}
+
+async fn forward(events: &mpsc::Sender<NetEvent>, msg: ServerMsg) -> Result<(), SessionEnd> {
+    events.send(NetEvent::Server(Box::new(msg))).await.map_err(|_| SessionEnd::Shutdown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_millis(250));
+        assert_eq!(backoff(2), Duration::from_millis(500));
+        assert_eq!(backoff(3), Duration::from_secs(1));
+        assert_eq!(backoff(30), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn progress_resumes_from_the_last_sequence_of_the_same_journal() {
+        let mut p = Progress::default();
+        assert!(p.resume().is_none(), "no snapshot yet");
+        p.track(&ServerMsg::Snapshot {
+            seq: 10,
+            journal: "j1".into(),
+            at: 0,
+            incidents: vec![],
+            units: vec![],
+            cameras: vec![],
+            cells: vec![],
+        });
+        p.track(&ServerMsg::Delta { seq: 12, at: 0, changes: vec![] });
+        assert_eq!(p.resume(), Some(Resume { journal: "j1".into(), seq: 12 }));
+        let user = onegrid_protocol::UserInfo {
+            id: "u".into(),
+            name: "u".into(),
+            role: onegrid_protocol::Role::Operator,
+            scope: onegrid_protocol::Scope::city(),
+            unit: None,
+        };
+        p.track(&ServerMsg::Welcome { version: 1, user: user.clone(), journal: "j1".into() });
+        assert_eq!(p.seq, 12, "same journal keeps its place");
+        p.track(&ServerMsg::Welcome { version: 1, user, journal: "j2".into() });
+        assert!(p.resume().is_none(), "a new journal starts from a snapshot");
+    }
+}

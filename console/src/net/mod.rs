@@ -1,0 +1,163 @@
+//! The network feature: the client thread ([`client`]) and its hand-over to the ECS. The
+//! thread's messages arrive over a bounded channel held in [`NetLink`]; a system drains it
+//! each frame into [`ServerEvent`] messages and the [`Link`] state the status bar shows.
+//! Whatever the console wants sent goes through [`NetLink::send`], which never blocks.
+
+pub mod client;
+
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use onegrid_protocol::{ClientMsg, ServerMsg};
+use tokio::sync::mpsc;
+
+pub use client::NetConfig;
+
+/// The state of the link, as the status bar says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    /// First attempt under way.
+    Connecting,
+    /// Connected, subscribed.
+    Connected,
+    /// Lost; the next attempt starts in `retry_in_ms`.
+    Down {
+        /// Why.
+        reason: String,
+        /// When the next attempt starts.
+        retry_in_ms: u64,
+    },
+    /// Trying again.
+    Reconnecting {
+        /// Which attempt.
+        attempt: u32,
+    },
+}
+
+/// What the client thread hands over.
+#[derive(Debug)]
+pub enum NetEvent {
+    /// The link changed.
+    Link(LinkState),
+    /// A server message, in order.
+    Server(Box<ServerMsg>),
+    /// A command or query could not be sent (the link was down).
+    Undelivered {
+        /// Its request id.
+        req: String,
+    },
+}
+
+/// A server message for the systems that apply it.
+#[derive(Debug, Message)]
+pub struct ServerEvent(pub ServerMsg);
+
+/// A request that never reached the server.
+#[derive(Debug, Message)]
+pub struct Undelivered(pub String);
+
+/// The link as the console sees it.
+#[derive(Debug, Resource)]
+pub struct Link {
+    /// The state.
+    pub state: LinkState,
+    /// When anything last came from the server.
+    pub last_heard: Option<Instant>,
+    /// Where.
+    pub url: String,
+}
+
+impl Link {
+    /// Time since the last message, if any came.
+    pub fn data_age(&self) -> Option<Duration> {
+        self.last_heard.map(|t| t.elapsed())
+    }
+}
+
+/// The channels to the client thread.
+#[derive(Resource)]
+pub struct NetLink {
+    events: mpsc::Receiver<NetEvent>,
+    outgoing: mpsc::Sender<ClientMsg>,
+    next_req: u64,
+}
+
+impl NetLink {
+    /// Sends `msg`; false when the client thread's queue is full or gone.
+    pub fn send(&mut self, msg: ClientMsg) -> bool {
+        self.outgoing.try_send(msg).is_ok()
+    }
+
+    /// A fresh request id.
+    pub fn next_req(&mut self) -> String {
+        self.next_req += 1;
+        format!("c{}", self.next_req)
+    }
+}
+
+/// Starts the client thread for `config`.
+pub fn connect(config: NetConfig) -> std::io::Result<NetLink> {
+    let (event_tx, events) = mpsc::channel(1024);
+    let (outgoing, out_rx) = mpsc::channel(256);
+    std::thread::Builder::new().name("onegrid-net".into()).spawn(move || {
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt.block_on(client::run(config, event_tx, out_rx)),
+            Err(e) => tracing::error!("cannot start the network runtime: {e}"),
+        }
+    })?;
+    Ok(NetLink { events, outgoing, next_req: 0 })
+}
+
+/// Connects to a server and feeds the ECS.
+pub struct NetPlugin {
+    /// Where and as whom.
+    pub config: NetConfig,
+}
+
+impl Plugin for NetPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_message::<ServerEvent>().add_message::<Undelivered>();
+        app.insert_resource(Link { state: LinkState::Connecting, last_heard: None, url: self.config.url.clone() });
+        match connect(self.config.clone()) {
+            Ok(link) => {
+                app.insert_resource(link);
+            }
+            Err(e) => {
+                let reason = format!("cannot start the network thread: {e}");
+                error!("{reason}");
+                app.insert_resource(Link { state: LinkState::Down { reason, retry_in_ms: 0 }, last_heard: None, url: self.config.url.clone() });
+            }
+        }
+        app.add_systems(PreUpdate, drain);
+    }
+}
+
+/// Most events handed over in one frame, so that a burst cannot stall a frame.
+const MAX_EVENTS_PER_FRAME: usize = 4096;
+
+fn drain(
+    net: Option<ResMut<NetLink>>,
+    mut link: ResMut<Link>,
+    mut out: MessageWriter<ServerEvent>,
+    mut lost: MessageWriter<Undelivered>,
+) {
+    let Some(mut net) = net else { return };
+    for _ in 0..MAX_EVENTS_PER_FRAME {
+        match net.events.try_recv() {
+            Ok(NetEvent::Link(state)) => {
+                if let LinkState::Down { reason, .. } = &state {
+                    warn!("link to {}: {reason}", link.url);
+                }
+                link.state = state;
+            }
+            Ok(NetEvent::Server(msg)) => {
+                link.last_heard = Some(Instant::now());
+                out.write(ServerEvent(*msg));
+            }
+            Ok(NetEvent::Undelivered { req }) => {
+                lost.write(Undelivered(req));
+            }
+            Err(_) => break,
+        }
+    }
+}

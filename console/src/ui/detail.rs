@@ -1,0 +1,269 @@
+//! The incident detail panel and the unit panel: where a matter is in every net, who is
+//! responsible, its history, and the actions its state allows (dispatch with the nearest
+//! available units listed); a unit's status, task, contact and track. Plain functions of
+//! their views that return the user's intent.
+
+use bevy_egui::egui::{self, Color32, RichText, Ui};
+use onegrid_protocol::{Action, Incident, NearUnit, Unit, UnitId};
+
+use crate::desk::{Intent, Notice, Pending, action_name};
+use crate::style;
+use crate::ui::queue::{format_left, level_name};
+
+/// What the detail panel shows.
+pub struct IncidentView<'a> {
+    /// The incident.
+    pub incident: &'a Incident,
+    /// Its category's name.
+    pub category: &'a str,
+    /// The responsible grid worker's name.
+    pub worker: Option<&'a str>,
+    /// Server time now.
+    pub now: i64,
+    /// A command on it awaiting acknowledgement.
+    pub pending: Option<&'a Pending>,
+    /// Nearest available units, when known.
+    pub nearest: Option<&'a [NearUnit]>,
+    /// Notices about it, newest first.
+    pub notices: Vec<&'a Notice>,
+    /// Whether commands can be sent now.
+    pub connected: bool,
+}
+
+/// What the user is typing in the detail panel.
+#[derive(Debug, Default, Clone)]
+pub struct DetailState {
+    /// Note or reason for the next action.
+    pub note: String,
+    /// Units ticked for dispatch.
+    pub chosen: Vec<UnitId>,
+}
+
+/// The detail panel.
+pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState) -> Option<Intent> {
+    let i = v.incident;
+    let mut out = None;
+    ui.horizontal(|ui| {
+        ui.heading(format!("#{} {}", i.id, v.category));
+        let c = style::incident_color(i.state, i.overdue);
+        ui.label(RichText::new(style::state_name(i.state)).color(c).strong());
+        if i.overdue {
+            ui.label(RichText::new("超时").color(Color32::from_rgb(255, 90, 90)).strong());
+        }
+    });
+    ui.label(&i.description);
+    egui::Grid::new("detail-grid").num_columns(2).spacing([8.0, 2.0]).show(ui, |ui| {
+        let p = &i.placement;
+        let mut row = |k: &str, val: String| {
+            ui.label(RichText::new(k).weak());
+            ui.label(val);
+            ui.end_row();
+        };
+        row("位置", format!("{} {} {}", p.district_name, p.street_name, p.community_name));
+        row("网格", p.cell.clone());
+        row("责任网格", p.responsibility_unit.clone());
+        row("监督网格", p.supervision_unit.clone());
+        row("网格员", v.worker.map_or("—".into(), str::to_owned));
+        row("责任部门", i.department.clone());
+        row("处置层级", level_name(i.level).to_owned());
+        row("严重程度", format!("{} / 4", i.severity));
+        row("时限", format_left(i.deadline.map(|d| d - v.now)));
+        row("已派单位", if i.units.is_empty() { "—".into() } else { format!("{:?}", i.units) });
+    });
+    ui.separator();
+    if let Some(p) = v.pending {
+        ui.label(RichText::new(format!("⏳ {}：等待服务器确认…", p.what)).color(Color32::from_rgb(250, 210, 90)));
+    }
+    for n in v.notices.iter().take(3) {
+        let color = if n.error { Color32::from_rgb(255, 110, 110) } else { Color32::from_rgb(130, 220, 130) };
+        ui.label(RichText::new(&n.text).color(color));
+    }
+    let allowed = i.state.allowed();
+    let can = v.connected && v.pending.is_none();
+    if !v.connected {
+        ui.label(RichText::new("未连接服务器：操作暂不可用").color(Color32::from_rgb(255, 150, 80)));
+    }
+    if allowed.iter().any(|a| a.needs_reason()) {
+        ui.add(egui::TextEdit::singleline(&mut state.note).hint_text("备注 / 退回、吹哨、重启的理由"));
+    }
+    ui.horizontal_wrapped(|ui| {
+        for a in allowed.iter().copied().filter(|a| *a != Action::Dispatch) {
+            let needs = a.needs_reason() && state.note.trim().is_empty();
+            let b = ui.add_enabled(can && !needs, egui::Button::new(action_name(a)));
+            let b = if needs { b.on_disabled_hover_text("需要填写理由") } else { b };
+            if b.clicked() {
+                out = Some(Intent::Act { incident: i.id, action: a, note: std::mem::take(&mut state.note) });
+            }
+        }
+    });
+    if allowed.contains(&Action::Dispatch) {
+        ui.separator();
+        ui.label(RichText::new("就近可派单位").strong());
+        match v.nearest {
+            None => {
+                ui.label(RichText::new("查询中…").weak());
+            }
+            Some([]) => {
+                ui.label(RichText::new("附近没有空闲单位").weak());
+            }
+            Some(units) => {
+                for u in units {
+                    let mut on = state.chosen.contains(&u.unit);
+                    if ui.checkbox(&mut on, format!("{}  {:.0} 米", u.name, u.distance_m)).changed() {
+                        if on {
+                            state.chosen.push(u.unit);
+                        } else {
+                            state.chosen.retain(|x| *x != u.unit);
+                        }
+                    }
+                }
+            }
+        }
+        ui.horizontal(|ui| {
+            let label = format!("派遣 {} 个单位", state.chosen.len());
+            if ui.add_enabled(can && !state.chosen.is_empty(), egui::Button::new(label)).clicked() {
+                out = Some(Intent::Dispatch { incident: i.id, units: std::mem::take(&mut state.chosen) });
+            }
+            if ui.small_button("刷新").clicked() {
+                out = Some(Intent::RefreshNearest(i.id));
+            }
+        });
+    }
+    ui.separator();
+    ui.label(RichText::new("处置记录").strong());
+    egui::ScrollArea::vertical().id_salt("history").max_height(180.0).show(ui, |ui| {
+        for s in i.history.iter().rev() {
+            let note = if s.note.is_empty() { String::new() } else { format!(" — {}", s.note) };
+            ui.label(format!("{} {} → {} ({}){}", clock(s.at), s.action, style::state_name(s.state), s.by, note));
+        }
+    });
+    out
+}
+
+/// `HH:MM` in China Standard Time.
+pub fn clock(ms: i64) -> String {
+    let mins = (ms + 8 * 3_600_000).div_euclid(60_000).rem_euclid(24 * 60);
+    format!("{:02}:{:02}", mins / 60, mins % 60)
+}
+
+/// What the unit panel shows.
+pub struct UnitView<'a> {
+    /// The unit.
+    pub unit: &'a Unit,
+    /// Its last position.
+    pub lonlat: Option<[f64; 2]>,
+    /// Its live status.
+    pub status: onegrid_protocol::UnitStatus,
+    /// Points in its recent track, when known.
+    pub track_points: Option<usize>,
+}
+
+/// The unit panel.
+pub fn unit_panel(ui: &mut Ui, v: &UnitView<'_>) -> Option<Intent> {
+    let u = v.unit;
+    let mut out = None;
+    ui.horizontal(|ui| {
+        ui.heading(&u.name);
+        ui.label(RichText::new(style::status_name(v.status)).color(style::unit_color(v.status)).strong());
+    });
+    egui::Grid::new("unit-grid").num_columns(2).spacing([8.0, 2.0]).show(ui, |ui| {
+        let mut row = |k: &str, val: String| {
+            ui.label(RichText::new(k).weak());
+            ui.label(val);
+            ui.end_row();
+        };
+        let kind = match u.kind {
+            onegrid_protocol::UnitKind::GridWorker => "网格员",
+            onegrid_protocol::UnitKind::Team => "处置队伍",
+        };
+        row("类型", kind.to_owned());
+        row("电话", u.phone.clone());
+        row("所属", format!("{} {}", u.home.street_name, u.home.community_name));
+        row("技能", if u.skills.is_empty() { "—".into() } else { u.skills.join("、") });
+        row("负责网格", format!("{} 个", u.cells.len()));
+        row("位置", v.lonlat.map_or("未知".into(), |p| format!("{:.5}, {:.5}", p[0], p[1])));
+        row("轨迹", v.track_points.map_or("查询中…".into(), |n| format!("近 1 小时 {n} 点")));
+    });
+    match u.task {
+        Some(task) => {
+            if ui.button(format!("当前任务 #{task}")).clicked() {
+                out = Some(Intent::SelectIncident(task));
+            }
+        }
+        None => {
+            ui.label(RichText::new("当前无任务").weak());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::tests::{incident, unit};
+    use egui_kittest::Harness;
+    use onegrid_protocol::{IncidentState, UnitStatus};
+
+    fn view<'a>(i: &'a Incident, nearest: Option<&'a [NearUnit]>, connected: bool) -> IncidentView<'a> {
+        IncidentView { incident: i, category: "火灾隐患", worker: Some("张三"), now: 0, pending: None, nearest, notices: vec![], connected }
+    }
+
+    fn run(v: IncidentView<'_>, state: &mut DetailState, click: &str) -> Option<Intent> {
+        let mut got = None;
+        let mut h = Harness::new_ui(|ui| {
+            if let Some(i) = incident_panel(ui, &v, state) {
+                got = Some(i);
+            }
+        });
+        h.get_by_label(click).click();
+        h.run();
+        drop(h);
+        got
+    }
+
+    #[test]
+    fn a_reported_incident_offers_accept_and_returns_it() {
+        let i = incident(3, IncidentState::Reported);
+        let got = run(view(&i, None, true), &mut DetailState::default(), "受理");
+        assert_eq!(got, Some(Intent::Act { incident: 3, action: Action::Accept, note: String::new() }));
+    }
+
+    #[test]
+    fn dispatch_sends_the_ticked_nearest_units() {
+        let i = incident(3, IncidentState::Accepted);
+        let near = vec![NearUnit { unit: 11, name: "李四".into(), distance_m: 120.0 }];
+        let mut state = DetailState { chosen: vec![11], ..Default::default() };
+        let got = run(view(&i, Some(&near), true), &mut state, "派遣 1 个单位");
+        assert_eq!(got, Some(Intent::Dispatch { incident: 3, units: vec![11] }));
+    }
+
+    #[test]
+    fn escalation_needs_a_reason_and_nothing_is_sent_while_disconnected() {
+        let i = incident(3, IncidentState::Reported);
+        let got = run(view(&i, None, true), &mut DetailState::default(), "吹哨上报");
+        assert_eq!(got, None, "disabled without a reason");
+        let mut state = DetailState { note: "需区级部门报到".into(), ..Default::default() };
+        let got = run(view(&i, None, true), &mut state, "吹哨上报");
+        assert_eq!(got, Some(Intent::Act { incident: 3, action: Action::Escalate, note: "需区级部门报到".into() }));
+        let got = run(view(&i, None, false), &mut DetailState::default(), "受理");
+        assert_eq!(got, None, "disabled while disconnected");
+    }
+
+    #[test]
+    fn the_unit_panel_opens_the_units_task() {
+        let mut u = unit(5, UnitStatus::EnRoute);
+        u.task = Some(42);
+        let v = UnitView { unit: &u, lonlat: None, status: UnitStatus::EnRoute, track_points: Some(3) };
+        let mut got = None;
+        let mut h = Harness::new_ui(|ui| {
+            if let Some(i) = unit_panel(ui, &v) {
+                got = Some(i);
+            }
+        });
+        h.get_by_label("当前任务 #42").click();
+        h.run();
+        drop(h);
+        assert_eq!(got, Some(Intent::SelectIncident(42)));
+        assert_eq!(clock(0), "08:00");
+    }
+}

@@ -1,0 +1,378 @@
+//! The panels around the map and the map's own input. Panels are plain functions of view
+//! state that return the user's [`Intent`]; [`ui_system`] builds their views from the ECS,
+//! lays them out around the map viewport, handles pan, zoom and picking on the map, and
+//! sends what was asked as `Intent` messages. In wall mode the desk panels give way to the
+//! big figures and the ticker.
+
+pub mod detail;
+pub mod find;
+pub mod legend;
+pub mod queue;
+pub mod status;
+pub mod wall;
+
+use bevy::ecs::system::SystemParam;
+use bevy::prelude::*;
+use bevy_egui::egui::{self, Id, Key, LayerId, Sense, Ui, UiBuilder};
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
+
+use crate::desk::{Desk, Intent};
+use crate::layers::{DrawMap, TextScale};
+use crate::live::{CameraC, Feed, Figures, IncidentC, LiveIndex, Selection, Ticker, UnitC, UnitPos};
+use crate::map::{CityMapRes, LayerToggles, MapModel};
+use crate::net::{Link, LinkState};
+use crate::view::MapView;
+use detail::{DetailState, IncidentView, UnitView};
+use queue::{FilterChoices, QueueFilter};
+
+/// How the console is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Resource)]
+pub enum Mode {
+    /// The duty desk: panels, interaction.
+    Desk,
+    /// The video wall: large type, no interaction needed, follows major incidents.
+    Wall,
+}
+
+/// Which tab the left panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LeftTab {
+    /// Layers and legend.
+    #[default]
+    Layers,
+    /// The hierarchy tree.
+    Tree,
+    /// Search.
+    Search,
+}
+
+/// What the panels remember between frames.
+#[derive(Default, Resource)]
+pub struct UiState {
+    /// Left panel tab.
+    pub tab: LeftTab,
+    /// Search text.
+    pub query: String,
+    /// Queue filter.
+    pub filter: QueueFilter,
+    /// Detail panel input.
+    pub detail: DetailState,
+    /// Which incident `detail` was typed for.
+    pub detail_for: Option<u64>,
+    /// What the wall follows, since when (app seconds).
+    pub following: Option<(u64, f64)>,
+    /// When the wall last saw a major incident.
+    pub last_major: f64,
+    /// A problem to show (local server, map).
+    pub problem: Option<String>,
+}
+
+/// The panels.
+pub struct UiPlugin;
+
+impl Plugin for UiPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<UiState>()
+            .add_systems(EguiPrimaryContextPass, (crate::fonts::install, ui_system.run_if(crate::drawing_on)).chain().before(DrawMap))
+            .add_systems(Update, (animate_view, follow_on_wall));
+    }
+}
+
+/// The live state the panels read.
+#[derive(SystemParam)]
+pub struct LiveRead<'w, 's> {
+    incidents: Query<'w, 's, &'static IncidentC>,
+    units: Query<'w, 's, (&'static UnitC, &'static UnitPos)>,
+    cameras: Query<'w, 's, (), With<CameraC>>,
+    index: Res<'w, LiveIndex>,
+    feed: Res<'w, Feed>,
+    figures: Res<'w, Figures>,
+    ticker: Res<'w, Ticker>,
+    selection: Res<'w, Selection>,
+    desk: Res<'w, Desk>,
+    link: Option<Res<'w, Link>>,
+}
+
+fn choices(model: &MapModel) -> FilterChoices {
+    let mut streets: Vec<(String, String)> = model
+        .areas
+        .iter()
+        .filter(|a| a.level == onegrid_protocol::Level::Street)
+        .map(|a| (a.code.clone(), a.name.clone()))
+        .collect();
+    streets.sort();
+    let mut modules: Vec<(String, String)> =
+        model.categories.values().map(|c| (c.code.get(..2).unwrap_or_default().to_owned(), c.module.clone())).collect();
+    modules.sort();
+    modules.dedup();
+    FilterChoices { streets, modules }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ui_system(
+    mut contexts: EguiContexts,
+    mode: Res<Mode>,
+    mut state: ResMut<UiState>,
+    mut toggles: ResMut<LayerToggles>,
+    map: Res<CityMapRes>,
+    live: LiveRead,
+    mut view: ResMut<MapView>,
+    scale: Res<TextScale>,
+    mut intents: MessageWriter<Intent>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?.clone();
+    let mut root = Ui::new(ctx.clone(), "root".into(), UiBuilder::new().layer_id(LayerId::background()).max_rect(ctx.viewport_rect()));
+    let model = map.model.as_deref();
+    let mut asked: Vec<Intent> = Vec::new();
+    let problem = state.problem.clone().or_else(|| map.error.clone());
+    let status = status::StatusView {
+        link: live.link.as_ref().map(|l| &l.state),
+        url: live.link.as_ref().map_or("", |l| l.url.as_str()),
+        data_age: live.link.as_ref().and_then(|l| l.data_age()),
+        user: live.feed.user.as_ref(),
+        figures: &live.figures,
+        units: live.index.units.len(),
+        cameras: live.cameras.iter().count(),
+        problem: problem.as_deref(),
+        scale: scale.0,
+    };
+    egui::Panel::top("status").show(&mut root, |ui| status::status_bar(ui, &status));
+    let connected = live.link.as_ref().is_some_and(|l| l.state == LinkState::Connected);
+    match *mode {
+        Mode::Wall => wall_panels(&mut root, &live, model, scale.0),
+        Mode::Desk => {
+            egui::Panel::left("left").resizable(true).default_size(270.0).show(&mut root, |ui| {
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut state.tab, LeftTab::Layers, "图层图例");
+                    ui.selectable_value(&mut state.tab, LeftTab::Tree, "网格层级");
+                    ui.selectable_value(&mut state.tab, LeftTab::Search, "搜索");
+                });
+                ui.separator();
+                match (state.tab, model) {
+                    (LeftTab::Layers, _) => {
+                        legend::layers_panel(ui, &mut toggles);
+                        ui.separator();
+                        egui::ScrollArea::vertical().id_salt("legend").show(ui, |ui| {
+                            let (syn, attr) = model.map_or((&[][..], &[][..]), |m| (&m.synthetic_layers[..], &m.attribution[..]));
+                            legend::legend(ui, syn, attr);
+                        });
+                    }
+                    (LeftTab::Tree, Some(m)) => asked.extend(find::tree_panel(ui, m)),
+                    (LeftTab::Search, Some(m)) => {
+                        let hits = find::search(
+                            &state.query,
+                            m,
+                            live.incidents.iter().map(|i| &i.0),
+                            live.units.iter().map(|(u, _)| &u.0),
+                        );
+                        asked.extend(find::search_panel(ui, &mut state.query, &hits));
+                    }
+                    (_, None) => {
+                        ui.label("等待地图…");
+                    }
+                }
+            });
+            let UiState { filter, detail, detail_for, .. } = &mut *state;
+            egui::Panel::right("right").resizable(true).default_size(420.0).show(&mut root, |ui| {
+                ui.label(egui::RichText::new("事件队列").strong());
+                let rows = queue::queue_rows(live.incidents.iter().map(|i| &i.0), filter, live.feed.server_now, model);
+                let c = model.map(choices).unwrap_or_default();
+                egui::Frame::NONE.show(ui, |ui| {
+                    ui.set_max_height(ui.available_height() * 0.42);
+                    asked.extend(queue::queue_panel(ui, &rows, filter, &c, live.selection.incident));
+                });
+                ui.separator();
+                egui::ScrollArea::vertical().id_salt("detail").show(ui, |ui| {
+                    asked.extend(selection_panels(ui, &live, model, detail, detail_for, connected));
+                });
+            });
+        }
+    }
+    let rect = root.available_rect_before_wrap();
+    view.viewport = rect;
+    asked.extend(map_input(&ctx, &mut root, rect, &mut view, &live, model, *mode));
+    for i in asked {
+        intents.write(i);
+    }
+    Ok(())
+}
+
+fn wall_panels(root: &mut Ui, live: &LiveRead, model: Option<&MapModel>, scale: f32) {
+    egui::Panel::top("wall-figures").show(root, |ui| wall::wall_figures(ui, &live.figures, scale));
+    egui::Panel::bottom("wall-ticker").exact_size(150.0 * scale).show(root, |ui| {
+        let items: Vec<_> = live.ticker.0.iter().collect();
+        wall::ticker(ui, &items, model, scale, 5);
+    });
+}
+
+fn selection_panels(
+    ui: &mut Ui,
+    live: &LiveRead,
+    model: Option<&MapModel>,
+    detail: &mut DetailState,
+    detail_for: &mut Option<u64>,
+    connected: bool,
+) -> Option<Intent> {
+    let mut out = None;
+    let incident = live.selection.incident.and_then(|id| live.index.incidents.get(&id)).and_then(|e| live.incidents.get(*e).ok());
+    if let Some(i) = incident {
+        let i = &i.0;
+        if *detail_for != Some(i.id) {
+            *detail = DetailState::default();
+            *detail_for = Some(i.id);
+        }
+        let worker = i
+            .placement
+            .grid_worker
+            .and_then(|w| live.index.units.get(&w))
+            .and_then(|e| live.units.get(*e).ok())
+            .map(|(u, _)| u.0.name.as_str());
+        let nearest = live.desk.nearest.as_ref().filter(|(id, _)| *id == i.id).map(|(_, n)| n.as_slice());
+        let v = IncidentView {
+            incident: i,
+            category: model.map_or(i.category.as_str(), |m| m.category_name(&i.category)),
+            worker,
+            now: live.feed.server_now,
+            pending: live.desk.pending_on(i.id),
+            nearest,
+            notices: live.desk.notices.iter().filter(|n| n.incident == Some(i.id)).collect(),
+            connected,
+        };
+        out = detail::incident_panel(ui, &v, detail);
+        ui.separator();
+    }
+    let unit = live.selection.unit.and_then(|id| live.index.units.get(&id)).and_then(|e| live.units.get(*e).ok());
+    if let Some((u, p)) = unit {
+        let track_points = live.desk.track.as_ref().filter(|(id, _)| *id == u.0.id).map(|(_, t)| t.len());
+        let v = UnitView { unit: &u.0, lonlat: p.lonlat, status: p.status, track_points };
+        out = out.or(detail::unit_panel(ui, &v));
+    }
+    if incident.is_none() && unit.is_none() {
+        ui.label(egui::RichText::new("在地图或队列中选择事件、人员").weak());
+        for n in live.desk.notices.iter().take(5) {
+            let c = if n.error { egui::Color32::from_rgb(255, 110, 110) } else { egui::Color32::LIGHT_GRAY };
+            ui.label(egui::RichText::new(&n.text).color(c));
+        }
+    }
+    out
+}
+
+/// Pixels within which a click picks an incident or a unit.
+const PICK_PX: f32 = 14.0;
+
+fn map_input(
+    ctx: &egui::Context,
+    root: &mut Ui,
+    rect: egui::Rect,
+    view: &mut MapView,
+    live: &LiveRead,
+    model: Option<&MapModel>,
+    mode: Mode,
+) -> Option<Intent> {
+    let resp = root.interact(rect, Id::new("map"), Sense::click_and_drag());
+    if resp.dragged() {
+        view.pan_by(resp.drag_delta());
+    }
+    if resp.hovered() {
+        let (scroll, pointer) = ctx.input(|i| (i.smooth_scroll_delta.y, i.pointer.hover_pos()));
+        if scroll != 0.0
+            && let Some(p) = pointer
+        {
+            view.zoom_at(p, f64::from(-scroll * 0.002).exp());
+        }
+    }
+    if !ctx.egui_wants_keyboard_input() {
+        let dt = ctx.input(|i| i.stable_dt).min(0.1);
+        let step = 500.0 * dt;
+        let keys = ctx.input(|i| {
+            let d = |a: Key, b: Key| f32::from(u8::from(i.key_down(a) || i.key_down(b)));
+            (
+                egui::vec2(d(Key::ArrowLeft, Key::A) - d(Key::ArrowRight, Key::D), d(Key::ArrowUp, Key::W) - d(Key::ArrowDown, Key::S)),
+                i.key_down(Key::Plus) || i.key_down(Key::Equals),
+                i.key_down(Key::Minus),
+                i.key_pressed(Key::Home),
+                i.key_pressed(Key::Escape),
+            )
+        });
+        if keys.0 != egui::Vec2::ZERO {
+            view.pan_by(keys.0 * step);
+        }
+        let c = rect.center();
+        if keys.1 {
+            view.zoom_at(c, f64::from(-2.0 * dt).exp());
+        }
+        if keys.2 {
+            view.zoom_at(c, f64::from(2.0 * dt).exp());
+        }
+        if keys.3
+            && let Some(m) = model
+        {
+            view.fly_to(&m.bounds, 0.0);
+        }
+        if keys.4 {
+            return Some(Intent::ClearSelection);
+        }
+    }
+    if mode == Mode::Desk
+        && resp.clicked()
+        && let (Some(p), Some(m)) = (resp.interact_pointer_pos(), model)
+    {
+        return pick(p, view, live, m);
+    }
+    None
+}
+
+fn pick(p: egui::Pos2, view: &MapView, live: &LiveRead, m: &MapModel) -> Option<Intent> {
+    let dist = |ll: [f64; 2]| view.to_screen(m.projection.to_local(ll[0], ll[1])).distance(p);
+    let incident = live
+        .incidents
+        .iter()
+        .filter(|i| i.0.state.is_open())
+        .map(|i| (dist([i.0.location.x(), i.0.location.y()]), i.0.id))
+        .filter(|(d, _)| *d < PICK_PX)
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((_, id)) = incident {
+        return Some(Intent::SelectIncident(id));
+    }
+    let unit = live
+        .units
+        .iter()
+        .filter_map(|(u, pos)| pos.lonlat.map(|ll| (dist(ll), u.0.id)))
+        .filter(|(d, _)| *d < PICK_PX)
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    unit.map(|(_, id)| Intent::SelectUnit(id)).or(Some(Intent::ClearSelection))
+}
+
+fn animate_view(mut view: ResMut<MapView>, time: Res<Time>) {
+    if view.target.is_some() {
+        view.step(time.delta_secs_f64());
+    }
+}
+
+fn follow_on_wall(
+    mode: Res<Mode>,
+    mut state: ResMut<UiState>,
+    ticker: Res<Ticker>,
+    map: Res<CityMapRes>,
+    mut view: ResMut<MapView>,
+    mut intents: MessageWriter<Intent>,
+    time: Res<Time>,
+) {
+    if *mode != Mode::Wall {
+        return;
+    }
+    let now = time.elapsed_secs_f64();
+    let items: Vec<_> = ticker.0.iter().collect();
+    if let Some(id) = wall::next_focus(&items, state.following, now) {
+        state.following = Some((id, now));
+        state.last_major = now;
+        intents.write(Intent::SelectIncident(id));
+    } else if now - state.last_major > wall::QUIET_SECS
+        && let Some(m) = &map.model
+    {
+        state.last_major = now;
+        state.following = None;
+        intents.write(Intent::ClearSelection);
+        view.fly_to(&m.bounds, 0.0);
+    }
+}
