@@ -75,6 +75,7 @@ fn load_scene(
     mut out: MessageWriter<ServerEvent>,
     mut exit: MessageWriter<AppExit>,
     mut commands: Commands,
+    start: Res<crate::map::StartView>,
 ) {
     let city = match onegrid_server::city::load(&plan.map_dir) {
         Ok(c) => c,
@@ -87,6 +88,7 @@ fn load_scene(
     let mut rx = None;
     crate::map::install_map(&city.map, &mut res, &mut rx, &mut view);
     commands.insert_resource(crate::map::RasterJobs(rx.map(std::sync::Mutex::new)));
+    crate::map::apply_start_view(&start, &res, &mut view);
     let mut rng = Rng::new(20261123);
     let cells: Vec<[f64; 2]> = city.map.cells.iter().filter_map(|c| c.outline.exterior().0.first().map(|p| [p.x, p.y])).collect();
     let units: Vec<Unit> = (0..plan.units)

@@ -49,6 +49,9 @@ pub struct Cli {
     /// Simulator profile of the local server: default or stress.
     #[arg(long, default_value = "default")]
     pub simulate: String,
+    /// Start the map here instead of the whole city: LON,LAT,METRES_PER_POINT.
+    #[arg(long)]
+    pub view: Option<String>,
     /// Clock speed of the local server (20 = overdue matters within minutes).
     #[arg(long, default_value_t = 20.0)]
     pub time_scale: f64,
@@ -62,6 +65,16 @@ impl Cli {
         match (parse(w), parse(h)) {
             (Some(w), Some(h)) => Ok((w, h)),
             _ => anyhow::bail!("--size must be WIDTHxHEIGHT with 200 to 16384 pixels each, not `{}`", self.size),
+        }
+    }
+
+    /// The start view, if one was given.
+    pub fn start_view(&self) -> anyhow::Result<Option<[f64; 3]>> {
+        let Some(v) = &self.view else { return Ok(None) };
+        let parts: Vec<f64> = v.split(',').filter_map(|p| p.trim().parse().ok()).collect();
+        match parts[..] {
+            [lon, lat, z] if lon.abs() <= 180.0 && lat.abs() <= 90.0 && z > 0.0 => Ok(Some([lon, lat, z])),
+            _ => anyhow::bail!("--view must be LON,LAT,METRES_PER_POINT, not `{v}`"),
         }
     }
 

@@ -40,15 +40,22 @@ pub fn install(mut contexts: EguiContexts, mut done: Local<bool>, mode: Res<crat
 mod tests {
     use super::*;
 
-    #[test]
-    fn chinese_names_have_glyphs() {
+    fn draws_chinese(fonts: Option<FontDefinitions>) -> bool {
         let ctx = bevy_egui::egui::Context::default();
-        ctx.set_fonts(definitions());
-        let _ = ctx.run(Default::default(), |_| {});
-        let has = ctx.fonts_mut(|f| {
+        if let Some(f) = fonts {
+            ctx.set_fonts(f);
+        }
+        let mut out = ctx.run_ui(Default::default(), |_| {});
+        out.textures_delta.clear();
+        ctx.fonts_mut(|f| {
             let font = bevy_egui::egui::FontId::proportional(14.0);
             "思明区鼓浪屿街道".chars().all(|c| f.has_glyph(&font, c))
-        });
-        assert!(has);
+        })
+    }
+
+    #[test]
+    fn chinese_names_have_glyphs_with_the_shipped_font_only() {
+        assert!(!draws_chinese(None), "egui's own fonts draw boxes");
+        assert!(draws_chinese(Some(definitions())));
     }
 }

@@ -47,6 +47,8 @@ pub struct AppOptions {
     pub shot: Option<shot::ShotPlan>,
     /// A problem to show from the start (the local server did not start).
     pub problem: Option<String>,
+    /// Where the map starts.
+    pub start_view: Option<[f64; 3]>,
 }
 
 /// The console as a bevy app.
@@ -80,6 +82,7 @@ pub fn build_app(opts: AppOptions) -> App {
             app.add_message::<net::Undelivered>().add_plugins(bench::BenchPlugin(plan));
         }
     }
+    app.insert_resource(map::StartView(opts.start_view));
     if let Some(p) = opts.problem {
         app.world_mut().resource_mut::<ui::UiState>().problem = Some(p);
     }

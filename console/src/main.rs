@@ -19,6 +19,7 @@ fn main() -> std::process::ExitCode {
 fn run() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
     let size = cli.window_size()?;
+    let start_view = cli.start_view()?;
     let mode = if cli.wall { ui::Mode::Wall } else { ui::Mode::Desk };
     let mut problem = None;
     let mut _local = None;
@@ -54,7 +55,7 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
     };
     let shot = cli.screenshot.clone().map(|path| shot::ShotPlan { path, frames: cli.frames, timeout: cli.timeout() });
     let fullscreen = (cli.wall && shot.is_none()).then_some(cli.monitor);
-    let mut app = onegrid_console::build_app(AppOptions { source, mode, size, fullscreen, shot, problem });
+    let mut app = onegrid_console::build_app(AppOptions { source, mode, size, fullscreen, shot, problem, start_view });
     let exit = app.run();
     drop(_local);
     Ok(if exit.is_success() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })

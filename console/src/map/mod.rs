@@ -87,6 +87,10 @@ impl Default for LayerToggles {
     }
 }
 
+/// A view to start from instead of the whole city: longitude, latitude, metres per point.
+#[derive(Debug, Clone, Copy, Default, Resource)]
+pub struct StartView(pub Option<[f64; 3]>);
+
 /// Rasters under way on a worker thread.
 #[derive(Default, Resource)]
 pub struct RasterJobs(pub Option<Mutex<mpsc::Receiver<(StaticLayer, Raster)>>>);
@@ -101,6 +105,7 @@ impl Plugin for MapPlugin {
             .init_resource::<LayerToggles>()
             .init_resource::<RasterJobs>()
             .init_resource::<MapView>()
+            .init_resource::<StartView>()
             .add_systems(Update, (receive_map, upload_rasters));
     }
 }
@@ -138,6 +143,7 @@ fn receive_map(
     mut res: ResMut<CityMapRes>,
     mut jobs: ResMut<RasterJobs>,
     mut view: ResMut<MapView>,
+    start: Res<StartView>,
 ) {
     for ServerEvent(msg) in events.read() {
         match msg {
@@ -145,12 +151,21 @@ fn receive_map(
                 let mut rx = None;
                 install_map(map, &mut res, &mut rx, &mut view);
                 jobs.0 = rx.map(Mutex::new);
+                apply_start_view(&start, &res, &mut view);
             }
             ServerMsg::Error { req: Some(req), message, .. } if req == MAP_REQ => {
                 res.error = Some(format!("the server did not give its map: {message}"));
             }
             _ => {}
         }
+    }
+}
+
+/// Moves the view to the start view, when one was asked for.
+pub fn apply_start_view(start: &StartView, res: &CityMapRes, view: &mut MapView) {
+    if let (Some([lon, lat, z]), Some(m)) = (start.0, &res.model) {
+        view.center = m.projection.to_local(lon, lat);
+        view.m_per_pt = z.clamp(crate::view::MIN_M_PER_PT, crate::view::MAX_M_PER_PT);
     }
 }
 

@@ -200,6 +200,7 @@ pub fn unit_panel(ui: &mut Ui, v: &UnitView<'_>) -> Option<Intent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use egui_kittest::kittest::Queryable;
     use crate::live::tests::{incident, unit};
     use egui_kittest::Harness;
     use onegrid_protocol::{IncidentState, UnitStatus};

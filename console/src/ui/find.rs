@@ -123,6 +123,7 @@ pub fn search_panel(ui: &mut Ui, query: &mut String, hits: &[Hit]) -> Option<Int
 #[cfg(test)]
 mod tests {
     use super::*;
+    use egui_kittest::kittest::Queryable;
     use crate::live::tests::{incident, unit};
     use crate::map::model::tests::tiny_map;
     use onegrid_protocol::{IncidentState, UnitStatus};

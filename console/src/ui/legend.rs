@@ -29,6 +29,20 @@ fn swatch(ui: &mut Ui, color: Color32, text: &str) {
     });
 }
 
+/// A map layer's name in Chinese (the map names them in English); unknown ones as given.
+pub fn layer_name(s: &str) -> &str {
+    match s {
+        "street outlines" => "街道边界",
+        "community outlines" => "社区边界",
+        "responsibility units" => "责任网格",
+        "supervision units" => "监督网格",
+        "roads" => "道路",
+        "personnel" => "人员",
+        "cameras" => "摄像机",
+        other => other,
+    }
+}
+
 /// The legend; `synthetic` names the generated layers.
 pub fn legend(ui: &mut Ui, synthetic: &[String], attribution: &[String]) {
     ui.label(RichText::new("图例").strong());
@@ -59,7 +73,8 @@ pub fn legend(ui: &mut Ui, synthetic: &[String], attribution: &[String]) {
     swatch(ui, style::CAMERA, "摄像机及视场");
     swatch(ui, style::CAMERA_LINKED, "联动摄像机");
     if !synthetic.is_empty() {
-        ui.label(RichText::new(format!("模拟数据（非真实）：{}", synthetic.join("、"))).color(Color32::from_rgb(250, 190, 90)));
+        let names: Vec<&str> = synthetic.iter().map(|s| layer_name(s)).collect();
+        ui.label(RichText::new(format!("模拟数据（非真实）：{}", names.join("、"))).color(Color32::from_rgb(250, 190, 90)));
     }
     egui::CollapsingHeader::new(RichText::new("数据来源").weak()).show(ui, |ui| {
         for a in attribution {

@@ -206,6 +206,7 @@ pub fn queue_panel(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use egui_kittest::kittest::Queryable;
     use crate::live::tests::incident;
 
     #[test]
