@@ -82,6 +82,17 @@ enum Asked {
     Track(UnitId),
 }
 
+/// How much of the map a fly-to a selected incident or unit shows, metres: a street
+/// corner at the desk, a neighbourhood on the wall.
+#[derive(Debug, Clone, Copy, Resource)]
+pub struct FocusSpan(pub f64);
+
+impl Default for FocusSpan {
+    fn default() -> Self {
+        FocusSpan(600.0)
+    }
+}
+
 /// The desk's state.
 #[derive(Default, Resource)]
 pub struct Desk {
@@ -166,6 +177,7 @@ pub struct DeskPlugin;
 impl Plugin for DeskPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Desk>()
+            .init_resource::<FocusSpan>()
             .add_message::<Intent>()
             .add_message::<Undelivered>()
             .add_systems(Update, (execute_intents, ask_on_selection, take_answers, expire_pending).chain());
@@ -189,13 +201,15 @@ fn execute_intents(
     index: Res<LiveIndex>,
     incidents: Query<&IncidentC>,
     units: Query<&UnitPos>,
+    span: Res<FocusSpan>,
 ) {
     for intent in intents.read() {
         let proj = map.model.as_ref().map(|m| m.projection);
+        let half = span.0 / 2.0;
         let fly_to_point = |view: &mut MapView, lonlat: [f64; 2]| {
             if let Some(p) = proj {
                 let c = p.to_local(lonlat[0], lonlat[1]);
-                let b = Bounds { min: [c[0] - 300.0, c[1] - 300.0], max: [c[0] + 300.0, c[1] + 300.0] };
+                let b = Bounds { min: [c[0] - half, c[1] - half], max: [c[0] + half, c[1] + half] };
                 view.fly_to(&b, 0.5);
             }
         };

@@ -83,6 +83,9 @@ pub fn build_app(opts: AppOptions) -> App {
         }
     }
     app.insert_resource(map::StartView(opts.start_view));
+    if opts.mode == ui::Mode::Wall {
+        app.insert_resource(desk::FocusSpan(2_500.0));
+    }
     if let Some(p) = opts.problem {
         app.world_mut().resource_mut::<ui::UiState>().problem = Some(p);
     }

@@ -121,6 +121,9 @@ pub fn rasterise(buf: &mut [u8], width: usize, height: usize, sprites: &Sprites,
         let (x0, y0) = (m.x.round() as i64 - half, m.y.round() as i64 - half);
         let (sx0, sy0) = ((-x0).max(0), (-y0).max(0));
         let (sx1, sy1) = (n.min(width as i64 - x0), n.min(height as i64 - y0));
+        if sx0 >= sx1 || sy0 >= sy1 {
+            continue;
+        }
         for sy in sy0..sy1 {
             let dst_row = ((y0 + sy) as usize * width + (x0 + sx0) as usize) * 4;
             let src_row = (sy * n + sx0) as usize * 4;
@@ -186,12 +189,19 @@ mod tests {
         let (w, h) = (64, 32);
         let mut buf = vec![0u8; w * h * 4];
         let sprite = sprite_index(UnitStatus::Available, false, 0.0);
-        let markers = [Marker { x: 20.0, y: 16.0, sprite }, Marker { x: -2.0, y: 31.0, sprite }];
+        let markers = [
+            Marker { x: 20.0, y: 16.0, sprite },
+            Marker { x: -2.0, y: 31.0, sprite },
+            Marker { x: 70.0, y: 16.0, sprite },
+            Marker { x: 20.0, y: 40.0, sprite },
+            Marker { x: -20.0, y: -20.0, sprite },
+        ];
         rasterise(&mut buf, w, h, &sprites, &markers);
         let at = |x: usize, y: usize| buf[(y * w + x) * 4 + 3];
         assert_eq!(at(20, 16), 255, "the centre of a marker is opaque");
         assert_eq!(at(50, 5), 0, "elsewhere stays clear");
         assert!(at(0, 31) > 0, "a marker half off the edge is drawn where it is on");
+        // The three wholly outside (right, below, above-left) are skipped without a panic.
         let c = style::unit_color(UnitStatus::Available);
         let i = (16 * w + 20) * 4;
         assert_eq!(&buf[i..i + 3], &[c.r(), c.g(), c.b()]);

@@ -135,6 +135,7 @@ fn ui_system(
         cameras: live.cameras.iter().count(),
         problem: problem.as_deref(),
         scale: scale.0,
+        figures_inline: *mode == Mode::Desk,
     };
     egui::Panel::top("status").show(&mut root, |ui| status::status_bar(ui, &status));
     let connected = live.link.as_ref().is_some_and(|l| l.state == LinkState::Connected);
@@ -199,7 +200,7 @@ fn ui_system(
 
 fn wall_panels(root: &mut Ui, live: &LiveRead, model: Option<&MapModel>, scale: f32) {
     egui::Panel::top("wall-figures").show(root, |ui| wall::wall_figures(ui, &live.figures, scale));
-    egui::Panel::bottom("wall-ticker").exact_size(150.0 * scale).show(root, |ui| {
+    egui::Panel::bottom("wall-ticker").exact_size(100.0 * scale).show(root, |ui| {
         let items: Vec<_> = live.ticker.0.iter().collect();
         wall::ticker(ui, &items, model, scale, 5);
     });

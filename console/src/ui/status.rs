@@ -29,6 +29,8 @@ pub struct StatusView<'a> {
     pub problem: Option<&'a str>,
     /// Type size.
     pub scale: f32,
+    /// Whether the figures go in the bar (the wall shows them large instead).
+    pub figures_inline: bool,
 }
 
 /// The link in words and colour.
@@ -82,20 +84,27 @@ pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) {
             ui.separator();
             ui.label(RichText::new(format!("{}（{}）", u.name, role_name(u.role))).size(big));
         }
-        ui.separator();
         let f = v.figures;
-        for (k, val, c) in [
+        let figures = if v.figures_inline {
+            ui.separator();
+            vec![
             ("在办", f.open.to_string(), Color32::LIGHT_GRAY),
             ("超时", f.overdue.to_string(), Color32::from_rgb(255, 100, 100)),
             ("吹哨", f.escalated.to_string(), Color32::from_rgb(255, 120, 210)),
             ("今日结案", f.closed_today.to_string(), Color32::from_rgb(130, 220, 130)),
             ("按时率", rate_words(f.on_time_rate), Color32::from_rgb(120, 200, 255)),
-        ] {
+            ]
+        } else {
+            vec![]
+        };
+        for (k, val, c) in figures {
             ui.label(RichText::new(k).weak().size(big));
             ui.label(RichText::new(val).color(c).strong().size(big));
         }
-        ui.separator();
-        ui.label(RichText::new(format!("人员 {} · 摄像机 {}", v.units, v.cameras)).weak().size(big));
+        if v.figures_inline {
+            ui.separator();
+            ui.label(RichText::new(format!("人员 {} · 摄像机 {}", v.units, v.cameras)).weak().size(big));
+        }
         if let Some(p) = v.problem {
             ui.separator();
             ui.label(RichText::new(p).color(Color32::from_rgb(255, 90, 90)).size(big));

@@ -1,0 +1,192 @@
+//! End to end, as a person sees it: the real `onegrid-console` binary in a real window
+//! under Xvfb with Mesa's software Vulkan, `--screenshot`, and the PNG read back. Against a
+//! real server with the simulator the picture must show the map, live unit markers and a
+//! connected link; against an unreachable server, a server of another protocol version
+//! and a corrupt map it must still open and say so on screen (red in the status bar) and
+//! in the log, without a panic. `scripts/test` installs Xvfb and Mesa.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+/// One console at a time: software rendering on two cores.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const BIN: &str = env!("CARGO_BIN_EXE_onegrid-console");
+
+fn maps() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen")
+}
+
+struct Run {
+    ok: bool,
+    log: String,
+    png: Png,
+}
+
+struct Png {
+    width: usize,
+    height: usize,
+    rgba: Vec<u8>,
+}
+
+impl Png {
+    fn read(path: &Path) -> Png {
+        let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", path.display()));
+        let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA);
+        let mut reader = decoder.read_info().expect("png header");
+        let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+        let info = reader.next_frame(&mut buf).expect("png frame");
+        assert_eq!(info.color_type, png::ColorType::Rgba, "expanded to RGBA");
+        buf.truncate(info.buffer_size());
+        Png { width: info.width as usize, height: info.height as usize, rgba: buf }
+    }
+
+    /// Pixels within `tol` of `rgb` in rows `y0..y1` and columns `x0..x1` (fractions).
+    fn count(&self, rgb: [u8; 3], tol: i32, region: [f32; 4]) -> usize {
+        let [fx0, fy0, fx1, fy1] = region;
+        let (x0, x1) = ((fx0 * self.width as f32) as usize, (fx1 * self.width as f32) as usize);
+        let (y0, y1) = ((fy0 * self.height as f32) as usize, (fy1 * self.height as f32) as usize);
+        let mut n = 0;
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let i = (y * self.width + x) * 4;
+                let p = &self.rgba[i..i + 3];
+                if (0..3).all(|k| (i32::from(p[k]) - i32::from(rgb[k])).abs() <= tol) {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    fn distinct_colours(&self) -> usize {
+        let mut set = std::collections::HashSet::new();
+        for p in self.rgba.chunks_exact(4).step_by(7) {
+            set.insert([p[0], p[1], p[2]]);
+        }
+        set.len()
+    }
+}
+
+const TOP_BAR: [f32; 4] = [0.0, 0.0, 1.0, 0.04];
+const MAP: [f32; 4] = [0.2, 0.1, 0.7, 0.95];
+const RED: [u8; 3] = [255, 90, 90];
+const GREEN_LINK: [u8; 3] = [80, 220, 120];
+
+fn console(args: &[&str], dir: &Path) -> Run {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(
+        Command::new("xvfb-run").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok(),
+        "xvfb-run is missing: run scripts/test, which installs xvfb and mesa-vulkan-drivers"
+    );
+    let shot = dir.join("shot.png");
+    let log_path = dir.join("console.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut child = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1280x800x24", BIN, "--size", "1280x800", "--screenshot"])
+        .arg(&shot)
+        .args(args)
+        .current_dir(dir)
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start xvfb-run");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            let _ = child.kill();
+            panic!("the console did not finish in 300 s");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut text = String::new();
+    std::fs::File::open(&log_path).and_then(|mut f| f.read_to_string(&mut text)).expect("read log");
+    assert!(!text.contains("panicked"), "the console panicked:\n{text}");
+    Run { ok: status.success(), png: Png::read(&shot), log: text }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+}
+
+#[test]
+fn the_live_city_shows_map_markers_and_a_connected_link() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rt = runtime();
+    let server = rt.block_on(async {
+        let mut config = onegrid_server::Config::new(maps(), dir.path().join("data"));
+        config.simulate = onegrid_server::sim::Profile::named("default");
+        onegrid_server::start(config).await.expect("server")
+    });
+    let url = format!("ws://{}", server.addr);
+    let run = console(&["--server", &url, "--frames", "30"], dir.path());
+    rt.block_on(server.shutdown());
+    assert!(run.ok, "exit status; log:\n{}", run.log);
+    let png = &run.png;
+    assert!(png.distinct_colours() > 40, "not a blank frame");
+    let fills = onegrid_console::style::COMMUNITY_FILLS;
+    let map_px: usize = fills.iter().map(|c| png.count([c.r(), c.g(), c.b()], 3, MAP)).sum();
+    let area = (png.width * png.height) as f32 * 0.5 * 0.85;
+    assert!(map_px as f32 > area * 0.05, "the map's community fills cover the viewport: {map_px} px");
+    let green = onegrid_console::style::unit_color(onegrid_protocol::UnitStatus::Available);
+    let markers = png.count([green.r(), green.g(), green.b()], 3, MAP);
+    assert!(markers > 200, "live unit markers are drawn: {markers} px");
+    assert!(png.count(GREEN_LINK, 3, TOP_BAR) > 10, "the status bar shows a connected link");
+    assert!(png.count(RED, 3, TOP_BAR) == 0, "no error in the status bar");
+}
+
+#[test]
+fn an_unreachable_server_is_said_on_screen_and_in_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let url = format!("ws://127.0.0.1:{port}");
+    let run = console(&["--server", &url, "--frames", "20", "--timeout-secs", "6"], dir.path());
+    assert!(run.ok, "exits cleanly; log:\n{}", run.log);
+    assert!(run.log.contains("cannot connect"), "log:\n{}", run.log);
+    assert!(run.png.count(RED, 3, TOP_BAR) > 10, "red link state in the status bar");
+}
+
+#[test]
+fn a_server_of_another_protocol_version_is_refused_in_words() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rt = runtime();
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    rt.spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+                let _hello = ws.next().await;
+                let refusal = r#"{"type":"error","code":"unsupported_version","message":"this server speaks protocol 2"}"#;
+                let _ = ws.send(Message::text(refusal)).await;
+                let _ = ws.close(None).await;
+            });
+        }
+    });
+    let run = console(&["--server", &format!("ws://{addr}"), "--frames", "20", "--timeout-secs", "6"], dir.path());
+    assert!(run.ok, "log:\n{}", run.log);
+    assert!(run.log.contains("another protocol version: this server speaks protocol 2"), "log:\n{}", run.log);
+    assert!(run.png.count(RED, 3, TOP_BAR) > 10, "red in the status bar");
+}
+
+#[test]
+fn a_corrupt_map_stops_the_local_server_not_the_console() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let map = dir.path().join("badmap");
+    std::fs::create_dir(&map).expect("dir");
+    std::fs::write(map.join("city.json"), "{ not json").expect("write");
+    let run = console(&["--map", map.to_str().expect("utf-8"), "--data", "data", "--frames", "20", "--timeout-secs", "6"], dir.path());
+    assert!(run.ok, "log:\n{}", run.log);
+    assert!(run.log.contains("the local server did not start") && run.log.contains("city.json"), "log:\n{}", run.log);
+    assert!(run.png.count(RED, 3, TOP_BAR) > 10, "the problem is on screen");
+}
