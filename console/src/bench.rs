@@ -16,7 +16,7 @@ use onegrid_server::rng::Rng;
 
 use crate::layers::UnitLayer;
 use crate::live::Feed;
-use crate::map::{CityMapRes, MapTextures, StaticLayer};
+use crate::map::{CityMapRes, LayerToggles, MapTextures, composed_layers};
 use crate::net::ServerEvent;
 
 /// The bench's parameters.
@@ -76,6 +76,7 @@ fn load_scene(
     mut exit: MessageWriter<AppExit>,
     mut commands: Commands,
     start: Res<crate::map::StartView>,
+    toggles: Res<LayerToggles>,
 ) {
     let city = match onegrid_server::city::load(&plan.map_dir) {
         Ok(c) => c,
@@ -86,11 +87,12 @@ fn load_scene(
         }
     };
     let mut rx = None;
-    crate::map::install_map(&city.map, &mut res, &mut rx, &mut view);
+    crate::map::install_map(&city.map, composed_layers(&toggles), &mut res, &mut rx, &mut view);
     commands.insert_resource(crate::map::RasterJobs(rx.map(std::sync::Mutex::new)));
     crate::map::apply_start_view(&start, &res, &mut view);
     let mut rng = Rng::new(20261123);
-    let cells: Vec<[f64; 2]> = city.map.cells.iter().filter_map(|c| c.outline.exterior().0.first().map(|p| [p.x, p.y])).collect();
+    let cells: Vec<[f64; 2]> =
+        city.map.cells.iter().filter_map(|c| c.outline.exterior().0.first().map(|p| [p.x, p.y])).collect();
     let units: Vec<Unit> = (0..plan.units)
         .map(|i| {
             let c = cells[rng.below(cells.len())];
@@ -149,7 +151,7 @@ fn time_frame(
     match *phase {
         Phase::Warmup => {
             state.warm_frames += 1;
-            if textures.0.len() == StaticLayer::ALL.len() && state.warm_frames > 30 {
+            if textures.complete() && state.warm_frames > 30 {
                 *phase = Phase::Blank;
                 state.last = None;
             }
@@ -174,9 +176,19 @@ fn time_frame(
 
 fn report(state: &BenchState, plan: &BenchPlan, feed: &Feed, cells: usize) {
     let line = |name: &str, v: &[f64]| {
-        println!("{name:<12} p50 {:7.2} ms  p95 {:7.2} ms  p99 {:7.2} ms", percentile(v, 0.5), percentile(v, 0.95), percentile(v, 0.99));
+        println!(
+            "{name:<12} p50 {:7.2} ms  p95 {:7.2} ms  p99 {:7.2} ms",
+            percentile(v, 0.5),
+            percentile(v, 0.95),
+            percentile(v, 0.99)
+        );
     };
-    println!("bench: {cells} cells, {} units, {} frames a phase, {} moving a tick", plan.units, plan.frames, tick_size(plan.units));
+    println!(
+        "bench: {cells} cells, {} units, {} frames a phase, {} moving a tick",
+        plan.units,
+        plan.frames,
+        tick_size(plan.units)
+    );
     line("clear-only", &state.blank_ms);
     line("scene", &state.scene_ms);
     println!(
@@ -185,7 +197,12 @@ fn report(state: &BenchState, plan: &BenchPlan, feed: &Feed, cells: usize) {
         percentile(&state.scene_ms, 0.95) / percentile(&state.blank_ms, 0.95)
     );
     let ticks: Vec<f64> = feed.apply_us.iter().skip(1).copied().collect();
-    println!("tick apply  p50 {:7.1} us  p99 {:7.1} us  ({} ticks)", percentile(&ticks, 0.5), percentile(&ticks, 0.99), ticks.len());
+    println!(
+        "tick apply  p50 {:7.1} us  p99 {:7.1} us  ({} ticks)",
+        percentile(&ticks, 0.5),
+        percentile(&ticks, 0.99),
+        ticks.len()
+    );
     line("marker ras.", &state.raster_ms);
 }
 

@@ -60,7 +60,10 @@ pub struct Cli {
 impl Cli {
     /// The window size.
     pub fn window_size(&self) -> anyhow::Result<(u32, u32)> {
-        let (w, h) = self.size.split_once('x').ok_or_else(|| anyhow::anyhow!("--size must be WIDTHxHEIGHT, not `{}`", self.size))?;
+        let (w, h) = self
+            .size
+            .split_once('x')
+            .ok_or_else(|| anyhow::anyhow!("--size must be WIDTHxHEIGHT, not `{}`", self.size))?;
         let parse = |s: &str| s.trim().parse::<u32>().ok().filter(|v| (200..=16384).contains(v));
         match (parse(w), parse(h)) {
             (Some(w), Some(h)) => Ok((w, h)),

@@ -164,8 +164,13 @@ pub fn command_of(intent: &Intent) -> Option<(Command, IncidentId, String)> {
             Some((cmd, *incident, format!("{} #{incident}", action_name(*action))))
         }
         Intent::Dispatch { incident, units } => {
-            let what = format!("派遣 #{incident} → {}", units.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(", "));
-            Some((Command::Dispatch(Dispatch { incident: *incident, units: units.clone(), note: String::new() }), *incident, what))
+            let what =
+                format!("派遣 #{incident} → {}", units.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(", "));
+            Some((
+                Command::Dispatch(Dispatch { incident: *incident, units: units.clone(), note: String::new() }),
+                *incident,
+                what,
+            ))
         }
         _ => None,
     }
@@ -232,7 +237,9 @@ fn execute_intents(
             Intent::Act { .. } | Intent::Dispatch { .. } => {
                 let Some((cmd, incident, what)) = command_of(intent) else { continue };
                 match send(&mut net, |req| ClientMsg::Command { req, cmd }) {
-                    Some(req) => desk.pending.push(Pending { req, incident: Some(incident), what, sent: Instant::now() }),
+                    Some(req) => {
+                        desk.pending.push(Pending { req, incident: Some(incident), what, sent: Instant::now() })
+                    }
                     None => desk.notice(format!("{what}：未连接服务器，未发送"), true, Some(incident)),
                 }
             }
@@ -255,7 +262,9 @@ fn ask_on_selection(
         && let Some(i) = now.0.and_then(|id| index.incidents.get(&id)).and_then(|e| incidents.get(*e).ok())
     {
         let (id, location) = (i.0.id, i.0.location);
-        if let Some(req) = send(&mut net, |req| ClientMsg::Query { req, q: Ask::Nearest { location, k: 8, skill: None } }) {
+        if let Some(req) =
+            send(&mut net, |req| ClientMsg::Query { req, q: Ask::Nearest { location, k: 8, skill: None } })
+        {
             desk.asked.insert(req, Asked::Nearest(id));
         }
         if let Some(req) = send(&mut net, |req| ClientMsg::Query { req, q: Ask::Cameras { location } }) {
@@ -326,8 +335,9 @@ mod tests {
 
     #[test]
     fn intents_become_the_matching_commands() {
-        let (cmd, id, what) = command_of(&Intent::Act { incident: 4, action: Action::Escalate, note: "街道无法解决".into() })
-            .expect("a command");
+        let (cmd, id, what) =
+            command_of(&Intent::Act { incident: 4, action: Action::Escalate, note: "街道无法解决".into() })
+                .expect("a command");
         assert_eq!(id, 4);
         assert!(matches!(cmd, Command::Escalate(Act { incident: 4, ref note }) if note == "街道无法解决"));
         assert!(what.contains("吹哨"));

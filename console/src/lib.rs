@@ -30,6 +30,9 @@ pub enum Source {
     Server(net::NetConfig),
     /// The bench's fixed scene.
     Bench(bench::BenchPlan),
+    /// Nothing to connect to (the local server did not start): the console opens and
+    /// says why.
+    Unavailable,
 }
 
 /// How the app looks and ends.
@@ -57,7 +60,11 @@ pub fn build_app(opts: AppOptions) -> App {
     let mut window = Window {
         title: "一张网 OneGrid 指挥调度".into(),
         resolution: WindowResolution::new(opts.size.0, opts.size.1),
-        present_mode: if matches!(opts.source, Source::Bench(_)) { PresentMode::AutoNoVsync } else { PresentMode::AutoVsync },
+        present_mode: if matches!(opts.source, Source::Bench(_)) {
+            PresentMode::AutoNoVsync
+        } else {
+            PresentMode::AutoVsync
+        },
         ..default()
     };
     if let Some(m) = opts.fullscreen {
@@ -71,7 +78,10 @@ pub fn build_app(opts: AppOptions) -> App {
         .insert_resource(layers::TextScale(if opts.mode == ui::Mode::Wall { 1.5 } else { 1.0 }))
         .add_plugins((live::LivePlugin, map::MapPlugin, desk::DeskPlugin, layers::LayersPlugin, ui::UiPlugin))
         .add_systems(Startup, |mut commands: Commands| {
-            commands.spawn(Camera2d);
+            // The map is drawn by egui over one camera's clear: no multisampling (egui
+            // anti-aliases its own shapes) and no tonemapping, each of which would cost a
+            // full-screen pass on software Vulkan.
+            commands.spawn((Camera2d, Msaa::Off, bevy::core_pipeline::tonemapping::Tonemapping::None));
         });
     app.configure_sets(bevy_egui::EguiPrimaryContextPass, layers::DrawMap.run_if(drawing_on));
     match opts.source {
@@ -79,8 +89,9 @@ pub fn build_app(opts: AppOptions) -> App {
             app.add_plugins(net::NetPlugin { config: cfg });
         }
         Source::Bench(plan) => {
-            app.add_message::<net::Undelivered>().add_plugins(bench::BenchPlugin(plan));
+            app.add_plugins(bench::BenchPlugin(plan));
         }
+        Source::Unavailable => {}
     }
     app.insert_resource(map::StartView(opts.start_view));
     if opts.mode == ui::Mode::Wall {

@@ -26,8 +26,9 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
     let source = if cli.bench {
         Source::Bench(bench::BenchPlan { units: cli.units, frames: cli.frames as usize, map_dir: cli.map.clone() })
     } else {
-        let url = match &cli.server {
-            Some(url) => url.clone(),
+        let token = cli.token.clone().unwrap_or_else(|| if cli.wall { "dev-wall" } else { "dev-commander" }.into());
+        match &cli.server {
+            Some(url) => Source::Server(net::NetConfig { url: url.clone(), token }),
             None => {
                 let cfg = local::LocalConfig {
                     map_dir: cli.map.clone(),
@@ -39,19 +40,17 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
                     Ok(server) => {
                         let url = server.url.clone();
                         _local = Some(server);
-                        url
+                        Source::Server(net::NetConfig { url, token })
                     }
                     Err(e) => {
                         let why = format!("{e:#}");
                         eprintln!("onegrid-console: {why}");
                         problem = Some(why);
-                        "ws://127.0.0.1:9".to_owned()
+                        Source::Unavailable
                     }
                 }
             }
-        };
-        let token = cli.token.clone().unwrap_or_else(|| if cli.wall { "dev-wall" } else { "dev-commander" }.into());
-        Source::Server(net::NetConfig { url, token })
+        }
     };
     let shot = cli.screenshot.clone().map(|path| shot::ShotPlan { path, frames: cli.frames, timeout: cli.timeout() });
     let fullscreen = (cli.wall && shot.is_none()).then_some(cli.monitor);

@@ -9,7 +9,7 @@ use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 
 use crate::live::Feed;
-use crate::map::{MapTextures, StaticLayer};
+use crate::map::MapTextures;
 
 /// What to capture and when.
 #[derive(Debug, Clone, Resource)]
@@ -56,7 +56,7 @@ fn shoot(
         }
         return;
     }
-    let ready = textures.0.len() == StaticLayer::ALL.len() && feed.snapshots > 0 && feed.positions > 0;
+    let ready = textures.complete() && feed.snapshots > 0 && feed.positions > 0;
     if state.frames >= plan.frames && (ready || started.elapsed() > plan.timeout) {
         if !ready {
             warn!("taking the screenshot before the map and live data are in ({:?} elapsed)", started.elapsed());

@@ -167,7 +167,8 @@ fn a_server_of_another_protocol_version_is_refused_in_words() {
             tokio::spawn(async move {
                 let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
                 let _hello = ws.next().await;
-                let refusal = r#"{"type":"error","code":"unsupported_version","message":"this server speaks protocol 2"}"#;
+                let refusal =
+                    r#"{"type":"error","code":"unsupported_version","message":"this server speaks protocol 2"}"#;
                 let _ = ws.send(Message::text(refusal)).await;
                 let _ = ws.close(None).await;
             });
@@ -185,7 +186,10 @@ fn a_corrupt_map_stops_the_local_server_not_the_console() {
     let map = dir.path().join("badmap");
     std::fs::create_dir(&map).expect("dir");
     std::fs::write(map.join("city.json"), "{ not json").expect("write");
-    let run = console(&["--map", map.to_str().expect("utf-8"), "--data", "data", "--frames", "20", "--timeout-secs", "6"], dir.path());
+    let run = console(
+        &["--map", map.to_str().expect("utf-8"), "--data", "data", "--frames", "20", "--timeout-secs", "6"],
+        dir.path(),
+    );
     assert!(run.ok, "log:\n{}", run.log);
     assert!(run.log.contains("the local server did not start") && run.log.contains("city.json"), "log:\n{}", run.log);
     assert!(run.png.count(RED, 3, TOP_BAR) > 10, "the problem is on screen");

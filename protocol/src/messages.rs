@@ -5,11 +5,11 @@ use geo_types::Point;
 use serde::{Deserialize, Serialize};
 
 use crate::coord::Datum;
-use crate::map::CityMap;
 use crate::domain::{
     Camera, CameraId, CellStatus, Incident, IncidentId, Millis, Placement, Scale, Source, Unit, UnitId, UnitStatus,
     UserInfo,
 };
+use crate::map::CityMap;
 
 /// The protocol version this crate speaks. A server refuses a `hello` with another one.
 pub const PROTOCOL_VERSION: u32 = 1;

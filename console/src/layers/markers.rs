@@ -11,7 +11,8 @@ use onegrid_protocol::UnitStatus;
 
 /// Heading steps per sprite set.
 pub const HEADINGS: usize = 16;
-const STATUSES: [UnitStatus; 4] = [UnitStatus::Available, UnitStatus::EnRoute, UnitStatus::OnScene, UnitStatus::OffDuty];
+const STATUSES: [UnitStatus; 4] =
+    [UnitStatus::Available, UnitStatus::EnRoute, UnitStatus::OnScene, UnitStatus::OffDuty];
 
 /// One marker: its centre in image pixels and its sprite.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,7 +51,8 @@ impl Sprites {
         for status in STATUSES {
             for team in [false, true] {
                 for h in 0..HEADINGS {
-                    let mut pm = Pixmap::new(size as u32, size as u32).unwrap_or_else(|| Pixmap::new(1, 1).expect("pixmap"));
+                    let mut pm =
+                        Pixmap::new(size as u32, size as u32).unwrap_or_else(|| Pixmap::new(1, 1).expect("pixmap"));
                     let col = style::unit_color(status);
                     let mut fill = Paint::default();
                     fill.set_color_rgba8(col.r(), col.g(), col.b(), 255);

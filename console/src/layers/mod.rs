@@ -77,7 +77,7 @@ fn draw_static(
     let ctx = contexts.ctx_mut()?;
     let Some(model) = &map.model else { return Ok(()) };
     let painter = map_painter(ctx, &view);
-    draw::draw_static(&painter, &view, model, &textures, &toggles);
+    draw::draw_static(&painter, &view, model, &textures, &toggles, ctx.pixels_per_point());
     if toggles.tint {
         draw::draw_tints(&painter, &view, model, tints.0.values());
     }
@@ -122,9 +122,9 @@ fn draw_units(
         }
         let Some((_, sprites)) = &layer.sprites else { return Ok(()) };
         let margin = sprites.size as f32;
-        let it = units.iter().filter_map(|(p, u)| {
-            p.lonlat.map(|ll| (ll, p.status, u.0.kind == UnitKind::Team, p.heading_deg))
-        });
+        let it = units
+            .iter()
+            .filter_map(|(p, u)| p.lonlat.map(|ll| (ll, p.status, u.0.kind == UnitKind::Team, p.heading_deg)));
         let batch = markers::batch(&view, &model.projection, ppp, w, h, margin, it);
         let mut buf = vec![0u8; w * h * 4];
         markers::rasterise(&mut buf, w, h, sprites, &batch);
@@ -171,7 +171,8 @@ fn draw_symbols(
     let painter = map_painter(contexts.ctx_mut()?, &view);
     let proj = &model.projection;
     if toggles.cameras {
-        let linked = desk.linked_cameras.as_ref().filter(|(i, _)| Some(*i) == selection.incident).map_or(&[][..], |(_, c)| c);
+        let linked =
+            desk.linked_cameras.as_ref().filter(|(i, _)| Some(*i) == selection.incident).map_or(&[][..], |(_, c)| c);
         let batch = symbols::camera_batch(&view, proj, cameras.iter().map(|c| &c.0), linked);
         symbols::draw_cameras(&painter, &batch, scale.0);
     }

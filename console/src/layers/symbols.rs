@@ -50,10 +50,12 @@ impl Glyph {
 
     fn points(self, c: Pos2, r: f32) -> Vec<Pos2> {
         let poly = |n: usize, rot: f32, k: f32| {
-            (0..n).map(|i| {
-                let a = rot + i as f32 / n as f32 * TAU;
-                c + vec2(a.sin(), -a.cos()) * r * k
-            }).collect()
+            (0..n)
+                .map(|i| {
+                    let a = rot + i as f32 / n as f32 * TAU;
+                    c + vec2(a.sin(), -a.cos()) * r * k
+                })
+                .collect()
         };
         match self {
             Glyph::Circle => poly(16, 0.0, 1.0),
@@ -127,7 +129,11 @@ pub fn draw_incidents(painter: &Painter, batch: &[IncidentGlyph], t: f64, scale:
         let r = (4.5 + f32::from(g.severity)) * scale;
         if g.overdue {
             let halo = r * (1.8 + 0.9 * pulse);
-            painter.circle_filled(g.at, halo, Color32::from_rgba_unmultiplied(255, 40, 40, (70.0 * (1.0 - pulse) + 30.0) as u8));
+            painter.circle_filled(
+                g.at,
+                halo,
+                Color32::from_rgba_unmultiplied(255, 40, 40, (70.0 * (1.0 - pulse) + 30.0) as u8),
+            );
             painter.circle_stroke(g.at, halo, Stroke::new(1.5, Color32::from_rgba_unmultiplied(255, 80, 80, 160)));
         }
         if g.fresh {

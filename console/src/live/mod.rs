@@ -144,7 +144,17 @@ pub fn apply_server(
                 feed.seq = *seq;
                 feed.server_now = feed.server_now.max(*at);
                 for change in changes {
-                    apply_change(&mut commands, &mut index, &mut incidents, &mut units, &mut tints, &mut ticker, change, *at, now);
+                    apply_change(
+                        &mut commands,
+                        &mut index,
+                        &mut incidents,
+                        &mut units,
+                        &mut tints,
+                        &mut ticker,
+                        change,
+                        *at,
+                        now,
+                    );
                 }
             }
             ServerMsg::Positions { at, units: rows } => {
@@ -308,11 +318,7 @@ fn apply_change(
 }
 
 /// Applies one position frame: the hot path (thousands of rows a second).
-pub fn apply_positions(
-    index: &LiveIndex,
-    units: &mut Query<(&mut UnitC, &mut UnitPos)>,
-    rows: &[PositionRow],
-) {
+pub fn apply_positions(index: &LiveIndex, units: &mut Query<(&mut UnitC, &mut UnitPos)>, rows: &[PositionRow]) {
     for &(id, lon, lat, heading_deg, status) in rows {
         let Some(&e) = index.units.get(&id) else { continue };
         if let Ok((_, mut p)) = units.get_mut(e) {

@@ -20,7 +20,11 @@ pub(crate) fn incident(id: IncidentId, state: IncidentState) -> Incident {
         severity: 2,
         scale: Scale::Individual,
         state,
-        placement: Placement { street_name: "鹭江街道".into(), community_name: "某社区".into(), ..Placement::default() },
+        placement: Placement {
+            street_name: "鹭江街道".into(),
+            community_name: "某社区".into(),
+            ..Placement::default()
+        },
         department: "消防".into(),
         level: Level::Community,
         units: vec![],
@@ -104,9 +108,11 @@ fn incident_state(app: &mut App, id: IncidentId) -> Option<IncidentState> {
 #[test]
 fn a_snapshot_spawns_one_entity_per_incident_unit_and_camera() {
     let mut app = app();
-    let snap = snapshot(5, vec![incident(1, IncidentState::Reported), incident(2, IncidentState::Accepted)], vec![
-        unit(7, UnitStatus::Available),
-    ]);
+    let snap = snapshot(
+        5,
+        vec![incident(1, IncidentState::Reported), incident(2, IncidentState::Accepted)],
+        vec![unit(7, UnitStatus::Available)],
+    );
     send(&mut app, snap);
     assert_eq!(count::<IncidentC>(&mut app), 2);
     assert_eq!(count::<UnitC>(&mut app), 1);
@@ -141,7 +147,8 @@ fn deltas_update_in_place_and_new_incidents_flash_and_tick() {
 fn a_replayed_delta_is_not_applied_twice() {
     let mut app = app();
     send(&mut app, snapshot(5, vec![], vec![]));
-    let new = || Change::Incident { event: "reported".into(), incident: Box::new(incident(9, IncidentState::Reported)) };
+    let new =
+        || Change::Incident { event: "reported".into(), incident: Box::new(incident(9, IncidentState::Reported)) };
     send(&mut app, ServerMsg::Delta { seq: 6, at: 0, changes: vec![new()] });
     // After a reconnect the server replays from the resume point: seq 6 again.
     send(&mut app, ServerMsg::Resumed { from: 5, seq: 6 });
@@ -153,15 +160,24 @@ fn a_replayed_delta_is_not_applied_twice() {
 #[test]
 fn a_later_snapshot_reconciles_without_respawning() {
     let mut app = app();
-    send(&mut app, snapshot(5, vec![incident(1, IncidentState::Reported), incident(2, IncidentState::Reported)], vec![
-        unit(7, UnitStatus::Available),
-        unit(8, UnitStatus::Available),
-    ]));
+    send(
+        &mut app,
+        snapshot(
+            5,
+            vec![incident(1, IncidentState::Reported), incident(2, IncidentState::Reported)],
+            vec![unit(7, UnitStatus::Available), unit(8, UnitStatus::Available)],
+        ),
+    );
     let e1 = app.world().resource::<LiveIndex>().incidents[&1];
     let u7 = app.world().resource::<LiveIndex>().units[&7];
-    send(&mut app, snapshot(9, vec![incident(1, IncidentState::Closed), incident(3, IncidentState::Reported)], vec![
-        unit(7, UnitStatus::EnRoute),
-    ]));
+    send(
+        &mut app,
+        snapshot(
+            9,
+            vec![incident(1, IncidentState::Closed), incident(3, IncidentState::Reported)],
+            vec![unit(7, UnitStatus::EnRoute)],
+        ),
+    );
     let idx = app.world().resource::<LiveIndex>();
     assert_eq!(idx.incidents[&1], e1, "kept, not respawned");
     assert_eq!(idx.units[&7], u7);

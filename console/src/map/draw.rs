@@ -6,7 +6,7 @@ use bevy_egui::egui::{self, Align2, Color32, FontId, Painter, Pos2, Rect, Shape,
 use onegrid_protocol::{CellStatus, Level, Net};
 
 use super::model::{MapModel, Ring};
-use super::{LayerTexture, LayerToggles, MapTextures, StaticLayer};
+use super::{LayerTexture, LayerToggles, MapTextures};
 use crate::style;
 use crate::view::{Bounds, MapView};
 
@@ -32,72 +32,64 @@ fn screen_line(view: &MapView, r: &Ring) -> Vec<Pos2> {
     r.iter().map(|p| view.to_screen(*p)).collect()
 }
 
-/// Draws the static map: base fills, roads, cells, overlay nets, boundaries.
-pub fn draw_static(painter: &Painter, view: &MapView, model: &MapModel, textures: &MapTextures, toggles: &LayerToggles) {
-    let visible = view.visible();
-    let layer = |l: StaticLayer| textures.0.get(&l);
-    if let Some(t) = layer(StaticLayer::Base) {
-        image(painter, view, t);
+/// Draws the static map: the composed level that fits the zoom, or, zoomed in past the
+/// finest level, the fills with every line drawn as a vector (only what is visible).
+pub fn draw_static(
+    painter: &Painter,
+    view: &MapView,
+    model: &MapModel,
+    textures: &MapTextures,
+    toggles: &LayerToggles,
+    ppp: f32,
+) {
+    let Some(level) = textures.level_for(view.m_per_pt, ppp) else { return };
+    if !vector_mode(view, level) {
+        image(painter, view, level);
+        return;
     }
-    let wanted = [
-        (StaticLayer::Roads, true),
-        (StaticLayer::Cells, toggles.cells),
-        (StaticLayer::Responsibility, toggles.responsibility),
-        (StaticLayer::Supervision, toggles.supervision),
-        (StaticLayer::Boundaries, true),
-    ];
-    for (l, on) in wanted {
-        let Some(t) = layer(l).filter(|_| on) else { continue };
-        if !vector_mode(view, t) {
-            image(painter, view, t);
-            continue;
+    image(painter, view, textures.fills.as_ref().unwrap_or(level));
+    let visible = view.visible();
+    for r in model.roads.iter().filter(|r| r.bounds.intersects(&visible)) {
+        let (c, w) = style::road_style(&r.class);
+        painter.add(Shape::line(screen_line(view, &r.points), Stroke::new(w * 1.4, c)));
+    }
+    if toggles.cells {
+        let stroke = Stroke::new(1.0, style::CELL_LINE);
+        for c in model.cells.iter().filter(|c| c.bounds.intersects(&visible)) {
+            painter.add(Shape::closed_line(screen_line(view, &c.ring), stroke));
         }
-        match l {
-            StaticLayer::Roads => {
-                for r in model.roads.iter().filter(|r| r.bounds.intersects(&visible)) {
-                    let (c, w) = style::road_style(&r.class);
-                    painter.add(Shape::line(screen_line(view, &r.points), Stroke::new(w * 1.4, c)));
-                }
+    }
+    for (on, net, color) in [
+        (toggles.responsibility, Net::Responsibility, style::RESPONSIBILITY_LINE),
+        (toggles.supervision, Net::Supervision, style::SUPERVISION_LINE),
+    ] {
+        for o in model.overlays.iter().filter(|o| on && o.net == net && o.bounds.intersects(&visible)) {
+            for r in &o.rings {
+                painter.add(Shape::line(screen_line(view, r), Stroke::new(2.0, color)));
             }
-            StaticLayer::Cells => {
-                let stroke = Stroke::new(1.0, style::CELL_LINE);
-                for c in model.cells.iter().filter(|c| c.bounds.intersects(&visible)) {
-                    painter.add(Shape::closed_line(screen_line(view, &c.ring), stroke));
-                }
+        }
+    }
+    for (level, color, w) in [
+        (Level::Community, style::COMMUNITY_LINE, 1.2),
+        (Level::Street, style::STREET_LINE, 2.2),
+        (Level::District, style::DISTRICT_LINE, 3.0),
+    ] {
+        for a in model.areas.iter().filter(|a| a.level == level && a.bounds.intersects(&visible)) {
+            for r in &a.rings {
+                painter.add(Shape::line(screen_line(view, r), Stroke::new(w, color)));
             }
-            StaticLayer::Responsibility | StaticLayer::Supervision => {
-                let (net, color) = if l == StaticLayer::Responsibility {
-                    (Net::Responsibility, style::RESPONSIBILITY_LINE)
-                } else {
-                    (Net::Supervision, style::SUPERVISION_LINE)
-                };
-                for o in model.overlays.iter().filter(|o| o.net == net && o.bounds.intersects(&visible)) {
-                    for r in &o.rings {
-                        painter.add(Shape::line(screen_line(view, r), Stroke::new(2.0, color)));
-                    }
-                }
-            }
-            StaticLayer::Boundaries => {
-                for (level, color, w) in [
-                    (Level::Community, style::COMMUNITY_LINE, 1.2),
-                    (Level::Street, style::STREET_LINE, 2.2),
-                    (Level::District, style::DISTRICT_LINE, 3.0),
-                ] {
-                    for a in model.areas.iter().filter(|a| a.level == level && a.bounds.intersects(&visible)) {
-                        for r in &a.rings {
-                            painter.add(Shape::line(screen_line(view, r), Stroke::new(w, color)));
-                        }
-                    }
-                }
-            }
-            StaticLayer::Base => {}
         }
     }
 }
 
 /// Tints the cells that have open (or overdue) incidents. Far out, a cell smaller than a
 /// few points is drawn as a small square so that it still shows.
-pub fn draw_tints<'a>(painter: &Painter, view: &MapView, model: &MapModel, tints: impl Iterator<Item = &'a CellStatus>) {
+pub fn draw_tints<'a>(
+    painter: &Painter,
+    view: &MapView,
+    model: &MapModel,
+    tints: impl Iterator<Item = &'a CellStatus>,
+) {
     let visible = view.visible();
     for s in tints {
         let Some(cell) = model.cell(&s.cell) else { continue };
@@ -145,13 +137,23 @@ pub fn labels(view: &MapView, model: &MapModel, scale: f32) -> Vec<Label> {
             continue;
         }
         for a in model.areas.iter().filter(|a| a.level == level && a.bounds.intersects(&visible)) {
-            out.push(Label { text: a.name.clone(), at: view.to_screen(a.label_at), size: size * scale, level: Some(level) });
+            out.push(Label {
+                text: a.name.clone(),
+                at: view.to_screen(a.label_at),
+                size: size * scale,
+                level: Some(level),
+            });
         }
     }
     if cells {
         for c in model.cells.iter().filter(|c| c.bounds.intersects(&visible)) {
             let code = c.code.get(c.code.len().saturating_sub(8)..).unwrap_or(&c.code);
-            out.push(Label { text: code.to_owned(), at: view.to_screen(c.bounds.center()), size: 10.0 * scale, level: None });
+            out.push(Label {
+                text: code.to_owned(),
+                at: view.to_screen(c.bounds.center()),
+                size: 10.0 * scale,
+                level: None,
+            });
         }
     }
     out
@@ -201,7 +203,7 @@ mod tests {
 
     #[test]
     fn vector_lines_take_over_when_an_image_is_magnified() {
-        let t = LayerTexture { id: egui::TextureId::default(), extent: Bounds::empty(), m_per_px: 4.0 };
+        let t = crate::map::tests::tex(4.0);
         let mut v = MapView { m_per_pt: 8.0, ..MapView::default() };
         assert!(!vector_mode(&v, &t));
         v.m_per_pt = 1.0;

@@ -7,7 +7,6 @@ pub mod draw;
 pub mod model;
 pub mod raster;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, mpsc};
 
 use bevy::asset::RenderAssetUsages;
@@ -22,10 +21,10 @@ use crate::view::MapView;
 pub use model::MapModel;
 pub use raster::{Raster, StaticLayer};
 
-/// Pixels on the long side of the base image.
-pub const BASE_PX: u32 = 4096;
-/// Pixels on the long side of the overlay images.
-pub const OVERLAY_PX: u32 = 3072;
+/// Pixels on the long side of each level of the composed static map, coarsest first: the
+/// level whose texels are closest to screen pixels is drawn (a small mip pyramid, so that
+/// sampling stays near 1:1 at every zoom).
+pub const LEVELS_PX: [u32; 3] = [1024, 2048, 4096];
 
 /// The projected map, once it has arrived.
 #[derive(Default, Resource)]
@@ -36,7 +35,7 @@ pub struct CityMapRes {
     pub error: Option<String>,
 }
 
-/// A static layer on the GPU.
+/// A static image on the GPU.
 #[derive(Debug, Clone, Copy)]
 pub struct LayerTexture {
     /// egui's id for it.
@@ -45,11 +44,34 @@ pub struct LayerTexture {
     pub extent: crate::view::Bounds,
     /// Its resolution.
     pub m_per_px: f64,
+    handle_id: AssetId<Image>,
 }
 
-/// The static layers drawn so far.
+/// The static map on the GPU: the composed levels of the layers switched on, and the fills
+/// alone (under vector lines when zoomed in past the finest level).
 #[derive(Default, Resource)]
-pub struct MapTextures(pub HashMap<StaticLayer, LayerTexture>);
+pub struct MapTextures {
+    /// Composed levels, coarsest first (fewer until all are drawn).
+    pub levels: Vec<LayerTexture>,
+    /// Land and community fills alone, at the finest level.
+    pub fills: Option<LayerTexture>,
+    /// The layers the levels show.
+    pub composed: Vec<StaticLayer>,
+}
+
+impl MapTextures {
+    /// Whether every image is drawn and uploaded.
+    pub fn complete(&self) -> bool {
+        self.fills.is_some() && self.levels.len() == LEVELS_PX.len()
+    }
+
+    /// The level to draw at `m_per_pt` metres per point and `ppp` pixels per point: the
+    /// coarsest whose texels are no larger than a screen pixel, else the finest.
+    pub fn level_for(&self, m_per_pt: f64, ppp: f32) -> Option<&LayerTexture> {
+        let m_per_screen_px = m_per_pt / f64::from(ppp.max(0.1));
+        self.levels.iter().find(|t| t.m_per_px <= m_per_screen_px * 1.05).or(self.levels.last())
+    }
+}
 
 /// Which switchable layers are on.
 #[derive(Debug, Clone, Resource)]
@@ -91,9 +113,55 @@ impl Default for LayerToggles {
 #[derive(Debug, Clone, Copy, Default, Resource)]
 pub struct StartView(pub Option<[f64; 3]>);
 
+/// What a raster job hands back.
+pub enum Drawn {
+    /// One level of the composed map.
+    Level(Vec<StaticLayer>, Raster),
+    /// The fills alone.
+    Fills(Raster),
+}
+
 /// Rasters under way on a worker thread.
 #[derive(Default, Resource)]
-pub struct RasterJobs(pub Option<Mutex<mpsc::Receiver<(StaticLayer, Raster)>>>);
+pub struct RasterJobs(pub Option<Mutex<mpsc::Receiver<Drawn>>>);
+
+/// The static layers drawn for `toggles`, in drawing order.
+pub fn composed_layers(toggles: &LayerToggles) -> Vec<StaticLayer> {
+    let mut v = vec![StaticLayer::Base, StaticLayer::Roads];
+    if toggles.cells {
+        v.push(StaticLayer::Cells);
+    }
+    if toggles.responsibility {
+        v.push(StaticLayer::Responsibility);
+    }
+    if toggles.supervision {
+        v.push(StaticLayer::Supervision);
+    }
+    v.push(StaticLayer::Boundaries);
+    v
+}
+
+/// Starts drawing the levels of `layers` (and the fills, when `with_fills`) off the frame
+/// loop, coarsest first so that something shows at once.
+pub fn spawn_raster(
+    model: Arc<MapModel>,
+    layers: Vec<StaticLayer>,
+    with_fills: bool,
+) -> std::io::Result<mpsc::Receiver<Drawn>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new().name("onegrid-raster".into()).spawn(move || {
+        for px in LEVELS_PX {
+            if tx.send(Drawn::Level(layers.clone(), raster::render(&model, &layers, px))).is_err() {
+                return;
+            }
+        }
+        if with_fills {
+            let last = LEVELS_PX[LEVELS_PX.len() - 1];
+            let _ = tx.send(Drawn::Fills(raster::render(&model, &[StaticLayer::Base], last)));
+        }
+    })?;
+    Ok(rx)
+}
 
 /// Receives the map, rasterises it, uploads the layers.
 pub struct MapPlugin;
@@ -110,8 +178,14 @@ impl Plugin for MapPlugin {
     }
 }
 
-/// Installs `map`: projects it, frames the view on it and starts rasterising.
-pub fn install_map(map: &CityMap, res: &mut CityMapRes, jobs_out: &mut Option<mpsc::Receiver<(StaticLayer, Raster)>>, view: &mut MapView) {
+/// Installs `map`: projects it, frames the view on it and starts rasterising `layers`.
+pub fn install_map(
+    map: &CityMap,
+    layers: Vec<StaticLayer>,
+    res: &mut CityMapRes,
+    jobs_out: &mut Option<mpsc::Receiver<Drawn>>,
+    view: &mut MapView,
+) {
     if map.cells.is_empty() {
         let why = format!("the server's map of {} has no cells", map.name);
         error!("{why}");
@@ -120,22 +194,14 @@ pub fn install_map(map: &CityMap, res: &mut CityMapRes, jobs_out: &mut Option<mp
     }
     let model = Arc::new(MapModel::new(map));
     view.frame(&model.bounds);
-    let (tx, rx) = mpsc::channel();
-    let m = model.clone();
-    let spawned = std::thread::Builder::new().name("onegrid-raster".into()).spawn(move || {
-        for layer in StaticLayer::ALL {
-            let px = if layer == StaticLayer::Base { BASE_PX } else { OVERLAY_PX };
-            if tx.send((layer, raster::render(&m, layer, px))).is_err() {
-                return;
-            }
+    match spawn_raster(model.clone(), layers, true) {
+        Ok(rx) => {
+            *jobs_out = Some(rx);
+            res.error = None;
         }
-    });
-    if let Err(e) = spawned {
-        res.error = Some(format!("cannot start the map rasteriser: {e}"));
+        Err(e) => res.error = Some(format!("cannot start the map rasteriser: {e}")),
     }
-    *jobs_out = Some(rx);
     res.model = Some(model);
-    res.error = None;
 }
 
 fn receive_map(
@@ -144,12 +210,13 @@ fn receive_map(
     mut jobs: ResMut<RasterJobs>,
     mut view: ResMut<MapView>,
     start: Res<StartView>,
+    toggles: Res<LayerToggles>,
 ) {
     for ServerEvent(msg) in events.read() {
         match msg {
             ServerMsg::Result { req, result: QueryResult::Map { map } } if req == MAP_REQ => {
                 let mut rx = None;
-                install_map(map, &mut res, &mut rx, &mut view);
+                install_map(map, composed_layers(&toggles), &mut res, &mut rx, &mut view);
                 jobs.0 = rx.map(Mutex::new);
                 apply_start_view(&start, &res, &mut view);
             }
@@ -181,17 +248,84 @@ pub fn raster_image(r: Raster) -> Image {
 }
 
 fn upload_rasters(
-    jobs: Res<RasterJobs>,
+    mut jobs: ResMut<RasterJobs>,
     mut images: ResMut<Assets<Image>>,
     mut egui_textures: ResMut<EguiUserTextures>,
     mut textures: ResMut<MapTextures>,
+    toggles: Res<LayerToggles>,
+    res: Res<CityMapRes>,
 ) {
+    let wanted = composed_layers(&toggles);
+    if let Some(model) = &res.model
+        && textures.complete()
+        && textures.composed != wanted
+    {
+        // A switch changed: draw the levels again; the old ones show until the new arrive.
+        if let Ok(rx) = spawn_raster(model.clone(), wanted.clone(), false) {
+            jobs.0 = Some(Mutex::new(rx));
+            textures.composed = wanted.clone();
+        }
+    }
     let Some(rx) = &jobs.0 else { return };
     let Ok(rx) = rx.lock() else { return };
-    while let Ok((layer, r)) = rx.try_recv() {
+    let upload = |r: Raster, images: &mut Assets<Image>, egui_textures: &mut EguiUserTextures| {
         let (extent, m_per_px) = (r.extent, r.m_per_px());
         let handle = images.add(raster_image(r));
+        let handle_id = handle.id();
         let id = egui_textures.add_image(EguiTextureHandle::Strong(handle));
-        textures.0.insert(layer, LayerTexture { id, extent, m_per_px });
+        LayerTexture { id, extent, m_per_px, handle_id }
+    };
+    while let Ok(drawn) = rx.try_recv() {
+        match drawn {
+            Drawn::Fills(r) => textures.fills = Some(upload(r, &mut images, &mut egui_textures)),
+            Drawn::Level(layers, r) => {
+                let t = upload(r, &mut images, &mut egui_textures);
+                textures.composed = layers;
+                let old = match textures.levels.iter().position(|l| (l.m_per_px - t.m_per_px).abs() < 1e-9) {
+                    Some(i) => Some(std::mem::replace(&mut textures.levels[i], t)),
+                    None => {
+                        textures.levels.push(t);
+                        None
+                    }
+                };
+                textures.levels.sort_by(|a, b| b.m_per_px.total_cmp(&a.m_per_px));
+                if let Some(old) = old {
+                    egui_textures.remove_image(old.handle_id);
+                    images.remove(old.handle_id);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn tex(m_per_px: f64) -> LayerTexture {
+        LayerTexture {
+            id: egui::TextureId::default(),
+            extent: crate::view::Bounds::empty(),
+            m_per_px,
+            handle_id: AssetId::default(),
+        }
+    }
+
+    #[test]
+    fn the_level_drawn_is_the_coarsest_not_coarser_than_a_pixel() {
+        let t = MapTextures { levels: vec![tex(12.0), tex(6.0), tex(3.0)], fills: None, composed: vec![] };
+        assert_eq!(t.level_for(20.0, 1.0).map(|l| l.m_per_px), Some(12.0));
+        assert_eq!(t.level_for(7.0, 1.0).map(|l| l.m_per_px), Some(6.0));
+        assert_eq!(t.level_for(7.0, 2.0).map(|l| l.m_per_px), Some(3.0), "HiDPI wants finer texels");
+        assert_eq!(t.level_for(0.5, 1.0).map(|l| l.m_per_px), Some(3.0), "closer in: the finest");
+    }
+
+    #[test]
+    fn switches_choose_the_composed_layers() {
+        let mut toggles = LayerToggles::default();
+        toggles.cells = false;
+        toggles.supervision = true;
+        let l = composed_layers(&toggles);
+        assert_eq!(l, vec![StaticLayer::Base, StaticLayer::Roads, StaticLayer::Supervision, StaticLayer::Boundaries]);
     }
 }

@@ -116,7 +116,10 @@ fn ring_of(line: &LineString, p: &Projection) -> Ring {
 }
 
 fn rings_of(mp: &MultiPolygon, p: &Projection) -> Vec<Ring> {
-    mp.0.iter().flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors())).map(|l| ring_of(l, p)).collect()
+    mp.0.iter()
+        .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+        .map(|l| ring_of(l, p))
+        .collect()
 }
 
 fn bounds_of<'a>(rings: impl IntoIterator<Item = &'a Ring>) -> Bounds {
@@ -210,7 +213,13 @@ impl MapModel {
             .iter()
             .map(|o| {
                 let rings = rings_of(&o.outline, &projection);
-                OverlayShape { net: o.net, code: o.code.clone(), name: o.name.clone(), bounds: bounds_of(&rings), rings }
+                OverlayShape {
+                    net: o.net,
+                    code: o.code.clone(),
+                    name: o.name.clone(),
+                    bounds: bounds_of(&rings),
+                    rings,
+                }
             })
             .collect();
         let roads = map
@@ -267,10 +276,7 @@ impl MapModel {
             return c;
         }
         let d2 = |p: [f64; 2]| (p[0] - c[0]).powi(2) + (p[1] - c[1]).powi(2);
-        self.cells_in(a)
-            .map(|i| self.cells[i].bounds.center())
-            .min_by(|x, y| d2(*x).total_cmp(&d2(*y)))
-            .unwrap_or(c)
+        self.cells_in(a).map(|i| self.cells[i].bounds.center()).min_by(|x, y| d2(*x).total_cmp(&d2(*y))).unwrap_or(c)
     }
 
     /// Indexes of the cells inside area `a` (any level).
@@ -333,10 +339,7 @@ pub(crate) mod tests {
 
     fn square(x0: f64, y0: f64, d: f64) -> Polygon {
         let c = |x, y| Coord { x, y };
-        Polygon::new(
-            LineString(vec![c(x0, y0), c(x0 + d, y0), c(x0 + d, y0 + d), c(x0, y0 + d), c(x0, y0)]),
-            vec![],
-        )
+        Polygon::new(LineString(vec![c(x0, y0), c(x0 + d, y0), c(x0 + d, y0 + d), c(x0, y0 + d), c(x0, y0)]), vec![])
     }
 
     fn area(level: Level, code: &str, name: &str, parent: &str, poly: Polygon) -> MapArea {
@@ -375,7 +378,13 @@ pub(crate) mod tests {
                 area(Level::District, "999901000000", "甲区", "999900000000", square(118.0, 24.0, 4.0 * d)),
                 area(Level::Street, "999901001000", "乙街道", "999901000000", square(118.0, 24.0, 4.0 * d)),
                 area(Level::Community, "999901001001", "丙社区", "999901001000", square(118.0, 24.0, 2.0 * d)),
-                area(Level::Community, "999901001002", "丁社区", "999901001000", square(118.0 + 2.0 * d, 24.0, 2.0 * d)),
+                area(
+                    Level::Community,
+                    "999901001002",
+                    "丁社区",
+                    "999901001000",
+                    square(118.0 + 2.0 * d, 24.0, 2.0 * d),
+                ),
             ],
             overlays: vec![],
             cells: (0..4).map(|i| cell(i, if i < 2 { "999901001001" } else { "999901001002" })).collect(),

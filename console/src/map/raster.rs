@@ -117,8 +117,9 @@ pub fn extent(model: &MapModel) -> Bounds {
     b
 }
 
-/// Draws `layer` with `long_side_px` pixels on the longer side of the map.
-pub fn render(model: &MapModel, layer: StaticLayer, long_side_px: u32) -> Raster {
+/// Draws `layers`, in order, into one image with `long_side_px` pixels on the longer side
+/// of the map.
+pub fn render(model: &MapModel, layers: &[StaticLayer], long_side_px: u32) -> Raster {
     let extent = extent(model);
     let [w, h] = extent.size();
     let scale = f64::from(long_side_px) / w.max(h);
@@ -130,15 +131,22 @@ pub fn render(model: &MapModel, layer: StaticLayer, long_side_px: u32) -> Raster
     };
     // Line widths grow a little with resolution so that lines read the same at any size.
     let k = (long_side_px as f32 / 4096.0).max(0.5);
+    for &layer in layers {
+        draw_layer(model, &mut canvas, layer, k);
+    }
+    Raster { width, height, rgba: canvas.pixmap.take(), extent }
+}
+
+fn draw_layer(model: &MapModel, canvas: &mut Canvas, layer: StaticLayer, k: f32) {
     match layer {
-        StaticLayer::Base => draw_base(model, &mut canvas),
+        StaticLayer::Base => draw_base(model, canvas),
         StaticLayer::Roads => {
             for r in &model.roads {
                 let (color, width) = style::road_style(&r.class);
                 canvas.stroke([&r.points], color, width * k, false);
             }
         }
-        StaticLayer::Boundaries => draw_boundaries(model, &mut canvas, k),
+        StaticLayer::Boundaries => draw_boundaries(model, canvas, k),
         StaticLayer::Cells => {
             let line = (0.8 * k).max(0.6);
             canvas.stroke(model.cells.iter().map(|c| &c.ring), style::CELL_LINE, line, false);
@@ -153,7 +161,6 @@ pub fn render(model: &MapModel, layer: StaticLayer, long_side_px: u32) -> Raster
             canvas.stroke(rings, color.gamma_multiply(0.85), 1.4 * k, dash);
         }
     }
-    Raster { width, height, rgba: canvas.pixmap.take(), extent }
 }
 
 fn draw_base(model: &MapModel, canvas: &mut Canvas) {
@@ -186,7 +193,7 @@ mod tests {
     #[test]
     fn base_layer_fills_land_and_leaves_the_sea_clear() {
         let m = MapModel::new(&tiny_map());
-        let r = render(&m, StaticLayer::Base, 512);
+        let r = render(&m, &[StaticLayer::Base], 512);
         assert_eq!(r.rgba.len(), (r.width * r.height * 4) as usize);
         assert_eq!(r.width.max(r.height), 512);
         let inside = m.area("999901001001").expect("community").label_at;
@@ -198,9 +205,20 @@ mod tests {
     }
 
     #[test]
+    fn layers_compose_in_order_into_one_image() {
+        let m = MapModel::new(&tiny_map());
+        let both = render(&m, &[StaticLayer::Base, StaticLayer::Cells], 512);
+        let base = render(&m, &[StaticLayer::Base], 512);
+        let edge = [m.cells[0].bounds.max[0], m.cells[0].bounds.center()[1]];
+        assert_ne!(pixel(&both, edge), pixel(&base, edge), "the cell line is drawn over the fill");
+        let centre = m.cells[0].bounds.center();
+        assert_eq!(pixel(&both, centre), pixel(&base, centre), "inside the cell the fill shows");
+    }
+
+    #[test]
     fn cell_layer_draws_lines_not_fills() {
         let m = MapModel::new(&tiny_map());
-        let r = render(&m, StaticLayer::Cells, 512);
+        let r = render(&m, &[StaticLayer::Cells], 512);
         let centre = m.cells[0].bounds.center();
         assert_eq!(pixel(&r, centre)[3], 0, "inside a cell stays clear");
         let edge = [m.cells[0].bounds.max[0], centre[1]];

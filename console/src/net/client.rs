@@ -148,9 +148,11 @@ async fn session(
         Ok(Err(e)) => return Err(SessionEnd::Connect { url: config.url.clone(), why: e.to_string() }),
         Err(_) => return Err(SessionEnd::Connect { url: config.url.clone(), why: "timed out".into() }),
     };
-    let hello = ClientMsg::Hello { version: PROTOCOL_VERSION, token: config.token.clone(), client: "onegrid-console".into() };
+    let hello =
+        ClientMsg::Hello { version: PROTOCOL_VERSION, token: config.token.clone(), client: "onegrid-console".into() };
     ws.send(text(&hello)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
-    let welcome = timeout(CONNECT_TIMEOUT, ws.next()).await.map_err(|_| SessionEnd::Silent(CONNECT_TIMEOUT.as_secs()))?;
+    let welcome =
+        timeout(CONNECT_TIMEOUT, ws.next()).await.map_err(|_| SessionEnd::Silent(CONNECT_TIMEOUT.as_secs()))?;
     let welcome = match welcome {
         Some(Ok(Message::Text(t))) => parse(&t)?,
         Some(Ok(other)) => return Err(SessionEnd::Refused(format!("unexpected first frame: {other:?}"))),

@@ -125,7 +125,11 @@ impl Plugin for NetPlugin {
             Err(e) => {
                 let reason = format!("cannot start the network thread: {e}");
                 error!("{reason}");
-                app.insert_resource(Link { state: LinkState::Down { reason, retry_in_ms: 0 }, last_heard: None, url: self.config.url.clone() });
+                app.insert_resource(Link {
+                    state: LinkState::Down { reason, retry_in_ms: 0 },
+                    last_heard: None,
+                    url: self.config.url.clone(),
+                });
             }
         }
         app.add_systems(PreUpdate, drain);

@@ -200,13 +200,22 @@ pub fn unit_panel(ui: &mut Ui, v: &UnitView<'_>) -> Option<Intent> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use egui_kittest::kittest::Queryable;
     use crate::live::tests::{incident, unit};
     use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
     use onegrid_protocol::{IncidentState, UnitStatus};
 
     fn view<'a>(i: &'a Incident, nearest: Option<&'a [NearUnit]>, connected: bool) -> IncidentView<'a> {
-        IncidentView { incident: i, category: "火灾隐患", worker: Some("张三"), now: 0, pending: None, nearest, notices: vec![], connected }
+        IncidentView {
+            incident: i,
+            category: "火灾隐患",
+            worker: Some("张三"),
+            now: 0,
+            pending: None,
+            nearest,
+            notices: vec![],
+            connected,
+        }
     }
 
     fn run(v: IncidentView<'_>, state: &mut DetailState, click: &str) -> Option<Intent> {

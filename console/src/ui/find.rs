@@ -93,12 +93,18 @@ pub fn search<'a>(
     let number = q.trim_start_matches('#').parse::<u64>().ok();
     for i in incidents {
         if Some(i.id) == number {
-            hits.push(Hit { label: format!("事件 #{} {}", i.id, model.category_name(&i.category)), intent: Intent::SelectIncident(i.id) });
+            hits.push(Hit {
+                label: format!("事件 #{} {}", i.id, model.category_name(&i.category)),
+                intent: Intent::SelectIncident(i.id),
+            });
         }
     }
     for u in units {
         if u.name.contains(q) {
-            hits.push(Hit { label: format!("人员 {} ({})", u.name, u.home.community_name), intent: Intent::SelectUnit(u.id) });
+            hits.push(Hit {
+                label: format!("人员 {} ({})", u.name, u.home.community_name),
+                intent: Intent::SelectUnit(u.id),
+            });
         }
     }
     hits.truncate(MAX_HITS);
@@ -123,9 +129,9 @@ pub fn search_panel(ui: &mut Ui, query: &mut String, hits: &[Hit]) -> Option<Int
 #[cfg(test)]
 mod tests {
     use super::*;
-    use egui_kittest::kittest::Queryable;
     use crate::live::tests::{incident, unit};
     use crate::map::model::tests::tiny_map;
+    use egui_kittest::kittest::Queryable;
     use onegrid_protocol::{IncidentState, UnitStatus};
 
     #[test]

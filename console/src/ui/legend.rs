@@ -47,7 +47,13 @@ pub fn layer_name(s: &str) -> &str {
 pub fn legend(ui: &mut Ui, synthetic: &[String], attribution: &[String]) {
     ui.label(RichText::new("图例").strong());
     ui.label(RichText::new("事件状态").weak());
-    for s in [IncidentState::Reported, IncidentState::Accepted, IncidentState::Dispatched, IncidentState::Feedback, IncidentState::Escalated] {
+    for s in [
+        IncidentState::Reported,
+        IncidentState::Accepted,
+        IncidentState::Dispatched,
+        IncidentState::Feedback,
+        IncidentState::Escalated,
+    ] {
         swatch(ui, style::incident_color(s, false), style::state_name(s));
     }
     swatch(ui, style::incident_color(IncidentState::Reported, true), "超时（红色脉冲光环）");
@@ -74,7 +80,9 @@ pub fn legend(ui: &mut Ui, synthetic: &[String], attribution: &[String]) {
     swatch(ui, style::CAMERA_LINKED, "联动摄像机");
     if !synthetic.is_empty() {
         let names: Vec<&str> = synthetic.iter().map(|s| layer_name(s)).collect();
-        ui.label(RichText::new(format!("模拟数据（非真实）：{}", names.join("、"))).color(Color32::from_rgb(250, 190, 90)));
+        ui.label(
+            RichText::new(format!("模拟数据（非真实）：{}", names.join("、"))).color(Color32::from_rgb(250, 190, 90)),
+        );
     }
     egui::CollapsingHeader::new(RichText::new("数据来源").weak()).show(ui, |ui| {
         for a in attribution {

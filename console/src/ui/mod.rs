@@ -73,7 +73,10 @@ pub struct UiPlugin;
 impl Plugin for UiPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<UiState>()
-            .add_systems(EguiPrimaryContextPass, (crate::fonts::install, ui_system.run_if(crate::drawing_on)).chain().before(DrawMap))
+            .add_systems(
+                EguiPrimaryContextPass,
+                (crate::fonts::install, ui_system.run_if(crate::drawing_on)).chain().before(DrawMap),
+            )
             .add_systems(Update, (animate_view, follow_on_wall));
     }
 }
@@ -121,7 +124,11 @@ fn ui_system(
     mut intents: MessageWriter<Intent>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
-    let mut root = Ui::new(ctx.clone(), "root".into(), UiBuilder::new().layer_id(LayerId::background()).max_rect(ctx.viewport_rect()));
+    let mut root = Ui::new(
+        ctx.clone(),
+        "root".into(),
+        UiBuilder::new().layer_id(LayerId::background()).max_rect(ctx.viewport_rect()),
+    );
     let model = map.model.as_deref();
     let mut asked: Vec<Intent> = Vec::new();
     let problem = state.problem.clone().or_else(|| map.error.clone());
@@ -154,7 +161,8 @@ fn ui_system(
                         legend::layers_panel(ui, &mut toggles);
                         ui.separator();
                         egui::ScrollArea::vertical().id_salt("legend").show(ui, |ui| {
-                            let (syn, attr) = model.map_or((&[][..], &[][..]), |m| (&m.synthetic_layers[..], &m.attribution[..]));
+                            let (syn, attr) =
+                                model.map_or((&[][..], &[][..]), |m| (&m.synthetic_layers[..], &m.attribution[..]));
                             legend::legend(ui, syn, attr);
                         });
                     }
@@ -191,11 +199,31 @@ fn ui_system(
     }
     let rect = root.available_rect_before_wrap();
     view.viewport = rect;
+    if model.is_none() {
+        let words = problem.clone().unwrap_or_else(|| match live.link.as_ref().map(|l| &l.state) {
+            Some(LinkState::Down { reason, .. }) => format!("等待地图：{reason}"),
+            _ => "正在载入地图…".to_owned(),
+        });
+        waiting_message(&ctx, rect, &words, problem.is_some());
+    }
     asked.extend(map_input(&ctx, &mut root, rect, &mut view, &live, model, *mode));
     for i in asked {
         intents.write(i);
     }
     Ok(())
+}
+
+fn waiting_message(ctx: &egui::Context, rect: egui::Rect, words: &str, is_problem: bool) {
+    let color = if is_problem { egui::Color32::from_rgb(255, 90, 90) } else { egui::Color32::LIGHT_GRAY };
+    let painter = ctx.layer_painter(LayerId::background()).with_clip_rect(rect);
+    let galley = painter.layout(words.to_owned(), egui::FontId::proportional(18.0), color, rect.width() * 0.8);
+    let at = rect.center() - galley.size() / 2.0;
+    painter.rect_filled(
+        egui::Rect::from_min_size(at, galley.size()).expand(12.0),
+        6.0,
+        egui::Color32::from_black_alpha(200),
+    );
+    painter.galley(at, galley, color);
 }
 
 fn wall_panels(root: &mut Ui, live: &LiveRead, model: Option<&MapModel>, scale: f32) {
@@ -215,7 +243,8 @@ fn selection_panels(
     connected: bool,
 ) -> Option<Intent> {
     let mut out = None;
-    let incident = live.selection.incident.and_then(|id| live.index.incidents.get(&id)).and_then(|e| live.incidents.get(*e).ok());
+    let incident =
+        live.selection.incident.and_then(|id| live.index.incidents.get(&id)).and_then(|e| live.incidents.get(*e).ok());
     if let Some(i) = incident {
         let i = &i.0;
         if *detail_for != Some(i.id) {
@@ -288,7 +317,10 @@ fn map_input(
         let keys = ctx.input(|i| {
             let d = |a: Key, b: Key| f32::from(u8::from(i.key_down(a) || i.key_down(b)));
             (
-                egui::vec2(d(Key::ArrowLeft, Key::A) - d(Key::ArrowRight, Key::D), d(Key::ArrowUp, Key::W) - d(Key::ArrowDown, Key::S)),
+                egui::vec2(
+                    d(Key::ArrowLeft, Key::A) - d(Key::ArrowRight, Key::D),
+                    d(Key::ArrowUp, Key::W) - d(Key::ArrowDown, Key::S),
+                ),
                 i.key_down(Key::Plus) || i.key_down(Key::Equals),
                 i.key_down(Key::Minus),
                 i.key_pressed(Key::Home),

@@ -151,8 +151,10 @@ pub fn queue_panel(
 ) -> Option<Intent> {
     let mut out = None;
     ui.horizontal_wrapped(|ui| {
-        let levels: Vec<(Level, String)> =
-            [Level::Community, Level::Street, Level::District, Level::City].iter().map(|l| (*l, level_name(*l).to_owned())).collect();
+        let levels: Vec<(Level, String)> = [Level::Community, Level::Street, Level::District, Level::City]
+            .iter()
+            .map(|l| (*l, level_name(*l).to_owned()))
+            .collect();
         combo(ui, "q-level", &mut filter.level, "全部层级", &levels);
         let streets: Vec<(String, String)> = choices.streets.clone();
         combo(ui, "q-street", &mut filter.street, "全部街道", &streets);
@@ -185,29 +187,39 @@ pub fn queue_panel(
     });
     ui.label(RichText::new(format!("{} 件", rows.len())).weak());
     ui.separator();
-    egui::ScrollArea::vertical().id_salt("queue").auto_shrink([false, false]).show_rows(ui, 22.0, rows.len(), |ui, range| {
-        for r in &rows[range] {
-            let color = style::incident_color(r.state, r.overdue);
-            let left = format_left(r.time_left_ms);
-            let text = format!("#{:<5} {}  {}  {}  {}", r.id, style::state_name(r.state), r.category, r.place, left);
-            let text = RichText::new(text).color(if r.overdue { Color32::from_rgb(255, 110, 110) } else { Color32::LIGHT_GRAY });
-            ui.horizontal(|ui| {
-                let (rect, _) = ui.allocate_exact_size(egui::vec2(8.0, 16.0), egui::Sense::hover());
-                ui.painter().rect_filled(rect, 2.0, color);
-                if ui.selectable_label(selected == Some(r.id), text).clicked() {
-                    out = Some(Intent::SelectIncident(r.id));
-                }
-            });
-        }
-    });
+    egui::ScrollArea::vertical().id_salt("queue").auto_shrink([false, false]).show_rows(
+        ui,
+        22.0,
+        rows.len(),
+        |ui, range| {
+            for r in &rows[range] {
+                let color = style::incident_color(r.state, r.overdue);
+                let left = format_left(r.time_left_ms);
+                let text =
+                    format!("#{:<5} {}  {}  {}  {}", r.id, style::state_name(r.state), r.category, r.place, left);
+                let text = RichText::new(text).color(if r.overdue {
+                    Color32::from_rgb(255, 110, 110)
+                } else {
+                    Color32::LIGHT_GRAY
+                });
+                ui.horizontal(|ui| {
+                    let (rect, _) = ui.allocate_exact_size(egui::vec2(8.0, 16.0), egui::Sense::hover());
+                    ui.painter().rect_filled(rect, 2.0, color);
+                    if ui.selectable_label(selected == Some(r.id), text).clicked() {
+                        out = Some(Intent::SelectIncident(r.id));
+                    }
+                });
+            }
+        },
+    );
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use egui_kittest::kittest::Queryable;
     use crate::live::tests::incident;
+    use egui_kittest::kittest::Queryable;
 
     #[test]
     fn rows_sort_by_time_left_with_overdue_first() {
@@ -233,7 +245,9 @@ mod tests {
         let mut b = incident(2, IncidentState::Escalated);
         b.level = Level::District;
         b.placement.street = "S2".into();
-        let f = |filter: QueueFilter| queue_rows([&a, &b].into_iter(), &filter, 0, None).iter().map(|r| r.id).collect::<Vec<_>>();
+        let f = |filter: QueueFilter| {
+            queue_rows([&a, &b].into_iter(), &filter, 0, None).iter().map(|r| r.id).collect::<Vec<_>>()
+        };
         assert_eq!(f(QueueFilter { level: Some(Level::District), ..Default::default() }), vec![2]);
         assert_eq!(f(QueueFilter { street: Some("S1".into()), ..Default::default() }), vec![1]);
         assert_eq!(f(QueueFilter { module: Some("01".into()), ..Default::default() }), vec![1]);

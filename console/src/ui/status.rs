@@ -39,7 +39,7 @@ pub fn link_words(link: Option<&LinkState>, age: Option<Duration>) -> (String, C
     let amber = Color32::from_rgb(250, 190, 60);
     let red = Color32::from_rgb(255, 90, 90);
     match link {
-        None => ("离线演示".into(), amber),
+        None => ("未连接服务器".into(), amber),
         Some(LinkState::Connecting) => ("正在连接…".into(), amber),
         Some(LinkState::Reconnecting { attempt }) => (format!("重新连接中（第 {attempt} 次）…"), amber),
         Some(LinkState::Down { reason, retry_in_ms }) => {
@@ -77,6 +77,9 @@ pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) {
         let (words, color) = link_words(v.link, v.data_age);
         ui.label(RichText::new("●").color(color).size(big));
         ui.label(RichText::new(words).color(color).size(big));
+        if let Some(p) = v.problem {
+            ui.label(RichText::new(p).color(Color32::from_rgb(255, 90, 90)).size(big));
+        }
         if v.link.is_some() {
             ui.label(RichText::new(v.url).weak().size(big * 0.8));
         }
@@ -88,11 +91,11 @@ pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) {
         let figures = if v.figures_inline {
             ui.separator();
             vec![
-            ("在办", f.open.to_string(), Color32::LIGHT_GRAY),
-            ("超时", f.overdue.to_string(), Color32::from_rgb(255, 100, 100)),
-            ("吹哨", f.escalated.to_string(), Color32::from_rgb(255, 120, 210)),
-            ("今日结案", f.closed_today.to_string(), Color32::from_rgb(130, 220, 130)),
-            ("按时率", rate_words(f.on_time_rate), Color32::from_rgb(120, 200, 255)),
+                ("在办", f.open.to_string(), Color32::LIGHT_GRAY),
+                ("超时", f.overdue.to_string(), Color32::from_rgb(255, 100, 100)),
+                ("吹哨", f.escalated.to_string(), Color32::from_rgb(255, 120, 210)),
+                ("今日结案", f.closed_today.to_string(), Color32::from_rgb(130, 220, 130)),
+                ("按时率", rate_words(f.on_time_rate), Color32::from_rgb(120, 200, 255)),
             ]
         } else {
             vec![]
@@ -104,10 +107,6 @@ pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) {
         if v.figures_inline {
             ui.separator();
             ui.label(RichText::new(format!("人员 {} · 摄像机 {}", v.units, v.cameras)).weak().size(big));
-        }
-        if let Some(p) = v.problem {
-            ui.separator();
-            ui.label(RichText::new(p).color(Color32::from_rgb(255, 90, 90)).size(big));
         }
     });
 }

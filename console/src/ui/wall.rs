@@ -48,7 +48,9 @@ pub fn ticker(ui: &mut Ui, items: &[&TickerItem], model: Option<&MapModel>, scal
         ui.horizontal(|ui| {
             ui.label(RichText::new(clock(t.at)).weak().size(15.0 * scale));
             ui.label(RichText::new(t.kind.label()).color(kind_color(t.kind)).strong().size(15.0 * scale));
-            ui.label(RichText::new(format!("#{} {} {} 级别{}", t.incident, cat, t.place, t.severity)).size(15.0 * scale));
+            ui.label(
+                RichText::new(format!("#{} {} {} 级别{}", t.incident, cat, t.place, t.severity)).size(15.0 * scale),
+            );
         });
     }
 }

@@ -49,7 +49,12 @@ pub fn city_map(p: &Parts<'_>) -> CityMap {
     let overlays = p
         .overlays
         .iter()
-        .map(|o| MapOverlay { net: net(&o.net), code: o.code.clone(), name: o.name.clone(), outline: o.outline.clone() })
+        .map(|o| MapOverlay {
+            net: net(&o.net),
+            code: o.code.clone(),
+            name: o.name.clone(),
+            outline: o.outline.clone(),
+        })
         .collect();
     let cells = p
         .cells
