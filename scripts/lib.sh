@@ -6,22 +6,40 @@ export CARGO_TARGET_DIR
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# need_packages CMD:PACKAGE ...: installs the Debian packages whose command is missing, or
-# says exactly what is missing when it cannot install.
+# install_debs PACKAGE...: installs Debian packages with apt-get, or says exactly what is
+# missing when it cannot.
+install_debs() {
+  [ $# -eq 0 ] && return 0
+  if command -v apt-get >/dev/null 2>&1; then
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    say "installing system packages: $*"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null && return 0
+  fi
+  echo "missing system packages: $* (install them, e.g. apt-get install $*)" >&2
+  exit 1
+}
+
+# need_packages CMD:PACKAGE ...: installs the packages whose command is missing.
 need_packages() {
   local missing=()
   for pair in "$@"; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
   done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if command -v apt-get >/dev/null 2>&1; then
-    local sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    say "installing system packages: ${missing[*]}"
-    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null && return 0
+  install_debs "${missing[@]}"
+}
+
+# need_debs PACKAGE ...: installs the packages that dpkg does not list as installed
+# (libraries and drivers, which have no command to look for).
+need_debs() {
+  local missing=()
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    return 0
   fi
-  echo "missing system packages: ${missing[*]} (install them, e.g. apt-get install ${missing[*]})" >&2
-  exit 1
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  install_debs "${missing[@]}"
 }
 
 need_rust() {
@@ -30,4 +48,16 @@ need_rust() {
     exit 1
   fi
   need_packages cc:build-essential pkg-config:pkg-config
+}
+
+# The console's libraries (X11 windowing, input) and a Vulkan driver; Mesa's drivers give
+# software Vulkan (lavapipe) where there is no GPU.
+need_console() {
+  need_debs libx11-dev libxkbcommon-dev libxcursor-dev libxrandr-dev libxi-dev libwayland-dev libudev-dev \
+    libvulkan1 mesa-vulkan-drivers
+}
+
+# What the screenshot tests need to open a real window without a screen.
+need_xvfb() {
+  need_packages xvfb-run:xvfb xauth:xauth
 }

@@ -67,6 +67,7 @@ impl Plugin for BenchPlugin {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // a bevy system: one parameter per resource it touches
 fn load_scene(
     plan: Res<BenchPlan>,
     mut res: ResMut<CityMapRes>,

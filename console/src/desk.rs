@@ -93,6 +93,9 @@ impl Default for FocusSpan {
     }
 }
 
+/// A recent track: `(time, lon, lat)` points, oldest first.
+pub type Track = Vec<(Millis, f64, f64)>;
+
 /// The desk's state.
 #[derive(Default, Resource)]
 pub struct Desk {
@@ -105,7 +108,7 @@ pub struct Desk {
     /// Cameras that see an incident.
     pub linked_cameras: Option<(IncidentId, Vec<CameraId>)>,
     /// A unit's recent track.
-    pub track: Option<(UnitId, Vec<(Millis, f64, f64)>)>,
+    pub track: Option<(UnitId, Track)>,
     asked: HashMap<String, Asked>,
     last_selection: (Option<IncidentId>, Option<UnitId>),
 }

@@ -113,6 +113,7 @@ impl Plugin for LivePlugin {
 }
 
 /// Applies server messages in order.
+#[allow(clippy::too_many_arguments)] // a bevy system: one parameter per resource it touches
 pub fn apply_server(
     mut commands: Commands,
     mut events: MessageReader<ServerEvent>,

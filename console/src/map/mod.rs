@@ -322,9 +322,7 @@ pub(crate) mod tests {
 
     #[test]
     fn switches_choose_the_composed_layers() {
-        let mut toggles = LayerToggles::default();
-        toggles.cells = false;
-        toggles.supervision = true;
+        let toggles = LayerToggles { cells: false, supervision: true, ..LayerToggles::default() };
         let l = composed_layers(&toggles);
         assert_eq!(l, vec![StaticLayer::Base, StaticLayer::Roads, StaticLayer::Supervision, StaticLayer::Boundaries]);
     }
