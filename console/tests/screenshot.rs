@@ -48,22 +48,23 @@ impl Png {
         Png { width: info.width as usize, height: info.height as usize, rgba: buf }
     }
 
-    /// Pixels within `tol` of `rgb` in rows `y0..y1` and columns `x0..x1` (fractions).
-    fn count(&self, rgb: [u8; 3], tol: i32, region: [f32; 4]) -> usize {
+    /// Pixels within `tol` of `rgb` in a region given as fractions `[x0, y0, x1, y1]`.
+    fn count(&self, rgb: [u8; 3], tol: u8, region: [f32; 4]) -> usize {
+        self.pixels(region).iter().filter(|p| (0..3).all(|k| p[k].abs_diff(rgb[k]) <= tol)).count()
+    }
+
+    fn pixels(&self, region: [f32; 4]) -> Vec<[u8; 3]> {
         let [fx0, fy0, fx1, fy1] = region;
         let (x0, x1) = ((fx0 * self.width as f32) as usize, (fx1 * self.width as f32) as usize);
         let (y0, y1) = ((fy0 * self.height as f32) as usize, (fy1 * self.height as f32) as usize);
-        let mut n = 0;
+        let mut out = Vec::new();
         for y in y0..y1 {
             for x in x0..x1 {
                 let i = (y * self.width + x) * 4;
-                let p = &self.rgba[i..i + 3];
-                if (0..3).all(|k| (i32::from(p[k]) - i32::from(rgb[k])).abs() <= tol) {
-                    n += 1;
-                }
+                out.push([self.rgba[i], self.rgba[i + 1], self.rgba[i + 2]]);
             }
         }
-        n
+        out
     }
 
     fn distinct_colours(&self) -> usize {
@@ -134,10 +135,10 @@ fn the_live_city_shows_map_markers_and_a_connected_link() {
     assert!(run.ok, "exit status; log:\n{}", run.log);
     let png = &run.png;
     assert!(png.distinct_colours() > 40, "not a blank frame");
-    let fills = onegrid_console::style::COMMUNITY_FILLS;
-    let map_px: usize = fills.iter().map(|c| png.count([c.r(), c.g(), c.b()], 3, MAP)).sum();
-    let area = (png.width * png.height) as f32 * 0.5 * 0.85;
-    assert!(map_px as f32 > area * 0.05, "the map's community fills cover the viewport: {map_px} px");
+    let sea = onegrid_console::style::SEA;
+    let region = png.pixels(MAP);
+    let land = region.iter().filter(|p| (0..3).any(|k| p[k].abs_diff([sea.r(), sea.g(), sea.b()][k]) > 4)).count();
+    assert!(land * 100 > region.len() * 15, "the city covers the map area: {land} of {} px", region.len());
     let green = onegrid_console::style::unit_color(onegrid_protocol::UnitStatus::Available);
     let markers = png.count([green.r(), green.g(), green.b()], 3, MAP);
     assert!(markers > 200, "live unit markers are drawn: {markers} px");

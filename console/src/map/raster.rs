@@ -148,8 +148,14 @@ fn draw_layer(model: &MapModel, canvas: &mut Canvas, layer: StaticLayer, k: f32)
         }
         StaticLayer::Boundaries => draw_boundaries(model, canvas, k),
         StaticLayer::Cells => {
-            let line = (0.8 * k).max(0.6);
-            canvas.stroke(model.cells.iter().map(|c| &c.ring), style::CELL_LINE, line, false);
+            // Where a cell is only a few pixels wide its lines would hide the fills: fade
+            // them out with the cell's size on this level.
+            let cell_px = model.cells.first().map_or(0.0, |c| c.bounds.size()[0] * canvas.scale) as f32;
+            let fade = ((cell_px - 4.0) / 8.0).clamp(0.0, 1.0);
+            if fade > 0.0 {
+                let line = (0.8 * k).max(0.6);
+                canvas.stroke(model.cells.iter().map(|c| &c.ring), style::CELL_LINE.gamma_multiply(fade), line, false);
+            }
         }
         StaticLayer::Responsibility | StaticLayer::Supervision => {
             let (net, color, dash) = if layer == StaticLayer::Responsibility {
