@@ -173,20 +173,29 @@ pub fn apply_server(
     }
 }
 
-fn reconcile_incidents(
+/// Despawns the entities whose ids a snapshot no longer has.
+fn prune<K: Eq + std::hash::Hash>(
     commands: &mut Commands,
-    index: &mut LiveIndex,
-    q: &mut Query<&mut IncidentC>,
-    list: &[Incident],
+    index: &mut HashMap<K, Entity>,
+    keep: impl Iterator<Item = K>,
 ) {
-    let keep: std::collections::HashSet<IncidentId> = list.iter().map(|i| i.id).collect();
-    index.incidents.retain(|id, e| {
+    let keep: std::collections::HashSet<K> = keep.collect();
+    index.retain(|id, e| {
         let k = keep.contains(id);
         if !k {
             commands.entity(*e).despawn();
         }
         k
     });
+}
+
+fn reconcile_incidents(
+    commands: &mut Commands,
+    index: &mut LiveIndex,
+    q: &mut Query<&mut IncidentC>,
+    list: &[Incident],
+) {
+    prune(commands, &mut index.incidents, list.iter().map(|i| i.id));
     for i in list {
         upsert_incident(commands, index, q, i.clone());
     }
@@ -218,14 +227,7 @@ fn reconcile_units(
     q: &mut Query<(&mut UnitC, &mut UnitPos)>,
     list: &[Unit],
 ) {
-    let keep: std::collections::HashSet<UnitId> = list.iter().map(|u| u.id).collect();
-    index.units.retain(|id, e| {
-        let k = keep.contains(id);
-        if !k {
-            commands.entity(*e).despawn();
-        }
-        k
-    });
+    prune(commands, &mut index.units, list.iter().map(|u| u.id));
     for u in list {
         upsert_unit(commands, index, q, u, true);
     }
@@ -264,14 +266,7 @@ fn upsert_unit(
 }
 
 fn reconcile_cameras(commands: &mut Commands, index: &mut LiveIndex, list: &[Camera]) {
-    let keep: std::collections::HashSet<CameraId> = list.iter().map(|c| c.id).collect();
-    index.cameras.retain(|id, e| {
-        let k = keep.contains(id);
-        if !k {
-            commands.entity(*e).despawn();
-        }
-        k
-    });
+    prune(commands, &mut index.cameras, list.iter().map(|c| c.id));
     for c in list {
         match index.cameras.get(&c.id) {
             Some(&e) => {
