@@ -140,15 +140,3 @@ pub struct CityMap {
     /// The categories of the responsibility list.
     pub categories: Vec<MapCategory>,
 }
-
-impl CityMap {
-    /// The category with `code`.
-    pub fn category(&self, code: &str) -> Option<&MapCategory> {
-        self.categories.iter().find(|c| c.code == code)
-    }
-
-    /// The area with `code`.
-    pub fn area(&self, code: &str) -> Option<&MapArea> {
-        self.areas.iter().find(|a| a.code == code)
-    }
-}

@@ -77,8 +77,8 @@ pub struct Feed {
     pub positions: u64,
     /// Who the server says we are.
     pub user: Option<onegrid_protocol::UserInfo>,
-    /// Time spent applying position frames, microseconds, and how many frames.
-    pub apply_us: Vec<f64>,
+    /// Time spent applying the last position frame, microseconds (the bench reads it).
+    pub last_apply_us: f64,
 }
 
 /// The selected incident and unit.
@@ -89,9 +89,6 @@ pub struct Selection {
     /// Selected unit.
     pub unit: Option<UnitId>,
 }
-
-/// Position-frame timings kept (the bench reads them).
-pub const APPLY_SAMPLES: usize = 100_000;
 
 /// How long a new incident flashes, seconds.
 pub const FLASH_SECS: f64 = 6.0;
@@ -163,9 +160,7 @@ pub fn apply_server(
                 feed.server_now = feed.server_now.max(*at);
                 feed.positions += rows.len() as u64;
                 apply_positions(&index, &mut units, rows);
-                if feed.apply_us.len() < APPLY_SAMPLES {
-                    feed.apply_us.push(started.elapsed().as_secs_f64() * 1e6);
-                }
+                feed.last_apply_us = started.elapsed().as_secs_f64() * 1e6;
             }
             ServerMsg::Welcome { user, .. } => feed.user = Some(user.clone()),
             _ => {}

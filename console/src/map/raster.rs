@@ -27,18 +27,6 @@ pub enum StaticLayer {
     Supervision,
 }
 
-impl StaticLayer {
-    /// All, in drawing order.
-    pub const ALL: [StaticLayer; 6] = [
-        StaticLayer::Base,
-        StaticLayer::Roads,
-        StaticLayer::Boundaries,
-        StaticLayer::Cells,
-        StaticLayer::Responsibility,
-        StaticLayer::Supervision,
-    ];
-}
-
 /// A drawn layer: premultiplied RGBA8 covering `extent`.
 #[derive(Debug, Clone)]
 pub struct Raster {
