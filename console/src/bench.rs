@@ -50,6 +50,7 @@ struct BenchState {
     scene_ms: Vec<f64>,
     raster_ms: Vec<f64>,
     apply_us: Vec<f64>,
+    update_ms: Vec<f64>,
     tick: u64,
     positions: Vec<[f64; 2]>,
     rng: Option<Rng>,
@@ -64,7 +65,8 @@ impl Plugin for BenchPlugin {
             .init_resource::<Phase>()
             .init_resource::<BenchState>()
             .add_systems(Startup, load_scene)
-            .add_systems(First, (time_frame, drive).chain());
+            .add_systems(First, (time_frame, drive).chain())
+            .add_systems(Last, time_update);
     }
 }
 
@@ -180,6 +182,16 @@ fn time_frame(
     }
 }
 
+/// The main world's share of a scene frame: from the frame's first system to its last
+/// (rendering runs beside it, on the render thread and Mesa's threads).
+fn time_update(mut state: ResMut<BenchState>, phase: Res<Phase>) {
+    if *phase == Phase::Scene
+        && let Some(t) = state.last
+    {
+        state.update_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+}
+
 fn report(state: &BenchState, plan: &BenchPlan, cells: usize) {
     let line = |name: &str, v: &[f64]| {
         println!(
@@ -210,6 +222,7 @@ fn report(state: &BenchState, plan: &BenchPlan, cells: usize) {
         ticks.len()
     );
     line("marker ras.", &state.raster_ms);
+    line("main update", &state.update_ms);
 }
 
 /// Units moving each tick: 5 %.

@@ -28,7 +28,7 @@ pub fn install(mut contexts: EguiContexts, mut done: Local<bool>, mode: Res<crat
     }
     let ctx = contexts.ctx_mut()?;
     ctx.set_fonts(definitions());
-    ctx.set_visuals(bevy_egui::egui::Visuals::dark());
+    ctx.set_visuals(crate::style::visuals());
     if *mode == crate::ui::Mode::Wall {
         ctx.set_zoom_factor(1.4);
     }

@@ -73,14 +73,15 @@ pub fn build_app(opts: AppOptions) -> App {
     }
     app.add_plugins(DefaultPlugins.set(WindowPlugin { primary_window: Some(window), ..default() }))
         .add_plugins(EguiPlugin::default())
-        .insert_resource(ClearColor(Color::srgb_u8(style::SEA.r(), style::SEA.g(), style::SEA.b())))
+        .insert_resource(ClearColor(Color::srgb_u8(style::PANEL.r(), style::PANEL.g(), style::PANEL.b())))
         .insert_resource(opts.mode)
         .insert_resource(layers::TextScale(if opts.mode == ui::Mode::Wall { 1.5 } else { 1.0 }))
         .add_plugins((live::LivePlugin, map::MapPlugin, desk::DeskPlugin, layers::LayersPlugin, ui::UiPlugin))
         .add_systems(Startup, |mut commands: Commands| {
-            // The map is drawn by egui over one camera's clear: no multisampling (egui
-            // anti-aliases its own shapes) and no tonemapping, each of which would cost a
-            // full-screen pass on software Vulkan.
+            // One camera: its clear is the panels' background, the backdrop quad draws the
+            // map viewport, egui draws on top. No multisampling (egui anti-aliases its own
+            // shapes) and no tonemapping, each of which would cost a full-screen pass on
+            // software Vulkan.
             commands.spawn((Camera2d, Msaa::Off, bevy::core_pipeline::tonemapping::Tonemapping::None));
         });
     app.configure_sets(bevy_egui::EguiPrimaryContextPass, layers::DrawMap.run_if(drawing_on));

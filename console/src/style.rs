@@ -1,8 +1,18 @@
 //! Colours and sizes in one place: the dark command-centre palette, status colours of
 //! incidents and units, and what the legend says about them.
 
-use bevy_egui::egui::Color32;
+use bevy_egui::egui::{self, Color32};
 use onegrid_protocol::{IncidentState, UnitStatus};
+
+/// Behind the panels: the clear colour, with egui's panel fill made transparent, so that
+/// the panels cost no full-area pass of their own (egui's dark panel grey).
+pub const PANEL: Color32 = Color32::from_gray(27);
+/// The panels' look: egui's dark theme over the [`PANEL`] clear colour.
+pub fn visuals() -> egui::Visuals {
+    let mut v = egui::Visuals::dark();
+    v.panel_fill = Color32::TRANSPARENT;
+    v
+}
 
 /// The sea and everything outside the city.
 pub const SEA: Color32 = Color32::from_rgb(10, 20, 32);

@@ -1,24 +1,25 @@
-//! The map's drawing systems, in order, over the viewport the panels leave free: the static
-//! map and its labels, tinted cells, unit markers (CPU-rasterised, see [`markers`]),
-//! cameras, incidents, the selected unit's track. Each live layer computes a plain batch
-//! from the entities, then draws it.
+//! The map's drawing systems, over the viewport the panels leave free. The static map
+//! image and the unit markers (CPU-rasterised, see [`markers`]) are drawn under egui in
+//! one pass by the [`backdrop`]; egui then draws, in order, vector lines (zoomed in past
+//! the images), tinted cells, labels, cameras, the selected unit's track, incidents. Each
+//! live layer computes a plain batch from the entities, then draws it.
 
+pub mod backdrop;
 pub mod markers;
 pub mod symbols;
 
 use std::time::Instant;
 
-use bevy::asset::RenderAssetUsages;
 use bevy::prelude::*;
-use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
-use bevy_egui::egui::{self, LayerId, Painter, Rect, pos2};
-use bevy_egui::{EguiContexts, EguiPrimaryContextPass, EguiTextureHandle};
+use bevy_egui::egui::{self, LayerId, Painter};
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 use onegrid_protocol::UnitKind;
 
 use crate::desk::Desk;
 use crate::live::{CameraC, CellTints, Fresh, IncidentC, Selection, UnitC, UnitPos};
 use crate::map::{CityMapRes, LayerToggles, MapTextures, draw};
 use crate::view::MapView;
+use backdrop::BackdropPlan;
 use markers::Sprites;
 
 /// Type size: 1 at the desk, larger on the wall.
@@ -35,7 +36,6 @@ impl Default for TextScale {
 #[derive(Default, Resource)]
 pub struct UnitLayer {
     image: Option<Handle<Image>>,
-    texture: Option<egui::TextureId>,
     size: (usize, usize),
     sprites: Option<(f32, Sprites)>,
     drawn_view: Option<MapView>,
@@ -54,7 +54,8 @@ pub struct LayersPlugin;
 
 impl Plugin for LayersPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<UnitLayer>()
+        app.add_plugins(backdrop::BackdropPlugin)
+            .init_resource::<UnitLayer>()
             .init_resource::<TextScale>()
             .add_systems(EguiPrimaryContextPass, (draw_static, draw_units, draw_symbols).chain().in_set(DrawMap));
     }
@@ -65,6 +66,7 @@ pub fn map_painter(ctx: &egui::Context, view: &MapView) -> Painter {
     ctx.layer_painter(LayerId::background()).with_clip_rect(view.viewport)
 }
 
+#[allow(clippy::too_many_arguments)] // a bevy system: one parameter per resource it touches
 fn draw_static(
     mut contexts: EguiContexts,
     view: Res<MapView>,
@@ -73,11 +75,18 @@ fn draw_static(
     toggles: Res<LayerToggles>,
     tints: Res<CellTints>,
     scale: Res<TextScale>,
+    mut plan: ResMut<BackdropPlan>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
+    plan.viewport = Some((view.viewport, ctx.pixels_per_point()));
     let Some(model) = &map.model else { return Ok(()) };
     let painter = map_painter(ctx, &view);
-    draw::draw_static(&painter, &view, model, &textures, &toggles, ctx.pixels_per_point());
+    if let Some((image, vectors)) = draw::backdrop_image(&view, &textures, ctx.pixels_per_point()) {
+        plan.map = Some((image.handle.clone(), draw::screen_rect(&view, &image.extent)));
+        if vectors {
+            draw::draw_vectors(&painter, &view, model, &toggles);
+        }
+    }
     if toggles.tint {
         draw::draw_tints(&painter, &view, model, tints.0.values());
     }
@@ -85,16 +94,6 @@ fn draw_static(
         draw::draw_labels(&painter, &draw::labels(&view, model, scale.0));
     }
     Ok(())
-}
-
-fn marker_image(w: usize, h: usize, data: Vec<u8>) -> Image {
-    Image::new(
-        Extent3d { width: w as u32, height: h as u32, depth_or_array_layers: 1 },
-        TextureDimension::D2,
-        data,
-        TextureFormat::Rgba8UnormSrgb,
-        RenderAssetUsages::RENDER_WORLD,
-    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -107,6 +106,7 @@ fn draw_units(
     moved: Query<(), Changed<UnitPos>>,
     mut layer: ResMut<UnitLayer>,
     mut images: ResMut<Assets<Image>>,
+    mut plan: ResMut<BackdropPlan>,
 ) -> Result {
     let Some(model) = &map.model else { return Ok(()) };
     let ppp = contexts.ctx_mut()?.pixels_per_point();
@@ -134,22 +134,14 @@ fn draw_units(
         {
             img.into_inner().data = Some(buf);
         } else {
-            if let Some(old) = layer.image.take() {
-                contexts.remove_image(&old);
-            }
-            let handle = images.add(marker_image(w, h, buf));
-            layer.texture = Some(contexts.add_image(EguiTextureHandle::Strong(handle.clone())));
-            layer.image = Some(handle);
+            layer.image = Some(images.add(backdrop::marker_image(w, h, buf)));
             layer.size = (w, h);
         }
         layer.drawn = drawn;
         layer.drawn_view = Some(*view);
         layer.raster_ms = started.elapsed().as_secs_f64() * 1000.0;
     }
-    if let Some(tex) = layer.texture {
-        let painter = map_painter(contexts.ctx_mut()?, &view);
-        painter.image(tex, view.viewport, Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0)), egui::Color32::WHITE);
-    }
+    plan.markers = layer.image.clone();
     Ok(())
 }
 

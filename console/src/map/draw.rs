@@ -2,7 +2,7 @@
 //! is visible once zoomed in past the images' resolution, tinted cells, and labels whose
 //! level follows the zoom (districts and streets far out, communities and cells close in).
 
-use bevy_egui::egui::{self, Align2, Color32, FontId, Painter, Pos2, Rect, Shape, Stroke, pos2};
+use bevy_egui::egui::{self, Align2, Color32, FontId, Painter, Pos2, Rect, Shape, Stroke};
 use onegrid_protocol::{CellStatus, Level, Net};
 
 use super::model::{MapModel, Ring};
@@ -18,11 +18,6 @@ pub fn screen_rect(view: &MapView, b: &Bounds) -> Rect {
     Rect::from_two_pos(view.to_screen([b.min[0], b.max[1]]), view.to_screen([b.max[0], b.min[1]]))
 }
 
-fn image(painter: &Painter, view: &MapView, t: &LayerTexture) {
-    let uv = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
-    painter.image(t.id, screen_rect(view, &t.extent), uv, Color32::WHITE);
-}
-
 /// Whether a layer image is magnified so much that its lines should be drawn as vectors.
 pub fn vector_mode(view: &MapView, t: &LayerTexture) -> bool {
     t.m_per_px / view.m_per_pt > VECTOR_BELOW_TEXEL_PTS
@@ -32,22 +27,19 @@ fn screen_line(view: &MapView, r: &Ring) -> Vec<Pos2> {
     r.iter().map(|p| view.to_screen(*p)).collect()
 }
 
-/// Draws the static map: the composed level that fits the zoom, or, zoomed in past the
-/// finest level, the fills with every line drawn as a vector (only what is visible).
-pub fn draw_static(
-    painter: &Painter,
-    view: &MapView,
-    model: &MapModel,
-    textures: &MapTextures,
-    toggles: &LayerToggles,
-    ppp: f32,
-) {
-    let Some(level) = textures.level_for(view.m_per_pt, ppp) else { return };
+/// The static image the backdrop shows at this zoom, and whether the lines are drawn as
+/// vectors: the composed level that fits the zoom or, zoomed in past the finest level, the
+/// fills alone under vector lines ([`draw_vectors`]).
+pub fn backdrop_image<'a>(view: &MapView, textures: &'a MapTextures, ppp: f32) -> Option<(&'a LayerTexture, bool)> {
+    let level = textures.level_for(view.m_per_pt, ppp)?;
     if !vector_mode(view, level) {
-        image(painter, view, level);
-        return;
+        return Some((level, false));
     }
-    image(painter, view, textures.fills.as_ref().unwrap_or(level));
+    Some((textures.fills.as_ref().unwrap_or(level), true))
+}
+
+/// Draws the visible roads, cells, overlays and boundaries as vector lines.
+pub fn draw_vectors(painter: &Painter, view: &MapView, model: &MapModel, toggles: &LayerToggles) {
     let visible = view.visible();
     for r in model.roads.iter().filter(|r| r.bounds.intersects(&visible)) {
         let (c, w) = style::road_style(&r.class);

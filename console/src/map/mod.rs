@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex, mpsc};
 use bevy::asset::RenderAssetUsages;
 use bevy::prelude::*;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
-use bevy_egui::{EguiTextureHandle, EguiUserTextures, egui};
 use onegrid_protocol::{CityMap, QueryResult, ServerMsg};
 
 use crate::net::ServerEvent;
@@ -36,15 +35,14 @@ pub struct CityMapRes {
 }
 
 /// A static image on the GPU.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LayerTexture {
-    /// egui's id for it.
-    pub id: egui::TextureId,
+    /// The image.
+    pub handle: Handle<Image>,
     /// What it covers.
     pub extent: crate::view::Bounds,
     /// Its resolution.
     pub m_per_px: f64,
-    handle_id: AssetId<Image>,
 }
 
 /// The static map on the GPU: the composed levels of the layers switched on, and the fills
@@ -236,7 +234,7 @@ pub fn apply_start_view(start: &StartView, res: &CityMapRes, view: &mut MapView)
     }
 }
 
-/// Turns a raster into a GPU image egui can draw.
+/// Turns a raster into a GPU image.
 pub fn raster_image(r: Raster) -> Image {
     Image::new(
         Extent3d { width: r.width, height: r.height, depth_or_array_layers: 1 },
@@ -250,7 +248,6 @@ pub fn raster_image(r: Raster) -> Image {
 fn upload_rasters(
     mut jobs: ResMut<RasterJobs>,
     mut images: ResMut<Assets<Image>>,
-    mut egui_textures: ResMut<EguiUserTextures>,
     mut textures: ResMut<MapTextures>,
     toggles: Res<LayerToggles>,
     res: Res<CityMapRes>,
@@ -268,31 +265,22 @@ fn upload_rasters(
     }
     let Some(rx) = &jobs.0 else { return };
     let Ok(rx) = rx.lock() else { return };
-    let upload = |r: Raster, images: &mut Assets<Image>, egui_textures: &mut EguiUserTextures| {
+    let upload = |r: Raster, images: &mut Assets<Image>| {
         let (extent, m_per_px) = (r.extent, r.m_per_px());
-        let handle = images.add(raster_image(r));
-        let handle_id = handle.id();
-        let id = egui_textures.add_image(EguiTextureHandle::Strong(handle));
-        LayerTexture { id, extent, m_per_px, handle_id }
+        LayerTexture { handle: images.add(raster_image(r)), extent, m_per_px }
     };
     while let Ok(drawn) = rx.try_recv() {
         match drawn {
-            Drawn::Fills(r) => textures.fills = Some(upload(r, &mut images, &mut egui_textures)),
+            Drawn::Fills(r) => textures.fills = Some(upload(r, &mut images)),
             Drawn::Level(layers, r) => {
-                let t = upload(r, &mut images, &mut egui_textures);
+                let t = upload(r, &mut images);
                 textures.composed = layers;
-                let old = match textures.levels.iter().position(|l| (l.m_per_px - t.m_per_px).abs() < 1e-9) {
-                    Some(i) => Some(std::mem::replace(&mut textures.levels[i], t)),
-                    None => {
-                        textures.levels.push(t);
-                        None
-                    }
-                };
-                textures.levels.sort_by(|a, b| b.m_per_px.total_cmp(&a.m_per_px));
-                if let Some(old) = old {
-                    egui_textures.remove_image(old.handle_id);
-                    images.remove(old.handle_id);
+                // A level replaced drops its old image's last handle, which frees it.
+                match textures.levels.iter().position(|l| (l.m_per_px - t.m_per_px).abs() < 1e-9) {
+                    Some(i) => textures.levels[i] = t,
+                    None => textures.levels.push(t),
                 }
+                textures.levels.sort_by(|a, b| b.m_per_px.total_cmp(&a.m_per_px));
             }
         }
     }
@@ -303,12 +291,7 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn tex(m_per_px: f64) -> LayerTexture {
-        LayerTexture {
-            id: egui::TextureId::default(),
-            extent: crate::view::Bounds::empty(),
-            m_per_px,
-            handle_id: AssetId::default(),
-        }
+        LayerTexture { handle: Handle::default(), extent: crate::view::Bounds::empty(), m_per_px }
     }
 
     #[test]
