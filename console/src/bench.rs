@@ -4,7 +4,8 @@
 //! of the units move) through the same apply path as the network. First a clear-only
 //! phase (the same app drawing nothing but the clear colour), then the full scene with the
 //! desk panels; frame times are printed as p50/p95/p99 for both, with the ratio, the cost
-//! of applying one tick and of rasterising the markers.
+//! of applying one tick, of building the markers (stamping them, or their mesh with
+//! `--markers gpu`) and the main world's share of a frame.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -147,6 +148,7 @@ fn time_frame(
     layer: Res<UnitLayer>,
     feed: Res<Feed>,
     res: Res<CityMapRes>,
+    path: Res<crate::layers::marker_mesh::MarkerPath>,
     mut exit: MessageWriter<AppExit>,
 ) {
     let now = Instant::now();
@@ -175,7 +177,7 @@ fn time_frame(
                 state.apply_us.push(feed.last_apply_us);
             }
             if state.scene_ms.len() >= plan.frames {
-                report(&state, &plan, res.model.as_ref().map_or(0, |m| m.cells.len()));
+                report(&state, &plan, res.model.as_ref().map_or(0, |m| m.cells.len()), path.name());
                 exit.write(AppExit::Success);
             }
         }
@@ -192,7 +194,7 @@ fn time_update(mut state: ResMut<BenchState>, phase: Res<Phase>) {
     }
 }
 
-fn report(state: &BenchState, plan: &BenchPlan, cells: usize) {
+fn report(state: &BenchState, plan: &BenchPlan, cells: usize, path: &str) {
     let line = |name: &str, v: &[f64]| {
         println!(
             "{name:<12} p50 {:7.2} ms  p95 {:7.2} ms  p99 {:7.2} ms",
@@ -202,7 +204,7 @@ fn report(state: &BenchState, plan: &BenchPlan, cells: usize) {
         );
     };
     println!(
-        "bench: {cells} cells, {} units, {} frames a phase, {} moving a tick",
+        "bench: {cells} cells, {} units, {} frames a phase, {} moving a tick, {path} markers",
         plan.units,
         plan.frames,
         tick_size(plan.units)
@@ -221,7 +223,7 @@ fn report(state: &BenchState, plan: &BenchPlan, cells: usize) {
         percentile(ticks, 0.99),
         ticks.len()
     );
-    line("marker ras.", &state.raster_ms);
+    line("markers", &state.raster_ms);
     line("main update", &state.update_ms);
 }
 

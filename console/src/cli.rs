@@ -52,6 +52,10 @@ pub struct Cli {
     /// Start the map here instead of the whole city: LON,LAT,METRES_PER_POINT.
     #[arg(long)]
     pub view: Option<String>,
+    /// How unit markers are drawn: auto (stamped on the CPU under software Vulkan, one
+    /// mesh of quads on a GPU), cpu or gpu.
+    #[arg(long, default_value = "auto")]
+    pub markers: String,
     /// Clock speed of the local server (20 = overdue matters within minutes).
     #[arg(long, default_value_t = 20.0)]
     pub time_scale: f64,

@@ -52,6 +52,8 @@ pub struct AppOptions {
     pub problem: Option<String>,
     /// Where the map starts.
     pub start_view: Option<[f64; 3]>,
+    /// How unit markers are drawn.
+    pub markers: layers::marker_mesh::MarkerPath,
 }
 
 /// The console as a bevy app.
@@ -94,7 +96,7 @@ pub fn build_app(opts: AppOptions) -> App {
         }
         Source::Unavailable => {}
     }
-    app.insert_resource(map::StartView(opts.start_view));
+    app.insert_resource(map::StartView(opts.start_view)).insert_resource(opts.markers);
     if opts.mode == ui::Mode::Wall {
         app.insert_resource(desk::FocusSpan(2_500.0));
     }

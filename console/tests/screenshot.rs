@@ -120,8 +120,9 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
 }
 
-#[test]
-fn the_live_city_shows_map_markers_and_a_connected_link() {
+/// Runs the console against a real simulated server and checks the picture: map, unit
+/// markers, a green link.
+fn live_city(extra: &[&str]) {
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = runtime();
     let server = rt.block_on(async {
@@ -130,7 +131,9 @@ fn the_live_city_shows_map_markers_and_a_connected_link() {
         onegrid_server::start(config).await.expect("server")
     });
     let url = format!("ws://{}", server.addr);
-    let run = console(&["--server", &url, "--frames", "30"], dir.path());
+    let mut args = vec!["--server", &url, "--frames", "30"];
+    args.extend_from_slice(extra);
+    let run = console(&args, dir.path());
     rt.block_on(server.shutdown());
     assert!(run.ok, "exit status; log:\n{}", run.log);
     let png = &run.png;
@@ -144,6 +147,17 @@ fn the_live_city_shows_map_markers_and_a_connected_link() {
     assert!(markers > 200, "live unit markers are drawn: {markers} px");
     assert!(png.count(GREEN_LINK, 3, TOP_BAR) > 10, "the status bar shows a connected link");
     assert!(png.count(RED, 3, TOP_BAR) == 0, "no error in the status bar");
+}
+
+#[test]
+fn the_live_city_shows_map_markers_and_a_connected_link() {
+    // Under lavapipe `auto` stamps the markers on the CPU.
+    live_city(&[]);
+}
+
+#[test]
+fn the_gpu_marker_path_draws_the_same_markers() {
+    live_city(&["--markers", "gpu"]);
 }
 
 #[test]

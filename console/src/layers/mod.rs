@@ -5,12 +5,15 @@
 //! live layer computes a plain batch from the entities, then draws it.
 
 pub mod backdrop;
+pub mod marker_mesh;
 pub mod markers;
 pub mod symbols;
 
 use std::time::Instant;
 
+use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
+use bevy::window::PrimaryWindow;
 use bevy_egui::egui::{self, LayerId, Painter};
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 use onegrid_protocol::UnitKind;
@@ -20,6 +23,7 @@ use crate::live::{CameraC, CellTints, Fresh, IncidentC, Selection, UnitC, UnitPo
 use crate::map::{CityMapRes, LayerToggles, MapTextures, draw};
 use crate::view::MapView;
 use backdrop::BackdropPlan;
+use marker_mesh::{MarkerMaterial, MarkerMesh, MarkerPath};
 use markers::Sprites;
 
 /// Type size: 1 at the desk, larger on the wall.
@@ -39,9 +43,10 @@ pub struct UnitLayer {
     size: (usize, usize),
     sprites: Option<(f32, Sprites)>,
     drawn_view: Option<MapView>,
+    drawn_gpu: bool,
     /// Markers in the last image.
     pub drawn: usize,
-    /// Time spent building the last image, milliseconds.
+    /// Time spent building the last image (or mesh), milliseconds.
     pub raster_ms: f64,
 }
 
@@ -54,7 +59,7 @@ pub struct LayersPlugin;
 
 impl Plugin for LayersPlugin {
     fn build(&self, app: &mut App) {
-        app.add_plugins(backdrop::BackdropPlugin)
+        app.add_plugins((backdrop::BackdropPlugin, marker_mesh::MarkerMeshPlugin))
             .init_resource::<UnitLayer>()
             .init_resource::<TextScale>()
             .add_systems(EguiPrimaryContextPass, (draw_static, draw_units, draw_symbols).chain().in_set(DrawMap));
@@ -96,6 +101,17 @@ fn draw_static(
     Ok(())
 }
 
+/// What the GPU marker path writes: the mesh, its material, its entity, the window.
+#[derive(SystemParam)]
+pub struct MeshOut<'w, 's> {
+    path: Res<'w, MarkerPath>,
+    state: ResMut<'w, MarkerMesh>,
+    meshes: ResMut<'w, Assets<Mesh>>,
+    materials: ResMut<'w, Assets<MarkerMaterial>>,
+    quads: Query<'w, 's, (&'static mut Transform, &'static mut Visibility), With<Mesh2d>>,
+    window: Query<'w, 's, &'static Window, With<PrimaryWindow>>,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn draw_units(
     mut contexts: EguiContexts,
@@ -107,14 +123,18 @@ fn draw_units(
     mut layer: ResMut<UnitLayer>,
     mut images: ResMut<Assets<Image>>,
     mut plan: ResMut<BackdropPlan>,
+    mut out: MeshOut,
 ) -> Result {
-    let Some(model) = &map.model else { return Ok(()) };
     let ppp = contexts.ctx_mut()?.pixels_per_point();
     let (w, h) = ((view.viewport.width() * ppp).round() as usize, (view.viewport.height() * ppp).round() as usize);
+    let gpu = *out.path == MarkerPath::Gpu;
+    let window = out.window.single().ok().map(|w| (w.scale_factor(), Vec2::new(w.width(), w.height())));
+    let (Some(model), Some((scale_factor, window_size))) = (&map.model, window) else { return Ok(()) };
     if w == 0 || h == 0 || !toggles.personnel {
+        marker_mesh::hide(&out.state, &mut out.quads);
         return Ok(());
     }
-    let stale = layer.drawn_view != Some(*view) || !moved.is_empty() || layer.size != (w, h);
+    let stale = layer.drawn_view != Some(*view) || !moved.is_empty() || layer.size != (w, h) || layer.drawn_gpu != gpu;
     if stale {
         let started = Instant::now();
         if layer.sprites.as_ref().is_none_or(|(s, _)| *s != ppp) {
@@ -126,19 +146,29 @@ fn draw_units(
             .iter()
             .filter_map(|(p, u)| p.lonlat.map(|ll| (ll, p.status, u.0.kind == UnitKind::Team, p.heading_deg)));
         let batch = markers::batch(&view, &model.projection, ppp, w, h, margin, it);
-        let mut buf = vec![0u8; w * h * 4];
-        markers::rasterise(&mut buf, w, h, sprites, &batch);
-        let drawn = batch.len();
-        if layer.size == (w, h)
-            && let Some(img) = layer.image.as_ref().and_then(|hd| images.get_mut(hd))
-        {
-            img.into_inner().data = Some(buf);
+        if gpu {
+            let geometry = marker_mesh::geometry(&batch, sprites.size, w, h, sprites.rgba.len());
+            let at = marker_mesh::mesh_transform(view.viewport, ppp, scale_factor, window_size);
+            let drawn = marker_mesh::Drawn { geometry, at, sprites, scale: ppp };
+            let MeshOut { state, meshes, materials, quads, .. } = &mut out;
+            marker_mesh::show(state, drawn, meshes, materials, &mut images, quads);
+            layer.image = None;
         } else {
-            layer.image = Some(images.add(backdrop::marker_image(w, h, buf)));
-            layer.size = (w, h);
+            let mut buf = vec![0u8; w * h * 4];
+            markers::rasterise(&mut buf, w, h, sprites, &batch);
+            if layer.size == (w, h)
+                && let Some(img) = layer.image.as_ref().and_then(|hd| images.get_mut(hd))
+            {
+                img.into_inner().data = Some(buf);
+            } else {
+                layer.image = Some(images.add(backdrop::marker_image(w, h, buf)));
+            }
+            marker_mesh::hide(&out.state, &mut out.quads);
         }
-        layer.drawn = drawn;
+        layer.size = (w, h);
+        layer.drawn = batch.len();
         layer.drawn_view = Some(*view);
+        layer.drawn_gpu = gpu;
         layer.raster_ms = started.elapsed().as_secs_f64() * 1000.0;
     }
     plan.markers = layer.image.clone();

@@ -1,0 +1,355 @@
+//! The GPU marker path: the same sprites as [`super::markers`], packed into one atlas and
+//! drawn as one mesh of quads, one per unit, rebuilt when units move or the view changes.
+//! On a real GPU a hundred thousand quads are one cheap draw, while stamping them on the
+//! CPU costs tens of milliseconds; on software Vulkan every small triangle costs
+//! microseconds and stamping wins. [`MarkerPath`] picks by the adapter (a CPU adapter
+//! stamps) unless `--markers` says otherwise; the bench measures both.
+//!
+//! Geometry is built in marker-image pixels (x right, y down, origin at the viewport's
+//! top-left), cut at the viewport's edges exactly as stamping clips, and placed by the
+//! entity's transform, so a quad's texels land one to one on screen pixels.
+
+use bevy::asset::{RenderAssetUsages, embedded_asset};
+use bevy::camera::visibility::NoFrustumCulling;
+use bevy::image::ImageSampler;
+use bevy::mesh::{Indices, MeshVertexBufferLayoutRef, PrimitiveTopology};
+use bevy::prelude::*;
+use bevy::render::render_resource::{
+    AsBindGroup, BlendState, Extent3d, RenderPipelineDescriptor, SpecializedMeshPipelineError, TextureDimension,
+    TextureFormat,
+};
+use bevy::render::renderer::RenderAdapterInfo;
+use bevy::shader::ShaderRef;
+use bevy::sprite_render::{AlphaMode2d, Material2d, Material2dKey, Material2dPlugin};
+use bevy_egui::egui;
+
+use super::markers::{HEADINGS, Marker, Sprites};
+
+/// How unit markers reach the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Resource)]
+pub enum MarkerPath {
+    /// Decide from the adapter once it is known: CPU adapters stamp, GPUs draw quads.
+    Auto,
+    /// Stamped on the CPU into one image (the backdrop samples it).
+    Cpu,
+    /// One mesh of atlas quads.
+    Gpu,
+}
+
+impl MarkerPath {
+    /// Parses `auto`, `cpu` or `gpu`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(MarkerPath::Auto),
+            "cpu" => Ok(MarkerPath::Cpu),
+            "gpu" => Ok(MarkerPath::Gpu),
+            _ => Err(format!("--markers must be auto, cpu or gpu, not `{s}`")),
+        }
+    }
+
+    /// Its name, for logs and the bench.
+    pub fn name(self) -> &'static str {
+        match self {
+            MarkerPath::Auto => "auto",
+            MarkerPath::Cpu => "cpu",
+            MarkerPath::Gpu => "gpu",
+        }
+    }
+}
+
+/// Atlas quads, premultiplied, blended as premultiplied.
+#[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
+pub struct MarkerMaterial {
+    /// The sprite atlas.
+    #[texture(0)]
+    #[sampler(1)]
+    pub atlas: Handle<Image>,
+}
+
+impl Material2d for MarkerMaterial {
+    fn fragment_shader() -> ShaderRef {
+        "embedded://onegrid_console/layers/marker_mesh.wgsl".into()
+    }
+
+    fn alpha_mode(&self) -> AlphaMode2d {
+        AlphaMode2d::Blend
+    }
+
+    fn specialize(
+        descriptor: &mut RenderPipelineDescriptor,
+        _layout: &MeshVertexBufferLayoutRef,
+        _key: Material2dKey<Self>,
+    ) -> Result<(), SpecializedMeshPipelineError> {
+        if let Some(fragment) = descriptor.fragment.as_mut() {
+            for target in fragment.targets.iter_mut().flatten() {
+                target.blend = Some(BlendState::PREMULTIPLIED_ALPHA_BLENDING);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The marker mesh entity, its mesh and the scale its atlas was drawn at.
+#[derive(Resource)]
+pub struct MarkerMesh {
+    entity: Entity,
+    mesh: Handle<Mesh>,
+    material: Handle<MarkerMaterial>,
+    atlas_scale: Option<f32>,
+}
+
+/// Registers the GPU marker path.
+pub struct MarkerMeshPlugin;
+
+impl Plugin for MarkerMeshPlugin {
+    fn build(&self, app: &mut App) {
+        embedded_asset!(app, "marker_mesh.wgsl");
+        app.add_plugins(Material2dPlugin::<MarkerMaterial>::default())
+            .add_systems(Startup, spawn_marker_mesh)
+            .add_systems(Update, resolve_path)
+            .add_systems(PostUpdate, hide_unless_drawing.run_if(not(crate::drawing_on)));
+    }
+}
+
+/// Turns `Auto` into a choice once the adapter is known.
+fn resolve_path(path: Option<ResMut<MarkerPath>>, adapter: Option<Res<RenderAdapterInfo>>) {
+    let (Some(mut path), Some(adapter)) = (path, adapter) else { return };
+    if *path == MarkerPath::Auto {
+        *path = if adapter.device_type == wgpu_types::DeviceType::Cpu { MarkerPath::Cpu } else { MarkerPath::Gpu };
+        info!("unit markers: {} path on {} ({:?})", path.name(), adapter.name, adapter.device_type);
+    }
+}
+
+/// The bench's clear-only frames draw nothing: the mesh would stay as last drawn.
+fn hide_unless_drawing(
+    state: Option<Res<MarkerMesh>>,
+    mut quads: Query<(&mut Transform, &mut Visibility), With<Mesh2d>>,
+) {
+    if let Some(state) = state {
+        hide(&state, &mut quads);
+    }
+}
+
+fn spawn_marker_mesh(
+    mut commands: Commands,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<MarkerMaterial>>,
+) {
+    // Never an empty mesh: the render world's allocator refuses one. One degenerate quad
+    // until there are markers (the entity is hidden anyway).
+    let placeholder = geometry(&[Marker { x: 0.0, y: 0.0, sprite: 0 }], 1, 1, 1, 1);
+    let mesh = meshes.add(mesh_of(placeholder));
+    let material = materials.add(MarkerMaterial { atlas: Handle::default() });
+    let entity = commands
+        .spawn((
+            Mesh2d(mesh.clone()),
+            MeshMaterial2d(material.clone()),
+            Transform::from_xyz(0.0, 0.0, 1.0),
+            Visibility::Hidden,
+            NoFrustumCulling,
+        ))
+        .id();
+    commands.insert_resource(MarkerMesh { entity, mesh, material, atlas_scale: None });
+}
+
+/// Every sprite in one image: `HEADINGS` columns, one row per status and kind.
+pub fn atlas(sprites: &Sprites) -> (usize, usize, Vec<u8>) {
+    let n = sprites.size;
+    let rows = sprites.rgba.len().div_ceil(HEADINGS);
+    let (w, h) = (HEADINGS * n, rows * n);
+    let mut rgba = vec![0u8; w * h * 4];
+    for (i, s) in sprites.rgba.iter().enumerate() {
+        let (cx, cy) = ((i % HEADINGS) * n, (i / HEADINGS) * n);
+        for y in 0..n {
+            let dst = ((cy + y) * w + cx) * 4;
+            rgba[dst..dst + n * 4].copy_from_slice(&s[y * n * 4..(y + 1) * n * 4]);
+        }
+    }
+    (w, h, rgba)
+}
+
+/// Quads in marker-image pixels with their atlas uvs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Geometry {
+    /// Corners, four a quad: top-left, bottom-left, bottom-right, top-right.
+    pub positions: Vec<[f32; 3]>,
+    /// Atlas uv of each corner.
+    pub uvs: Vec<[f32; 2]>,
+    /// Two triangles a quad.
+    pub indices: Vec<u32>,
+}
+
+/// One quad a marker on an image of `width × height`, placed and clipped as stamping
+/// places and clips it, cut from an atlas of `sprite`-pixel cells.
+pub fn geometry(markers: &[Marker], sprite: usize, width: usize, height: usize, sprite_count: usize) -> Geometry {
+    let n = sprite as i64;
+    let half = n / 2;
+    let rows = sprite_count.div_ceil(HEADINGS).max(1);
+    let (aw, ah) = ((HEADINGS * sprite) as f32, (rows * sprite) as f32);
+    let mut g = Geometry {
+        positions: Vec::with_capacity(markers.len() * 4),
+        uvs: Vec::with_capacity(markers.len() * 4),
+        indices: Vec::with_capacity(markers.len() * 6),
+    };
+    for m in markers {
+        let i = usize::from(m.sprite);
+        if i >= sprite_count {
+            continue;
+        }
+        let (x0, y0) = (m.x.round() as i64 - half, m.y.round() as i64 - half);
+        let (cx0, cy0) = (x0.max(0), y0.max(0));
+        let (cx1, cy1) = ((x0 + n).min(width as i64), (y0 + n).min(height as i64));
+        if cx0 >= cx1 || cy0 >= cy1 {
+            continue;
+        }
+        // Texel rectangle in the atlas.
+        let (ax, ay) = (((i % HEADINGS) as i64) * n, ((i / HEADINGS) as i64) * n);
+        let (u0, v0) = ((ax + cx0 - x0) as f32 / aw, (ay + cy0 - y0) as f32 / ah);
+        let (u1, v1) = ((ax + cx1 - x0) as f32 / aw, (ay + cy1 - y0) as f32 / ah);
+        let (px0, py0, px1, py1) = (cx0 as f32, cy0 as f32, cx1 as f32, cy1 as f32);
+        let base = g.positions.len() as u32;
+        g.positions.extend([[px0, py0, 0.0], [px0, py1, 0.0], [px1, py1, 0.0], [px1, py0, 0.0]]);
+        g.uvs.extend([[u0, v0], [u0, v1], [u1, v1], [u1, v0]]);
+        g.indices.extend([base, base + 1, base + 2, base, base + 2, base + 3]);
+    }
+    g
+}
+
+fn mesh_of(g: Geometry) -> Mesh {
+    Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, g.positions)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, g.uvs)
+        .with_inserted_indices(Indices::U32(g.indices))
+}
+
+/// Where the mesh goes: image pixels (y down, from the viewport's top-left) to world units
+/// (the window's logical pixels, origin at its centre, y up).
+pub fn mesh_transform(viewport: egui::Rect, ppp: f32, scale_factor: f32, window: Vec2) -> Transform {
+    let sf = scale_factor.max(f32::EPSILON);
+    let (x, y) = (viewport.min.x * ppp / sf, viewport.min.y * ppp / sf);
+    Transform::from_xyz(x - window.x / 2.0, window.y / 2.0 - y, 1.0).with_scale(Vec3::new(1.0 / sf, -1.0 / sf, 1.0))
+}
+
+/// Hides the mesh (the CPU path draws, or personnel are switched off).
+pub fn hide(state: &MarkerMesh, quads: &mut Query<(&mut Transform, &mut Visibility), With<Mesh2d>>) {
+    if let Ok((_, mut visibility)) = quads.get_mut(state.entity) {
+        visibility.set_if_neq(Visibility::Hidden);
+    }
+}
+
+/// Where and what the mesh shows.
+pub struct Drawn<'a> {
+    /// The quads.
+    pub geometry: Geometry,
+    /// Image pixels to world.
+    pub at: Transform,
+    /// The sprites the atlas is made of, and the scale they were drawn at.
+    pub sprites: &'a Sprites,
+    /// Pixels per point the sprites were drawn at.
+    pub scale: f32,
+}
+
+/// Puts the markers on the mesh, redrawing the atlas when the sprites' scale changed.
+pub fn show(
+    state: &mut MarkerMesh,
+    drawn: Drawn,
+    meshes: &mut Assets<Mesh>,
+    materials: &mut Assets<MarkerMaterial>,
+    images: &mut Assets<Image>,
+    quads: &mut Query<(&mut Transform, &mut Visibility), With<Mesh2d>>,
+) {
+    let Ok((mut transform, mut visibility)) = quads.get_mut(state.entity) else { return };
+    if state.atlas_scale != Some(drawn.scale) {
+        let (w, h, rgba) = atlas(drawn.sprites);
+        let mut img = Image::new(
+            Extent3d { width: w as u32, height: h as u32, depth_or_array_layers: 1 },
+            TextureDimension::D2,
+            rgba,
+            TextureFormat::Rgba8UnormSrgb,
+            RenderAssetUsages::RENDER_WORLD,
+        );
+        img.sampler = ImageSampler::nearest();
+        if let Some(mut m) = materials.get_mut(&state.material) {
+            m.atlas = images.add(img);
+        }
+        state.atlas_scale = Some(drawn.scale);
+    }
+    if drawn.geometry.indices.is_empty() {
+        // Nothing in view; an empty mesh is not uploaded.
+        visibility.set_if_neq(Visibility::Hidden);
+        return;
+    }
+    let _ = meshes.insert(&state.mesh, mesh_of(drawn.geometry));
+    transform.set_if_neq(drawn.at);
+    visibility.set_if_neq(Visibility::Visible);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::markers::{rasterise, sprite_index};
+    use onegrid_protocol::UnitStatus;
+
+    #[test]
+    fn the_atlas_holds_every_sprite_where_its_index_says() {
+        let s = Sprites::new(1.0);
+        let (w, h, rgba) = atlas(&s);
+        assert_eq!((w, h), (HEADINGS * s.size, s.rgba.len().div_ceil(HEADINGS) * s.size));
+        let i = usize::from(sprite_index(UnitStatus::OnScene, true, 90.0));
+        let (cx, cy) = ((i % HEADINGS) * s.size, (i / HEADINGS) * s.size);
+        let c = s.size / 2;
+        let at = ((cy + c) * w + cx + c) * 4;
+        assert_eq!(&rgba[at..at + 4], &s.rgba[i][(c * s.size + c) * 4..(c * s.size + c) * 4 + 4]);
+    }
+
+    #[test]
+    fn quads_cover_what_stamping_covers() {
+        let s = Sprites::new(1.0);
+        let (w, h) = (64usize, 32usize);
+        let sprite = sprite_index(UnitStatus::Available, false, 0.0);
+        let markers = [
+            Marker { x: 20.0, y: 16.0, sprite },
+            Marker { x: -2.0, y: 31.0, sprite },
+            Marker { x: 80.0, y: 16.0, sprite },
+            Marker { x: -20.0, y: -20.0, sprite },
+        ];
+        let g = geometry(&markers, s.size, w, h, s.rgba.len());
+        assert_eq!(g.positions.len(), 8, "two markers touch the image, two do not");
+        assert_eq!(g.indices.len(), 12);
+        // Each quad's pixel rectangle holds exactly the pixels stamping writes.
+        let mut buf = vec![0u8; w * h * 4];
+        rasterise(&mut buf, w, h, &s, &markers);
+        let mut covered = vec![false; w * h];
+        for q in g.positions.chunks(4) {
+            let (x0, y0, x1, y1) = (q[0][0] as usize, q[0][1] as usize, q[2][0] as usize, q[2][1] as usize);
+            assert!(x1 <= w && y1 <= h, "clipped to the image");
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    covered[y * w + x] = true;
+                }
+            }
+        }
+        for (i, px) in buf.chunks(4).enumerate() {
+            if px[3] > 0 {
+                assert!(covered[i], "pixel {i} is stamped but no quad covers it");
+            }
+        }
+        // The clipped marker's uvs start inside its atlas cell, not at its corner.
+        let (aw, n) = ((HEADINGS * s.size) as f32, s.size as i64);
+        let x0 = -2 - n / 2;
+        let col = (usize::from(sprite) % HEADINGS) as f32 * s.size as f32;
+        assert!((g.uvs[4][0] - (col + (-x0) as f32) / aw).abs() < 1e-6, "{:?}", g.uvs[4]);
+    }
+
+    #[test]
+    fn the_mesh_lands_on_the_viewport() {
+        let vp = egui::Rect::from_min_max(egui::pos2(200.0, 100.0), egui::pos2(800.0, 500.0));
+        let t = mesh_transform(vp, 1.0, 1.0, Vec2::new(1000.0, 600.0));
+        // Image pixel (0, 0) is the viewport's top-left: (-300, 200) in world units.
+        assert_eq!(t.transform_point(Vec3::ZERO).truncate(), Vec2::new(-300.0, 200.0));
+        assert_eq!(t.transform_point(Vec3::new(600.0, 400.0, 0.0)).truncate(), Vec2::new(300.0, -200.0));
+        // A HiDPI window: two pixels a logical pixel.
+        let t = mesh_transform(vp, 2.0, 2.0, Vec2::new(1000.0, 600.0));
+        assert_eq!(t.transform_point(Vec3::new(1200.0, 800.0, 0.0)).truncate(), Vec2::new(300.0, -200.0));
+    }
+}
