@@ -132,6 +132,8 @@ fn draw_units(
     let (Some(model), Some((scale_factor, window_size))) = (&map.model, window) else { return Ok(()) };
     if w == 0 || h == 0 || !toggles.personnel {
         marker_mesh::hide(&out.state, &mut out.quads);
+        // Shown again, the markers are rebuilt even if nothing moved meanwhile.
+        layer.drawn_view = None;
         return Ok(());
     }
     let stale = layer.drawn_view != Some(*view) || !moved.is_empty() || layer.size != (w, h) || layer.drawn_gpu != gpu;
