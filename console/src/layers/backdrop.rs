@@ -9,14 +9,15 @@
 //! viewport and which image the zoom wants); [`place_backdrop`] then sizes the quad to the
 //! viewport and points its material at the images, before transforms propagate.
 
-use bevy::asset::{RenderAssetUsages, embedded_asset};
-use bevy::image::ImageSampler;
+use bevy::asset::embedded_asset;
 use bevy::prelude::*;
-use bevy::render::render_resource::{AsBindGroup, Extent3d, ShaderType, TextureDimension, TextureFormat};
+use bevy::render::render_resource::{AsBindGroup, ShaderType};
 use bevy::shader::ShaderRef;
 use bevy::sprite_render::{AlphaMode2d, Material2d, Material2dPlugin};
 use bevy::window::PrimaryWindow;
 use bevy_egui::egui;
+
+use crate::map::srgb_image;
 
 /// What the backdrop shows this frame, in egui points.
 #[derive(Debug, Clone, Default, Resource)]
@@ -90,29 +91,10 @@ impl Plugin for BackdropPlugin {
     }
 }
 
-/// A 1×1 transparent image: what the shader samples where there is nothing to show.
-fn clear_image() -> Image {
-    Image::new(
-        Extent3d { width: 1, height: 1, depth_or_array_layers: 1 },
-        TextureDimension::D2,
-        vec![0; 4],
-        TextureFormat::Rgba8UnormSrgb,
-        RenderAssetUsages::RENDER_WORLD,
-    )
-}
-
 /// A screen-sized image of premultiplied RGBA for the marker layer: sampled texel for
 /// pixel, so nearest.
 pub fn marker_image(w: usize, h: usize, data: Vec<u8>) -> Image {
-    let mut img = Image::new(
-        Extent3d { width: w as u32, height: h as u32, depth_or_array_layers: 1 },
-        TextureDimension::D2,
-        data,
-        TextureFormat::Rgba8UnormSrgb,
-        RenderAssetUsages::RENDER_WORLD,
-    );
-    img.sampler = ImageSampler::nearest();
-    img
+    srgb_image(w as u32, h as u32, data, true)
 }
 
 fn sea() -> Vec4 {
@@ -126,7 +108,8 @@ fn spawn_backdrop(
     mut materials: ResMut<Assets<BackdropMaterial>>,
     mut images: ResMut<Assets<Image>>,
 ) {
-    let clear = images.add(clear_image());
+    // 1×1 transparent: what the shader samples where there is nothing to show.
+    let clear = images.add(srgb_image(1, 1, vec![0; 4], false));
     let material = materials.add(BackdropMaterial {
         params: BackdropParams { map_uv: Vec4::new(0.0, 0.0, 1.0, 1.0), sea: sea() },
         map: clear.clone(),

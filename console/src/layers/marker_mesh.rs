@@ -11,13 +11,9 @@
 
 use bevy::asset::{RenderAssetUsages, embedded_asset};
 use bevy::camera::visibility::NoFrustumCulling;
-use bevy::image::ImageSampler;
 use bevy::mesh::{Indices, MeshVertexBufferLayoutRef, PrimitiveTopology};
 use bevy::prelude::*;
-use bevy::render::render_resource::{
-    AsBindGroup, BlendState, Extent3d, RenderPipelineDescriptor, SpecializedMeshPipelineError, TextureDimension,
-    TextureFormat,
-};
+use bevy::render::render_resource::{AsBindGroup, BlendState, RenderPipelineDescriptor, SpecializedMeshPipelineError};
 use bevy::render::renderer::RenderAdapterInfo;
 use bevy::shader::ShaderRef;
 use bevy::sprite_render::{AlphaMode2d, Material2d, Material2dKey, Material2dPlugin};
@@ -261,16 +257,8 @@ pub fn show(
     let Ok((mut transform, mut visibility)) = quads.get_mut(state.entity) else { return };
     if state.atlas_scale != Some(drawn.scale) {
         let (w, h, rgba) = atlas(drawn.sprites);
-        let mut img = Image::new(
-            Extent3d { width: w as u32, height: h as u32, depth_or_array_layers: 1 },
-            TextureDimension::D2,
-            rgba,
-            TextureFormat::Rgba8UnormSrgb,
-            RenderAssetUsages::RENDER_WORLD,
-        );
-        img.sampler = ImageSampler::nearest();
         if let Some(mut m) = materials.get_mut(&state.material) {
-            m.atlas = images.add(img);
+            m.atlas = images.add(crate::map::srgb_image(w as u32, h as u32, rgba, true));
         }
         state.atlas_scale = Some(drawn.scale);
     }

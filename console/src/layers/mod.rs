@@ -1,8 +1,9 @@
 //! The map's drawing systems, over the viewport the panels leave free. The static map
-//! image and the unit markers (CPU-rasterised, see [`markers`]) are drawn under egui in
-//! one pass by the [`backdrop`]; egui then draws, in order, vector lines (zoomed in past
-//! the images), tinted cells, labels, cameras, the selected unit's track, incidents. Each
-//! live layer computes a plain batch from the entities, then draws it.
+//! image and the unit markers (stamped on the CPU, see [`markers`]) are drawn under egui
+//! in one pass by the [`backdrop`]; on a GPU the markers are instead one mesh of quads
+//! ([`marker_mesh`]) over it. egui then draws, in order, vector lines (zoomed in past the
+//! images), tinted cells, labels, cameras, the selected unit's track, incidents. Each live
+//! layer computes a plain batch from the entities, then draws it.
 
 pub mod backdrop;
 pub mod marker_mesh;

@@ -234,15 +234,25 @@ pub fn apply_start_view(start: &StartView, res: &CityMapRes, view: &mut MapView)
     }
 }
 
-/// Turns a raster into a GPU image.
-pub fn raster_image(r: Raster) -> Image {
-    Image::new(
-        Extent3d { width: r.width, height: r.height, depth_or_array_layers: 1 },
+/// A GPU image of premultiplied sRGB pixels, `width × height`, sampled linearly or (for
+/// images drawn texel for pixel) nearest.
+pub fn srgb_image(width: u32, height: u32, rgba: Vec<u8>, nearest: bool) -> Image {
+    let mut img = Image::new(
+        Extent3d { width, height, depth_or_array_layers: 1 },
         TextureDimension::D2,
-        r.rgba,
+        rgba,
         TextureFormat::Rgba8UnormSrgb,
         RenderAssetUsages::RENDER_WORLD,
-    )
+    );
+    if nearest {
+        img.sampler = bevy::image::ImageSampler::nearest();
+    }
+    img
+}
+
+/// Turns a raster into a GPU image.
+pub fn raster_image(r: Raster) -> Image {
+    srgb_image(r.width, r.height, r.rgba, false)
 }
 
 fn upload_rasters(
