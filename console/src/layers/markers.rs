@@ -39,6 +39,47 @@ pub struct Sprites {
     pub size: usize,
     /// One buffer per sprite, `size * size * 4` bytes.
     pub rgba: Vec<Vec<u8>>,
+    /// Per sprite, its visible pixels as runs along rows (see [`spans`]).
+    pub spans: Vec<Vec<Span>>,
+}
+
+/// A run of visible pixels on one row of a sprite, all opaque or all translucent:
+/// stamping copies an opaque run and blends a translucent one, and never visits the
+/// transparent pixels around a marker's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// Row.
+    pub y: u16,
+    /// First pixel.
+    pub x0: u16,
+    /// One past the last.
+    pub x1: u16,
+    /// Every pixel has alpha 255.
+    pub opaque: bool,
+}
+
+/// The runs of a `size × size` RGBA sprite: maximal runs of non-zero alpha on each row,
+/// split where opacity changes.
+pub fn spans(rgba: &[u8], size: usize) -> Vec<Span> {
+    let alpha = |x: usize, y: usize| rgba.get((y * size + x) * 4 + 3).copied().unwrap_or(0);
+    let mut out = Vec::new();
+    for y in 0..size {
+        let mut x = 0;
+        while x < size {
+            let a = alpha(x, y);
+            if a == 0 {
+                x += 1;
+                continue;
+            }
+            let opaque = a == 255;
+            let start = x;
+            while x < size && alpha(x, y) != 0 && (alpha(x, y) == 255) == opaque {
+                x += 1;
+            }
+            out.push(Span { y: y as u16, x0: start as u16, x1: x as u16, opaque });
+        }
+    }
+    out
 }
 
 impl Sprites {
@@ -88,7 +129,8 @@ impl Sprites {
                 }
             }
         }
-        Sprites { size, rgba }
+        let spans = rgba.iter().map(|s| spans(s, size)).collect();
+        Sprites { size, rgba, spans }
     }
 }
 
@@ -114,34 +156,36 @@ pub fn batch<'a>(
         .collect()
 }
 
-/// Stamps the markers into a zeroed premultiplied RGBA buffer of `width × height`.
+/// Stamps the markers, premultiplied, over an RGBA buffer of `width × height` (zeroed for
+/// the marker image, the map for a still view's copy), run by run.
 pub fn rasterise(buf: &mut [u8], width: usize, height: usize, sprites: &Sprites, markers: &[Marker]) {
     let n = sprites.size as i64;
     let half = n / 2;
+    let (w, h) = (width as i64, height as i64);
     for m in markers {
-        let Some(sprite) = sprites.rgba.get(usize::from(m.sprite)) else { continue };
+        let i = usize::from(m.sprite);
+        let (Some(sprite), Some(runs)) = (sprites.rgba.get(i), sprites.spans.get(i)) else { continue };
         let (x0, y0) = (m.x.round() as i64 - half, m.y.round() as i64 - half);
-        let (sx0, sy0) = ((-x0).max(0), (-y0).max(0));
-        let (sx1, sy1) = (n.min(width as i64 - x0), n.min(height as i64 - y0));
-        if sx0 >= sx1 || sy0 >= sy1 {
+        if x0 >= w || y0 >= h || x0 + n <= 0 || y0 + n <= 0 {
             continue;
         }
-        for sy in sy0..sy1 {
-            let dst_row = ((y0 + sy) as usize * width + (x0 + sx0) as usize) * 4;
-            let src_row = (sy * n + sx0) as usize * 4;
-            let len = (sx1 - sx0).max(0) as usize * 4;
-            let dst = &mut buf[dst_row..dst_row + len];
-            let src = &sprite[src_row..src_row + len];
+        for s in runs {
+            let y = y0 + i64::from(s.y);
+            let (a, b) = ((x0 + i64::from(s.x0)).max(0), (x0 + i64::from(s.x1)).min(w));
+            if y < 0 || y >= h || a >= b {
+                continue;
+            }
+            let dst_at = (y * w + a) as usize * 4;
+            let src_at = (i64::from(s.y) * n + (a - x0)) as usize * 4;
+            let len = (b - a) as usize * 4;
+            let dst = &mut buf[dst_at..dst_at + len];
+            let src = &sprite[src_at..src_at + len];
+            if s.opaque {
+                dst.copy_from_slice(src);
+                continue;
+            }
             for (d, s) in dst.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
-                let a = u32::from(s[3]);
-                if a == 0 {
-                    continue;
-                }
-                if a == 255 {
-                    d.copy_from_slice(s);
-                    continue;
-                }
-                let inv = 255 - a;
+                let inv = 255 - u32::from(s[3]);
                 for i in 0..4 {
                     d[i] = (u32::from(s[i]) + (u32::from(d[i]) * inv + 127) / 255) as u8;
                 }
@@ -185,6 +229,68 @@ mod tests {
         assert!((b[0].x - 220.0).abs() < 0.01 && (b[0].y - 60.0).abs() < 0.01, "{:?}", b[0]);
     }
 
+    /// Stamping as the definition says: every sprite pixel over the buffer, premultiplied.
+    fn stamp_pixel_by_pixel(buf: &mut [u8], w: usize, h: usize, sprites: &Sprites, markers: &[Marker]) {
+        let n = sprites.size as i64;
+        for m in markers {
+            let sprite = &sprites.rgba[usize::from(m.sprite)];
+            let (x0, y0) = (m.x.round() as i64 - n / 2, m.y.round() as i64 - n / 2);
+            for sy in 0..n {
+                for sx in 0..n {
+                    let (x, y) = (x0 + sx, y0 + sy);
+                    if x < 0 || y < 0 || x >= w as i64 || y >= h as i64 {
+                        continue;
+                    }
+                    let (d, s) = (((y * w as i64 + x) * 4) as usize, ((sy * n + sx) * 4) as usize);
+                    let inv = 255 - u32::from(sprite[s + 3]);
+                    for i in 0..4 {
+                        buf[d + i] = (u32::from(sprite[s + i]) + (u32::from(buf[d + i]) * inv + 127) / 255) as u8;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn runs_cover_every_visible_sprite_pixel_once() {
+        for scale in [1.0, 1.5, 2.0] {
+            let s = Sprites::new(scale);
+            for (rgba, runs) in s.rgba.iter().zip(&s.spans) {
+                let visible = rgba.chunks_exact(4).filter(|p| p[3] > 0).count();
+                let covered: usize = runs.iter().map(|r| usize::from(r.x1 - r.x0)).sum();
+                assert_eq!(covered, visible);
+                for r in runs {
+                    let row = &rgba[usize::from(r.y) * s.size * 4..][..s.size * 4];
+                    let all = (r.x0..r.x1).all(|x| {
+                        let a = row[usize::from(x) * 4 + 3];
+                        a > 0 && (a == 255) == r.opaque
+                    });
+                    assert!(all, "{r:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn stamping_many_overlapping_markers_matches_pixel_by_pixel() {
+        let sprites = Sprites::new(1.5);
+        let (w, h) = (97, 61);
+        let mut rng = onegrid_server::rng::Rng::new(7);
+        let markers: Vec<Marker> = (0..400)
+            .map(|_| Marker {
+                x: rng.f64() as f32 * 130.0 - 15.0,
+                y: rng.f64() as f32 * 90.0 - 15.0,
+                sprite: rng.below(sprites.rgba.len()) as u16,
+            })
+            .collect();
+        // Over an opaque base, as the still view's copy stamps them.
+        let base: Vec<u8> = (0..w * h * 4).map(|i| if i % 4 == 3 { 255 } else { (i * 7 % 251) as u8 }).collect();
+        let (mut fast, mut naive) = (base.clone(), base);
+        rasterise(&mut fast, w, h, &sprites, &markers);
+        stamp_pixel_by_pixel(&mut naive, w, h, &sprites, &markers);
+        assert!(fast == naive);
+    }
+
     #[test]
     fn rasterise_stamps_sprites_and_clips_at_the_edges() {
         let sprites = Sprites::new(1.0);
@@ -199,6 +305,9 @@ mod tests {
             Marker { x: -20.0, y: -20.0, sprite },
         ];
         rasterise(&mut buf, w, h, &sprites, &markers);
+        let mut naive = vec![0u8; w * h * 4];
+        stamp_pixel_by_pixel(&mut naive, w, h, &sprites, &markers);
+        assert!(buf == naive, "runs stamp exactly what pixel-by-pixel stamping does");
         let at = |x: usize, y: usize| buf[(y * w + x) * 4 + 3];
         assert_eq!(at(20, 16), 255, "the centre of a marker is opaque");
         assert_eq!(at(50, 5), 0, "elsewhere stays clear");
