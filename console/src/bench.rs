@@ -5,7 +5,8 @@
 //! phase (the same app drawing nothing but the clear colour), then the full scene with the
 //! desk panels; frame times are printed as p50/p95/p99 for both, with the ratio, the cost
 //! of applying one tick, of building the markers (stamping them, or their mesh with
-//! `--markers gpu`) and the main world's share of a frame.
+//! `--markers gpu`) and the main world's share of a frame, and how many frames copied the
+//! still view's pixels rather than shading them (`--still-copy off` shades them all).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -52,6 +53,8 @@ struct BenchState {
     raster_ms: Vec<f64>,
     apply_us: Vec<f64>,
     update_ms: Vec<f64>,
+    copied: usize,
+    resample_ms: f64,
     tick: u64,
     positions: Vec<[f64; 2]>,
     rng: Option<Rng>,
@@ -149,6 +152,7 @@ fn time_frame(
     feed: Res<Feed>,
     res: Res<CityMapRes>,
     path: Res<crate::layers::marker_mesh::MarkerPath>,
+    underlay: Res<crate::layers::still::Underlay>,
     mut exit: MessageWriter<AppExit>,
 ) {
     let now = Instant::now();
@@ -172,6 +176,8 @@ fn time_frame(
         Phase::Scene => {
             state.scene_ms.extend(dt);
             state.raster_ms.push(layer.raster_ms);
+            state.copied += usize::from(layer.copied && dt.is_some());
+            state.resample_ms = underlay.resample_ms;
             // One tick is applied each scene frame; its cost is read the frame after.
             if feed.last_apply_us > 0.0 {
                 state.apply_us.push(feed.last_apply_us);
@@ -225,6 +231,12 @@ fn report(state: &BenchState, plan: &BenchPlan, cells: usize, path: &str) {
     );
     line("markers", &state.raster_ms);
     line("main update", &state.update_ms);
+    println!(
+        "viewport    {} of {} frames copied (still view), the rest shaded; map resampled in {:.2} ms",
+        state.copied,
+        state.scene_ms.len(),
+        state.resample_ms
+    );
 }
 
 /// Units moving each tick: 5 %.

@@ -56,6 +56,10 @@ pub struct Cli {
     /// mesh of quads on a GPU), cpu or gpu.
     #[arg(long, default_value = "auto")]
     pub markers: String,
+    /// While the view stands still and markers are stamped, copy the map viewport's
+    /// composed pixels into the frame (on) or shade them every frame (off).
+    #[arg(long, default_value = "on")]
+    pub still_copy: String,
     /// Clock speed of the local server (20 = overdue matters within minutes).
     #[arg(long, default_value_t = 20.0)]
     pub time_scale: f64,

@@ -54,6 +54,8 @@ pub struct AppOptions {
     pub start_view: Option<[f64; 3]>,
     /// How unit markers are drawn.
     pub markers: layers::marker_mesh::MarkerPath,
+    /// Whether a still view's pixels are copied rather than shaded.
+    pub still_copy: layers::still::StillCopy,
 }
 
 /// The console as a bevy app.
@@ -80,11 +82,13 @@ pub fn build_app(opts: AppOptions) -> App {
         .insert_resource(layers::TextScale(if opts.mode == ui::Mode::Wall { 1.5 } else { 1.0 }))
         .add_plugins((live::LivePlugin, map::MapPlugin, desk::DeskPlugin, layers::LayersPlugin, ui::UiPlugin))
         .add_systems(Startup, |mut commands: Commands| {
-            // One camera: its clear is the panels' background, the backdrop quad draws the
-            // map viewport, egui draws on top. No multisampling (egui anti-aliases its own
-            // shapes) and no tonemapping, each of which would cost a full-screen pass on
-            // software Vulkan.
-            commands.spawn((Camera2d, Msaa::Off, bevy::core_pipeline::tonemapping::Tonemapping::None));
+            // One camera: its clear is the panels' background, the backdrop quad (or, for a
+            // still view, a copy: hence COPY_DST) draws the map viewport, egui draws on top.
+            // No multisampling (egui anti-aliases its own shapes) and no tonemapping, each
+            // of which would cost a full-screen pass on software Vulkan.
+            let usages = bevy::camera::CameraMainTextureUsages::default()
+                .with(bevy::render::render_resource::TextureUsages::COPY_DST);
+            commands.spawn((Camera2d, Msaa::Off, bevy::core_pipeline::tonemapping::Tonemapping::None, usages));
         });
     app.configure_sets(bevy_egui::EguiPrimaryContextPass, layers::DrawMap.run_if(drawing_on));
     match opts.source {
@@ -96,7 +100,7 @@ pub fn build_app(opts: AppOptions) -> App {
         }
         Source::Unavailable => {}
     }
-    app.insert_resource(map::StartView(opts.start_view)).insert_resource(opts.markers);
+    app.insert_resource(map::StartView(opts.start_view)).insert_resource(opts.markers).insert_resource(opts.still_copy);
     if opts.mode == ui::Mode::Wall {
         app.insert_resource(desk::FocusSpan(2_500.0));
     }

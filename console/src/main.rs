@@ -5,6 +5,7 @@
 use clap::Parser;
 use onegrid_console::cli::Cli;
 use onegrid_console::layers::marker_mesh::MarkerPath;
+use onegrid_console::layers::still::StillCopy;
 use onegrid_console::{AppOptions, Source, bench, local, net, shot, ui};
 
 fn main() -> std::process::ExitCode {
@@ -22,6 +23,7 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
     let size = cli.window_size()?;
     let start_view = cli.start_view()?;
     let markers = MarkerPath::parse(&cli.markers).map_err(|e| anyhow::anyhow!(e))?;
+    let still_copy = StillCopy::parse(&cli.still_copy).map_err(|e| anyhow::anyhow!(e))?;
     let mode = if cli.wall { ui::Mode::Wall } else { ui::Mode::Desk };
     let mut problem = None;
     let mut _local = None;
@@ -56,8 +58,17 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
     };
     let shot = cli.screenshot.clone().map(|path| shot::ShotPlan { path, frames: cli.frames, timeout: cli.timeout() });
     let fullscreen = (cli.wall && shot.is_none()).then_some(cli.monitor);
-    let mut app =
-        onegrid_console::build_app(AppOptions { source, mode, size, fullscreen, shot, problem, start_view, markers });
+    let mut app = onegrid_console::build_app(AppOptions {
+        source,
+        mode,
+        size,
+        fullscreen,
+        shot,
+        problem,
+        start_view,
+        markers,
+        still_copy,
+    });
     let exit = app.run();
     drop(_local);
     Ok(if exit.is_success() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 
+use crate::layers::UnitLayer;
 use crate::live::Feed;
 use crate::map::MapTextures;
 
@@ -44,6 +45,7 @@ fn shoot(
     mut state: ResMut<ShotState>,
     textures: Res<MapTextures>,
     feed: Res<Feed>,
+    layer: Option<Res<UnitLayer>>,
     mut exit: MessageWriter<AppExit>,
 ) {
     state.frames += 1;
@@ -61,6 +63,8 @@ fn shoot(
         if !ready {
             warn!("taking the screenshot before the map and live data are in ({:?} elapsed)", started.elapsed());
         }
+        let how = if layer.is_some_and(|l| l.copied) { "copied (still view)" } else { "shaded" };
+        info!("taking the screenshot; the map viewport is {how}");
         let _ = std::fs::remove_file(&plan.path);
         commands.spawn(Screenshot::primary_window()).observe(save_to_disk(plan.path.clone()));
         state.taken_at_frame = Some(state.frames);

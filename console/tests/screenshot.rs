@@ -122,7 +122,9 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Runs the console against a real simulated server and checks the picture: map, unit
 /// markers, a green link.
-fn live_city(extra: &[&str]) {
+/// The live city through the console with `extra` arguments; its log must say how the map
+/// viewport reached the screen (`viewport`: "copied" or "shaded").
+fn live_city(extra: &[&str], viewport: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = runtime();
     let server = rt.block_on(async {
@@ -142,6 +144,11 @@ fn live_city(extra: &[&str]) {
     let region = png.pixels(MAP);
     let land = region.iter().filter(|p| (0..3).any(|k| p[k].abs_diff([sea.r(), sea.g(), sea.b()][k]) > 4)).count();
     assert!(land * 100 > region.len() * 15, "the city covers the map area: {land} of {} px", region.len());
+    // The whole city framed leaves sea around it: the map viewport is drawn, not left
+    // at the panels' clear colour.
+    let open_sea = png.count([sea.r(), sea.g(), sea.b()], 3, MAP);
+    assert!(open_sea * 100 > region.len() * 10, "sea around the city: {open_sea} of {} px", region.len());
+    assert!(run.log.contains(&format!("the map viewport is {viewport}")), "viewport {viewport}; log:\n{}", run.log);
     let green = onegrid_console::style::unit_color(onegrid_protocol::UnitStatus::Available);
     let markers = png.count([green.r(), green.g(), green.b()], 3, MAP);
     assert!(markers > 200, "live unit markers are drawn: {markers} px");
@@ -151,13 +158,20 @@ fn live_city(extra: &[&str]) {
 
 #[test]
 fn the_live_city_shows_map_markers_and_a_connected_link() {
-    // Under lavapipe `auto` stamps the markers on the CPU.
-    live_city(&[]);
+    // Under lavapipe `auto` stamps the markers on the CPU, and the still view is copied.
+    live_city(&[], "copied");
+}
+
+#[test]
+fn the_shaded_viewport_draws_the_same_city() {
+    // What a moving view uses: the backdrop quad samples the map and marker images.
+    live_city(&["--still-copy", "off"], "shaded");
 }
 
 #[test]
 fn the_gpu_marker_path_draws_the_same_markers() {
-    live_city(&["--markers", "gpu"]);
+    // Mesh markers over the shaded backdrop (the copy needs stamped markers).
+    live_city(&["--markers", "gpu"], "shaded");
 }
 
 #[test]

@@ -7,7 +7,9 @@
 //!
 //! The drawing systems fill a [`BackdropPlan`] during the egui pass (they know the
 //! viewport and which image the zoom wants); [`place_backdrop`] then sizes the quad to the
-//! viewport and points its material at the images, before transforms propagate.
+//! viewport and points its material at the images, before transforms propagate. While the
+//! view stands still and the markers are stamped, the quad is hidden and the viewport's
+//! pixels are copied instead ([`super::still`]).
 
 use bevy::asset::embedded_asset;
 use bevy::prelude::*;
@@ -17,7 +19,8 @@ use bevy::sprite_render::{AlphaMode2d, Material2d, Material2dPlugin};
 use bevy::window::PrimaryWindow;
 use bevy_egui::egui;
 
-use crate::map::srgb_image;
+use super::still::{CopyFrame, Frame};
+use crate::map::{LayerTexture, srgb_image};
 
 /// What the backdrop shows this frame, in egui points.
 #[derive(Debug, Clone, Default, Resource)]
@@ -25,9 +28,12 @@ pub struct BackdropPlan {
     /// The map viewport and egui's pixels per point; none: the backdrop is hidden.
     pub viewport: Option<(egui::Rect, f32)>,
     /// The static map image and where it lies on screen.
-    pub map: Option<(Handle<Image>, egui::Rect)>,
+    pub map: Option<(LayerTexture, egui::Rect)>,
     /// The marker image, exactly covering the viewport.
     pub markers: Option<Handle<Image>>,
+    /// The viewport's pixels, composed on the CPU for a still view: copied into the frame
+    /// ([`super::still`]) while the quad stays hidden.
+    pub copy: Option<Frame>,
 }
 
 /// The material's uniform.
@@ -152,15 +158,22 @@ pub fn quad_transform(viewport: egui::Rect, ppp: f32, scale_factor: f32, window:
 
 fn place_backdrop(
     mut plan: ResMut<BackdropPlan>,
+    mut copy: ResMut<CopyFrame>,
     backdrop: Option<Res<Backdrop>>,
     mut quads: Query<(&mut Transform, &mut Visibility)>,
     mut materials: ResMut<Assets<BackdropMaterial>>,
     window: Query<&Window, With<PrimaryWindow>>,
 ) {
-    let plan = std::mem::take(&mut *plan);
+    let mut plan = std::mem::take(&mut *plan);
+    // A copy replaces the quad; either is there only for a frame that asked for it.
+    let copied = plan.copy.take();
+    let still = copied.is_some();
+    if still || copy.0.is_some() {
+        copy.0 = copied;
+    }
     let Some(backdrop) = backdrop else { return };
     let Ok((mut transform, mut visibility)) = quads.get_mut(backdrop.entity) else { return };
-    let (Some((viewport, ppp)), Ok(window)) = (plan.viewport, window.single()) else {
+    let (Some((viewport, ppp)), Ok(window), false) = (plan.viewport, window.single(), still) else {
         visibility.set_if_neq(Visibility::Hidden);
         return;
     };
@@ -168,7 +181,7 @@ fn place_backdrop(
     transform.set_if_neq(t);
     visibility.set_if_neq(Visibility::Visible);
     let (map, map_uv) = match plan.map {
-        Some((h, at)) => (h, map_uv(viewport, at)),
+        Some((t, at)) => (t.handle, map_uv(viewport, at)),
         None => (backdrop.clear.clone(), Vec4::new(0.0, 0.0, 1.0, 1.0)),
     };
     let markers = plan.markers.unwrap_or_else(|| backdrop.clear.clone());

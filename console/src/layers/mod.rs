@@ -1,13 +1,15 @@
 //! The map's drawing systems, over the viewport the panels leave free. The static map
 //! image and the unit markers (stamped on the CPU, see [`markers`]) are drawn under egui
-//! in one pass by the [`backdrop`]; on a GPU the markers are instead one mesh of quads
-//! ([`marker_mesh`]) over it. egui then draws, in order, vector lines (zoomed in past the
-//! images), tinted cells, labels, cameras, the selected unit's track, incidents. Each live
-//! layer computes a plain batch from the entities, then draws it.
+//! in one pass by the [`backdrop`]; while the view stands still they are instead composed
+//! on the CPU and copied into the frame ([`still`]); on a GPU the markers are one mesh of
+//! quads ([`marker_mesh`]) over the backdrop. egui then draws, in order, vector lines
+//! (zoomed in past the images), tinted cells, labels, cameras, the selected unit's track,
+//! incidents. Each live layer computes a plain batch from the entities, then draws it.
 
 pub mod backdrop;
 pub mod marker_mesh;
 pub mod markers;
+pub mod still;
 pub mod symbols;
 
 use std::time::Instant;
@@ -37,18 +39,34 @@ impl Default for TextScale {
     }
 }
 
-/// The unit marker image and what it cost.
+/// What the unit markers were last built for: any change rebuilds them.
+#[derive(Debug, Clone, PartialEq)]
+struct DrawnFor {
+    view: MapView,
+    size: (usize, usize),
+    gpu: bool,
+    /// The underlay's generation they were stamped on (still view), or none (a clear
+    /// marker image for the backdrop).
+    base: Option<u64>,
+    personnel: bool,
+}
+
+/// The unit marker image (or the still view's composed frame) and what it cost.
 #[derive(Default, Resource)]
 pub struct UnitLayer {
     image: Option<Handle<Image>>,
+    frame: Option<still::Frame>,
+    frames: u64,
     size: (usize, usize),
     sprites: Option<(f32, Sprites)>,
-    drawn_view: Option<MapView>,
-    drawn_gpu: bool,
+    drawn_for: Option<DrawnFor>,
+    last_view: Option<MapView>,
     /// Markers in the last image.
     pub drawn: usize,
-    /// Time spent building the last image (or mesh), milliseconds.
+    /// Time spent building the last image (or mesh, or frame), milliseconds.
     pub raster_ms: f64,
+    /// Whether the last frame was copied rather than shaded.
+    pub copied: bool,
 }
 
 /// Systems that draw after the panels have laid out the viewport.
@@ -60,7 +78,7 @@ pub struct LayersPlugin;
 
 impl Plugin for LayersPlugin {
     fn build(&self, app: &mut App) {
-        app.add_plugins((backdrop::BackdropPlugin, marker_mesh::MarkerMeshPlugin))
+        app.add_plugins((backdrop::BackdropPlugin, marker_mesh::MarkerMeshPlugin, still::StillPlugin))
             .init_resource::<UnitLayer>()
             .init_resource::<TextScale>()
             .add_systems(EguiPrimaryContextPass, (draw_static, draw_units, draw_symbols).chain().in_set(DrawMap));
@@ -88,7 +106,7 @@ fn draw_static(
     let Some(model) = &map.model else { return Ok(()) };
     let painter = map_painter(ctx, &view);
     if let Some((image, vectors)) = draw::backdrop_image(&view, &textures, ctx.pixels_per_point()) {
-        plan.map = Some((image.handle.clone(), draw::screen_rect(&view, &image.extent)));
+        plan.map = Some((image.clone(), draw::screen_rect(&view, &image.extent)));
         if vectors {
             draw::draw_vectors(&painter, &view, model, &toggles);
         }
@@ -113,6 +131,13 @@ pub struct MeshOut<'w, 's> {
     window: Query<'w, 's, &'static Window, With<PrimaryWindow>>,
 }
 
+/// What the still view's copy needs: whether it is on, and the resampled map.
+#[derive(SystemParam)]
+pub struct StillIn<'w> {
+    on: Res<'w, still::StillCopy>,
+    underlay: ResMut<'w, still::Underlay>,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn draw_units(
     mut contexts: EguiContexts,
@@ -125,20 +150,26 @@ fn draw_units(
     mut images: ResMut<Assets<Image>>,
     mut plan: ResMut<BackdropPlan>,
     mut out: MeshOut,
+    mut still_in: StillIn,
 ) -> Result {
     let ppp = contexts.ctx_mut()?.pixels_per_point();
     let (w, h) = ((view.viewport.width() * ppp).round() as usize, (view.viewport.height() * ppp).round() as usize);
     let gpu = *out.path == MarkerPath::Gpu;
     let window = out.window.single().ok().map(|w| (w.scale_factor(), Vec2::new(w.width(), w.height())));
+    // Still: the same view as last frame, the markers stamped, the copy switched on.
+    let still = still_in.on.0 && !gpu && layer.last_view == Some(*view);
+    layer.last_view = Some(*view);
+    layer.copied = false;
     let (Some(model), Some((scale_factor, window_size))) = (&map.model, window) else { return Ok(()) };
-    if w == 0 || h == 0 || !toggles.personnel {
+    if w == 0 || h == 0 || (!toggles.personnel && !still) {
         marker_mesh::hide(&out.state, &mut out.quads);
         // Shown again, the markers are rebuilt even if nothing moved meanwhile.
-        layer.drawn_view = None;
+        layer.drawn_for = None;
         return Ok(());
     }
-    let stale = layer.drawn_view != Some(*view) || !moved.is_empty() || layer.size != (w, h) || layer.drawn_gpu != gpu;
-    if stale {
+    let base = still.then(|| still_in.underlay.ensure(&view, plan.map.as_ref(), w, h));
+    let drawn_for = DrawnFor { view: *view, size: (w, h), gpu, base, personnel: toggles.personnel };
+    if layer.drawn_for.as_ref() != Some(&drawn_for) || !moved.is_empty() {
         let started = Instant::now();
         if layer.sprites.as_ref().is_none_or(|(s, _)| *s != ppp) {
             layer.sprites = Some((ppp, Sprites::new(ppp)));
@@ -147,6 +178,7 @@ fn draw_units(
         let margin = sprites.size as f32;
         let it = units
             .iter()
+            .filter(|_| toggles.personnel)
             .filter_map(|(p, u)| p.lonlat.map(|ll| (ll, p.status, u.0.kind == UnitKind::Team, p.heading_deg)));
         let batch = markers::batch(&view, &model.projection, ppp, w, h, margin, it);
         if gpu {
@@ -156,6 +188,21 @@ fn draw_units(
             let MeshOut { state, meshes, materials, quads, .. } = &mut out;
             marker_mesh::show(state, drawn, meshes, materials, &mut images, quads);
             layer.image = None;
+        } else if base.is_some() {
+            let mut buf = still_in.underlay.pixels.clone();
+            markers::rasterise(&mut buf, w, h, sprites, &batch);
+            let origin = UVec2::new(
+                (view.viewport.min.x * ppp).round().max(0.0) as u32,
+                (view.viewport.min.y * ppp).round().max(0.0) as u32,
+            );
+            layer.frames += 1;
+            layer.frame = Some(still::Frame {
+                pixels: std::sync::Arc::new(buf),
+                origin,
+                size: UVec2::new(w as u32, h as u32),
+                generation: layer.frames,
+            });
+            marker_mesh::hide(&out.state, &mut out.quads);
         } else {
             let mut buf = vec![0u8; w * h * 4];
             markers::rasterise(&mut buf, w, h, sprites, &batch);
@@ -166,15 +213,19 @@ fn draw_units(
             } else {
                 layer.image = Some(images.add(backdrop::marker_image(w, h, buf)));
             }
+            layer.size = (w, h);
             marker_mesh::hide(&out.state, &mut out.quads);
         }
-        layer.size = (w, h);
         layer.drawn = batch.len();
-        layer.drawn_view = Some(*view);
-        layer.drawn_gpu = gpu;
+        layer.drawn_for = Some(drawn_for);
         layer.raster_ms = started.elapsed().as_secs_f64() * 1000.0;
     }
-    plan.markers = layer.image.clone();
+    if base.is_some() {
+        plan.copy = layer.frame.clone();
+        layer.copied = plan.copy.is_some();
+    } else {
+        plan.markers = layer.image.clone();
+    }
     Ok(())
 }
 

@@ -34,11 +34,14 @@ pub struct CityMapRes {
     pub error: Option<String>,
 }
 
-/// A static image on the GPU.
+/// A static image on the GPU, with its pixels kept on the CPU for the still view's
+/// copy ([`crate::layers::still`]).
 #[derive(Debug, Clone)]
 pub struct LayerTexture {
     /// The image.
     pub handle: Handle<Image>,
+    /// Its pixels.
+    pub raster: Arc<Raster>,
     /// What it covers.
     pub extent: crate::view::Bounds,
     /// Its resolution.
@@ -251,8 +254,8 @@ pub fn srgb_image(width: u32, height: u32, rgba: Vec<u8>, nearest: bool) -> Imag
 }
 
 /// Turns a raster into a GPU image.
-pub fn raster_image(r: Raster) -> Image {
-    srgb_image(r.width, r.height, r.rgba, false)
+pub fn raster_image(r: &Raster) -> Image {
+    srgb_image(r.width, r.height, r.rgba.clone(), false)
 }
 
 fn upload_rasters(
@@ -277,7 +280,7 @@ fn upload_rasters(
     let Ok(rx) = rx.lock() else { return };
     let upload = |r: Raster, images: &mut Assets<Image>| {
         let (extent, m_per_px) = (r.extent, r.m_per_px());
-        LayerTexture { handle: images.add(raster_image(r)), extent, m_per_px }
+        LayerTexture { handle: images.add(raster_image(&r)), raster: Arc::new(r), extent, m_per_px }
     };
     while let Ok(drawn) = rx.try_recv() {
         match drawn {
@@ -301,7 +304,13 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn tex(m_per_px: f64) -> LayerTexture {
-        LayerTexture { handle: Handle::default(), extent: crate::view::Bounds::empty(), m_per_px }
+        let raster = Raster { width: 1, height: 1, rgba: vec![0; 4], extent: crate::view::Bounds::empty() };
+        LayerTexture {
+            handle: Handle::default(),
+            raster: Arc::new(raster),
+            extent: crate::view::Bounds::empty(),
+            m_per_px,
+        }
     }
 
     #[test]
