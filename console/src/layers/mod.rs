@@ -167,7 +167,7 @@ fn draw_units(
         layer.drawn_for = None;
         return Ok(());
     }
-    let base = still.then(|| still_in.underlay.ensure(&view, plan.map.as_ref(), w, h));
+    let base = if still { still_in.underlay.ready(&view, plan.map.as_ref(), w, h) } else { None };
     let drawn_for = DrawnFor { view: *view, size: (w, h), gpu, base, personnel: toggles.personnel };
     if layer.drawn_for.as_ref() != Some(&drawn_for) || !moved.is_empty() {
         let started = Instant::now();

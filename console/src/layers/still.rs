@@ -9,7 +9,8 @@
 //! While the view moves, and on the GPU marker path, the [`super::backdrop`] shades the
 //! viewport as before: the copy needs the stamped markers, and on a GPU shading is cheap.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Instant;
 
 use bevy::core_pipeline::core_2d::main_transparent_pass_2d;
 use bevy::core_pipeline::{Core2d, Core2dSystems};
@@ -78,33 +79,92 @@ struct UnderlayKey {
     size: (usize, usize),
 }
 
+/// A resampling under way on a worker thread: what it is for, and where its pixels (and
+/// the milliseconds they took) arrive.
+type Pending = (UnderlayKey, Mutex<mpsc::Receiver<(Vec<u8>, f64)>>);
+
 /// The map under the markers for the current still view, kept while the view stays.
 #[derive(Default, Resource)]
 pub struct Underlay {
     key: Option<UnderlayKey>,
+    pending: Option<Pending>,
     /// Opaque sRGB RGBA of the viewport's pixels.
     pub pixels: Vec<u8>,
     /// Bumped each time the pixels are resampled.
     pub generation: u64,
-    /// Time the last resampling took, milliseconds.
+    /// Time the last resampling took (on its worker thread), milliseconds.
     pub resample_ms: f64,
 }
 
 impl Underlay {
-    /// The underlay for `view` at `w × h` pixels with `map` (its image and where it lies
-    /// on screen), resampled only when one of them changed; returns its generation.
-    pub fn ensure(&mut self, view: &MapView, map: Option<&(LayerTexture, egui::Rect)>, w: usize, h: usize) -> u64 {
+    /// The underlay's generation once it shows `view` at `w × h` pixels with `map` (its
+    /// image and where it lies on screen). Otherwise none: the resampling starts (or goes
+    /// on) on a worker thread, so that the frame the view stops in is not held up, and the
+    /// backdrop shades the viewport until it is done.
+    pub fn ready(
+        &mut self,
+        view: &MapView,
+        map: Option<&(LayerTexture, egui::Rect)>,
+        w: usize,
+        h: usize,
+    ) -> Option<u64> {
         let key = UnderlayKey { view: *view, map: map.map(|(t, _)| t.handle.id()), size: (w, h) };
-        if self.key.as_ref() != Some(&key) {
-            let started = std::time::Instant::now();
-            let sea = crate::style::SEA;
-            let src = map.map(|(t, at)| (&*t.raster, map_uv(view.viewport, *at)));
-            self.pixels = underlay(w, h, src, [sea.r(), sea.g(), sea.b()]);
-            self.generation += 1;
-            self.key = Some(key);
-            self.resample_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if self.key.as_ref() == Some(&key) {
+            return Some(self.generation);
         }
-        self.generation
+        if let Some((k, rx)) = &self.pending
+            && *k == key
+        {
+            let got = rx.lock().map_or(Err(mpsc::TryRecvError::Disconnected), |rx| rx.try_recv());
+            match got {
+                Ok((pixels, ms)) => {
+                    self.pixels = pixels;
+                    self.key = Some(key);
+                    self.pending = None;
+                    self.generation += 1;
+                    self.resample_ms = ms;
+                    return Some(self.generation);
+                }
+                Err(mpsc::TryRecvError::Empty) => return None,
+                Err(mpsc::TryRecvError::Disconnected) => {}
+            }
+        }
+        let sea = crate::style::SEA;
+        let sea = [sea.r(), sea.g(), sea.b()];
+        let src = match map {
+            Some((t, at)) => Some((t.raster.clone()?, map_uv(view.viewport, *at))),
+            None => None,
+        };
+        let (tx, rx) = mpsc::channel();
+        let job = move || {
+            let started = Instant::now();
+            let pixels = underlay(w, h, src.as_ref().map(|(r, uv)| (&**r, *uv)), sea);
+            // The view may have moved on meanwhile: then nobody listens.
+            let _ = tx.send((pixels, started.elapsed().as_secs_f64() * 1000.0));
+        };
+        if let Err(e) = std::thread::Builder::new().name("onegrid-underlay".into()).spawn(job) {
+            warn_once!("cannot start the underlay thread ({e}); still views are shaded");
+            self.pending = None;
+            return None;
+        }
+        self.pending = Some((key, Mutex::new(rx)));
+        None
+    }
+}
+
+/// Drops the map images' CPU pixels where no still view will be copied: GPU markers (the
+/// copy needs stamped ones) or `--still-copy off`.
+fn release_rasters(
+    on: Res<StillCopy>,
+    path: Option<Res<super::marker_mesh::MarkerPath>>,
+    textures: Option<ResMut<crate::map::MapTextures>>,
+) {
+    let gpu = path.is_some_and(|p| *p == super::marker_mesh::MarkerPath::Gpu);
+    let Some(textures) = textures.filter(|_| !on.0 || gpu) else { return };
+    let held = textures.levels.iter().chain(&textures.fills).any(|t| t.raster.is_some());
+    if held {
+        let t = textures.into_inner();
+        t.levels.iter_mut().chain(t.fills.as_mut()).for_each(|l| l.raster = None);
     }
 }
 
@@ -186,7 +246,8 @@ impl Plugin for StillPlugin {
         app.init_resource::<StillCopy>()
             .init_resource::<Underlay>()
             .init_resource::<CopyFrame>()
-            .add_plugins(ExtractResourcePlugin::<CopyFrame>::default());
+            .add_plugins(ExtractResourcePlugin::<CopyFrame>::default())
+            .add_systems(Update, release_rasters);
         let Some(render_app) = app.get_sub_app_mut(RenderApp) else { return };
         render_app
             .init_resource::<Uploaded>()
@@ -288,6 +349,7 @@ mod tests {
     }
 
     const SEA: [u8; 3] = [10, 20, 30];
+    const SEA_STYLE: egui::Color32 = crate::style::SEA;
 
     #[test]
     fn an_image_texel_for_pixel_comes_out_unchanged() {
@@ -337,18 +399,60 @@ mod tests {
         assert_eq!(u32::from(reds[1]) + u32::from(reds[2]), 255, "symmetric: {reds:?}");
     }
 
+    /// Asks until the worker thread has delivered.
+    fn wait(u: &mut Underlay, view: &MapView, w: usize, h: usize) -> u64 {
+        let until = Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(g) = u.ready(view, None, w, h) {
+                return g;
+            }
+            assert!(Instant::now() < until, "the underlay never arrived");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
     #[test]
-    fn the_underlay_is_kept_until_the_view_or_size_changes() {
+    fn the_underlay_is_resampled_off_the_frame_and_kept_until_the_view_or_size_changes() {
         let mut u = Underlay::default();
         let view = MapView::default();
-        let g = u.ensure(&view, None, 4, 4);
-        assert_eq!(u.ensure(&view, None, 4, 4), g, "same view: kept");
-        assert_ne!(u.ensure(&view, None, 5, 4), g, "resized: resampled");
+        assert_eq!(u.ready(&view, None, 4, 4), None, "not there yet: the backdrop shades meanwhile");
+        let g = wait(&mut u, &view, 4, 4);
+        assert_eq!(u.pixels.len(), 4 * 4 * 4);
+        assert_eq!(u.ready(&view, None, 4, 4), Some(g), "same view: kept");
+        let g2 = wait(&mut u, &view, 5, 4);
+        assert_ne!(g2, g, "resized: resampled");
         let mut moved = view;
         moved.center[0] += 10.0;
-        let g2 = u.generation;
-        assert_ne!(u.ensure(&moved, None, 5, 4), g2, "moved: resampled");
+        assert_eq!(u.ready(&moved, None, 5, 4), None, "moved: resampled again");
+        assert_ne!(wait(&mut u, &moved, 5, 4), g2);
         assert_eq!(u.pixels.len(), 5 * 4 * 4);
+        assert!(u.pixels.chunks_exact(4).all(|p| p == [SEA_STYLE.r(), SEA_STYLE.g(), SEA_STYLE.b(), 255]));
+    }
+
+    #[test]
+    fn map_pixels_are_kept_on_the_cpu_only_where_a_still_view_is_copied() {
+        use super::super::marker_mesh::MarkerPath;
+        for (on, path, kept) in [
+            (true, MarkerPath::Cpu, true),
+            (true, MarkerPath::Auto, true),
+            (false, MarkerPath::Cpu, false),
+            (true, MarkerPath::Gpu, false),
+        ] {
+            let mut app = App::new();
+            let levels = vec![crate::map::tests::tex(4.0), crate::map::tests::tex(2.0)];
+            app.insert_resource(StillCopy(on))
+                .insert_resource(path)
+                .insert_resource(crate::map::MapTextures {
+                    levels,
+                    fills: Some(crate::map::tests::tex(2.0)),
+                    composed: vec![],
+                })
+                .add_systems(Update, release_rasters);
+            app.update();
+            let t = app.world().resource::<crate::map::MapTextures>();
+            let held: Vec<bool> = t.levels.iter().chain(&t.fills).map(|l| l.raster.is_some()).collect();
+            assert_eq!(held, vec![kept; 3], "still copy {on}, {path:?} markers");
+        }
     }
 
     #[test]
