@@ -291,6 +291,83 @@ mod tests {
         assert!(fast == naive);
     }
 
+    /// The stamping runs replaced (the baseline of [`stamping_speed`]): pixel by pixel over
+    /// each sprite's square, skipping clear pixels and copying opaque ones.
+    fn stamp_per_pixel_with_shortcuts(
+        buf: &mut [u8],
+        width: usize,
+        height: usize,
+        sprites: &Sprites,
+        markers: &[Marker],
+    ) {
+        let n = sprites.size as i64;
+        let half = n / 2;
+        for m in markers {
+            let Some(sprite) = sprites.rgba.get(usize::from(m.sprite)) else { continue };
+            let (x0, y0) = (m.x.round() as i64 - half, m.y.round() as i64 - half);
+            let (sx0, sy0) = ((-x0).max(0), (-y0).max(0));
+            let (sx1, sy1) = (n.min(width as i64 - x0), n.min(height as i64 - y0));
+            if sx0 >= sx1 || sy0 >= sy1 {
+                continue;
+            }
+            for sy in sy0..sy1 {
+                let dst_row = ((y0 + sy) as usize * width + (x0 + sx0) as usize) * 4;
+                let src_row = (sy * n + sx0) as usize * 4;
+                let len = (sx1 - sx0).max(0) as usize * 4;
+                let dst = &mut buf[dst_row..dst_row + len];
+                let src = &sprite[src_row..src_row + len];
+                for (d, s) in dst.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+                    let a = u32::from(s[3]);
+                    if a == 0 {
+                        continue;
+                    }
+                    if a == 255 {
+                        d.copy_from_slice(s);
+                        continue;
+                    }
+                    let inv = 255 - a;
+                    for i in 0..4 {
+                        d[i] = (u32::from(s[i]) + (u32::from(d[i]) * inv + 127) / 255) as u8;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A benchmark, not a test (BENCHMARKS.md): 10,000 markers on a 1000×700 image,
+    /// stamped by runs against the pixel-by-pixel stamping they replaced, in the same run.
+    /// `cargo test -p onegrid-console --lib stamping_speed -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn stamping_speed() {
+        let sprites = Sprites::new(1.0);
+        let (w, h) = (1000, 700);
+        let mut rng = onegrid_server::rng::Rng::new(7);
+        let markers: Vec<Marker> = (0..10_000)
+            .map(|_| Marker {
+                x: rng.range(150.0, 850.0) as f32,
+                y: rng.range(150.0, 550.0) as f32,
+                sprite: rng.below(sprites.rgba.len()) as u16,
+            })
+            .collect();
+        let base = vec![128u8; w * h * 4];
+        let (mut runs, mut pixels) = (Vec::new(), Vec::new());
+        for _ in 0..30 {
+            let mut b = base.clone();
+            let t = std::time::Instant::now();
+            rasterise(&mut b, w, h, &sprites, &markers);
+            runs.push(t.elapsed().as_secs_f64() * 1000.0);
+            let mut b = base.clone();
+            let t = std::time::Instant::now();
+            stamp_per_pixel_with_shortcuts(&mut b, w, h, &sprites, &markers);
+            pixels.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        runs.sort_by(f64::total_cmp);
+        pixels.sort_by(f64::total_cmp);
+        let (r, p) = (runs[15], pixels[15]);
+        println!("stamping 10,000 markers: by runs p50 {r:.2} ms, pixel by pixel p50 {p:.2} ms, ratio {:.2}", r / p);
+    }
+
     #[test]
     fn rasterise_stamps_sprites_and_clips_at_the_edges() {
         let sprites = Sprites::new(1.0);
