@@ -19,9 +19,13 @@ pub struct Cli {
     /// Video-wall mode: fullscreen, large type, follows major incidents by itself.
     #[arg(long)]
     pub wall: bool,
-    /// The monitor for the wall (0 = first); run one console per monitor.
-    #[arg(long, default_value_t = 0)]
-    pub monitor: usize,
+    /// The wall on this monitor only (0 = first). Without it the wall fills every monitor:
+    /// this console takes the first and starts one more per other monitor.
+    #[arg(long)]
+    pub monitor: Option<usize>,
+    /// Quit when standard input closes (the consoles a wall starts for its other monitors).
+    #[arg(long, hide = true)]
+    pub exit_with_parent: bool,
     /// Window size, WIDTHxHEIGHT (windowed modes).
     #[arg(long, default_value = "1600x900")]
     pub size: String,

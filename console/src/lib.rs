@@ -10,6 +10,7 @@ pub mod local;
 pub mod map;
 pub mod net;
 pub mod shot;
+pub mod spread;
 pub mod style;
 pub mod ui;
 pub mod view;
@@ -56,6 +57,8 @@ pub struct AppOptions {
     pub markers: layers::marker_mesh::MarkerPath,
     /// Whether a still view's pixels are copied rather than shaded.
     pub still_copy: layers::still::StillCopy,
+    /// The wall's other monitors, and whether to quit with a parent wall console.
+    pub spread: spread::SpreadPlugin,
 }
 
 /// The console as a bevy app.
@@ -110,5 +113,6 @@ pub fn build_app(opts: AppOptions) -> App {
     if let Some(plan) = opts.shot {
         app.add_plugins(shot::ShotPlugin(plan));
     }
+    app.add_plugins(opts.spread);
     app
 }

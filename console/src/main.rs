@@ -6,6 +6,7 @@ use clap::Parser;
 use onegrid_console::cli::Cli;
 use onegrid_console::layers::marker_mesh::MarkerPath;
 use onegrid_console::layers::still::StillCopy;
+use onegrid_console::spread::{SpreadPlan, SpreadPlugin};
 use onegrid_console::{AppOptions, Source, bench, local, net, shot, ui};
 
 fn main() -> std::process::ExitCode {
@@ -57,7 +58,30 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
         }
     };
     let shot = cli.screenshot.clone().map(|path| shot::ShotPlan { path, frames: cli.frames, timeout: cli.timeout() });
-    let fullscreen = (cli.wall && shot.is_none()).then_some(cli.monitor);
+    let fullscreen = (cli.wall && shot.is_none()).then_some(cli.monitor.unwrap_or(0));
+    // The wall without `--monitor` fills every monitor, with one console each.
+    let plan = match (&source, cli.wall && cli.monitor.is_none() && shot.is_none()) {
+        (Source::Server(cfg), true) => std::env::current_exe().ok().map(|exe| SpreadPlan {
+            exe,
+            args: [
+                "--wall",
+                "--server",
+                &cfg.url,
+                "--token",
+                &cfg.token,
+                "--size",
+                &cli.size,
+                "--markers",
+                &cli.markers,
+                "--still-copy",
+                &cli.still_copy,
+            ]
+            .map(String::from)
+            .to_vec(),
+        }),
+        _ => None,
+    };
+    let spread = SpreadPlugin { plan, exit_with_parent: cli.exit_with_parent };
     let mut app = onegrid_console::build_app(AppOptions {
         source,
         mode,
@@ -68,8 +92,11 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
         start_view,
         markers,
         still_copy,
+        spread,
     });
     let exit = app.run();
+    // The wall's other consoles quit before the local server they use stops.
+    drop(app);
     drop(_local);
     Ok(if exit.is_success() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
 }
