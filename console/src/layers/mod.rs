@@ -169,7 +169,7 @@ fn draw_units(
     }
     let base = if still { still_in.underlay.ready(&view, plan.map.as_ref(), w, h) } else { None };
     let drawn_for = DrawnFor { view: *view, size: (w, h), gpu, base, personnel: toggles.personnel };
-    if layer.drawn_for.as_ref() != Some(&drawn_for) || !moved.is_empty() {
+    if layer.drawn_for.as_ref() != Some(&drawn_for) || (toggles.personnel && !moved.is_empty()) {
         let started = Instant::now();
         if layer.sprites.as_ref().is_none_or(|(s, _)| *s != ppp) {
             layer.sprites = Some((ppp, Sprites::new(ppp)));
