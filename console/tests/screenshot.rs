@@ -9,13 +9,15 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
 /// One console at a time: software rendering on two cores.
 static SERIAL: Mutex<()> = Mutex::new(());
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_onegrid-console");
 
@@ -99,17 +101,7 @@ fn console(args: &[&str], dir: &Path) -> Run {
         .stderr(log)
         .spawn()
         .expect("start xvfb-run");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if started.elapsed() > Duration::from_secs(300) {
-            let _ = child.kill();
-            panic!("the console did not finish in 300 s");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let status = common::wait_exit(&mut child, Duration::from_secs(300), "the console should finish");
     let mut text = String::new();
     std::fs::File::open(&log_path).and_then(|mut f| f.read_to_string(&mut text)).expect("read log");
     assert!(!text.contains("panicked"), "the console panicked:\n{text}");

@@ -4,7 +4,9 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_onegrid-console");
 
@@ -30,17 +32,7 @@ fn a_wall_console_for_another_monitor_quits_with_its_parent() {
     assert!(child.try_wait().expect("wait").is_none(), "quit while its parent was there");
     stdin.write_all(b"\n").expect("write");
     drop(stdin);
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("the console did not quit within 60 s of its parent going");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = common::wait_exit(&mut child, Duration::from_secs(60), "the console should quit once its parent goes");
     let text = std::fs::read_to_string(dir.path().join("console.log")).expect("read log");
     assert!(status.success(), "quits cleanly: {status:?}\n{text}");
     assert!(text.contains("the parent wall console has quit"), "says why; log:\n{text}");
