@@ -88,10 +88,19 @@ pub fn build_app(opts: AppOptions) -> App {
             // One camera: its clear is the panels' background, the backdrop quad (or, for a
             // still view, a copy: hence COPY_DST) draws the map viewport, egui draws on top.
             // No multisampling (egui anti-aliases its own shapes) and no tonemapping, each
-            // of which would cost a full-screen pass on software Vulkan.
+            // of which would cost a full-screen pass on software Vulkan. The final blit to
+            // the window writes every pixel opaque, so the window is not cleared first: on
+            // software Vulkan that clear is a full-window memset a frame.
             let usages = bevy::camera::CameraMainTextureUsages::default()
                 .with(bevy::render::render_resource::TextureUsages::COPY_DST);
-            commands.spawn((Camera2d, Msaa::Off, bevy::core_pipeline::tonemapping::Tonemapping::None, usages));
+            let camera = Camera {
+                output_mode: bevy::camera::CameraOutputMode::Write {
+                    blend_state: None,
+                    clear_color: ClearColorConfig::None,
+                },
+                ..default()
+            };
+            commands.spawn((Camera2d, camera, Msaa::Off, bevy::core_pipeline::tonemapping::Tonemapping::None, usages));
         });
     app.configure_sets(bevy_egui::EguiPrimaryContextPass, layers::DrawMap.run_if(drawing_on));
     match opts.source {
