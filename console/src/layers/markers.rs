@@ -3,7 +3,10 @@
 //! frame, while stamping pre-drawn sprites into a buffer and uploading it once can. The
 //! batch (where each marker goes, which sprite) is computed first and tested on its own.
 
-use tiny_skia::{FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
+use bevy_egui::egui::Pos2;
+use tiny_skia::{FillRule, Paint, PathBuilder, Pixmap, PixmapMut, Stroke, Transform};
+
+use crate::map::draw::TintShape;
 
 use crate::style;
 use crate::view::{MapView, Projection};
@@ -156,6 +159,30 @@ pub fn batch<'a>(
         .collect()
 }
 
+/// Paints cell tints (outlines in screen points, placed by the viewport's top-left
+/// `origin` and `ppp` pixels per point) over an RGBA buffer of `width × height`, before the
+/// markers are stamped on it: antialiased, blended premultiplied like the stamping.
+pub fn paint_tints(buf: &mut [u8], width: usize, height: usize, origin: Pos2, ppp: f32, tints: &[TintShape]) {
+    if tints.is_empty() {
+        return;
+    }
+    let Some(mut pm) = PixmapMut::from_bytes(buf, width as u32, height as u32) else { return };
+    for t in tints {
+        let mut pb = PathBuilder::new();
+        for (i, p) in t.outline.iter().enumerate() {
+            let (x, y) = ((p.x - origin.x) * ppp, (p.y - origin.y) * ppp);
+            if i == 0 { pb.move_to(x, y) } else { pb.line_to(x, y) }
+        }
+        pb.close();
+        let Some(path) = pb.finish() else { continue };
+        let [r, g, b, a] = t.color.to_srgba_unmultiplied();
+        let mut paint = Paint::default();
+        paint.set_color_rgba8(r, g, b, a);
+        paint.anti_alias = true;
+        pm.fill_path(&path, &paint, FillRule::Winding, Transform::identity(), None);
+    }
+}
+
 /// Stamps the markers, premultiplied, over an RGBA buffer of `width × height` (zeroed for
 /// the marker image, the map for a still view's copy), run by run.
 pub fn rasterise(buf: &mut [u8], width: usize, height: usize, sprites: &Sprites, markers: &[Marker]) {
@@ -198,6 +225,34 @@ pub fn rasterise(buf: &mut [u8], width: usize, height: usize, sprites: &Sprites,
 mod tests {
     use super::*;
     use bevy_egui::egui::{Rect, pos2};
+
+    fn px(buf: &[u8], w: usize, x: usize, y: usize) -> [u8; 4] {
+        buf[(y * w + x) * 4..][..4].try_into().unwrap_or_default()
+    }
+
+    #[test]
+    fn tints_lie_under_the_markers_stamped_after_them() {
+        let (w, h) = (64, 48);
+        let mut buf = vec![0u8; w * h * 4];
+        // A tint over the left half, outlined in points at 2 pixels a point from (10, 5).
+        let outline = vec![pos2(10.0, 5.0), pos2(26.0, 5.0), pos2(26.0, 29.0), pos2(10.0, 29.0)];
+        let tint = TintShape { outline, color: style::CELL_OVERDUE };
+        paint_tints(&mut buf, w, h, pos2(10.0, 5.0), 2.0, &[tint]);
+        let c = style::CELL_OVERDUE;
+        let painted = px(&buf, w, 5, 40);
+        for (got, want) in painted.iter().zip([c.r(), c.g(), c.b(), c.a()]) {
+            assert!(got.abs_diff(want) <= 1, "tint pixel {painted:?} is {c:?}");
+        }
+        assert_eq!(px(&buf, w, 40, 20), [0; 4], "right of the tint nothing is painted");
+        // A marker whose centre lies in the tint covers it there.
+        let s = Sprites::new(1.0);
+        let m = Marker { x: 16.0, y: 20.0, sprite: 0 };
+        rasterise(&mut buf, w, h, &s, &[m]);
+        let half = s.size / 2;
+        let centre = px(&s.rgba[0], s.size, half, half);
+        assert_eq!(centre[3], 255, "the sprite's centre is opaque");
+        assert_eq!(px(&buf, w, 16, 20), centre, "the marker lies over the tint");
+    }
 
     #[test]
     fn sprites_differ_by_status_kind_and_heading() {

@@ -2,8 +2,9 @@
 //! image and the unit markers (stamped on the CPU, see [`markers`]) are drawn under egui
 //! in one pass by the [`backdrop`]; while the view stands still they are instead composed
 //! on the CPU and copied into the frame ([`still`]); on a GPU the markers are one mesh of
-//! quads ([`marker_mesh`]) over the backdrop. egui then draws, in order, vector lines
-//! (zoomed in past the images), tinted cells, labels, cameras, the selected unit's track,
+//! quads ([`marker_mesh`]) over the backdrop. Stamped markers have the tinted cells
+//! painted under them. egui then draws, in order, vector lines (zoomed in past the
+//! images), tinted cells (GPU markers only), labels, cameras, the selected unit's track,
 //! incidents. Each live layer computes a plain batch from the entities, then draws it.
 
 pub mod backdrop;
@@ -23,6 +24,7 @@ use onegrid_protocol::UnitKind;
 
 use crate::desk::Desk;
 use crate::live::{CameraC, CellTints, Fresh, IncidentC, Selection, UnitC, UnitPos};
+use crate::map::draw::TintShape;
 use crate::map::{CityMapRes, LayerToggles, MapTextures, draw};
 use crate::view::MapView;
 use backdrop::BackdropPlan;
@@ -49,7 +51,12 @@ struct DrawnFor {
     /// marker image for the backdrop).
     base: Option<u64>,
     personnel: bool,
+    /// The cell tints painted under the markers.
+    tints: Vec<TintShape>,
 }
+
+/// What a tinted underlay was made of: the underlay's generation and the tints.
+type TintedFor = (Option<u64>, Vec<TintShape>);
 
 /// The unit marker image (or the still view's composed frame) and what it cost.
 #[derive(Default, Resource)]
@@ -61,6 +68,11 @@ pub struct UnitLayer {
     sprites: Option<(f32, Sprites)>,
     drawn_for: Option<DrawnFor>,
     last_view: Option<MapView>,
+    /// Cell tints for the CPU marker path to paint under its markers (egui draws them
+    /// otherwise, over everything).
+    tints: Vec<TintShape>,
+    /// The still view's underlay with those tints over it, and what for.
+    tinted: Option<(TintedFor, Vec<u8>)>,
     /// Markers in the last image.
     pub drawn: usize,
     /// Time spent building the last image (or mesh, or frame), milliseconds.
@@ -100,6 +112,8 @@ fn draw_static(
     tints: Res<CellTints>,
     scale: Res<TextScale>,
     mut plan: ResMut<BackdropPlan>,
+    path: Res<MarkerPath>,
+    mut layer: ResMut<UnitLayer>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     plan.viewport = Some((view.viewport, ctx.pixels_per_point()));
@@ -111,8 +125,14 @@ fn draw_static(
             draw::draw_vectors(&painter, &view, model, &toggles);
         }
     }
-    if toggles.tint {
-        draw::draw_tints(&painter, &view, model, tints.0.values());
+    let shapes = if toggles.tint { draw::tint_shapes(&view, model, tints.0.values()) } else { Vec::new() };
+    // Area fills lie under point symbols: stamped markers get the tints painted under them;
+    // a GPU marker mesh lies under all of egui, so there they cover its markers.
+    if toggles.personnel && *path != MarkerPath::Gpu {
+        layer.tints = shapes;
+    } else {
+        layer.tints.clear();
+        draw::draw_tints(&painter, &shapes);
     }
     if toggles.labels {
         draw::draw_labels(&painter, &draw::labels(&view, model, scale.0));
@@ -168,12 +188,14 @@ fn draw_units(
         return Ok(());
     }
     let base = if still { still_in.underlay.ready(&view, plan.map.as_ref(), w, h) } else { None };
-    let drawn_for = DrawnFor { view: *view, size: (w, h), gpu, base, personnel: toggles.personnel };
+    let tints = if gpu { Vec::new() } else { layer.tints.clone() };
+    let drawn_for = DrawnFor { view: *view, size: (w, h), gpu, base, personnel: toggles.personnel, tints };
     if layer.drawn_for.as_ref() != Some(&drawn_for) || (toggles.personnel && !moved.is_empty()) {
         let started = Instant::now();
         if layer.sprites.as_ref().is_none_or(|(s, _)| *s != ppp) {
             layer.sprites = Some((ppp, Sprites::new(ppp)));
         }
+        let layer = &mut *layer;
         let Some((_, sprites)) = &layer.sprites else { return Ok(()) };
         let margin = sprites.size as f32;
         let it = units
@@ -189,7 +211,17 @@ fn draw_units(
             marker_mesh::show(state, drawn, meshes, materials, &mut images, quads);
             layer.image = None;
         } else if base.is_some() {
-            let mut buf = still_in.underlay.pixels.clone();
+            // The underlay with its tints is kept while neither changes.
+            let mut buf = if drawn_for.tints.is_empty() {
+                still_in.underlay.pixels.clone()
+            } else {
+                let key = (base, drawn_for.tints.clone());
+                if layer.tinted.as_ref().is_none_or(|(k, _)| *k != key) {
+                    let px = still::tinted(&still_in.underlay.pixels, w, h, view.viewport.min, ppp, &key.1);
+                    layer.tinted = Some((key, px));
+                }
+                layer.tinted.as_ref().map(|(_, px)| px.clone()).unwrap_or_default()
+            };
             markers::rasterise(&mut buf, w, h, sprites, &batch);
             let origin = UVec2::new(
                 (view.viewport.min.x * ppp).round().max(0.0) as u32,
@@ -205,6 +237,7 @@ fn draw_units(
             marker_mesh::hide(&out.state, &mut out.quads);
         } else {
             let mut buf = vec![0u8; w * h * 4];
+            markers::paint_tints(&mut buf, w, h, view.viewport.min, ppp, &drawn_for.tints);
             markers::rasterise(&mut buf, w, h, sprites, &batch);
             if layer.size == (w, h)
                 && let Some(img) = layer.image.as_ref().and_then(|hd| images.get_mut(hd))

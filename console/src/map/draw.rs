@@ -74,15 +74,24 @@ pub fn draw_vectors(painter: &Painter, view: &MapView, model: &MapModel, toggles
     }
 }
 
-/// Tints the cells that have open (or overdue) incidents. Far out, a cell smaller than a
-/// few points is drawn as a small square so that it still shows.
-pub fn draw_tints<'a>(
-    painter: &Painter,
+/// One tinted cell on screen: its outline (convex) in screen points and its colour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TintShape {
+    /// Outline, screen points.
+    pub outline: Vec<Pos2>,
+    /// Premultiplied colour.
+    pub color: Color32,
+}
+
+/// The tints of the cells with open (or overdue) incidents in view. Far out, a cell
+/// smaller than a few points becomes a small square so that it still shows.
+pub fn tint_shapes<'a>(
     view: &MapView,
     model: &MapModel,
     tints: impl Iterator<Item = &'a CellStatus>,
-) {
+) -> Vec<TintShape> {
     let visible = view.visible();
+    let mut out = Vec::new();
     for s in tints {
         let Some(cell) = model.cell(&s.cell) else { continue };
         if !cell.bounds.intersects(&visible) {
@@ -90,11 +99,22 @@ pub fn draw_tints<'a>(
         }
         let color = if s.overdue > 0 { style::CELL_OVERDUE } else { style::CELL_OPEN };
         let r = screen_rect(view, &cell.bounds);
-        if r.width() < 4.0 {
-            painter.rect_filled(Rect::from_center_size(r.center(), egui::vec2(4.0, 4.0)), 0.0, color);
+        let outline = if r.width() < 4.0 {
+            let sq = Rect::from_center_size(r.center(), egui::vec2(4.0, 4.0));
+            vec![sq.left_top(), sq.right_top(), sq.right_bottom(), sq.left_bottom()]
         } else {
-            painter.add(Shape::convex_polygon(screen_line(view, &cell.ring), color, Stroke::NONE));
-        }
+            screen_line(view, &cell.ring)
+        };
+        out.push(TintShape { outline, color });
+    }
+    out
+}
+
+/// Draws the tints with egui (over the map, and over the markers where those are a GPU
+/// mesh; the CPU marker path paints them under its markers instead).
+pub fn draw_tints(painter: &Painter, shapes: &[TintShape]) {
+    for t in shapes {
+        painter.add(Shape::convex_polygon(t.outline.clone(), t.color, Stroke::NONE));
     }
 }
 
@@ -191,6 +211,28 @@ mod tests {
         assert!(near.contains(&"丙社区".to_owned()) || near.contains(&"丁社区".to_owned()));
         assert!(!near.contains(&"甲区".to_owned()));
         assert!(near.iter().any(|t| t.starts_with('C')), "cell codes close in: {near:?}");
+    }
+
+    #[test]
+    fn tinted_cells_are_outlined_and_far_out_become_squares() {
+        let m = MapModel::new(&tiny_map());
+        let mut v = MapView::default();
+        v.frame(&m.bounds);
+        let cell = m.cells.first().expect("a cell").code.clone();
+        let tints = [
+            CellStatus { cell: cell.clone(), open: 2, overdue: 1 },
+            CellStatus { cell: "nowhere".into(), open: 1, overdue: 0 },
+        ];
+        let near = tint_shapes(&v, &m, tints.iter());
+        assert_eq!(near.len(), 1, "an unknown cell is left out");
+        assert_eq!(near[0].color, style::CELL_OVERDUE);
+        assert!(near[0].outline.len() >= 4, "the cell's ring: {:?}", near[0].outline);
+        v.m_per_pt = 1.0e5;
+        let far = tint_shapes(&v, &m, [CellStatus { cell, open: 1, overdue: 0 }].iter());
+        assert_eq!(far[0].color, style::CELL_OPEN);
+        let xs: Vec<f32> = far[0].outline.iter().map(|p| p.x).collect();
+        let width = xs.iter().copied().fold(f32::MIN, f32::max) - xs.iter().copied().fold(f32::MAX, f32::min);
+        assert!((width - 4.0).abs() < 1e-3, "a 4-point square far out: {:?}", far[0].outline);
     }
 
     #[test]

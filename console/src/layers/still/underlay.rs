@@ -1,6 +1,7 @@
 //! The map under a still view's markers: the map image resampled on the CPU (bilinear,
 //! like the backdrop's sampler) into the viewport's pixels over the sea, once per view, on
-//! a worker thread; kept while the view stays.
+//! a worker thread; kept while the view stays. The tinted cells are blended over it in
+//! linear light, as the backdrop's shader blends them while the view moves.
 
 use std::sync::{Mutex, mpsc};
 use std::time::Instant;
@@ -9,6 +10,7 @@ use bevy::prelude::*;
 use bevy_egui::egui;
 
 use crate::layers::backdrop::map_uv;
+use crate::map::draw::TintShape;
 use crate::map::{LayerTexture, Raster};
 use crate::view::MapView;
 
@@ -163,6 +165,56 @@ pub fn underlay(w: usize, h: usize, map: Option<(&Raster, Vec4)>, sea: [u8; 3]) 
     out
 }
 
+/// sRGB bytes to linear light, and back (4096 steps): what the GPU's sRGB textures do.
+struct Srgb {
+    decode: [f32; 256],
+    encode: Vec<u8>,
+}
+
+impl Srgb {
+    fn new() -> Self {
+        let decode = std::array::from_fn(|i| {
+            let c = i as f32 / 255.0;
+            if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        });
+        let encode = (0..4096)
+            .map(|i| {
+                let l = i as f32 / 4095.0;
+                let c = if l <= 0.003_130_8 { l * 12.92 } else { 1.055 * l.powf(1.0 / 2.4) - 0.055 };
+                (c * 255.0).round().clamp(0.0, 255.0) as u8
+            })
+            .collect();
+        Srgb { decode, encode }
+    }
+
+    fn encode(&self, l: f32) -> u8 {
+        self.encode[(l.clamp(0.0, 1.0) * 4095.0).round() as usize]
+    }
+}
+
+/// The underlay (`w × h`, opaque) with the cell tints over it. They are blended in
+/// linear light, as the backdrop's shader blends the marker image that holds them while
+/// the view moves: a view coming to rest keeps their shade.
+pub fn tinted(base: &[u8], w: usize, h: usize, origin: egui::Pos2, ppp: f32, tints: &[TintShape]) -> Vec<u8> {
+    let mut out = base.to_vec();
+    if tints.is_empty() || base.len() != w * h * 4 {
+        return out;
+    }
+    let mut layer = vec![0u8; w * h * 4];
+    crate::layers::markers::paint_tints(&mut layer, w, h, origin, ppp, tints);
+    let srgb = Srgb::new();
+    for (d, t) in out.chunks_exact_mut(4).zip(layer.chunks_exact(4)) {
+        if t[3] == 0 {
+            continue;
+        }
+        let inv = 1.0 - f32::from(t[3]) / 255.0;
+        for i in 0..3 {
+            d[i] = srgb.encode(srgb.decode[usize::from(t[i])] + srgb.decode[usize::from(d[i])] * inv);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +237,38 @@ mod tests {
 
     const SEA: [u8; 3] = [10, 20, 30];
     const SEA_STYLE: egui::Color32 = crate::style::SEA;
+
+    #[test]
+    fn tints_over_the_underlay_blend_in_linear_light_like_the_shader() {
+        fn lin(c: u8) -> f64 {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        }
+        fn srgb(l: f64) -> f64 {
+            255.0 * if l <= 0.0031308 { l * 12.92 } else { 1.055 * l.powf(1.0 / 2.4) - 0.055 }
+        }
+        let (w, h) = (40, 20);
+        let land = [24u8, 34, 46, 255];
+        let base: Vec<u8> = land.iter().copied().cycle().take(w * h * 4).collect();
+        let outline = vec![egui::pos2(0.0, 0.0), egui::pos2(20.0, 0.0), egui::pos2(20.0, 20.0), egui::pos2(0.0, 20.0)];
+        let c = crate::style::CELL_OPEN;
+        let tint = TintShape { outline, color: c };
+        let out = tinted(&base, w, h, egui::pos2(0.0, 0.0), 1.0, &[tint]);
+        // The shader: the marker image's premultiplied sRGB decoded, the base under it.
+        let inv = 1.0 - f64::from(c.a()) / 255.0;
+        let want: Vec<f64> =
+            [c.r(), c.g(), c.b()].iter().zip(land).map(|(t, d)| srgb(lin(*t) + lin(d) * inv)).collect();
+        let got = at(&out, w, 10, 10);
+        for i in 0..3 {
+            assert!((f64::from(got[i]) - want[i]).abs() <= 1.0, "channel {i}: {got:?} vs {want:?}");
+        }
+        assert_eq!(got[3], 255, "still opaque");
+        // Blending in sRGB bytes instead would be visibly brighter: this is not that.
+        let bytes = f64::from(c.r()) + f64::from(land[0]) * inv;
+        assert!(bytes - f64::from(got[0]) > 5.0, "{bytes} vs {got:?}");
+        assert_eq!(at(&out, w, 30, 10), land, "outside the tint the underlay is unchanged");
+        assert_eq!(tinted(&base, w, h, egui::pos2(0.0, 0.0), 1.0, &[]), base);
+    }
 
     #[test]
     fn an_image_texel_for_pixel_comes_out_unchanged() {
