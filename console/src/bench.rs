@@ -1,12 +1,13 @@
 //! `--bench`: a fixed scene driven for a fixed number of frames, timed. The Siming map
 //! loaded from disk through the same install path as a server's map, N synthetic units
 //! (fixed seed) applied as a snapshot, and every frame one tick of position updates (5 %
-//! of the units move) through the same apply path as the network. First a clear-only
-//! phase (the same app drawing nothing but the clear colour), then the full scene with the
-//! desk panels; frame times are printed as p50/p95/p99 for both, with the ratio, the cost
-//! of applying one tick, of building the markers (stamping them, or their mesh with
-//! `--markers gpu`) and the main world's share of a frame, and how many frames copied the
-//! still view's pixels rather than shading them (`--still-copy off` shades them all).
+//! of the units move) through the same apply path as the network. Clear-only frames (the
+//! same app drawing nothing but the clear colour) and frames of the full scene with the
+//! desk panels alternate in blocks of 50; frame times are printed as p50/p95/p99 for both,
+//! with the ratio, the cost of applying one tick, of building the markers (stamping them,
+//! or their mesh with `--markers gpu`) and the main world's share of a frame, and how many
+//! frames copied the still view's pixels rather than shading them (`--still-copy off`
+//! shades them all).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -48,6 +49,7 @@ pub enum Phase {
 struct BenchState {
     last: Option<Instant>,
     warm_frames: usize,
+    in_block: usize,
     blank_ms: Vec<f64>,
     scene_ms: Vec<f64>,
     raster_ms: Vec<f64>,
@@ -166,29 +168,49 @@ fn time_frame(
                 state.last = None;
             }
         }
-        Phase::Blank => {
-            state.blank_ms.extend(dt);
-            if state.blank_ms.len() >= plan.frames {
-                *phase = Phase::Scene;
-                state.last = None;
+        Phase::Blank | Phase::Scene => {
+            state.in_block += 1;
+            // The first frames of a block are left out: the render thread may still be
+            // drawing the other phase's last frame.
+            let dt = dt.filter(|_| state.in_block > SETTLE);
+            if *phase == Phase::Blank {
+                state.blank_ms.extend(dt);
+            } else if dt.is_some() {
+                state.scene_ms.extend(dt);
+                state.raster_ms.push(layer.raster_ms);
+                state.copied += usize::from(layer.copied);
+                state.resample_ms = underlay.resample_ms;
+                // One tick is applied each scene frame; its cost is read the frame after.
+                if feed.last_apply_us > 0.0 {
+                    state.apply_us.push(feed.last_apply_us);
+                }
             }
-        }
-        Phase::Scene => {
-            state.scene_ms.extend(dt);
-            state.raster_ms.push(layer.raster_ms);
-            state.copied += usize::from(layer.copied && dt.is_some());
-            state.resample_ms = underlay.resample_ms;
-            // One tick is applied each scene frame; its cost is read the frame after.
-            if feed.last_apply_us > 0.0 {
-                state.apply_us.push(feed.last_apply_us);
-            }
-            if state.scene_ms.len() >= plan.frames {
+            let (blank_done, scene_done) = (state.blank_ms.len() >= plan.frames, state.scene_ms.len() >= plan.frames);
+            if blank_done && scene_done {
                 report(&state, &plan, res.model.as_ref().map_or(0, |m| m.cells.len()), path.name());
                 exit.write(AppExit::Success);
+                return;
+            }
+            let done = if *phase == Phase::Blank { blank_done } else { scene_done };
+            if done || state.in_block >= BLOCK + SETTLE {
+                let other = if *phase == Phase::Blank { Phase::Scene } else { Phase::Blank };
+                let other_done = if other == Phase::Blank { blank_done } else { scene_done };
+                if !other_done {
+                    *phase = other;
+                }
+                state.in_block = 0;
+                state.last = None;
             }
         }
     }
 }
+
+/// Frames measured in a row before the bench switches between the clear-only frame and
+/// the scene: the two alternate, so that a machine slowing down or speeding up during a
+/// run (these are noisy) weighs on both alike.
+const BLOCK: usize = 50;
+/// Frames left out after each switch.
+const SETTLE: usize = 2;
 
 /// The main world's share of a scene frame: from the frame's first system to its last
 /// (rendering runs beside it, on the render thread and Mesa's threads).
@@ -210,7 +232,7 @@ fn report(state: &BenchState, plan: &BenchPlan, cells: usize, path: &str) {
         );
     };
     println!(
-        "bench: {cells} cells, {} units, {} frames a phase, {} moving a tick, {path} markers",
+        "bench: {cells} cells, {} units, {} frames a phase (alternating in blocks of {BLOCK}), {} moving a tick, {path} markers",
         plan.units,
         plan.frames,
         tick_size(plan.units)
