@@ -20,6 +20,7 @@ use bevy::sprite_render::{AlphaMode2d, Material2d, Material2dKey, Material2dPlug
 use bevy_egui::egui;
 
 use super::markers::{HEADINGS, Marker, Sprites};
+use crate::map::draw::TintShape;
 
 /// How unit markers reach the screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Resource)]
@@ -148,10 +149,17 @@ fn spawn_marker_mesh(
     commands.insert_resource(MarkerMesh { entity, mesh, material, atlas_scale: None });
 }
 
-/// Every sprite in one image: `HEADINGS` columns, one row per status and kind.
+/// Rows of the atlas: one per status and kind, and a last one whose first cell is opaque
+/// white, which the tints sample (their colour is the vertices').
+fn atlas_rows(sprite_count: usize) -> usize {
+    sprite_count.div_ceil(HEADINGS) + 1
+}
+
+/// Every sprite in one image: `HEADINGS` columns, one row per status and kind, then the
+/// white cell.
 pub fn atlas(sprites: &Sprites) -> (usize, usize, Vec<u8>) {
     let n = sprites.size;
-    let rows = sprites.rgba.len().div_ceil(HEADINGS);
+    let rows = atlas_rows(sprites.rgba.len());
     let (w, h) = (HEADINGS * n, rows * n);
     let mut rgba = vec![0u8; w * h * 4];
     for (i, s) in sprites.rgba.iter().enumerate() {
@@ -161,18 +169,104 @@ pub fn atlas(sprites: &Sprites) -> (usize, usize, Vec<u8>) {
             rgba[dst..dst + n * 4].copy_from_slice(&s[y * n * 4..(y + 1) * n * 4]);
         }
     }
+    for y in (rows - 1) * n..rows * n {
+        rgba[y * w * 4..(y * w + n) * 4].fill(255);
+    }
     (w, h, rgba)
 }
 
-/// Quads in marker-image pixels with their atlas uvs.
+/// The atlas uv of the white cell's centre (whatever the sprites' size).
+fn white_uv(sprite_count: usize) -> [f32; 2] {
+    let rows = atlas_rows(sprite_count) as f32;
+    [0.5 / HEADINGS as f32, (rows - 0.5) / rows]
+}
+
+/// An sRGB byte in linear light.
+fn linear(v: u8) -> f32 {
+    let c = f32::from(v) / 255.0;
+    if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+}
+
+/// Triangles in marker-image pixels with their atlas uvs and colours: the cell tints
+/// first (a draw blends its triangles in order, so they lie under the markers), then one
+/// quad a marker.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Geometry {
-    /// Corners, four a quad: top-left, bottom-left, bottom-right, top-right.
+    /// Vertices; a marker's four corners are top-left, bottom-left, bottom-right, top-right.
     pub positions: Vec<[f32; 3]>,
-    /// Atlas uv of each corner.
+    /// Atlas uv of each vertex.
     pub uvs: Vec<[f32; 2]>,
-    /// Two triangles a quad.
+    /// What the atlas texel is multiplied by: white for markers, a tint's colour
+    /// (premultiplied, linear) for tints.
+    pub colors: Vec<[f32; 4]>,
+    /// Triangles.
     pub indices: Vec<u32>,
+}
+
+impl Geometry {
+    /// Appends `other`, drawn after (over) what is already here.
+    pub fn append(&mut self, other: Geometry) {
+        let base = self.positions.len() as u32;
+        self.positions.extend(other.positions);
+        self.uvs.extend(other.uvs);
+        self.colors.extend(other.colors);
+        self.indices.extend(other.indices.into_iter().map(|i| i + base));
+    }
+}
+
+/// The part of polygon `p` inside the rectangle `[0, w] × [0, h]` (Sutherland–Hodgman).
+fn clip_to(p: Vec<[f32; 2]>, w: f32, h: f32) -> Vec<[f32; 2]> {
+    let edges: [(usize, f32, bool); 4] = [(0, 0.0, true), (0, w, false), (1, 0.0, true), (1, h, false)];
+    edges.iter().fold(p, |poly, &(axis, at, keep_above)| {
+        let inside = |q: &[f32; 2]| if keep_above { q[axis] >= at } else { q[axis] <= at };
+        let mut out = Vec::with_capacity(poly.len() + 2);
+        for (i, a) in poly.iter().enumerate() {
+            let b = &poly[(i + 1) % poly.len()];
+            if inside(a) {
+                out.push(*a);
+            }
+            if inside(a) != inside(b) {
+                let t = (at - a[axis]) / (b[axis] - a[axis]);
+                out.push([a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]);
+            }
+        }
+        out
+    })
+}
+
+/// The cell tints as triangle fans in marker-image pixels (`origin` the viewport's
+/// top-left, `ppp` pixels per point), clipped to the `width × height` image: the panels
+/// have no fill of their own, so nothing may reach past the viewport.
+pub fn tint_geometry(
+    tints: &[TintShape],
+    origin: egui::Pos2,
+    ppp: f32,
+    width: usize,
+    height: usize,
+    sprite_count: usize,
+) -> Geometry {
+    let uv = white_uv(sprite_count);
+    let mut g = Geometry::default();
+    for t in tints {
+        let px: Vec<[f32; 2]> = t.outline.iter().map(|p| [(p.x - origin.x) * ppp, (p.y - origin.y) * ppp]).collect();
+        let poly = clip_to(px, width as f32, height as f32);
+        if poly.len() < 3 {
+            continue;
+        }
+        // The copy path blends the tint's premultiplied sRGB bytes decoded to linear light.
+        let c = t.color;
+        let color = [linear(c.r()), linear(c.g()), linear(c.b()), f32::from(c.a()) / 255.0];
+        let base = g.positions.len() as u32;
+        for q in &poly {
+            g.positions.push([q[0], q[1], 0.0]);
+            g.uvs.push(uv);
+            g.colors.push(color);
+        }
+        for i in 1..poly.len() as u32 - 1 {
+            g.indices.extend([base, base + i, base + i + 1]);
+        }
+    }
+    g
 }
 
 /// One quad a marker on an image of `width × height`, placed and clipped as stamping
@@ -180,11 +274,12 @@ pub struct Geometry {
 pub fn geometry(markers: &[Marker], sprite: usize, width: usize, height: usize, sprite_count: usize) -> Geometry {
     let n = sprite as i64;
     let half = n / 2;
-    let rows = sprite_count.div_ceil(HEADINGS).max(1);
+    let rows = atlas_rows(sprite_count);
     let (aw, ah) = ((HEADINGS * sprite) as f32, (rows * sprite) as f32);
     let mut g = Geometry {
         positions: Vec::with_capacity(markers.len() * 4),
         uvs: Vec::with_capacity(markers.len() * 4),
+        colors: Vec::with_capacity(markers.len() * 4),
         indices: Vec::with_capacity(markers.len() * 6),
     };
     for m in markers {
@@ -206,6 +301,7 @@ pub fn geometry(markers: &[Marker], sprite: usize, width: usize, height: usize, 
         let base = g.positions.len() as u32;
         g.positions.extend([[px0, py0, 0.0], [px0, py1, 0.0], [px1, py1, 0.0], [px1, py0, 0.0]]);
         g.uvs.extend([[u0, v0], [u0, v1], [u1, v1], [u1, v0]]);
+        g.colors.extend([[1.0; 4]; 4]);
         g.indices.extend([base, base + 1, base + 2, base, base + 2, base + 3]);
     }
     g
@@ -215,6 +311,7 @@ fn mesh_of(g: Geometry) -> Mesh {
     Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
         .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, g.positions)
         .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, g.uvs)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, g.colors)
         .with_inserted_indices(Indices::U32(g.indices))
 }
 
@@ -282,7 +379,10 @@ mod tests {
     fn the_atlas_holds_every_sprite_where_its_index_says() {
         let s = Sprites::new(1.0);
         let (w, h, rgba) = atlas(&s);
-        assert_eq!((w, h), (HEADINGS * s.size, s.rgba.len().div_ceil(HEADINGS) * s.size));
+        assert_eq!((w, h), (HEADINGS * s.size, (s.rgba.len().div_ceil(HEADINGS) + 1) * s.size));
+        let [u, v] = white_uv(s.rgba.len());
+        let (x, y) = ((u * w as f32) as usize, (v * h as f32) as usize);
+        assert_eq!(&rgba[(y * w + x) * 4..][..4], &[255; 4], "the tints' white cell");
         let i = usize::from(sprite_index(UnitStatus::OnScene, true, 90.0));
         let (cx, cy) = ((i % HEADINGS) * s.size, (i / HEADINGS) * s.size);
         let c = s.size / 2;
@@ -327,6 +427,38 @@ mod tests {
         let x0 = -2 - n / 2;
         let col = (usize::from(sprite) % HEADINGS) as f32 * s.size as f32;
         assert!((g.uvs[4][0] - (col + (-x0) as f32) / aw).abs() < 1e-6, "{:?}", g.uvs[4]);
+    }
+
+    #[test]
+    fn tints_come_first_in_the_mesh_clipped_to_the_viewport() {
+        let s = Sprites::new(1.0);
+        let (w, h) = (100usize, 50usize);
+        // A square from (-10, 10) to (30, 70) points, the viewport at (0, 0), 1 px a point:
+        // it reaches past the left and bottom edges.
+        let outline = [(-10.0, 10.0), (30.0, 10.0), (30.0, 70.0), (-10.0, 70.0)].map(|(x, y)| egui::pos2(x, y));
+        let tint = TintShape { outline: outline.to_vec(), color: crate::style::CELL_OVERDUE };
+        let mut g = tint_geometry(&[tint], egui::pos2(0.0, 0.0), 1.0, w, h, s.rgba.len());
+        assert!(g.positions.iter().all(|p| (0.0..=w as f32).contains(&p[0]) && (0.0..=h as f32).contains(&p[1])));
+        let xs: Vec<f32> = g.positions.iter().map(|p| p[0]).collect();
+        let ys: Vec<f32> = g.positions.iter().map(|p| p[1]).collect();
+        let span = |v: &[f32]| (v.iter().copied().fold(f32::MAX, f32::min), v.iter().copied().fold(f32::MIN, f32::max));
+        assert_eq!((span(&xs), span(&ys)), ((0.0, 30.0), (10.0, 50.0)), "the square cut at the image's edges");
+        assert_eq!(g.indices.len(), 6, "a quadrilateral is two triangles");
+        assert!(g.uvs.iter().all(|uv| *uv == white_uv(s.rgba.len())));
+        let c = crate::style::CELL_OVERDUE;
+        assert!((g.colors[0][3] - f32::from(c.a()) / 255.0).abs() < 1e-6);
+        assert!((g.colors[0][0] - linear(c.r())).abs() < 1e-6 && g.colors[0][0] < f32::from(c.r()) / 255.0);
+        // Outside the image entirely: nothing.
+        let away = TintShape { outline: outline.iter().map(|p| *p + egui::vec2(500.0, 0.0)).collect(), color: c };
+        assert!(tint_geometry(&[away], egui::pos2(0.0, 0.0), 1.0, w, h, s.rgba.len()).indices.is_empty());
+        // Markers appended after the tints are drawn over them.
+        let tints = g.positions.len() as u32;
+        let markers = geometry(&[Marker { x: 10.0, y: 20.0, sprite: 0 }], s.size, w, h, s.rgba.len());
+        g.append(markers);
+        assert_eq!(g.indices.len(), 12);
+        assert!(g.indices[6..].iter().all(|i| *i >= tints), "the marker's quad indexes its own vertices");
+        assert_eq!(g.colors.len(), g.positions.len());
+        assert_eq!(g.colors[tints as usize], [1.0; 4], "markers are not tinted");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-// Unit markers as quads cut from the sprite atlas (premultiplied alpha, blended as such).
+// Unit markers as quads cut from the sprite atlas (premultiplied alpha, blended as such),
+// over the cell tints (the atlas's white cell times the vertices' colour).
 #import bevy_sprite::mesh2d_vertex_output::VertexOutput
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var atlas_texture: texture_2d<f32>;
@@ -6,5 +7,10 @@
 
 @fragment
 fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
-    return textureSample(atlas_texture, atlas_sampler, in.uv);
+    let texel = textureSample(atlas_texture, atlas_sampler, in.uv);
+#ifdef VERTEX_COLORS
+    return texel * in.color;
+#else
+    return texel;
+#endif
 }

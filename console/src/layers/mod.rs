@@ -2,10 +2,10 @@
 //! image and the unit markers (stamped on the CPU, see [`markers`]) are drawn under egui
 //! in one pass by the [`backdrop`]; while the view stands still they are instead composed
 //! on the CPU and copied into the frame ([`still`]); on a GPU the markers are one mesh of
-//! quads ([`marker_mesh`]) over the backdrop. Stamped markers have the tinted cells
-//! painted under them. egui then draws, in order, vector lines (zoomed in past the
-//! images), tinted cells (GPU markers only), labels, cameras, the selected unit's track,
-//! incidents. Each live layer computes a plain batch from the entities, then draws it.
+//! quads ([`marker_mesh`]) over the backdrop. The tinted cells lie under the markers:
+//! painted before stamping, or first in the mesh. egui then draws, in order, vector lines
+//! (zoomed in past the images), tinted cells (only with personnel hidden), labels,
+//! cameras, the selected unit's track, incidents. Each live layer computes a plain batch from the entities, then draws it.
 
 pub mod backdrop;
 pub mod marker_mesh;
@@ -68,8 +68,7 @@ pub struct UnitLayer {
     sprites: Option<(f32, Sprites)>,
     drawn_for: Option<DrawnFor>,
     last_view: Option<MapView>,
-    /// Cell tints for the CPU marker path to paint under its markers (egui draws them
-    /// otherwise, over everything).
+    /// Cell tints to lie under the markers (egui draws them where personnel are hidden).
     tints: Vec<TintShape>,
     /// The still view's underlay with those tints over it, and what for.
     tinted: Option<(TintedFor, Vec<u8>)>,
@@ -112,7 +111,6 @@ fn draw_static(
     tints: Res<CellTints>,
     scale: Res<TextScale>,
     mut plan: ResMut<BackdropPlan>,
-    path: Res<MarkerPath>,
     mut layer: ResMut<UnitLayer>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -126,9 +124,9 @@ fn draw_static(
         }
     }
     let shapes = if toggles.tint { draw::tint_shapes(&view, model, tints.0.values()) } else { Vec::new() };
-    // Area fills lie under point symbols: stamped markers get the tints painted under them;
-    // a GPU marker mesh lies under all of egui, so there they cover its markers.
-    if toggles.personnel && *path != MarkerPath::Gpu {
+    // Area fills lie under point symbols: where there are markers, the tints go under them
+    // (painted before stamping, or first in the marker mesh); egui would draw over them.
+    if toggles.personnel {
         layer.tints = shapes;
     } else {
         layer.tints.clear();
@@ -188,7 +186,7 @@ fn draw_units(
         return Ok(());
     }
     let base = if still { still_in.underlay.ready(&view, plan.map.as_ref(), w, h) } else { None };
-    let tints = if gpu { Vec::new() } else { layer.tints.clone() };
+    let tints = layer.tints.clone();
     let drawn_for = DrawnFor { view: *view, size: (w, h), gpu, base, personnel: toggles.personnel, tints };
     if layer.drawn_for.as_ref() != Some(&drawn_for) || (toggles.personnel && !moved.is_empty()) {
         let started = Instant::now();
@@ -204,7 +202,9 @@ fn draw_units(
             .filter_map(|(p, u)| p.lonlat.map(|ll| (ll, p.status, u.0.kind == UnitKind::Team, p.heading_deg)));
         let batch = markers::batch(&view, &model.projection, ppp, w, h, margin, it);
         if gpu {
-            let geometry = marker_mesh::geometry(&batch, sprites.size, w, h, sprites.rgba.len());
+            let count = sprites.rgba.len();
+            let mut geometry = marker_mesh::tint_geometry(&drawn_for.tints, view.viewport.min, ppp, w, h, count);
+            geometry.append(marker_mesh::geometry(&batch, sprites.size, w, h, count));
             let at = marker_mesh::mesh_transform(view.viewport, ppp, scale_factor, window_size);
             let drawn = marker_mesh::Drawn { geometry, at, sprites, scale: ppp };
             let MeshOut { state, meshes, materials, quads, .. } = &mut out;
