@@ -19,8 +19,9 @@ use bevy::shader::ShaderRef;
 use bevy::sprite_render::{AlphaMode2d, Material2d, Material2dKey, Material2dPlugin};
 use bevy_egui::egui;
 
+use super::Under;
 use super::markers::{HEADINGS, Marker, Sprites};
-use crate::map::draw::TintShape;
+use bevy_egui::egui::epaint::{TessellationOptions, Tessellator};
 
 /// How unit markers reach the screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Resource)]
@@ -214,11 +215,15 @@ impl Geometry {
     }
 }
 
-/// The part of polygon `p` inside the rectangle `[0, w] × [0, h]` (Sutherland–Hodgman).
-fn clip_to(p: Vec<[f32; 2]>, w: f32, h: f32) -> Vec<[f32; 2]> {
+/// A vertex while it is clipped: image pixels (x, y) and its colour (linear, premultiplied).
+type Clipped = [f32; 6];
+
+/// The part of polygon `p` inside the rectangle `[0, w] × [0, h]` (Sutherland–Hodgman),
+/// colours interpolated along the cut edges.
+fn clip_to(p: Vec<Clipped>, w: f32, h: f32) -> Vec<Clipped> {
     let edges: [(usize, f32, bool); 4] = [(0, 0.0, true), (0, w, false), (1, 0.0, true), (1, h, false)];
     edges.iter().fold(p, |poly, &(axis, at, keep_above)| {
-        let inside = |q: &[f32; 2]| if keep_above { q[axis] >= at } else { q[axis] <= at };
+        let inside = |q: &Clipped| if keep_above { q[axis] >= at } else { q[axis] <= at };
         let mut out = Vec::with_capacity(poly.len() + 2);
         for (i, a) in poly.iter().enumerate() {
             let b = &poly[(i + 1) % poly.len()];
@@ -227,44 +232,65 @@ fn clip_to(p: Vec<[f32; 2]>, w: f32, h: f32) -> Vec<[f32; 2]> {
             }
             if inside(a) != inside(b) {
                 let t = (at - a[axis]) / (b[axis] - a[axis]);
-                out.push([a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]);
+                out.push(std::array::from_fn(|k| a[k] + (b[k] - a[k]) * t));
             }
         }
         out
     })
 }
 
-/// The cell tints as triangle fans in marker-image pixels (`origin` the viewport's
-/// top-left, `ppp` pixels per point), clipped to the `width × height` image: the panels
-/// have no fill of their own, so nothing may reach past the viewport.
-pub fn tint_geometry(
-    tints: &[TintShape],
-    origin: egui::Pos2,
+/// Adds a clipped polygon as a triangle fan sampling the atlas at `uv`.
+fn push_fan(g: &mut Geometry, poly: Vec<Clipped>, uv: [f32; 2]) {
+    if poly.len() < 3 {
+        return;
+    }
+    let base = g.positions.len() as u32;
+    for v in &poly {
+        g.positions.push([v[0], v[1], 0.0]);
+        g.uvs.push(uv);
+        g.colors.push([v[2], v[3], v[4], v[5]]);
+    }
+    for i in 1..poly.len() as u32 - 1 {
+        g.indices.extend([base, base + i, base + i + 1]);
+    }
+}
+
+/// What lies under the markers (vector lines, then cell tints) as triangles in
+/// marker-image pixels, clipped to the `width × height` image at the `viewport` (`ppp`
+/// pixels per point): the panels have no fill of their own, so nothing may reach past the
+/// viewport. Lines are tessellated by egui's own tessellator, so they look as egui draws
+/// them; colours are the premultiplied sRGB bytes decoded to linear light, which is how
+/// the copy path blends them too.
+pub fn under_geometry(
+    under: &Under,
+    viewport: egui::Rect,
     ppp: f32,
     width: usize,
     height: usize,
     sprite_count: usize,
 ) -> Geometry {
     let uv = white_uv(sprite_count);
+    let (w, h) = (width as f32, height as f32);
+    let vertex = |p: egui::Pos2, c: egui::Color32| -> Clipped {
+        let (x, y) = ((p.x - viewport.min.x) * ppp, (p.y - viewport.min.y) * ppp);
+        [x, y, linear(c.r()), linear(c.g()), linear(c.b()), f32::from(c.a()) / 255.0]
+    };
     let mut g = Geometry::default();
-    for t in tints {
-        let px: Vec<[f32; 2]> = t.outline.iter().map(|p| [(p.x - origin.x) * ppp, (p.y - origin.y) * ppp]).collect();
-        let poly = clip_to(px, width as f32, height as f32);
-        if poly.len() < 3 {
-            continue;
+    if !under.lines.is_empty() {
+        let mut tessellator = Tessellator::new(ppp, TessellationOptions::default(), [1, 1], vec![]);
+        tessellator.set_clip_rect(viewport);
+        let mut mesh = egui::Mesh::default();
+        for l in &under.lines {
+            tessellator.tessellate_shape(l.shape(), &mut mesh);
         }
-        // The copy path blends the tint's premultiplied sRGB bytes decoded to linear light.
-        let c = t.color;
-        let color = [linear(c.r()), linear(c.g()), linear(c.b()), f32::from(c.a()) / 255.0];
-        let base = g.positions.len() as u32;
-        for q in &poly {
-            g.positions.push([q[0], q[1], 0.0]);
-            g.uvs.push(uv);
-            g.colors.push(color);
+        for tri in mesh.indices.chunks_exact(3) {
+            let poly: Vec<Clipped> =
+                tri.iter().filter_map(|&i| mesh.vertices.get(i as usize)).map(|v| vertex(v.pos, v.color)).collect();
+            push_fan(&mut g, clip_to(poly, w, h), uv);
         }
-        for i in 1..poly.len() as u32 - 1 {
-            g.indices.extend([base, base + i, base + i + 1]);
-        }
+    }
+    for t in &under.tints {
+        push_fan(&mut g, clip_to(t.outline.iter().map(|p| vertex(*p, t.color)).collect(), w, h), uv);
     }
     g
 }
@@ -430,35 +456,54 @@ mod tests {
     }
 
     #[test]
-    fn tints_come_first_in_the_mesh_clipped_to_the_viewport() {
+    fn what_lies_under_comes_first_in_the_mesh_clipped_to_the_viewport() {
+        use crate::map::draw::{TintShape, VectorLine};
         let s = Sprites::new(1.0);
         let (w, h) = (100usize, 50usize);
-        // A square from (-10, 10) to (30, 70) points, the viewport at (0, 0), 1 px a point:
-        // it reaches past the left and bottom edges.
+        let vp = egui::Rect::from_min_size(egui::pos2(0.0, 0.0), egui::vec2(100.0, 50.0));
+        // A square from (-10, 10) to (30, 70) points, 1 px a point: it reaches past the
+        // left and bottom edges.
         let outline = [(-10.0, 10.0), (30.0, 10.0), (30.0, 70.0), (-10.0, 70.0)].map(|(x, y)| egui::pos2(x, y));
-        let tint = TintShape { outline: outline.to_vec(), color: crate::style::CELL_OVERDUE };
-        let mut g = tint_geometry(&[tint], egui::pos2(0.0, 0.0), 1.0, w, h, s.rgba.len());
-        assert!(g.positions.iter().all(|p| (0.0..=w as f32).contains(&p[0]) && (0.0..=h as f32).contains(&p[1])));
+        let c = crate::style::CELL_OVERDUE;
+        let tint = TintShape { outline: outline.to_vec(), color: c };
+        let under = Under { lines: vec![], tints: vec![tint] };
+        let mut g = under_geometry(&under, vp, 1.0, w, h, s.rgba.len());
+        let inside = |g: &Geometry| {
+            g.positions.iter().all(|p| (0.0..=w as f32).contains(&p[0]) && (0.0..=h as f32).contains(&p[1]))
+        };
+        assert!(inside(&g));
         let xs: Vec<f32> = g.positions.iter().map(|p| p[0]).collect();
         let ys: Vec<f32> = g.positions.iter().map(|p| p[1]).collect();
         let span = |v: &[f32]| (v.iter().copied().fold(f32::MAX, f32::min), v.iter().copied().fold(f32::MIN, f32::max));
         assert_eq!((span(&xs), span(&ys)), ((0.0, 30.0), (10.0, 50.0)), "the square cut at the image's edges");
         assert_eq!(g.indices.len(), 6, "a quadrilateral is two triangles");
         assert!(g.uvs.iter().all(|uv| *uv == white_uv(s.rgba.len())));
-        let c = crate::style::CELL_OVERDUE;
         assert!((g.colors[0][3] - f32::from(c.a()) / 255.0).abs() < 1e-6);
         assert!((g.colors[0][0] - linear(c.r())).abs() < 1e-6 && g.colors[0][0] < f32::from(c.r()) / 255.0);
         // Outside the image entirely: nothing.
         let away = TintShape { outline: outline.iter().map(|p| *p + egui::vec2(500.0, 0.0)).collect(), color: c };
-        assert!(tint_geometry(&[away], egui::pos2(0.0, 0.0), 1.0, w, h, s.rgba.len()).indices.is_empty());
-        // Markers appended after the tints are drawn over them.
-        let tints = g.positions.len() as u32;
-        let markers = geometry(&[Marker { x: 10.0, y: 20.0, sprite: 0 }], s.size, w, h, s.rgba.len());
-        g.append(markers);
+        let nothing = Under { lines: vec![], tints: vec![away] };
+        assert!(under_geometry(&nothing, vp, 1.0, w, h, s.rgba.len()).indices.is_empty());
+        // A line across the whole viewport and beyond: tessellated, cut at the edges.
+        let line = VectorLine {
+            points: vec![egui::pos2(-50.0, 25.0), egui::pos2(150.0, 25.0)],
+            closed: false,
+            width: 3.0,
+            color: crate::style::DISTRICT_LINE,
+        };
+        let lined = under_geometry(&Under { lines: vec![line], tints: vec![] }, vp, 1.0, w, h, s.rgba.len());
+        assert!(!lined.indices.is_empty() && inside(&lined), "the line is cut at the viewport");
+        let xs: Vec<f32> = lined.positions.iter().map(|p| p[0]).collect();
+        assert_eq!(span(&xs), (0.0, 100.0), "and spans it");
+        let opaque = lined.colors.iter().filter(|c| (c[3] - 1.0).abs() < 1e-6).count();
+        assert!(opaque > 0 && opaque < lined.colors.len(), "an opaque core with feathered edges");
+        // Markers appended after are drawn over them.
+        let under_count = g.positions.len() as u32;
+        g.append(geometry(&[Marker { x: 10.0, y: 20.0, sprite: 0 }], s.size, w, h, s.rgba.len()));
         assert_eq!(g.indices.len(), 12);
-        assert!(g.indices[6..].iter().all(|i| *i >= tints), "the marker's quad indexes its own vertices");
+        assert!(g.indices[6..].iter().all(|i| *i >= under_count), "the marker's quad indexes its own vertices");
         assert_eq!(g.colors.len(), g.positions.len());
-        assert_eq!(g.colors[tints as usize], [1.0; 4], "markers are not tinted");
+        assert_eq!(g.colors[under_count as usize], [1.0; 4], "markers are not tinted");
     }
 
     #[test]

@@ -3,10 +3,10 @@
 //! frame, while stamping pre-drawn sprites into a buffer and uploading it once can. The
 //! batch (where each marker goes, which sprite) is computed first and tested on its own.
 
-use bevy_egui::egui::Pos2;
+use bevy_egui::egui::{self, Pos2};
 use tiny_skia::{FillRule, Paint, PathBuilder, Pixmap, PixmapMut, Stroke, Transform};
 
-use crate::map::draw::TintShape;
+use crate::layers::Under;
 
 use crate::style;
 use crate::view::{MapView, Projection};
@@ -159,27 +159,41 @@ pub fn batch<'a>(
         .collect()
 }
 
-/// Paints cell tints (outlines in screen points, placed by the viewport's top-left
-/// `origin` and `ppp` pixels per point) over an RGBA buffer of `width × height`, before the
-/// markers are stamped on it: antialiased, blended premultiplied like the stamping.
-pub fn paint_tints(buf: &mut [u8], width: usize, height: usize, origin: Pos2, ppp: f32, tints: &[TintShape]) {
-    if tints.is_empty() {
+/// Paints what lies under the markers (vector lines, then cell tints; in screen points,
+/// placed by the viewport's top-left `origin` and `ppp` pixels per point) over an RGBA
+/// buffer of `width × height`, before the markers are stamped on it: antialiased, blended
+/// premultiplied like the stamping.
+pub fn paint_under(buf: &mut [u8], width: usize, height: usize, origin: Pos2, ppp: f32, under: &Under) {
+    if under.is_empty() {
         return;
     }
     let Some(mut pm) = PixmapMut::from_bytes(buf, width as u32, height as u32) else { return };
-    for t in tints {
+    let path = |points: &[Pos2], close: bool| {
         let mut pb = PathBuilder::new();
-        for (i, p) in t.outline.iter().enumerate() {
+        for (i, p) in points.iter().enumerate() {
             let (x, y) = ((p.x - origin.x) * ppp, (p.y - origin.y) * ppp);
             if i == 0 { pb.move_to(x, y) } else { pb.line_to(x, y) }
         }
-        pb.close();
-        let Some(path) = pb.finish() else { continue };
-        let [r, g, b, a] = t.color.to_srgba_unmultiplied();
+        if close {
+            pb.close();
+        }
+        pb.finish()
+    };
+    let paint = |c: egui::Color32| {
+        let [r, g, b, a] = c.to_srgba_unmultiplied();
         let mut paint = Paint::default();
         paint.set_color_rgba8(r, g, b, a);
         paint.anti_alias = true;
-        pm.fill_path(&path, &paint, FillRule::Winding, Transform::identity(), None);
+        paint
+    };
+    for l in &under.lines {
+        let Some(p) = path(&l.points, l.closed) else { continue };
+        let stroke = Stroke { width: l.width * ppp, ..Stroke::default() };
+        pm.stroke_path(&p, &paint(l.color), &stroke, Transform::identity(), None);
+    }
+    for t in &under.tints {
+        let Some(p) = path(&t.outline, true) else { continue };
+        pm.fill_path(&p, &paint(t.color), FillRule::Winding, Transform::identity(), None);
     }
 }
 
@@ -224,6 +238,7 @@ pub fn rasterise(buf: &mut [u8], width: usize, height: usize, sprites: &Sprites,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::map::draw::{TintShape, VectorLine};
     use bevy_egui::egui::{Rect, pos2};
 
     fn px(buf: &[u8], w: usize, x: usize, y: usize) -> [u8; 4] {
@@ -237,7 +252,7 @@ mod tests {
         // A tint over the left half, outlined in points at 2 pixels a point from (10, 5).
         let outline = vec![pos2(10.0, 5.0), pos2(26.0, 5.0), pos2(26.0, 29.0), pos2(10.0, 29.0)];
         let tint = TintShape { outline, color: style::CELL_OVERDUE };
-        paint_tints(&mut buf, w, h, pos2(10.0, 5.0), 2.0, &[tint]);
+        paint_under(&mut buf, w, h, pos2(10.0, 5.0), 2.0, &Under { lines: vec![], tints: vec![tint] });
         let c = style::CELL_OVERDUE;
         let painted = px(&buf, w, 5, 40);
         for (got, want) in painted.iter().zip([c.r(), c.g(), c.b(), c.a()]) {
@@ -252,6 +267,30 @@ mod tests {
         let centre = px(&s.rgba[0], s.size, half, half);
         assert_eq!(centre[3], 255, "the sprite's centre is opaque");
         assert_eq!(px(&buf, w, 16, 20), centre, "the marker lies over the tint");
+    }
+
+    #[test]
+    fn lines_lie_under_the_tints_and_both_under_the_markers() {
+        let (w, h) = (64, 32);
+        let mut buf = vec![0u8; w * h * 4];
+        let c = style::DISTRICT_LINE;
+        // A 3-point line along y = 16 across the image, a tint over its right half.
+        let line = VectorLine { points: vec![pos2(0.0, 16.0), pos2(64.0, 16.0)], closed: false, width: 3.0, color: c };
+        let outline = vec![pos2(40.0, 0.0), pos2(64.0, 0.0), pos2(64.0, 32.0), pos2(40.0, 32.0)];
+        let tint = TintShape { outline, color: style::CELL_OPEN };
+        paint_under(&mut buf, w, h, pos2(0.0, 0.0), 1.0, &Under { lines: vec![line], tints: vec![tint] });
+        assert_eq!(px(&buf, w, 10, 16), [c.r(), c.g(), c.b(), 255], "the line, opaque");
+        assert_eq!(px(&buf, w, 10, 4), [0; 4], "off the line nothing");
+        let t = style::CELL_OPEN;
+        let over = px(&buf, w, 50, 16);
+        assert_ne!(over, [c.r(), c.g(), c.b(), 255], "the tint lies over the line");
+        let inv = 255 - u32::from(t.a());
+        let want = (u32::from(t.r()) + (u32::from(c.r()) * inv + 127) / 255) as u8;
+        assert!(over[0].abs_diff(want) <= 1, "tint over line: {over:?}, red {want}");
+        let s = Sprites::new(1.0);
+        rasterise(&mut buf, w, h, &s, &[Marker { x: 10.0, y: 16.0, sprite: 0 }]);
+        let half = s.size / 2;
+        assert_eq!(px(&buf, w, 10, 16), px(&s.rgba[0], s.size, half, half), "the marker over the line");
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! image and the unit markers (stamped on the CPU, see [`markers`]) are drawn under egui
 //! in one pass by the [`backdrop`]; while the view stands still they are instead composed
 //! on the CPU and copied into the frame ([`still`]); on a GPU the markers are one mesh of
-//! quads ([`marker_mesh`]) over the backdrop. The tinted cells lie under the markers:
-//! painted before stamping, or first in the mesh. egui then draws, in order, vector lines
-//! (zoomed in past the images), tinted cells (only with personnel hidden), labels,
-//! cameras, the selected unit's track, incidents. Each live layer computes a plain batch from the entities, then draws it.
+//! quads ([`marker_mesh`]) over the backdrop. Vector lines (zoomed in past the images)
+//! and tinted cells lie under the markers ([`Under`]): painted before stamping, or first
+//! in the mesh. egui then draws labels, cameras, the selected unit's track, incidents (and
+//! the lines and tints themselves where personnel are hidden; the lines also while a view
+//! with stamped markers moves, where painting them every frame would cost too much). Each live layer computes a plain batch from the entities, then draws it.
 
 pub mod backdrop;
 pub mod marker_mesh;
@@ -24,7 +25,7 @@ use onegrid_protocol::UnitKind;
 
 use crate::desk::Desk;
 use crate::live::{CameraC, CellTints, Fresh, IncidentC, Selection, UnitC, UnitPos};
-use crate::map::draw::TintShape;
+use crate::map::draw::{TintShape, VectorLine};
 use crate::map::{CityMapRes, LayerToggles, MapTextures, draw};
 use crate::view::MapView;
 use backdrop::BackdropPlan;
@@ -51,12 +52,29 @@ struct DrawnFor {
     /// marker image for the backdrop).
     base: Option<u64>,
     personnel: bool,
-    /// The cell tints painted under the markers.
-    tints: Vec<TintShape>,
+    /// What lies under the markers.
+    under: Under,
 }
 
-/// What a tinted underlay was made of: the underlay's generation and the tints.
-type TintedFor = (Option<u64>, Vec<TintShape>);
+/// What lies between the map image and the markers: vector lines (zoomed in past the
+/// images) and tinted cells, in that order. Drawn by egui they would lie over the markers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Under {
+    /// Vector lines.
+    pub lines: Vec<VectorLine>,
+    /// Tinted cells.
+    pub tints: Vec<TintShape>,
+}
+
+impl Under {
+    /// Whether there is nothing.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty() && self.tints.is_empty()
+    }
+}
+
+/// What a tinted underlay was made of: the underlay's generation and what lies over it.
+type TintedFor = (Option<u64>, Under);
 
 /// The unit marker image (or the still view's composed frame) and what it cost.
 #[derive(Default, Resource)]
@@ -68,9 +86,11 @@ pub struct UnitLayer {
     sprites: Option<(f32, Sprites)>,
     drawn_for: Option<DrawnFor>,
     last_view: Option<MapView>,
-    /// Cell tints to lie under the markers (egui draws them where personnel are hidden).
-    tints: Vec<TintShape>,
-    /// The still view's underlay with those tints over it, and what for.
+    /// What lies under the markers this frame (egui draws it where personnel are hidden).
+    under: Under,
+    /// Where egui draws the vector lines of a moving view with stamped markers.
+    lines_slot: Option<egui::layers::ShapeIdx>,
+    /// The still view's underlay with that over it, and what for.
     tinted: Option<(TintedFor, Vec<u8>)>,
     /// Markers in the last image.
     pub drawn: usize,
@@ -117,20 +137,25 @@ fn draw_static(
     plan.viewport = Some((view.viewport, ctx.pixels_per_point()));
     let Some(model) = &map.model else { return Ok(()) };
     let painter = map_painter(ctx, &view);
+    let mut lines = Vec::new();
     if let Some((image, vectors)) = draw::backdrop_image(&view, &textures, ctx.pixels_per_point()) {
         plan.map = Some((image.clone(), draw::screen_rect(&view, &image.extent)));
         if vectors {
-            draw::draw_vectors(&painter, &view, model, &toggles);
+            lines = draw::vector_lines(&view, model, &toggles);
         }
     }
-    let shapes = if toggles.tint { draw::tint_shapes(&view, model, tints.0.values()) } else { Vec::new() };
-    // Area fills lie under point symbols: where there are markers, the tints go under them
-    // (painted before stamping, or first in the marker mesh); egui would draw over them.
+    let tints = if toggles.tint { draw::tint_shapes(&view, model, tints.0.values()) } else { Vec::new() };
+    // Lines and area fills lie under point symbols: where there are markers, they go under
+    // them (painted before stamping, or first in the marker mesh); egui would draw over.
     if toggles.personnel {
-        layer.tints = shapes;
+        // Where the markers are stamped for a moving view, re-painting the lines every
+        // frame would cost milliseconds: there egui draws them, in this slot, under the labels.
+        layer.lines_slot = (!lines.is_empty()).then(|| painter.add(egui::Shape::Noop));
+        layer.under = Under { lines, tints };
     } else {
-        layer.tints.clear();
-        draw::draw_tints(&painter, &shapes);
+        layer.under = Under::default();
+        draw::draw_vectors(&painter, &lines);
+        draw::draw_tints(&painter, &tints);
     }
     if toggles.labels {
         draw::draw_labels(&painter, &draw::labels(&view, model, scale.0));
@@ -186,8 +211,16 @@ fn draw_units(
         return Ok(());
     }
     let base = if still { still_in.underlay.ready(&view, plan.map.as_ref(), w, h) } else { None };
-    let tints = layer.tints.clone();
-    let drawn_for = DrawnFor { view: *view, size: (w, h), gpu, base, personnel: toggles.personnel, tints };
+    let mut under = layer.under.clone();
+    if !gpu && base.is_none() && !under.lines.is_empty() {
+        // Stamped markers over a moving view: the lines go to egui (see `draw_static`).
+        if let Some(slot) = layer.lines_slot {
+            let shapes = under.lines.iter().map(VectorLine::shape).collect();
+            map_painter(contexts.ctx_mut()?, &view).set(slot, egui::Shape::Vec(shapes));
+        }
+        under.lines.clear();
+    }
+    let drawn_for = DrawnFor { view: *view, size: (w, h), gpu, base, personnel: toggles.personnel, under };
     if layer.drawn_for.as_ref() != Some(&drawn_for) || (toggles.personnel && !moved.is_empty()) {
         let started = Instant::now();
         if layer.sprites.as_ref().is_none_or(|(s, _)| *s != ppp) {
@@ -203,7 +236,7 @@ fn draw_units(
         let batch = markers::batch(&view, &model.projection, ppp, w, h, margin, it);
         if gpu {
             let count = sprites.rgba.len();
-            let mut geometry = marker_mesh::tint_geometry(&drawn_for.tints, view.viewport.min, ppp, w, h, count);
+            let mut geometry = marker_mesh::under_geometry(&drawn_for.under, view.viewport, ppp, w, h, count);
             geometry.append(marker_mesh::geometry(&batch, sprites.size, w, h, count));
             let at = marker_mesh::mesh_transform(view.viewport, ppp, scale_factor, window_size);
             let drawn = marker_mesh::Drawn { geometry, at, sprites, scale: ppp };
@@ -211,11 +244,11 @@ fn draw_units(
             marker_mesh::show(state, drawn, meshes, materials, &mut images, quads);
             layer.image = None;
         } else if base.is_some() {
-            // The underlay with its tints is kept while neither changes.
-            let mut buf = if drawn_for.tints.is_empty() {
+            // The underlay with what lies over it is kept while neither changes.
+            let mut buf = if drawn_for.under.is_empty() {
                 still_in.underlay.pixels.clone()
             } else {
-                let key = (base, drawn_for.tints.clone());
+                let key = (base, drawn_for.under.clone());
                 if layer.tinted.as_ref().is_none_or(|(k, _)| *k != key) {
                     let px = still::tinted(&still_in.underlay.pixels, w, h, view.viewport.min, ppp, &key.1);
                     layer.tinted = Some((key, px));
@@ -237,7 +270,7 @@ fn draw_units(
             marker_mesh::hide(&out.state, &mut out.quads);
         } else {
             let mut buf = vec![0u8; w * h * 4];
-            markers::paint_tints(&mut buf, w, h, view.viewport.min, ppp, &drawn_for.tints);
+            markers::paint_under(&mut buf, w, h, view.viewport.min, ppp, &drawn_for.under);
             markers::rasterise(&mut buf, w, h, sprites, &batch);
             if layer.size == (w, h)
                 && let Some(img) = layer.image.as_ref().and_then(|hd| images.get_mut(hd))

@@ -29,7 +29,7 @@ fn screen_line(view: &MapView, r: &Ring) -> Vec<Pos2> {
 
 /// The static image the backdrop shows at this zoom, and whether the lines are drawn as
 /// vectors: the composed level that fits the zoom or, zoomed in past the finest level, the
-/// fills alone under vector lines ([`draw_vectors`]).
+/// fills alone under vector lines ([`vector_lines`]).
 pub fn backdrop_image<'a>(view: &MapView, textures: &'a MapTextures, ppp: f32) -> Option<(&'a LayerTexture, bool)> {
     let level = textures.level_for(view.m_per_pt, ppp)?;
     if !vector_mode(view, level) {
@@ -38,17 +38,85 @@ pub fn backdrop_image<'a>(view: &MapView, textures: &'a MapTextures, ppp: f32) -
     Some((textures.fills.as_ref().unwrap_or(level), true))
 }
 
-/// Draws the visible roads, cells, overlays and boundaries as vector lines.
-pub fn draw_vectors(painter: &Painter, view: &MapView, model: &MapModel, toggles: &LayerToggles) {
+/// One vector line on screen: a polyline in screen points, its width (points) and colour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VectorLine {
+    /// Points, screen.
+    pub points: Vec<Pos2>,
+    /// Whether the last point joins the first.
+    pub closed: bool,
+    /// Width, points.
+    pub width: f32,
+    /// Premultiplied colour.
+    pub color: Color32,
+}
+
+impl VectorLine {
+    /// As an egui shape.
+    pub fn shape(&self) -> Shape {
+        let stroke = Stroke::new(self.width, self.color);
+        if self.closed {
+            Shape::closed_line(self.points.clone(), stroke)
+        } else {
+            Shape::line(self.points.clone(), stroke)
+        }
+    }
+}
+
+/// The parts of a polyline (closed: its last point joins the first) that can show in
+/// `rect`: runs of consecutive segments whose bounding boxes meet it. A long boundary or
+/// road mostly off screen becomes the few short runs on it; a ring wholly in view stays
+/// one closed ring.
+pub fn visible_runs(points: &[Pos2], closed: bool, rect: Rect) -> Vec<(Vec<Pos2>, bool)> {
+    let n = points.len();
+    if n < 2 {
+        return Vec::new();
+    }
+    let segments = if closed { n } else { n - 1 };
+    let shows = |i: usize| rect.intersects(Rect::from_two_pos(points[i], points[(i + 1) % n]));
+    if (0..segments).all(shows) {
+        return vec![(points.to_vec(), closed)];
+    }
+    let mut runs = Vec::new();
+    let mut run: Vec<Pos2> = Vec::new();
+    for i in 0..segments {
+        if shows(i) {
+            if run.is_empty() {
+                run.push(points[i]);
+            }
+            run.push(points[(i + 1) % n]);
+        } else if !run.is_empty() {
+            runs.push((std::mem::take(&mut run), false));
+        }
+    }
+    if !run.is_empty() {
+        runs.push((run, false));
+    }
+    runs
+}
+
+/// The visible roads, cells, overlays and boundaries as vector lines, in drawing order,
+/// cut to what can show in the viewport.
+pub fn vector_lines(view: &MapView, model: &MapModel, toggles: &LayerToggles) -> Vec<VectorLine> {
     let visible = view.visible();
+    // A margin past the viewport: no line's width reaches further.
+    let rect = view.viewport.expand(8.0);
+    let mut out = Vec::new();
+    let mut line = |points: Vec<Pos2>, closed, width, color| {
+        out.extend(visible_runs(&points, closed, rect).into_iter().map(|(points, closed)| VectorLine {
+            points,
+            closed,
+            width,
+            color,
+        }));
+    };
     for r in model.roads.iter().filter(|r| r.bounds.intersects(&visible)) {
         let (c, w) = style::road_style(&r.class);
-        painter.add(Shape::line(screen_line(view, &r.points), Stroke::new(w * 1.4, c)));
+        line(screen_line(view, &r.points), false, w * 1.4, c);
     }
     if toggles.cells {
-        let stroke = Stroke::new(1.0, style::CELL_LINE);
         for c in model.cells.iter().filter(|c| c.bounds.intersects(&visible)) {
-            painter.add(Shape::closed_line(screen_line(view, &c.ring), stroke));
+            line(screen_line(view, &c.ring), true, 1.0, style::CELL_LINE);
         }
     }
     for (on, net, color) in [
@@ -56,9 +124,7 @@ pub fn draw_vectors(painter: &Painter, view: &MapView, model: &MapModel, toggles
         (toggles.supervision, Net::Supervision, style::SUPERVISION_LINE),
     ] {
         for o in model.overlays.iter().filter(|o| on && o.net == net && o.bounds.intersects(&visible)) {
-            for r in &o.rings {
-                painter.add(Shape::line(screen_line(view, r), Stroke::new(2.0, color)));
-            }
+            o.rings.iter().for_each(|r| line(screen_line(view, r), false, 2.0, color));
         }
     }
     for (level, color, w) in [
@@ -67,10 +133,16 @@ pub fn draw_vectors(painter: &Painter, view: &MapView, model: &MapModel, toggles
         (Level::District, style::DISTRICT_LINE, 3.0),
     ] {
         for a in model.areas.iter().filter(|a| a.level == level && a.bounds.intersects(&visible)) {
-            for r in &a.rings {
-                painter.add(Shape::line(screen_line(view, r), Stroke::new(w, color)));
-            }
+            a.rings.iter().for_each(|r| line(screen_line(view, r), false, w, color));
         }
+    }
+    out
+}
+
+/// Draws vector lines with egui (over the markers; used where personnel are hidden).
+pub fn draw_vectors(painter: &Painter, lines: &[VectorLine]) {
+    for l in lines {
+        painter.add(l.shape());
     }
 }
 
@@ -233,6 +305,30 @@ mod tests {
         let xs: Vec<f32> = far[0].outline.iter().map(|p| p.x).collect();
         let width = xs.iter().copied().fold(f32::MIN, f32::max) - xs.iter().copied().fold(f32::MAX, f32::min);
         assert!((width - 4.0).abs() < 1e-3, "a 4-point square far out: {:?}", far[0].outline);
+    }
+
+    #[test]
+    fn lines_are_cut_to_the_runs_that_can_show() {
+        let rect = Rect::from_min_max(Pos2::new(0.0, 0.0), Pos2::new(100.0, 100.0));
+        let p = |x: f32, y: f32| Pos2::new(x, y);
+        // A ring wholly in view stays one closed ring.
+        let ring = vec![p(10.0, 10.0), p(90.0, 10.0), p(90.0, 90.0), p(10.0, 90.0)];
+        assert_eq!(visible_runs(&ring, true, rect), vec![(ring.clone(), true)]);
+        // A polyline leaving and coming back: two open runs, the far segments dropped.
+        let line = vec![p(50.0, 50.0), p(150.0, 50.0), p(500.0, 50.0), p(500.0, 60.0), p(150.0, 60.0), p(50.0, 60.0)];
+        let runs = visible_runs(&line, false, rect);
+        assert_eq!(
+            runs,
+            vec![(vec![p(50.0, 50.0), p(150.0, 50.0)], false), (vec![p(150.0, 60.0), p(50.0, 60.0)], false)]
+        );
+        // A ring partly in view: its closing segment counts too, and nothing is closed.
+        let big = vec![p(50.0, 50.0), p(500.0, 50.0), p(500.0, 500.0), p(50.0, 500.0)];
+        let runs = visible_runs(&big, true, rect);
+        assert_eq!(
+            runs,
+            vec![(vec![p(50.0, 50.0), p(500.0, 50.0)], false), (vec![p(50.0, 500.0), p(50.0, 50.0)], false)]
+        );
+        assert!(visible_runs(&[p(200.0, 200.0), p(300.0, 300.0)], false, rect).is_empty());
     }
 
     #[test]

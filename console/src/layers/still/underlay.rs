@@ -1,7 +1,7 @@
 //! The map under a still view's markers: the map image resampled on the CPU (bilinear,
 //! like the backdrop's sampler) into the viewport's pixels over the sea, once per view, on
-//! a worker thread; kept while the view stays. The tinted cells are blended over it in
-//! linear light, as the backdrop's shader blends them while the view moves.
+//! a worker thread; kept while the view stays. Vector lines and tinted cells are blended
+//! over it in linear light, as the backdrop's shader blends them while the view moves.
 
 use std::sync::{Mutex, mpsc};
 use std::time::Instant;
@@ -9,8 +9,8 @@ use std::time::Instant;
 use bevy::prelude::*;
 use bevy_egui::egui;
 
+use crate::layers::Under;
 use crate::layers::backdrop::map_uv;
-use crate::map::draw::TintShape;
 use crate::map::{LayerTexture, Raster};
 use crate::view::MapView;
 
@@ -192,16 +192,16 @@ impl Srgb {
     }
 }
 
-/// The underlay (`w × h`, opaque) with the cell tints over it. They are blended in
-/// linear light, as the backdrop's shader blends the marker image that holds them while
-/// the view moves: a view coming to rest keeps their shade.
-pub fn tinted(base: &[u8], w: usize, h: usize, origin: egui::Pos2, ppp: f32, tints: &[TintShape]) -> Vec<u8> {
+/// The underlay (`w × h`, opaque) with the vector lines and cell tints over it. They are
+/// blended in linear light, as the backdrop's shader blends the marker image that holds
+/// them while the view moves: a view coming to rest keeps their shade.
+pub fn tinted(base: &[u8], w: usize, h: usize, origin: egui::Pos2, ppp: f32, under: &Under) -> Vec<u8> {
     let mut out = base.to_vec();
-    if tints.is_empty() || base.len() != w * h * 4 {
+    if under.is_empty() || base.len() != w * h * 4 {
         return out;
     }
     let mut layer = vec![0u8; w * h * 4];
-    crate::layers::markers::paint_tints(&mut layer, w, h, origin, ppp, tints);
+    crate::layers::markers::paint_under(&mut layer, w, h, origin, ppp, under);
     let srgb = Srgb::new();
     for (d, t) in out.chunks_exact_mut(4).zip(layer.chunks_exact(4)) {
         if t[3] == 0 {
@@ -252,8 +252,8 @@ mod tests {
         let base: Vec<u8> = land.iter().copied().cycle().take(w * h * 4).collect();
         let outline = vec![egui::pos2(0.0, 0.0), egui::pos2(20.0, 0.0), egui::pos2(20.0, 20.0), egui::pos2(0.0, 20.0)];
         let c = crate::style::CELL_OPEN;
-        let tint = TintShape { outline, color: c };
-        let out = tinted(&base, w, h, egui::pos2(0.0, 0.0), 1.0, &[tint]);
+        let under = Under { lines: vec![], tints: vec![crate::map::draw::TintShape { outline, color: c }] };
+        let out = tinted(&base, w, h, egui::pos2(0.0, 0.0), 1.0, &under);
         // The shader: the marker image's premultiplied sRGB decoded, the base under it.
         let inv = 1.0 - f64::from(c.a()) / 255.0;
         let want: Vec<f64> =
@@ -267,7 +267,7 @@ mod tests {
         let bytes = f64::from(c.r()) + f64::from(land[0]) * inv;
         assert!(bytes - f64::from(got[0]) > 5.0, "{bytes} vs {got:?}");
         assert_eq!(at(&out, w, 30, 10), land, "outside the tint the underlay is unchanged");
-        assert_eq!(tinted(&base, w, h, egui::pos2(0.0, 0.0), 1.0, &[]), base);
+        assert_eq!(tinted(&base, w, h, egui::pos2(0.0, 0.0), 1.0, &Under::default()), base);
     }
 
     #[test]
