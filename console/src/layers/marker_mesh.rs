@@ -7,7 +7,9 @@
 //!
 //! Geometry is built in marker-image pixels (x right, y down, origin at the viewport's
 //! top-left), cut at the viewport's edges exactly as stamping clips, and placed by the
-//! entity's transform, so a quad's texels land one to one on screen pixels.
+//! entity's transform, so a quad's texels land one to one on screen pixels. A second mesh
+//! under it holds what lies under the markers: vector lines (tessellated by egui's own
+//! tessellator) and tinted cells, coloured a vertex over the atlas's white cell.
 
 use bevy::asset::{RenderAssetUsages, embedded_asset};
 use bevy::camera::visibility::NoFrustumCulling;
@@ -87,11 +89,14 @@ impl Material2d for MarkerMaterial {
     }
 }
 
-/// The marker mesh entity, its mesh and the scale its atlas was drawn at.
+/// The marker mesh entity and the one under it (lines and tints), their meshes and the
+/// scale their atlas was drawn at.
 #[derive(Resource)]
 pub struct MarkerMesh {
     entity: Entity,
     mesh: Handle<Mesh>,
+    under_entity: Entity,
+    under_mesh: Handle<Mesh>,
     material: Handle<MarkerMaterial>,
     atlas_scale: Option<f32>,
 }
@@ -136,18 +141,22 @@ fn spawn_marker_mesh(
     // Never an empty mesh: the render world's allocator refuses one. One degenerate quad
     // until there are markers (the entity is hidden anyway).
     let placeholder = geometry(&[Marker { x: 0.0, y: 0.0, sprite: 0 }], 1, 1, 1, 1);
-    let mesh = meshes.add(mesh_of(placeholder));
+    let mesh = meshes.add(mesh_of(placeholder.clone()));
+    let under_mesh = meshes.add(mesh_of(Geometry { colors: vec![[0.0; 4]; 4], ..placeholder }));
     let material = materials.add(MarkerMaterial { atlas: Handle::default() });
-    let entity = commands
-        .spawn((
-            Mesh2d(mesh.clone()),
-            MeshMaterial2d(material.clone()),
-            Transform::from_xyz(0.0, 0.0, 1.0),
-            Visibility::Hidden,
-            NoFrustumCulling,
-        ))
-        .id();
-    commands.insert_resource(MarkerMesh { entity, mesh, material, atlas_scale: None });
+    let mut spawn = |mesh: &Handle<Mesh>, z: f32| {
+        commands
+            .spawn((
+                Mesh2d(mesh.clone()),
+                MeshMaterial2d(material.clone()),
+                Transform::from_xyz(0.0, 0.0, z),
+                Visibility::Hidden,
+                NoFrustumCulling,
+            ))
+            .id()
+    };
+    let (entity, under_entity) = (spawn(&mesh, MARKERS_Z), spawn(&under_mesh, UNDER_Z));
+    commands.insert_resource(MarkerMesh { entity, mesh, under_entity, under_mesh, material, atlas_scale: None });
 }
 
 /// Rows of the atlas: one per status and kind, and a last one whose first cell is opaque
@@ -188,31 +197,19 @@ fn linear(v: u8) -> f32 {
     if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
 }
 
-/// Triangles in marker-image pixels with their atlas uvs and colours: the cell tints
-/// first (a draw blends its triangles in order, so they lie under the markers), then one
-/// quad a marker.
+/// Triangles in marker-image pixels with their atlas uvs: one quad a marker, or what lies
+/// under the markers (then with a colour a vertex).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Geometry {
     /// Vertices; a marker's four corners are top-left, bottom-left, bottom-right, top-right.
     pub positions: Vec<[f32; 3]>,
     /// Atlas uv of each vertex.
     pub uvs: Vec<[f32; 2]>,
-    /// What the atlas texel is multiplied by: white for markers, a tint's colour
-    /// (premultiplied, linear) for tints.
+    /// What the atlas texel is multiplied by (premultiplied, linear): none for markers,
+    /// the lines' and tints' colours (sampling the atlas's white cell) for what lies under.
     pub colors: Vec<[f32; 4]>,
     /// Triangles.
     pub indices: Vec<u32>,
-}
-
-impl Geometry {
-    /// Appends `other`, drawn after (over) what is already here.
-    pub fn append(&mut self, other: Geometry) {
-        let base = self.positions.len() as u32;
-        self.positions.extend(other.positions);
-        self.uvs.extend(other.uvs);
-        self.colors.extend(other.colors);
-        self.indices.extend(other.indices.into_iter().map(|i| i + base));
-    }
 }
 
 /// A vertex while it is clipped: image pixels (x, y) and its colour (linear, premultiplied).
@@ -305,7 +302,7 @@ pub fn geometry(markers: &[Marker], sprite: usize, width: usize, height: usize, 
     let mut g = Geometry {
         positions: Vec::with_capacity(markers.len() * 4),
         uvs: Vec::with_capacity(markers.len() * 4),
-        colors: Vec::with_capacity(markers.len() * 4),
+        colors: Vec::new(),
         indices: Vec::with_capacity(markers.len() * 6),
     };
     for m in markers {
@@ -327,18 +324,18 @@ pub fn geometry(markers: &[Marker], sprite: usize, width: usize, height: usize, 
         let base = g.positions.len() as u32;
         g.positions.extend([[px0, py0, 0.0], [px0, py1, 0.0], [px1, py1, 0.0], [px1, py0, 0.0]]);
         g.uvs.extend([[u0, v0], [u0, v1], [u1, v1], [u1, v0]]);
-        g.colors.extend([[1.0; 4]; 4]);
         g.indices.extend([base, base + 1, base + 2, base, base + 2, base + 3]);
     }
     g
 }
 
 fn mesh_of(g: Geometry) -> Mesh {
-    Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
+    let mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
         .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, g.positions)
         .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, g.uvs)
-        .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, g.colors)
-        .with_inserted_indices(Indices::U32(g.indices))
+        .with_inserted_indices(Indices::U32(g.indices));
+    // Only what lies under has colours: a hundred thousand markers stay 104 bytes each.
+    if g.colors.is_empty() { mesh } else { mesh.with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, g.colors) }
 }
 
 /// Where the mesh goes: image pixels (y down, from the viewport's top-left) to world units
@@ -346,20 +343,34 @@ fn mesh_of(g: Geometry) -> Mesh {
 pub fn mesh_transform(viewport: egui::Rect, ppp: f32, scale_factor: f32, window: Vec2) -> Transform {
     let sf = scale_factor.max(f32::EPSILON);
     let (x, y) = (viewport.min.x * ppp / sf, viewport.min.y * ppp / sf);
-    Transform::from_xyz(x - window.x / 2.0, window.y / 2.0 - y, 1.0).with_scale(Vec3::new(1.0 / sf, -1.0 / sf, 1.0))
+    Transform::from_xyz(x - window.x / 2.0, window.y / 2.0 - y, MARKERS_Z).with_scale(Vec3::new(
+        1.0 / sf,
+        -1.0 / sf,
+        1.0,
+    ))
 }
 
-/// Hides the mesh (the CPU path draws, or personnel are switched off).
+/// Depth of the marker mesh; what lies under it is drawn first, below it (the backdrop is
+/// at 0).
+const MARKERS_Z: f32 = 1.0;
+const UNDER_Z: f32 = 0.5;
+const _: () = assert!(0.0 < UNDER_Z && UNDER_Z < MARKERS_Z, "backdrop, then lines and tints, then markers");
+
+/// Hides both meshes (the CPU path draws, or personnel are switched off).
 pub fn hide(state: &MarkerMesh, quads: &mut Query<(&mut Transform, &mut Visibility), With<Mesh2d>>) {
-    if let Ok((_, mut visibility)) = quads.get_mut(state.entity) {
-        visibility.set_if_neq(Visibility::Hidden);
+    for e in [state.entity, state.under_entity] {
+        if let Ok((_, mut visibility)) = quads.get_mut(e) {
+            visibility.set_if_neq(Visibility::Hidden);
+        }
     }
 }
 
-/// Where and what the mesh shows.
+/// Where and what the meshes show.
 pub struct Drawn<'a> {
-    /// The quads.
+    /// The markers' quads.
     pub geometry: Geometry,
+    /// What lies under them.
+    pub under: Geometry,
     /// Image pixels to world.
     pub at: Transform,
     /// The sprites the atlas is made of, and the scale they were drawn at.
@@ -368,7 +379,8 @@ pub struct Drawn<'a> {
     pub scale: f32,
 }
 
-/// Puts the markers on the mesh, redrawing the atlas when the sprites' scale changed.
+/// Puts the markers (and what lies under them) on the meshes, redrawing the atlas when the
+/// sprites' scale changed.
 pub fn show(
     state: &mut MarkerMesh,
     drawn: Drawn,
@@ -377,7 +389,6 @@ pub fn show(
     images: &mut Assets<Image>,
     quads: &mut Query<(&mut Transform, &mut Visibility), With<Mesh2d>>,
 ) {
-    let Ok((mut transform, mut visibility)) = quads.get_mut(state.entity) else { return };
     if state.atlas_scale != Some(drawn.scale) {
         let (w, h, rgba) = atlas(drawn.sprites);
         if let Some(mut m) = materials.get_mut(&state.material) {
@@ -385,14 +396,21 @@ pub fn show(
         }
         state.atlas_scale = Some(drawn.scale);
     }
-    if drawn.geometry.indices.is_empty() {
-        // Nothing in view; an empty mesh is not uploaded.
-        visibility.set_if_neq(Visibility::Hidden);
-        return;
+    let under_at = drawn.at.with_translation(drawn.at.translation.with_z(UNDER_Z));
+    for (entity, mesh, geometry, at) in [
+        (state.entity, &state.mesh, drawn.geometry, drawn.at),
+        (state.under_entity, &state.under_mesh, drawn.under, under_at),
+    ] {
+        let Ok((mut transform, mut visibility)) = quads.get_mut(entity) else { continue };
+        if geometry.indices.is_empty() {
+            // Nothing in view; an empty mesh is not uploaded.
+            visibility.set_if_neq(Visibility::Hidden);
+            continue;
+        }
+        let _ = meshes.insert(mesh, mesh_of(geometry));
+        transform.set_if_neq(at);
+        visibility.set_if_neq(Visibility::Visible);
     }
-    let _ = meshes.insert(&state.mesh, mesh_of(drawn.geometry));
-    transform.set_if_neq(drawn.at);
-    visibility.set_if_neq(Visibility::Visible);
 }
 
 #[cfg(test)]
@@ -456,7 +474,7 @@ mod tests {
     }
 
     #[test]
-    fn what_lies_under_comes_first_in_the_mesh_clipped_to_the_viewport() {
+    fn what_lies_under_the_markers_is_clipped_to_the_viewport() {
         use crate::map::draw::{TintShape, VectorLine};
         let s = Sprites::new(1.0);
         let (w, h) = (100usize, 50usize);
@@ -467,7 +485,7 @@ mod tests {
         let c = crate::style::CELL_OVERDUE;
         let tint = TintShape { outline: outline.to_vec(), color: c };
         let under = Under { lines: vec![], tints: vec![tint] };
-        let mut g = under_geometry(&under, vp, 1.0, w, h, s.rgba.len());
+        let g = under_geometry(&under, vp, 1.0, w, h, s.rgba.len());
         let inside = |g: &Geometry| {
             g.positions.iter().all(|p| (0.0..=w as f32).contains(&p[0]) && (0.0..=h as f32).contains(&p[1]))
         };
@@ -497,13 +515,10 @@ mod tests {
         assert_eq!(span(&xs), (0.0, 100.0), "and spans it");
         let opaque = lined.colors.iter().filter(|c| (c[3] - 1.0).abs() < 1e-6).count();
         assert!(opaque > 0 && opaque < lined.colors.len(), "an opaque core with feathered edges");
-        // Markers appended after are drawn over them.
-        let under_count = g.positions.len() as u32;
-        g.append(geometry(&[Marker { x: 10.0, y: 20.0, sprite: 0 }], s.size, w, h, s.rgba.len()));
-        assert_eq!(g.indices.len(), 12);
-        assert!(g.indices[6..].iter().all(|i| *i >= under_count), "the marker's quad indexes its own vertices");
+        // The markers' own quads carry no colour a vertex.
+        let markers = geometry(&[Marker { x: 10.0, y: 20.0, sprite: 0 }], s.size, w, h, s.rgba.len());
+        assert!(markers.colors.is_empty() && markers.positions.len() == 4);
         assert_eq!(g.colors.len(), g.positions.len());
-        assert_eq!(g.colors[under_count as usize], [1.0; 4], "markers are not tinted");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-// Unit markers as quads cut from the sprite atlas (premultiplied alpha, blended as such),
-// over the cell tints (the atlas's white cell times the vertices' colour).
+// Unit markers as quads cut from the sprite atlas (premultiplied alpha, blended as such);
+// with vertex colours, the lines and tints under them (the atlas's white cell times the colour).
 #import bevy_sprite::mesh2d_vertex_output::VertexOutput
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var atlas_texture: texture_2d<f32>;

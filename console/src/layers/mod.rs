@@ -3,8 +3,8 @@
 //! in one pass by the [`backdrop`]; while the view stands still they are instead composed
 //! on the CPU and copied into the frame ([`still`]); on a GPU the markers are one mesh of
 //! quads ([`marker_mesh`]) over the backdrop. Vector lines (zoomed in past the images)
-//! and tinted cells lie under the markers ([`Under`]): painted before stamping, or first
-//! in the mesh. egui then draws labels, cameras, the selected unit's track, incidents (and
+//! and tinted cells lie under the markers ([`Under`]): painted before stamping, or a mesh
+//! of their own under the markers'. egui then draws labels, cameras, the selected unit's track, incidents (and
 //! the lines and tints themselves where personnel are hidden; the lines also while a view
 //! with stamped markers moves, where painting them every frame would cost too much). Each live layer computes a plain batch from the entities, then draws it.
 
@@ -146,7 +146,7 @@ fn draw_static(
     }
     let tints = if toggles.tint { draw::tint_shapes(&view, model, tints.0.values()) } else { Vec::new() };
     // Lines and area fills lie under point symbols: where there are markers, they go under
-    // them (painted before stamping, or first in the marker mesh); egui would draw over.
+    // them (painted before stamping, or a mesh under the marker mesh); egui would draw over.
     if toggles.personnel {
         // Where the markers are stamped for a moving view, re-painting the lines every
         // frame would cost milliseconds: there egui draws them, in this slot, under the labels.
@@ -236,10 +236,10 @@ fn draw_units(
         let batch = markers::batch(&view, &model.projection, ppp, w, h, margin, it);
         if gpu {
             let count = sprites.rgba.len();
-            let mut geometry = marker_mesh::under_geometry(&drawn_for.under, view.viewport, ppp, w, h, count);
-            geometry.append(marker_mesh::geometry(&batch, sprites.size, w, h, count));
+            let under = marker_mesh::under_geometry(&drawn_for.under, view.viewport, ppp, w, h, count);
+            let geometry = marker_mesh::geometry(&batch, sprites.size, w, h, count);
             let at = marker_mesh::mesh_transform(view.viewport, ppp, scale_factor, window_size);
-            let drawn = marker_mesh::Drawn { geometry, at, sprites, scale: ppp };
+            let drawn = marker_mesh::Drawn { geometry, under, at, sprites, scale: ppp };
             let MeshOut { state, meshes, materials, quads, .. } = &mut out;
             marker_mesh::show(state, drawn, meshes, materials, &mut images, quads);
             layer.image = None;
