@@ -14,6 +14,12 @@ pub fn visuals() -> egui::Visuals {
     v
 }
 
+/// An sRGB byte in linear light, as the GPU decodes sRGB textures.
+pub fn srgb_to_linear(v: u8) -> f32 {
+    let c = f32::from(v) / 255.0;
+    if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+}
+
 /// The sea and everything outside the city.
 pub const SEA: Color32 = Color32::from_rgb(10, 20, 32);
 /// Land inside a district.

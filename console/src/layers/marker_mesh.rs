@@ -23,6 +23,7 @@ use bevy_egui::egui;
 
 use super::Under;
 use super::markers::{HEADINGS, Marker, Sprites};
+use crate::style::srgb_to_linear;
 use bevy_egui::egui::epaint::{TessellationOptions, Tessellator};
 
 /// How unit markers reach the screen.
@@ -191,12 +192,6 @@ fn white_uv(sprite_count: usize) -> [f32; 2] {
     [0.5 / HEADINGS as f32, (rows - 0.5) / rows]
 }
 
-/// An sRGB byte in linear light.
-fn linear(v: u8) -> f32 {
-    let c = f32::from(v) / 255.0;
-    if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
-}
-
 /// Triangles in marker-image pixels with their atlas uvs: one quad a marker, or what lies
 /// under the markers (then with a colour a vertex).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -270,7 +265,7 @@ pub fn under_geometry(
     let (w, h) = (width as f32, height as f32);
     let vertex = |p: egui::Pos2, c: egui::Color32| -> Clipped {
         let (x, y) = ((p.x - viewport.min.x) * ppp, (p.y - viewport.min.y) * ppp);
-        [x, y, linear(c.r()), linear(c.g()), linear(c.b()), f32::from(c.a()) / 255.0]
+        [x, y, srgb_to_linear(c.r()), srgb_to_linear(c.g()), srgb_to_linear(c.b()), f32::from(c.a()) / 255.0]
     };
     let mut g = Geometry::default();
     if !under.lines.is_empty() {
@@ -497,7 +492,7 @@ mod tests {
         assert_eq!(g.indices.len(), 6, "a quadrilateral is two triangles");
         assert!(g.uvs.iter().all(|uv| *uv == white_uv(s.rgba.len())));
         assert!((g.colors[0][3] - f32::from(c.a()) / 255.0).abs() < 1e-6);
-        assert!((g.colors[0][0] - linear(c.r())).abs() < 1e-6 && g.colors[0][0] < f32::from(c.r()) / 255.0);
+        assert!((g.colors[0][0] - srgb_to_linear(c.r())).abs() < 1e-6 && g.colors[0][0] < f32::from(c.r()) / 255.0);
         // Outside the image entirely: nothing.
         let away = TintShape { outline: outline.iter().map(|p| *p + egui::vec2(500.0, 0.0)).collect(), color: c };
         let nothing = Under { lines: vec![], tints: vec![away] };

@@ -2,6 +2,7 @@
 //! small quad costs microseconds, so ten thousand markers as GPU primitives cannot hold a
 //! frame, while stamping pre-drawn sprites into a buffer and uploading it once can. The
 //! batch (where each marker goes, which sprite) is computed first and tested on its own.
+//! What lies under the markers (vector lines, tinted cells) is painted first.
 
 use bevy_egui::egui::{self, Pos2};
 use tiny_skia::{FillRule, Paint, PathBuilder, Pixmap, PixmapMut, Stroke, Transform};

@@ -173,10 +173,7 @@ struct Srgb {
 
 impl Srgb {
     fn new() -> Self {
-        let decode = std::array::from_fn(|i| {
-            let c = i as f32 / 255.0;
-            if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
-        });
+        let decode = std::array::from_fn(|i| crate::style::srgb_to_linear(i as u8));
         let encode = (0..4096)
             .map(|i| {
                 let l = i as f32 / 4095.0;
