@@ -59,6 +59,8 @@ pub struct AppOptions {
     pub still_copy: layers::still::StillCopy,
     /// The wall's other monitors, and whether to quit with a parent wall console.
     pub spread: spread::SpreadPlugin,
+    /// What the wall's map shows on this monitor.
+    pub wall_role: ui::wall::WallRole,
 }
 
 /// The console as a bevy app.
@@ -82,6 +84,7 @@ pub fn build_app(opts: AppOptions) -> App {
         .add_plugins(EguiPlugin::default())
         .insert_resource(ClearColor(Color::srgb_u8(style::PANEL.r(), style::PANEL.g(), style::PANEL.b())))
         .insert_resource(opts.mode)
+        .insert_resource(opts.wall_role)
         .insert_resource(layers::TextScale(if opts.mode == ui::Mode::Wall { 1.5 } else { 1.0 }))
         .add_plugins((live::LivePlugin, map::MapPlugin, desk::DeskPlugin, layers::LayersPlugin, ui::UiPlugin))
         .add_systems(Startup, |mut commands: Commands| {

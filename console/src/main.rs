@@ -93,6 +93,7 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
         markers,
         still_copy,
         spread,
+        wall_role: onegrid_console::ui::wall::WallRole::for_monitor(cli.monitor),
     });
     let exit = app.run();
     // The wall's other consoles quit before the local server they use stops.

@@ -73,6 +73,7 @@ pub struct UiPlugin;
 impl Plugin for UiPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<UiState>()
+            .init_resource::<wall::WallRole>()
             .add_systems(
                 EguiPrimaryContextPass,
                 (crate::fonts::install, ui_system.run_if(crate::drawing_on)).chain().before(DrawMap),
@@ -122,6 +123,7 @@ fn ui_system(
     mut view: ResMut<MapView>,
     scale: Res<TextScale>,
     mut intents: MessageWriter<Intent>,
+    role: Res<wall::WallRole>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
     let mut root = Ui::new(
@@ -147,7 +149,7 @@ fn ui_system(
     egui::Panel::top("status").show(&mut root, |ui| status::status_bar(ui, &status));
     let connected = live.link.as_ref().is_some_and(|l| l.state == LinkState::Connected);
     match *mode {
-        Mode::Wall => wall_panels(&mut root, &live, model, scale.0),
+        Mode::Wall => wall_panels(&mut root, &live, model, scale.0, *role),
         Mode::Desk => {
             egui::Panel::left("left").resizable(true).default_size(270.0).show(&mut root, |ui| {
                 ui.horizontal(|ui| {
@@ -226,8 +228,8 @@ fn waiting_message(ctx: &egui::Context, rect: egui::Rect, words: &str, is_proble
     painter.galley(at, galley, color);
 }
 
-fn wall_panels(root: &mut Ui, live: &LiveRead, model: Option<&MapModel>, scale: f32) {
-    egui::Panel::top("wall-figures").show(root, |ui| wall::wall_figures(ui, &live.figures, scale));
+fn wall_panels(root: &mut Ui, live: &LiveRead, model: Option<&MapModel>, scale: f32, role: wall::WallRole) {
+    egui::Panel::top("wall-figures").show(root, |ui| wall::wall_figures(ui, &live.figures, scale, role));
     egui::Panel::bottom("wall-ticker").exact_size(100.0 * scale).show(root, |ui| {
         let items: Vec<_> = live.ticker.0.iter().collect();
         wall::ticker(ui, &items, model, scale, 5);
@@ -382,8 +384,10 @@ fn animate_view(mut view: ResMut<MapView>, time: Res<Time>) {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // a bevy system: one parameter per resource it touches
 fn follow_on_wall(
     mode: Res<Mode>,
+    role: Res<wall::WallRole>,
     mut state: ResMut<UiState>,
     ticker: Res<Ticker>,
     map: Res<CityMapRes>,
@@ -391,7 +395,7 @@ fn follow_on_wall(
     mut intents: MessageWriter<Intent>,
     time: Res<Time>,
 ) {
-    if *mode != Mode::Wall {
+    if *mode != Mode::Wall || *role == wall::WallRole::Overview {
         return;
     }
     let now = time.elapsed_secs_f64();
@@ -407,5 +411,39 @@ fn follow_on_wall(
         state.following = None;
         intents.write(Intent::ClearSelection);
         view.fly_to(&m.bounds, 0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::tests::incident;
+    use crate::live::{TickerItem, TickerKind};
+    use onegrid_protocol::IncidentState;
+
+    #[test]
+    fn only_the_following_wall_flies_to_major_incidents() {
+        for (role, follows) in [(wall::WallRole::Follow, true), (wall::WallRole::Overview, false)] {
+            let mut major = incident(7, IncidentState::Reported);
+            major.severity = 4;
+            let ticker = Ticker([TickerItem::new(TickerKind::Escalated, &major, 0)].into_iter().collect());
+            let mut app = App::new();
+            app.add_plugins(MinimalPlugins)
+                .add_message::<Intent>()
+                .insert_resource(Mode::Wall)
+                .insert_resource(role)
+                .insert_resource(ticker)
+                .init_resource::<UiState>()
+                .init_resource::<CityMapRes>()
+                .init_resource::<MapView>()
+                .add_systems(Update, follow_on_wall);
+            app.update();
+            let asked: Vec<Intent> = app.world_mut().resource_mut::<Messages<Intent>>().drain().collect();
+            assert_eq!(asked.contains(&Intent::SelectIncident(7)), follows, "{role:?}: {asked:?}");
+            assert_eq!(app.world().resource::<UiState>().following.is_some(), follows, "{role:?}");
+        }
+        assert_eq!(wall::WallRole::for_monitor(None), wall::WallRole::Follow);
+        assert_eq!(wall::WallRole::for_monitor(Some(0)), wall::WallRole::Follow);
+        assert_eq!(wall::WallRole::for_monitor(Some(2)), wall::WallRole::Overview);
     }
 }

@@ -2,6 +2,7 @@
 //! the follow rule that flies the map to a major incident by itself and back to the whole
 //! city when things are quiet.
 
+use bevy::prelude::Resource;
 use bevy_egui::egui::{Color32, RichText, Ui};
 use onegrid_protocol::IncidentId;
 
@@ -10,8 +11,35 @@ use crate::map::MapModel;
 use crate::ui::detail::clock;
 use crate::ui::status::rate_words;
 
-/// The figures, large.
-pub fn wall_figures(ui: &mut Ui, f: &Figures, scale: f32) {
+/// What a wall monitor's map shows. With several monitors the first follows major
+/// incidents by itself and the others keep the whole city in view: the close-up beside
+/// the overview, as a command centre's wall is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Resource)]
+pub enum WallRole {
+    /// Flies to major incidents by itself, back to the whole city when quiet.
+    #[default]
+    Follow,
+    /// The whole city, always.
+    Overview,
+}
+
+impl WallRole {
+    /// The role of the wall on `monitor` (none: the first).
+    pub fn for_monitor(monitor: Option<usize>) -> Self {
+        if monitor.unwrap_or(0) == 0 { WallRole::Follow } else { WallRole::Overview }
+    }
+
+    /// What the wall says it shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            WallRole::Follow => "跟随重大事件",
+            WallRole::Overview => "全市总览",
+        }
+    }
+}
+
+/// The figures, large, and what this monitor's map shows.
+pub fn wall_figures(ui: &mut Ui, f: &Figures, scale: f32, role: WallRole) {
     ui.horizontal(|ui| {
         for (k, v, c) in [
             ("在办事件", f.open.to_string(), Color32::WHITE),
@@ -26,6 +54,10 @@ pub fn wall_figures(ui: &mut Ui, f: &Figures, scale: f32) {
             });
             ui.add_space(28.0 * scale);
         }
+        ui.vertical(|ui| {
+            ui.label(RichText::new("本屏").size(16.0 * scale).weak());
+            ui.label(RichText::new(role.label()).size(22.0 * scale).color(Color32::from_rgb(200, 210, 225)));
+        });
     });
 }
 
