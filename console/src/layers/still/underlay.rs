@@ -199,46 +199,22 @@ pub fn tinted(base: &[u8], w: usize, h: usize, origin: egui::Pos2, ppp: f32, und
     }
     let mut layer = vec![0u8; w * h * 4];
     crate::layers::markers::paint_under(&mut layer, w, h, origin, ppp, under);
-    let srgb = Srgb::new();
-    // Only the tiles the shapes touch are blended: a few hundred tinted cells cover a
-    // small part of the view.
-    let (cols, rows) = (w.div_ceil(TILE), h.div_ceil(TILE));
-    let mut dirty = vec![false; cols * rows];
-    let px = |p: &egui::Pos2| ((p.x - origin.x) * ppp, (p.y - origin.y) * ppp);
-    let shapes = under.lines.iter().map(|l| (&l.points, l.width * ppp / 2.0 + 2.0));
-    for (points, pad) in shapes.chain(under.tints.iter().map(|t| (&t.outline, 2.0))) {
-        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-        for (x, y) in points.iter().map(px) {
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-        }
-        let tile = |v: f32, n: usize| ((v.max(0.0) as usize) / TILE).min(n.saturating_sub(1));
-        if x1 + pad < 0.0 || y1 + pad < 0.0 || x0 - pad >= w as f32 || y0 - pad >= h as f32 {
-            continue;
-        }
-        for ty in tile(y0 - pad, rows)..=tile(y1 + pad, rows) {
-            dirty[ty * cols + tile(x0 - pad, cols)..=ty * cols + tile(x1 + pad, cols)].fill(true);
-        }
-    }
-    for (i, _) in dirty.iter().enumerate().filter(|(_, d)| **d) {
-        let (tx, ty) = (i % cols * TILE, i / cols * TILE);
-        for y in ty..(ty + TILE).min(h) {
-            let row = (y * w + tx) * 4..(y * w + (tx + TILE).min(w)) * 4;
-            for (d, t) in out[row.clone()].chunks_exact_mut(4).zip(layer[row].chunks_exact(4)) {
-                if t[3] == 0 {
-                    continue;
-                }
-                let inv = 1.0 - f32::from(t[3]) / 255.0;
-                for i in 0..3 {
-                    d[i] = srgb.encode(srgb.decode[usize::from(t[i])] + srgb.decode[usize::from(d[i])] * inv);
-                }
-            }
-        }
-    }
+    blend(&mut out, &layer, &Srgb::new());
     out
 }
 
-/// Side of the tiles [`tinted`] blends, pixels.
-const TILE: usize = 32;
+/// Blends a premultiplied sRGB layer over opaque pixels in linear light.
+fn blend(out: &mut [u8], layer: &[u8], srgb: &Srgb) {
+    for (d, t) in out.chunks_exact_mut(4).zip(layer.chunks_exact(4)) {
+        if t[3] == 0 {
+            continue;
+        }
+        let inv = 1.0 - f32::from(t[3]) / 255.0;
+        for i in 0..3 {
+            d[i] = srgb.encode(srgb.decode[usize::from(t[i])] + srgb.decode[usize::from(d[i])] * inv);
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -293,8 +269,7 @@ mod tests {
         assert!(bytes - f64::from(got[0]) > 5.0, "{bytes} vs {got:?}");
         assert_eq!(at(&out, w, 30, 10), land, "outside the tint the underlay is unchanged");
         assert_eq!(tinted(&base, w, h, egui::pos2(0.0, 0.0), 1.0, &Under::default()), base);
-        // Shapes across tiles are blended in each: a line along a wide view and a tint
-        // from one tile into the next.
+        // A line along a wide view, and a tint, blended all along.
         let (w, h) = (200, 80);
         let base: Vec<u8> = land.iter().copied().cycle().take(w * h * 4).collect();
         let line = crate::map::draw::VectorLine {
@@ -310,7 +285,7 @@ mod tests {
         for x in [10, 70, 130, 190] {
             assert_eq!(at(&out, w, x, 40), [d.r(), d.g(), d.b(), 255], "the line at x = {x}");
         }
-        assert_eq!(at(&out, w, 25, 68), at(&out, w, 40, 68), "the tint alike either side of a tile edge");
+        assert_eq!(at(&out, w, 25, 68), at(&out, w, 40, 68), "the tint alike all across");
         assert_ne!(at(&out, w, 40, 68), land);
         assert_eq!(at(&out, w, 100, 10), land);
     }
