@@ -211,7 +211,8 @@ fn draw_units(
         return Ok(());
     }
     let base = if still { still_in.underlay.ready(&view, plan.map.as_ref(), w, h) } else { None };
-    let mut under = layer.under.clone();
+    // `draw_static` sets it afresh every frame: taken, not cloned (lines can be long).
+    let mut under = std::mem::take(&mut layer.under);
     if !gpu && base.is_none() && !under.lines.is_empty() {
         // Stamped markers over a moving view: the lines go to egui (see `draw_static`).
         if let Some(slot) = layer.lines_slot {
