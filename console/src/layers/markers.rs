@@ -1,7 +1,8 @@
 //! Unit markers rasterised on the CPU into one screen-sized image: on software Vulkan each
 //! small quad costs microseconds, so ten thousand markers as GPU primitives cannot hold a
 //! frame, while stamping pre-drawn sprites into a buffer and uploading it once can. The
-//! batch (where each marker goes, which sprite) is computed first and tested on its own.
+//! batch (where each marker goes, which sprite) is computed first and tested on its own;
+//! a large batch is stamped in horizontal bands, one thread per core.
 //! What lies under the markers (vector lines, tinted cells) is painted first.
 
 use bevy_egui::egui::{self, Pos2};
@@ -199,28 +200,69 @@ pub fn paint_under(buf: &mut [u8], width: usize, height: usize, origin: Pos2, pp
 }
 
 /// Stamps the markers, premultiplied, over an RGBA buffer of `width × height` (zeroed for
-/// the marker image, the map for a still view's copy), run by run.
+/// the marker image, the map for a still view's copy), run by run. Large batches are
+/// stamped in horizontal bands on as many threads as the machine has cores: each band
+/// stamps every marker that reaches into it, clipped to its rows, so the pixels are the
+/// same as one thread's.
 pub fn rasterise(buf: &mut [u8], width: usize, height: usize, sprites: &Sprites, markers: &[Marker]) {
+    let bands = bands(height, markers.len());
+    if bands <= 1 || width == 0 {
+        stamp_band(buf, width, 0, height, sprites, markers);
+        return;
+    }
+    let rows = height.div_ceil(bands);
+    std::thread::scope(|scope| {
+        let mut parts = buf.chunks_mut(rows * width * 4).enumerate();
+        let first = parts.next();
+        for (i, part) in parts {
+            let spawned = std::thread::Builder::new()
+                .name("onegrid-stamp".into())
+                .spawn_scoped(scope, move || stamp_band(part, width, i * rows, rows, sprites, markers));
+            if let Err(e) = spawned {
+                // Cannot happen short of the system refusing threads; the band is lost for
+                // this frame only, and said so.
+                bevy::log::warn_once!("cannot start a stamping thread ({e}); markers are missing from a band");
+            }
+        }
+        if let Some((_, part)) = first {
+            stamp_band(part, width, 0, rows, sprites, markers);
+        }
+    });
+}
+
+/// Bands to stamp `markers` markers into an image `height` rows high: one per core, one
+/// for a small batch (a thread costs more than it saves there).
+fn bands(height: usize, markers: usize) -> usize {
+    if markers < 2_000 || height < 64 {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, usize::from).min(height / 32)
+}
+
+/// Stamps the markers into the rows `top .. top + rows` of the image (clipped to those in
+/// `band`, which holds them).
+fn stamp_band(band: &mut [u8], width: usize, top: usize, rows: usize, sprites: &Sprites, markers: &[Marker]) {
     let n = sprites.size as i64;
     let half = n / 2;
-    let (w, h) = (width as i64, height as i64);
+    let w = width as i64;
+    let (top, bottom) = (top as i64, (top + rows.min(band.len() / (width * 4).max(1))) as i64);
     for m in markers {
         let i = usize::from(m.sprite);
         let (Some(sprite), Some(runs)) = (sprites.rgba.get(i), sprites.spans.get(i)) else { continue };
         let (x0, y0) = (m.x.round() as i64 - half, m.y.round() as i64 - half);
-        if x0 >= w || y0 >= h || x0 + n <= 0 || y0 + n <= 0 {
+        if x0 >= w || y0 >= bottom || x0 + n <= 0 || y0 + n <= top {
             continue;
         }
         for s in runs {
             let y = y0 + i64::from(s.y);
             let (a, b) = ((x0 + i64::from(s.x0)).max(0), (x0 + i64::from(s.x1)).min(w));
-            if y < 0 || y >= h || a >= b {
+            if y < top || y >= bottom || a >= b {
                 continue;
             }
-            let dst_at = (y * w + a) as usize * 4;
+            let dst_at = ((y - top) * w + a) as usize * 4;
             let src_at = (i64::from(s.y) * n + (a - x0)) as usize * 4;
             let len = (b - a) as usize * 4;
-            let dst = &mut buf[dst_at..dst_at + len];
+            let dst = &mut band[dst_at..dst_at + len];
             let src = &sprite[src_at..src_at + len];
             if s.opaque {
                 dst.copy_from_slice(src);
@@ -362,6 +404,40 @@ mod tests {
         rasterise(&mut fast, w, h, &sprites, &markers);
         stamp_per_pixel_with_shortcuts(&mut naive, w, h, &sprites, &markers);
         assert!(fast == naive);
+    }
+
+    #[test]
+    fn stamping_in_bands_matches_one_thread_to_the_byte() {
+        // Enough markers to be banded, many straddling the bands' edges, some half off the
+        // image; an image whose height the bands do not divide evenly.
+        let sprites = Sprites::new(1.0);
+        let (w, h) = (203, 157);
+        let mut rng = onegrid_server::rng::Rng::new(11);
+        let markers: Vec<Marker> = (0..3_000)
+            .map(|_| Marker {
+                x: rng.f64() as f32 * 230.0 - 15.0,
+                y: rng.f64() as f32 * 185.0 - 15.0,
+                sprite: rng.below(sprites.rgba.len()) as u16,
+            })
+            .collect();
+        let base: Vec<u8> = (0..w * h * 4).map(|i| if i % 4 == 3 { 255 } else { (i * 13 % 241) as u8 }).collect();
+        let base_copy = base.clone();
+        let (mut banded, mut one, mut naive) = (base.clone(), base.clone(), base);
+        rasterise(&mut banded, w, h, &sprites, &markers);
+        stamp_band(&mut one, w, 0, h, &sprites, &markers);
+        stamp_per_pixel_with_shortcuts(&mut naive, w, h, &sprites, &markers);
+        assert!(one == naive, "one band is the whole image");
+        assert!(banded == one, "bands stamp exactly what one thread does");
+        // Forced into more bands than the machine has cores, uneven ones included.
+        for n in [2, 3, 5] {
+            let rows = h.div_ceil(n);
+            let mut fresh = base_copy.clone();
+            for (i, part) in fresh.chunks_mut(rows * w * 4).enumerate() {
+                stamp_band(part, w, i * rows, rows, &sprites, &markers);
+            }
+            assert!(fresh == one, "{n} bands");
+        }
+        assert_eq!(bands(h, 100), 1, "a small batch is stamped on the calling thread");
     }
 
     /// The stamping runs replaced: pixel by pixel over each sprite's square, skipping clear
