@@ -48,8 +48,8 @@ struct DrawnFor {
     view: MapView,
     size: (usize, usize),
     gpu: bool,
-    /// The underlay's generation they were stamped on (still view), or none (a clear
-    /// marker image for the backdrop).
+    /// The generation of what they were stamped on (a still view's underlay, with lines
+    /// and tints over it), or none (a clear marker image for the backdrop).
     base: Option<u64>,
     personnel: bool,
     /// What lies under the markers.
@@ -73,9 +73,6 @@ impl Under {
     }
 }
 
-/// What a tinted underlay was made of: the underlay's generation and what lies over it.
-type TintedFor = (Option<u64>, Under);
-
 /// The unit marker image (or the still view's composed frame) and what it cost.
 #[derive(Default, Resource)]
 pub struct UnitLayer {
@@ -90,8 +87,6 @@ pub struct UnitLayer {
     under: Under,
     /// Where egui draws the vector lines of a moving view with stamped markers.
     lines_slot: Option<egui::layers::ShapeIdx>,
-    /// The still view's underlay with that over it, and what for.
-    tinted: Option<(TintedFor, Vec<u8>)>,
     /// Markers in the last image.
     pub drawn: usize,
     /// Time spent building the last image (or mesh, or frame), milliseconds.
@@ -210,9 +205,17 @@ fn draw_units(
         layer.drawn_for = None;
         return Ok(());
     }
-    let base = if still { still_in.underlay.ready(&view, plan.map.as_ref(), w, h) } else { None };
     // `draw_static` sets it afresh every frame: taken, not cloned (lines can be long).
     let mut under = std::mem::take(&mut layer.under);
+    // A still view's markers are stamped on the underlay with the lines and tints painted
+    // over it, once both are ready (worker threads); until then the backdrop shades.
+    let underlay = &mut still_in.underlay;
+    let stamp_on = if still && underlay.ready(&view, plan.map.as_ref(), w, h).is_some() {
+        underlay.with_under(&under, view.viewport.min, ppp)
+    } else {
+        None
+    };
+    let base = stamp_on.as_ref().map(|(generation, _)| *generation);
     if !gpu && base.is_none() && !under.lines.is_empty() {
         // Stamped markers over a moving view: the lines go to egui (see `draw_static`).
         if let Some(slot) = layer.lines_slot {
@@ -244,18 +247,8 @@ fn draw_units(
             let MeshOut { state, meshes, materials, quads, .. } = &mut out;
             marker_mesh::show(state, drawn, meshes, materials, &mut images, quads);
             layer.image = None;
-        } else if base.is_some() {
-            // The underlay with what lies over it is kept while neither changes.
-            let mut buf = if drawn_for.under.is_empty() {
-                still_in.underlay.pixels.clone()
-            } else {
-                let key = (base, drawn_for.under.clone());
-                if layer.tinted.as_ref().is_none_or(|(k, _)| *k != key) {
-                    let px = still::tinted(&still_in.underlay.pixels, w, h, view.viewport.min, ppp, &key.1);
-                    layer.tinted = Some((key, px));
-                }
-                layer.tinted.as_ref().map(|(_, px)| px.clone()).unwrap_or_default()
-            };
+        } else if let Some((_, pixels)) = &stamp_on {
+            let mut buf = Vec::clone(pixels);
             markers::rasterise(&mut buf, w, h, sprites, &batch);
             let origin = UVec2::new(
                 (view.viewport.min.x * ppp).round().max(0.0) as u32,

@@ -1,9 +1,11 @@
 //! The map under a still view's markers: the map image resampled on the CPU (bilinear,
 //! like the backdrop's sampler) into the viewport's pixels over the sea, once per view, on
 //! a worker thread; kept while the view stays. Vector lines and tinted cells are blended
-//! over it in linear light, as the backdrop's shader blends them while the view moves.
+//! over it in linear light, as the backdrop's shader blends them while the view moves, on
+//! a worker thread too (at street zoom painting them takes about 10 ms), once per view and
+//! again when the tints change.
 
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
 
 use bevy::prelude::*;
@@ -26,17 +28,37 @@ struct UnderlayKey {
 /// the milliseconds they took) arrive.
 type Pending = (UnderlayKey, Mutex<mpsc::Receiver<(Vec<u8>, f64)>>);
 
+/// The underlay with what lies over it (lines, tints), painted for one underlay.
+struct Layer {
+    /// The underlay's generation it was painted on.
+    base: u64,
+    under: Under,
+    pixels: Arc<Vec<u8>>,
+    generation: u64,
+}
+
+/// Lines and tints being painted over the underlay on a worker thread.
+struct LayerJob {
+    base: u64,
+    under: Under,
+    rx: Mutex<mpsc::Receiver<Vec<u8>>>,
+}
+
 /// The map under the markers for the current still view, kept while the view stays.
 #[derive(Default, Resource)]
 pub struct Underlay {
     key: Option<UnderlayKey>,
     pending: Option<Pending>,
     /// Opaque sRGB RGBA of the viewport's pixels.
-    pub pixels: Vec<u8>,
-    /// Bumped each time the pixels are resampled.
+    pub pixels: Arc<Vec<u8>>,
+    /// Changes each time the pixels are resampled.
     pub generation: u64,
     /// Time the last resampling took (on its worker thread), milliseconds.
     pub resample_ms: f64,
+    layer: Option<Layer>,
+    job: Option<LayerJob>,
+    /// Generations handed out, to the underlay and its layers alike.
+    counter: u64,
 }
 
 impl Underlay {
@@ -61,10 +83,11 @@ impl Underlay {
             let got = rx.lock().map_or(Err(mpsc::TryRecvError::Disconnected), |rx| rx.try_recv());
             match got {
                 Ok((pixels, ms)) => {
-                    self.pixels = pixels;
+                    self.pixels = Arc::new(pixels);
                     self.key = Some(key);
                     self.pending = None;
-                    self.generation += 1;
+                    self.counter += 1;
+                    self.generation = self.counter;
                     self.resample_ms = ms;
                     return Some(self.generation);
                 }
@@ -92,6 +115,59 @@ impl Underlay {
         }
         self.pending = Some((key, Mutex::new(rx)));
         None
+    }
+
+    /// What markers are stamped on once [`Underlay::ready`] said the underlay is: the
+    /// underlay with `under` painted over it (placed by the viewport's top-left `origin`,
+    /// at `ppp` pixels per point), and its generation. Painting runs on a worker thread,
+    /// one painting at a time; meanwhile the last painting over the same underlay is handed
+    /// out (the tints catch up a few frames late), or, where there is none (a view just
+    /// come to rest), none: the backdrop shades the viewport until it is done.
+    pub fn with_under(&mut self, under: &Under, origin: egui::Pos2, ppp: f32) -> Option<(u64, Arc<Vec<u8>>)> {
+        if under.is_empty() {
+            return Some((self.generation, self.pixels.clone()));
+        }
+        let base = self.generation;
+        if let Some(job) = self.job.take() {
+            let got = job.rx.lock().map_or(Err(mpsc::TryRecvError::Disconnected), |rx| rx.try_recv());
+            match got {
+                Ok(pixels) if job.base == base => {
+                    self.counter += 1;
+                    self.layer =
+                        Some(Layer { base, under: job.under, pixels: Arc::new(pixels), generation: self.counter });
+                }
+                // Painted over an underlay since replaced.
+                Ok(_) => {}
+                Err(mpsc::TryRecvError::Empty) => {
+                    self.job = Some(job);
+                    return self.stale();
+                }
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    warn_once!("painting lines and tints over a still view failed; painting again");
+                }
+            }
+        }
+        if let Some(l) = self.layer.as_ref().filter(|l| l.base == base && l.under == *under) {
+            return Some((l.generation, l.pixels.clone()));
+        }
+        let (w, h) = self.key.as_ref().map(|k| k.size)?;
+        let (tx, rx) = mpsc::channel();
+        let (pixels, job_under) = (self.pixels.clone(), under.clone());
+        let job = move || {
+            // The view or the tints may have moved on meanwhile: then nobody listens.
+            let _ = tx.send(tinted(&pixels, w, h, origin, ppp, &job_under));
+        };
+        if let Err(e) = std::thread::Builder::new().name("onegrid-tints".into()).spawn(job) {
+            warn_once!("cannot start a painting thread ({e}); still views with lines or tints are shaded");
+            return None;
+        }
+        self.job = Some(LayerJob { base, under: under.clone(), rx: Mutex::new(rx) });
+        self.stale()
+    }
+
+    /// The last painting over the current underlay, whatever lay under the markers then.
+    fn stale(&self) -> Option<(u64, Arc<Vec<u8>>)> {
+        self.layer.as_ref().filter(|l| l.base == self.generation).map(|l| (l.generation, l.pixels.clone()))
     }
 }
 
@@ -366,6 +442,67 @@ mod tests {
         assert_ne!(wait(&mut u, &moved, 5, 4), g2);
         assert_eq!(u.pixels.len(), 5 * 4 * 4);
         assert!(u.pixels.chunks_exact(4).all(|p| p == [SEA_STYLE.r(), SEA_STYLE.g(), SEA_STYLE.b(), 255]));
+    }
+
+    /// Asks until the painting thread has delivered a layer other than `not`.
+    fn wait_layer(u: &mut Underlay, under: &Under, not: Option<u64>) -> (u64, Arc<Vec<u8>>) {
+        let until = Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(got) = u.with_under(under, egui::pos2(0.0, 0.0), 1.0).filter(|(g, _)| Some(*g) != not) {
+                return got;
+            }
+            assert!(Instant::now() < until, "the painting never arrived");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn lines_and_tints_are_painted_off_the_frame_and_a_tint_change_keeps_the_last_painting_meanwhile() {
+        let (w, h) = (48, 32);
+        let mut u = Underlay::default();
+        let view = MapView::default();
+        let g = wait(&mut u, &view, w, h);
+        let square = |x: f32, color| crate::map::draw::TintShape {
+            outline: vec![
+                egui::pos2(x, 4.0),
+                egui::pos2(x + 10.0, 4.0),
+                egui::pos2(x + 10.0, 14.0),
+                egui::pos2(x, 14.0),
+            ],
+            color,
+        };
+        let empty = Under::default();
+        let (g0, px) = u.with_under(&empty, egui::pos2(0.0, 0.0), 1.0).expect("nothing to paint: the underlay itself");
+        assert_eq!((g0, &px), (g, &u.pixels));
+        let one = Under { lines: vec![], tints: vec![square(4.0, crate::style::CELL_OPEN)] };
+        assert!(
+            u.with_under(&one, egui::pos2(0.0, 0.0), 1.0).is_none(),
+            "a view just come to rest has no painting yet: the backdrop shades it"
+        );
+        let (g1, first) = wait_layer(&mut u, &one, None);
+        assert_ne!(g1, g, "a generation of its own");
+        assert_eq!(*first, tinted(&u.pixels, w, h, egui::pos2(0.0, 0.0), 1.0, &one), "what the frame would paint");
+        assert_ne!(*first, *u.pixels);
+        assert_eq!(u.with_under(&one, egui::pos2(0.0, 0.0), 1.0).map(|(g, _)| g), Some(g1), "kept");
+        // The tints change: the last painting is handed out until the new one is there.
+        let two = Under {
+            lines: vec![],
+            tints: vec![square(4.0, crate::style::CELL_OPEN), square(30.0, crate::style::CELL_OVERDUE)],
+        };
+        let meanwhile = u.with_under(&two, egui::pos2(0.0, 0.0), 1.0).map(|(g, _)| g);
+        assert_eq!(meanwhile, Some(g1), "meanwhile the last painting, not a shaded frame");
+        let (g2, second) = wait_layer(&mut u, &two, Some(g1));
+        assert_ne!(g2, g1);
+        assert_eq!(*second, tinted(&u.pixels, w, h, egui::pos2(0.0, 0.0), 1.0, &two));
+        // The view moves: nothing old is handed out over the new underlay.
+        let mut moved = view;
+        moved.center[0] += 10.0;
+        let g3 = wait(&mut u, &moved, w, h);
+        assert_ne!(g3, g);
+        let fresh = u.with_under(&two, egui::pos2(0.0, 0.0), 1.0);
+        assert!(fresh.is_none(), "the old view's painting is not stamped on the new one: shaded until painted");
+        let (_, third) = wait_layer(&mut u, &two, Some(g2));
+        assert_eq!(*third, tinted(&u.pixels, w, h, egui::pos2(0.0, 0.0), 1.0, &two));
     }
 
     #[test]
