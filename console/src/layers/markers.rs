@@ -484,38 +484,49 @@ mod tests {
         }
     }
 
-    /// A benchmark, not a test (BENCHMARKS.md): 10,000 markers on a 1000×700 image,
-    /// stamped by runs against the pixel-by-pixel stamping they replaced, in the same run.
+    /// A benchmark, not a test (BENCHMARKS.md): 10,000 and 100,000 markers on a 1000×700
+    /// image, stamped by runs on one thread and in bands (one per core) against the
+    /// pixel-by-pixel stamping runs replaced, in the same run.
     /// `cargo test -p onegrid-console --lib stamping_speed -- --ignored --nocapture`
     #[test]
     #[ignore]
     fn stamping_speed() {
         let sprites = Sprites::new(1.0);
         let (w, h) = (1000, 700);
-        let mut rng = onegrid_server::rng::Rng::new(7);
-        let markers: Vec<Marker> = (0..10_000)
-            .map(|_| Marker {
-                x: rng.range(150.0, 850.0) as f32,
-                y: rng.range(150.0, 550.0) as f32,
-                sprite: rng.below(sprites.rgba.len()) as u16,
-            })
-            .collect();
         let base = vec![128u8; w * h * 4];
-        let (mut runs, mut pixels) = (Vec::new(), Vec::new());
-        for _ in 0..30 {
-            let mut b = base.clone();
-            let t = std::time::Instant::now();
-            rasterise(&mut b, w, h, &sprites, &markers);
-            runs.push(t.elapsed().as_secs_f64() * 1000.0);
-            let mut b = base.clone();
-            let t = std::time::Instant::now();
-            stamp_per_pixel_with_shortcuts(&mut b, w, h, &sprites, &markers);
-            pixels.push(t.elapsed().as_secs_f64() * 1000.0);
+        for count in [10_000, 100_000] {
+            let mut rng = onegrid_server::rng::Rng::new(7);
+            let markers: Vec<Marker> = (0..count)
+                .map(|_| Marker {
+                    x: rng.range(150.0, 850.0) as f32,
+                    y: rng.range(150.0, 550.0) as f32,
+                    sprite: rng.below(sprites.rgba.len()) as u16,
+                })
+                .collect();
+            let (mut pixels, mut runs, mut banded) = (Vec::new(), Vec::new(), Vec::new());
+            let time = |out: &mut Vec<f64>, f: &dyn Fn(&mut [u8])| {
+                let mut b = base.clone();
+                let t = std::time::Instant::now();
+                f(&mut b);
+                out.push(t.elapsed().as_secs_f64() * 1000.0);
+            };
+            for _ in 0..21 {
+                time(&mut pixels, &|b| stamp_per_pixel_with_shortcuts(b, w, h, &sprites, &markers));
+                time(&mut runs, &|b| stamp_band(b, w, 0, h, &sprites, &markers));
+                time(&mut banded, &|b| rasterise(b, w, h, &sprites, &markers));
+            }
+            let p50 = |v: &mut Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            let (p, r, b) = (p50(&mut pixels), p50(&mut runs), p50(&mut banded));
+            println!(
+                "stamping {count} markers, p50: pixel by pixel {p:.2} ms; by runs {r:.2} ms ({:.2}x); by runs in {} bands {b:.2} ms ({:.2}x)",
+                r / p,
+                bands(h, count),
+                b / p
+            );
         }
-        runs.sort_by(f64::total_cmp);
-        pixels.sort_by(f64::total_cmp);
-        let (r, p) = (runs[15], pixels[15]);
-        println!("stamping 10,000 markers: by runs p50 {r:.2} ms, pixel by pixel p50 {p:.2} ms, ratio {:.2}", r / p);
     }
 
     #[test]
