@@ -205,29 +205,58 @@ pub fn paint_under(buf: &mut [u8], width: usize, height: usize, origin: Pos2, pp
 /// stamps every marker that reaches into it, clipped to its rows, so the pixels are the
 /// same as one thread's.
 pub fn rasterise(buf: &mut [u8], width: usize, height: usize, sprites: &Sprites, markers: &[Marker]) {
-    let bands = bands(height, markers.len());
+    in_bands(buf, width, height, bands(height, markers.len()), |part, top, rows| {
+        stamp_band(part, width, top, rows, sprites, markers);
+    });
+}
+
+/// A copy of `base` (`width × height` RGBA) with the markers stamped over it, as
+/// [`rasterise`] would; the copying is shared out among the bands too.
+pub fn compose(base: &[u8], width: usize, height: usize, sprites: &Sprites, markers: &[Marker]) -> Vec<u8> {
+    let mut out = vec![0u8; base.len()];
+    in_bands(&mut out, width, height, bands(height, markers.len()), |part, top, rows| {
+        let at = top * width * 4;
+        if let Some(src) = base.get(at..at + part.len()) {
+            part.copy_from_slice(src);
+        }
+        stamp_band(part, width, top, rows, sprites, markers);
+    });
+    out
+}
+
+/// Runs `f(part, top, rows)` over `bands` horizontal bands of an RGBA image, the first on
+/// the calling thread and each other on a thread of its own; a band whose thread cannot
+/// be started is done on the calling thread afterwards.
+fn in_bands(buf: &mut [u8], width: usize, height: usize, bands: usize, f: impl Fn(&mut [u8], usize, usize) + Sync) {
     if bands <= 1 || width == 0 {
-        stamp_band(buf, width, 0, height, sprites, markers);
+        f(buf, 0, height);
         return;
     }
     let rows = height.div_ceil(bands);
+    let band_bytes = rows * width * 4;
+    let f = &f;
+    let mut refused = Vec::new();
     std::thread::scope(|scope| {
-        let mut parts = buf.chunks_mut(rows * width * 4).enumerate();
+        let mut parts = buf.chunks_mut(band_bytes).enumerate();
         let first = parts.next();
         for (i, part) in parts {
             let spawned = std::thread::Builder::new()
                 .name("onegrid-stamp".into())
-                .spawn_scoped(scope, move || stamp_band(part, width, i * rows, rows, sprites, markers));
+                .spawn_scoped(scope, move || f(part, i * rows, rows));
             if let Err(e) = spawned {
-                // Cannot happen short of the system refusing threads; the band is lost for
-                // this frame only, and said so.
-                bevy::log::warn_once!("cannot start a stamping thread ({e}); markers are missing from a band");
+                bevy::log::warn_once!("cannot start a stamping thread ({e}); stamping on one");
+                refused.push(i);
             }
         }
         if let Some((_, part)) = first {
-            stamp_band(part, width, 0, rows, sprites, markers);
+            f(part, 0, rows);
         }
     });
+    for i in refused {
+        if let Some(part) = buf.chunks_mut(band_bytes).nth(i) {
+            f(part, i * rows, rows);
+        }
+    }
 }
 
 /// Bands to stamp `markers` markers into an image `height` rows high: one per core, one
@@ -438,6 +467,12 @@ mod tests {
             assert!(fresh == one, "{n} bands");
         }
         assert_eq!(bands(h, 100), 1, "a small batch is stamped on the calling thread");
+        // Composed over a base that is left as it was, copied band by band: the same.
+        assert!(compose(&base_copy, w, h, &sprites, &markers) == one, "composed in bands");
+        let (few, mut alone) = (&markers[..50], base_copy.clone());
+        stamp_band(&mut alone, w, 0, h, &sprites, few);
+        assert!(compose(&base_copy, w, h, &sprites, few) == alone, "composed on one thread");
+        assert_ne!(alone, base_copy);
     }
 
     /// The stamping runs replaced: pixel by pixel over each sprite's square, skipping clear

@@ -248,8 +248,7 @@ fn draw_units(
             marker_mesh::show(state, drawn, meshes, materials, &mut images, quads);
             layer.image = None;
         } else if let Some((_, pixels)) = &stamp_on {
-            let mut buf = Vec::clone(pixels);
-            markers::rasterise(&mut buf, w, h, sprites, &batch);
+            let buf = markers::compose(pixels, w, h, sprites, &batch);
             let origin = UVec2::new(
                 (view.viewport.min.x * ppp).round().max(0.0) as u32,
                 (view.viewport.min.y * ppp).round().max(0.0) as u32,
