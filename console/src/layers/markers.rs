@@ -265,7 +265,10 @@ fn bands(height: usize, markers: usize) -> usize {
     if markers < 2_000 || height < 64 {
         return 1;
     }
-    std::thread::available_parallelism().map_or(1, usize::from).min(height / 32)
+    // Asked once: on Linux the answer reads the cgroup's files.
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
+    cores.min(height / 32)
 }
 
 /// Stamps the markers into the rows `top .. top + rows` of the image (clipped to those in
