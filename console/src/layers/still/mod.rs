@@ -25,7 +25,7 @@ use bevy::render::{Render, RenderApp, RenderSystems};
 
 pub mod underlay;
 
-pub use underlay::{Underlay, tinted, underlay};
+pub use underlay::Underlay;
 
 /// The format of the camera's main texture (no HDR): what the copy writes.
 pub const FORMAT: TextureFormat = TextureFormat::Rgba8UnormSrgb;
