@@ -3,12 +3,10 @@
 //! frame, while stamping pre-drawn sprites into a buffer and uploading it once can. The
 //! batch (where each marker goes, which sprite) is computed first and tested on its own;
 //! a large batch is stamped in horizontal bands, one thread per core.
-//! What lies under the markers (vector lines, tinted cells) is painted first.
+//! What lies under the markers (vector lines, tinted cells) is painted first, by
+//! [`crate::layers::paint`].
 
-use bevy_egui::egui::{self, Pos2};
-use tiny_skia::{FillRule, Paint, PathBuilder, Pixmap, PixmapMut, Stroke, Transform};
-
-use crate::layers::Under;
+use tiny_skia::{FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
 
 use crate::style;
 use crate::view::{MapView, Projection};
@@ -161,44 +159,6 @@ pub fn batch<'a>(
         .collect()
 }
 
-/// Paints what lies under the markers (vector lines, then cell tints; in screen points,
-/// placed by the viewport's top-left `origin` and `ppp` pixels per point) over an RGBA
-/// buffer of `width × height`, before the markers are stamped on it: antialiased, blended
-/// premultiplied like the stamping.
-pub fn paint_under(buf: &mut [u8], width: usize, height: usize, origin: Pos2, ppp: f32, under: &Under) {
-    if under.is_empty() {
-        return;
-    }
-    let Some(mut pm) = PixmapMut::from_bytes(buf, width as u32, height as u32) else { return };
-    let path = |points: &[Pos2], close: bool| {
-        let mut pb = PathBuilder::new();
-        for (i, p) in points.iter().enumerate() {
-            let (x, y) = ((p.x - origin.x) * ppp, (p.y - origin.y) * ppp);
-            if i == 0 { pb.move_to(x, y) } else { pb.line_to(x, y) }
-        }
-        if close {
-            pb.close();
-        }
-        pb.finish()
-    };
-    let paint = |c: egui::Color32| {
-        let [r, g, b, a] = c.to_srgba_unmultiplied();
-        let mut paint = Paint::default();
-        paint.set_color_rgba8(r, g, b, a);
-        paint.anti_alias = true;
-        paint
-    };
-    for l in &under.lines {
-        let Some(p) = path(&l.points, l.closed) else { continue };
-        let stroke = Stroke { width: l.width * ppp, ..Stroke::default() };
-        pm.stroke_path(&p, &paint(l.color), &stroke, Transform::identity(), None);
-    }
-    for t in &under.tints {
-        let Some(p) = path(&t.outline, true) else { continue };
-        pm.fill_path(&p, &paint(t.color), FillRule::Winding, Transform::identity(), None);
-    }
-}
-
 /// Stamps the markers, premultiplied, over an RGBA buffer of `width × height` (zeroed for
 /// the marker image, the map for a still view's copy), run by run. Large batches are
 /// stamped in horizontal bands on as many threads as the machine has cores: each band
@@ -313,6 +273,8 @@ fn stamp_band(band: &mut [u8], width: usize, top: usize, rows: usize, sprites: &
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::Under;
+    use crate::layers::paint::paint_under;
     use crate::map::draw::{TintShape, VectorLine};
     use bevy_egui::egui::{Rect, pos2};
 
@@ -359,9 +321,9 @@ mod tests {
         let t = style::CELL_OPEN;
         let over = px(&buf, w, 50, 16);
         assert_ne!(over, [c.r(), c.g(), c.b(), 255], "the tint lies over the line");
-        let inv = 255 - u32::from(t.a());
-        let want = (u32::from(t.r()) + (u32::from(c.r()) * inv + 127) / 255) as u8;
-        assert!(over[0].abs_diff(want) <= 1, "tint over line: {over:?}, red {want}");
+        let mut want = [c.r(), c.g(), c.b(), 255];
+        crate::layers::paint::blend_pixel(&mut want, t, 255, crate::layers::paint::Srgb::get());
+        assert_eq!(over, want, "tint over line, blended in linear light");
         let s = Sprites::new(1.0);
         rasterise(&mut buf, w, h, &s, &[Marker { x: 10.0, y: 16.0, sprite: 0 }]);
         let half = s.size / 2;

@@ -11,6 +11,7 @@
 pub mod backdrop;
 pub mod marker_mesh;
 pub mod markers;
+pub mod paint;
 pub mod still;
 pub mod symbols;
 
@@ -263,7 +264,7 @@ fn draw_units(
             marker_mesh::hide(&out.state, &mut out.quads);
         } else {
             let mut buf = vec![0u8; w * h * 4];
-            markers::paint_under(&mut buf, w, h, view.viewport.min, ppp, &drawn_for.under);
+            paint::paint_under(&mut buf, w, h, view.viewport.min, ppp, &drawn_for.under);
             markers::rasterise(&mut buf, w, h, sprites, &batch);
             if layer.size == (w, h)
                 && let Some(img) = layer.image.as_ref().and_then(|hd| images.get_mut(hd))

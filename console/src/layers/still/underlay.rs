@@ -241,55 +241,13 @@ pub fn underlay(w: usize, h: usize, map: Option<(&Raster, Vec4)>, sea: [u8; 3]) 
     out
 }
 
-/// sRGB bytes to linear light, and back (4096 steps): what the GPU's sRGB textures do.
-struct Srgb {
-    decode: [f32; 256],
-    encode: Vec<u8>,
-}
-
-impl Srgb {
-    fn new() -> Self {
-        let decode = std::array::from_fn(|i| crate::style::srgb_to_linear(i as u8));
-        let encode = (0..4096)
-            .map(|i| {
-                let l = i as f32 / 4095.0;
-                let c = if l <= 0.003_130_8 { l * 12.92 } else { 1.055 * l.powf(1.0 / 2.4) - 0.055 };
-                (c * 255.0).round().clamp(0.0, 255.0) as u8
-            })
-            .collect();
-        Srgb { decode, encode }
-    }
-
-    fn encode(&self, l: f32) -> u8 {
-        self.encode[(l.clamp(0.0, 1.0) * 4095.0).round() as usize]
-    }
-}
-
-/// The underlay (`w × h`, opaque) with the vector lines and cell tints over it. They are
-/// blended in linear light, as the backdrop's shader blends the marker image that holds
-/// them while the view moves: a view coming to rest keeps their shade.
+/// The underlay (`w × h`, opaque) with the vector lines and cell tints painted over it,
+/// blended in linear light as the GPU blends them ([`crate::layers::paint`]): a view
+/// coming to rest keeps their shade.
 pub fn tinted(base: &[u8], w: usize, h: usize, origin: egui::Pos2, ppp: f32, under: &Under) -> Vec<u8> {
     let mut out = base.to_vec();
-    if under.is_empty() || base.len() != w * h * 4 {
-        return out;
-    }
-    let mut layer = vec![0u8; w * h * 4];
-    crate::layers::markers::paint_under(&mut layer, w, h, origin, ppp, under);
-    blend(&mut out, &layer, &Srgb::new());
+    crate::layers::paint::paint_under(&mut out, w, h, origin, ppp, under);
     out
-}
-
-/// Blends a premultiplied sRGB layer over opaque pixels in linear light.
-fn blend(out: &mut [u8], layer: &[u8], srgb: &Srgb) {
-    for (d, t) in out.chunks_exact_mut(4).zip(layer.chunks_exact(4)) {
-        if t[3] == 0 {
-            continue;
-        }
-        let inv = 1.0 - f32::from(t[3]) / 255.0;
-        for i in 0..3 {
-            d[i] = srgb.encode(srgb.decode[usize::from(t[i])] + srgb.decode[usize::from(d[i])] * inv);
-        }
-    }
 }
 
 #[cfg(test)]
