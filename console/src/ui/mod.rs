@@ -234,6 +234,14 @@ fn wall_panels(root: &mut Ui, live: &LiveRead, model: Option<&MapModel>, scale: 
         let items: Vec<_> = live.ticker.0.iter().collect();
         wall::ticker(ui, &items, model, scale, 5);
     });
+    if role == wall::WallRole::Board {
+        let width = root.available_width() * 0.45;
+        egui::Panel::right("wall-board").exact_size(width).resizable(false).show(root, |ui| {
+            let filter = queue::QueueFilter::default();
+            let rows = queue::queue_rows(live.incidents.iter().map(|i| &i.0), &filter, live.feed.server_now, model);
+            wall::board(ui, &rows, scale);
+        });
+    }
 }
 
 fn selection_panels(
@@ -395,7 +403,7 @@ fn follow_on_wall(
     mut intents: MessageWriter<Intent>,
     time: Res<Time>,
 ) {
-    if *mode != Mode::Wall || *role == wall::WallRole::Overview {
+    if *mode != Mode::Wall || !role.follows() {
         return;
     }
     let now = time.elapsed_secs_f64();
@@ -423,7 +431,9 @@ mod tests {
 
     #[test]
     fn only_the_following_wall_flies_to_major_incidents() {
-        for (role, follows) in [(wall::WallRole::Follow, true), (wall::WallRole::Overview, false)] {
+        for (role, follows) in
+            [(wall::WallRole::Follow, true), (wall::WallRole::Board, false), (wall::WallRole::Overview, false)]
+        {
             let mut major = incident(7, IncidentState::Reported);
             major.severity = 4;
             let ticker = Ticker([TickerItem::new(TickerKind::Escalated, &major, 0)].into_iter().collect());
@@ -444,6 +454,8 @@ mod tests {
         }
         assert_eq!(wall::WallRole::for_monitor(None), wall::WallRole::Follow);
         assert_eq!(wall::WallRole::for_monitor(Some(0)), wall::WallRole::Follow);
+        assert_eq!(wall::WallRole::for_monitor(Some(1)), wall::WallRole::Board);
         assert_eq!(wall::WallRole::for_monitor(Some(2)), wall::WallRole::Overview);
+        assert_eq!(wall::WallRole::for_monitor(Some(5)), wall::WallRole::Overview);
     }
 }

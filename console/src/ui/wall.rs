@@ -1,24 +1,29 @@
-//! The video wall: the big figures, the ticker of new, overdue and escalated matters, and
-//! the follow rule that flies the map to a major incident by itself and back to the whole
-//! city when things are quiet.
+//! The video wall: the big figures, the ticker of new, overdue and escalated matters, the
+//! board of open incidents to chase, and the follow rule that flies the map to a major
+//! incident by itself and back to the whole city when things are quiet.
 
 use bevy::prelude::Resource;
-use bevy_egui::egui::{Color32, RichText, Ui};
+use bevy_egui::egui::{self, Color32, RichText, Ui};
 use onegrid_protocol::IncidentId;
 
 use crate::live::{Figures, TickerItem, TickerKind};
 use crate::map::MapModel;
+use crate::style;
 use crate::ui::detail::clock;
+use crate::ui::queue::{QueueRow, format_left};
 use crate::ui::status::rate_words;
 
-/// What a wall monitor's map shows. With several monitors the first follows major
-/// incidents by itself and the others keep the whole city in view: the close-up beside
-/// the overview, as a command centre's wall is laid out.
+/// What a wall monitor shows. With several monitors the first follows major incidents by
+/// itself, the second keeps the whole city in view beside the board of open incidents to
+/// chase (overdue first, then by time left), and any others keep the whole city: the
+/// close-up, the board and the overview, as a command centre's wall is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Resource)]
 pub enum WallRole {
     /// Flies to major incidents by itself, back to the whole city when quiet.
     #[default]
     Follow,
+    /// The whole city and the board of open incidents.
+    Board,
     /// The whole city, always.
     Overview,
 }
@@ -26,15 +31,68 @@ pub enum WallRole {
 impl WallRole {
     /// The role of the wall on `monitor` (none: the first).
     pub fn for_monitor(monitor: Option<usize>) -> Self {
-        if monitor.unwrap_or(0) == 0 { WallRole::Follow } else { WallRole::Overview }
+        match monitor.unwrap_or(0) {
+            0 => WallRole::Follow,
+            1 => WallRole::Board,
+            _ => WallRole::Overview,
+        }
+    }
+
+    /// Whether this monitor's map flies to major incidents by itself.
+    pub fn follows(self) -> bool {
+        self == WallRole::Follow
     }
 
     /// What the wall says it shows.
     pub fn label(self) -> &'static str {
         match self {
             WallRole::Follow => "跟随重大事件",
+            WallRole::Board => "全市总览 · 督办看板",
             WallRole::Overview => "全市总览",
         }
+    }
+}
+
+/// Height of a board row, points at scale 1.
+const BOARD_ROW: f32 = 30.0;
+
+/// The board: the open incidents to chase, as many as fit, overdue first and then by time
+/// left (`rows` come sorted so from [`crate::ui::queue::queue_rows`]), each with its time
+/// left, state, category and place (cut short to the board's width); a last line says how
+/// many more there are.
+pub fn board(ui: &mut Ui, rows: &[QueueRow], scale: f32) {
+    let overdue = rows.iter().filter(|r| r.overdue).count();
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("督办看板").size(22.0 * scale).strong());
+        ui.label(RichText::new(format!("在办 {} 件 · 超时 {overdue} 件", rows.len())).size(16.0 * scale).weak());
+    });
+    ui.separator();
+    if rows.is_empty() {
+        ui.label(RichText::new("暂无在办事件").size(18.0 * scale).weak());
+        return;
+    }
+    let row_h = BOARD_ROW * scale;
+    // Room for the rows, less one line for "N more".
+    let fits = ((ui.available_height() / row_h).floor() as usize).saturating_sub(1).max(1);
+    let shown = rows.len().min(fits);
+    let size = 18.0 * scale;
+    for r in &rows[..shown] {
+        ui.horizontal(|ui| {
+            ui.set_min_height(row_h);
+            let (bar, _) = ui.allocate_exact_size(egui::vec2(8.0 * scale, 20.0 * scale), egui::Sense::hover());
+            let color = style::incident_color(r.state, r.overdue);
+            ui.painter().rect_filled(bar, 2.0, color);
+            // The time left before the place, which is cut short where the row is narrow.
+            ui.label(RichText::new(format!("#{}", r.id)).size(size).strong());
+            let left = RichText::new(format_left(r.time_left_ms)).size(size).strong();
+            ui.label(if r.overdue { left.color(Color32::from_rgb(255, 110, 110)) } else { left });
+            ui.label(RichText::new(style::state_name(r.state)).size(size).color(color));
+            ui.label(RichText::new(&r.category).size(size));
+            ui.add(egui::Label::new(RichText::new(&r.place).size(size).weak()).truncate());
+        });
+    }
+    if rows.len() > shown {
+        ui.label(RichText::new(format!("另有 {} 件", rows.len() - shown)).size(16.0 * scale).weak());
     }
 }
 
@@ -121,6 +179,35 @@ mod tests {
         let mut i = incident(id, IncidentState::Reported);
         i.severity = severity;
         TickerItem::new(kind, &i, 0)
+    }
+
+    #[test]
+    fn the_board_lists_the_overdue_first_and_says_how_many_more_there_are() {
+        use crate::ui::queue::{QueueFilter, queue_rows};
+        use egui_kittest::kittest::Queryable;
+        let mut incidents: Vec<_> = (1..=40u64)
+            .map(|id| {
+                let mut i = incident(id, IncidentState::Accepted);
+                i.deadline = Some(id as i64 * 600_000);
+                i
+            })
+            .collect();
+        incidents[29].deadline = Some(-120_000);
+        incidents[29].overdue = true;
+        let rows = queue_rows(incidents.iter(), &QueueFilter::default(), 0, None);
+        let mut h =
+            egui_kittest::Harness::builder().with_size(egui::vec2(700.0, 400.0)).build_ui(|ui| board(ui, &rows, 1.0));
+        h.run();
+        h.get_by_label_contains("超时 1 件");
+        // The overdue one on top, its time past the limit in words; then the least time left.
+        assert!(h.query_by_label("#30").is_some() && h.query_by_label("超2分").is_some());
+        assert!(h.query_by_label("#1").is_some() && h.query_by_label("10分").is_some());
+        // 400 points hold about a dozen rows of 30: the rest are counted, not drawn.
+        assert!(h.query_by_label("#40").is_none(), "the last does not fit");
+        let n = (1..=40).find(|n| h.query_by_label(&format!("另有 {n} 件")).is_some()).unwrap_or(0);
+        let drawn = (1..=40).filter(|id| h.query_by_label(&format!("#{id}")).is_some()).count();
+        assert_eq!(drawn + n, 40, "{drawn} drawn and {n} more");
+        assert!(drawn >= 8, "{drawn} rows drawn");
     }
 
     #[test]
