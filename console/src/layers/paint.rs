@@ -382,11 +382,18 @@ mod tests {
     }
 
     /// The painting this module replaced, kept as the speed baseline: every shape
-    /// painted by tiny-skia into an empty layer (blending its bytes), the layer then
-    /// blended over the map in linear light.
-    fn bytes_then_layer(out: &mut [u8], w: usize, h: usize, under: &Under) {
-        let mut layer = vec![0u8; w * h * 4];
-        let Some(mut pm) = PixmapMut::from_bytes(&mut layer, w as u32, h as u32) else { return };
+    /// painted by tiny-skia, blending its bytes, into an empty layer then blended over the
+    /// map in linear light (a still view), or straight into the marker image (`into_layer`:
+    /// a moving view's tints).
+    fn bytes_then_layer(out: &mut [u8], w: usize, h: usize, under: &Under, into_layer: bool) {
+        let mut own = Vec::new();
+        let layer: &mut [u8] = if into_layer {
+            out
+        } else {
+            own.resize(w * h * 4, 0);
+            &mut own
+        };
+        let Some(mut pm) = PixmapMut::from_bytes(layer, w as u32, h as u32) else { return };
         let paint = |c: Color32| {
             let [r, g, b, a] = c.to_srgba_unmultiplied();
             let mut p = Paint::default();
@@ -410,8 +417,11 @@ mod tests {
             let Some(p) = path(&points, true) else { continue };
             pm.fill_path(&p, &paint(t.color), FillRule::Winding, Transform::identity(), None);
         }
+        if into_layer {
+            return;
+        }
         let s = Srgb::get();
-        for (d, l) in out.chunks_exact_mut(4).zip(layer.chunks_exact(4)) {
+        for (d, l) in out.chunks_exact_mut(4).zip(own.chunks_exact(4)) {
             if l[3] != 0 {
                 let inv = 1.0 - f32::from(l[3]) / 255.0;
                 for i in 0..3 {
@@ -421,8 +431,10 @@ mod tests {
         }
     }
 
-    /// Times painting a street-level view of the real map (1280×720, the lines the
-    /// console draws there, 200 tinted cells) against [`bytes_then_layer`], in the same run:
+    /// Times painting views of the real map at 1280×720 against [`bytes_then_layer`], in
+    /// the same run: a still view at street zoom and closer in (the lines the console
+    /// draws there as vectors, up to 200 tinted cells, over the map) and a moving view of
+    /// the whole city (200 tinted cells, into the empty marker image, every frame).
     /// `cargo test -p onegrid-console --lib painting_speed -- --ignored --nocapture`
     #[test]
     #[ignore]
@@ -432,9 +444,11 @@ mod tests {
         let model = crate::map::model::MapModel::new(&city.map);
         let toggles = crate::map::LayerToggles::default();
         let (w, h) = (1280usize, 720usize);
-        for (name, lonlat, m_per_pt) in
-            [("street", (118.105, 24.462), 1.5), ("community", (118.095, 24.465), 6.0), ("city", (118.09, 24.46), 20.0)]
-        {
+        for (name, lonlat, m_per_pt, moving) in [
+            ("street, still", (118.105, 24.462), 1.5, false),
+            ("closer, still", (118.105, 24.462), 0.5, false),
+            ("whole city, moving", (118.09, 24.46), 20.0, true),
+        ] {
             let view = crate::view::MapView {
                 center: model.projection.to_local(lonlat.0, lonlat.1),
                 m_per_pt,
@@ -444,7 +458,7 @@ mod tests {
                 ),
                 target: None,
             };
-            let lines = crate::map::draw::vector_lines(&view, &model, &toggles);
+            let lines = if moving { Vec::new() } else { crate::map::draw::vector_lines(&view, &model, &toggles) };
             let visible = view.visible();
             let tints: Vec<TintShape> = model
                 .cells
@@ -458,12 +472,12 @@ mod tests {
                 })
                 .collect();
             let under = Under { lines, tints };
-            let base: Vec<u8> = [24u8, 34, 46, 255].repeat(w * h);
+            let base: Vec<u8> = if moving { vec![0; w * h * 4] } else { [24u8, 34, 46, 255].repeat(w * h) };
             let (mut old, mut new) = (Vec::new(), Vec::new());
             for _ in 0..15 {
                 let mut b = base.clone();
                 let t = std::time::Instant::now();
-                bytes_then_layer(&mut b, w, h, &under);
+                bytes_then_layer(&mut b, w, h, &under, moving);
                 old.push(t.elapsed().as_secs_f64() * 1000.0);
                 let mut b = base.clone();
                 let t = std::time::Instant::now();
@@ -476,7 +490,7 @@ mod tests {
             };
             let (o, n) = (p50(&mut old), p50(&mut new));
             println!(
-                "{name}: {} lines, {} tints; bytes then layer p50 {o:.2} ms, linear shape by shape {n:.2} ms ({:.2}x)",
+                "{name}: {} lines, {} tints; bytes blended p50 {o:.2} ms, linear shape by shape {n:.2} ms ({:.2}x)",
                 under.lines.len(),
                 under.tints.len(),
                 n / o
