@@ -114,7 +114,11 @@ pub fn wall_figures(ui: &mut Ui, f: &Figures, scale: f32, role: WallRole) {
         }
         ui.vertical(|ui| {
             ui.label(RichText::new("本屏").size(16.0 * scale).weak());
-            ui.label(RichText::new(role.label()).size(22.0 * scale).color(Color32::from_rgb(200, 210, 225)));
+            // On one line however narrow the monitor: the type shrinks to the room left.
+            let text = role.label();
+            let size = (22.0 * scale).min(ui.available_width() / text.chars().count().max(1) as f32);
+            let words = RichText::new(text).size(size).color(Color32::from_rgb(200, 210, 225));
+            ui.add(egui::Label::new(words).wrap_mode(egui::TextWrapMode::Extend));
         });
     });
 }
