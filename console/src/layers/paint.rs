@@ -57,16 +57,18 @@ impl Srgb {
     }
 }
 
-/// Blends a premultiplied sRGB colour, at `coverage` (0–255), over one RGBA pixel (its
-/// colour premultiplied too; opaque for a still view, transparent where a layer starts
-/// empty) as the GPU blends egui's vertices into an sRGB target: colour × coverage in
-/// sRGB bytes, decoded, `src + dst × (1 − src alpha)` in linear light, encoded.
+/// One pixel blended on its own, as [`Ink::blend`] does (the tests' reference).
+#[cfg(test)]
 pub fn blend_pixel(px: &mut [u8], c: Color32, coverage: u8, srgb: &Srgb) {
     Ink::new(c).blend(px, coverage, srgb);
 }
 
 /// One shape's colour at each coverage it has been blended at so far: its linear light,
-/// what it leaves of the pixel under it, its alpha byte.
+/// what it leaves of the pixel under it, its alpha byte. [`Ink::blend`] blends it, at a
+/// coverage (0–255), over one RGBA pixel (premultiplied; opaque for a still view,
+/// transparent where a layer starts empty) as the GPU blends egui's vertices into an sRGB
+/// target: colour × coverage in sRGB bytes, decoded, `src + dst × (1 − src alpha)` in
+/// linear light, encoded.
 struct Ink {
     color: Color32,
     at: [Option<([f32; 3], f32, u8)>; 256],
@@ -102,7 +104,7 @@ const TILE: usize = 32;
 
 /// Paints `under` (in screen points, placed by the viewport's top-left `origin` at `ppp`
 /// pixels per point) over an RGBA buffer of `width × height`: the lines in order, then
-/// the tints, each blended as [`blend_pixel`] says.
+/// the tints, each blended as [`Ink::blend`] says.
 pub fn paint_under(buf: &mut [u8], width: usize, height: usize, origin: Pos2, ppp: f32, under: &Under) {
     if under.is_empty() || width == 0 || height == 0 || buf.len() != width * height * 4 {
         return;
