@@ -2,7 +2,7 @@
 //! incidents and units, and what the legend says about them.
 
 use bevy_egui::egui::{self, Color32};
-use onegrid_protocol::{IncidentState, UnitStatus};
+use onegrid_protocol::{IncidentState, UnitKind, UnitStatus};
 
 /// Behind the panels: the clear colour, with egui's panel fill made transparent, so that
 /// the panels cost no full-area pass of their own (egui's dark panel grey).
@@ -115,6 +115,14 @@ pub fn state_name(state: IncidentState) -> &'static str {
         IncidentState::Returned => "已退回",
         IncidentState::Reopened => "已重启",
         IncidentState::Escalated => "已吹哨",
+    }
+}
+
+/// The kind of unit in Chinese.
+pub fn kind_name(kind: UnitKind) -> &'static str {
+    match kind {
+        UnitKind::GridWorker => "网格员",
+        UnitKind::Team => "处置队伍",
     }
 }
 

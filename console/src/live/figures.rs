@@ -24,8 +24,8 @@ pub struct Figures {
     pub escalated: usize,
 }
 
-/// The offset of China Standard Time from UTC.
-const CST_OFFSET_MS: Millis = 8 * 3_600_000;
+/// The offset of China Standard Time (the city's clock: UTC+8, no daylight saving) from UTC.
+pub const CST_OFFSET_MS: Millis = 8 * 3_600_000;
 
 /// Local (UTC+8) midnight before `now`.
 pub fn midnight_before(now: Millis) -> Millis {

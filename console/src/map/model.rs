@@ -319,6 +319,16 @@ impl MapModel {
         self.cell_by_code.get(code).map(|&i| &self.cells[i])
     }
 
+    /// The cell holding the local point `p`, as an index into [`MapModel::cells`]. A scan
+    /// over the cells' bounds: about ten microseconds for Siming's 8,564, asked once a frame
+    /// at most (for the pointer).
+    pub fn cell_at(&self, p: [f64; 2]) -> Option<usize> {
+        self.cells.iter().position(|c| {
+            let b = &c.bounds;
+            b.min[0] <= p[0] && p[0] <= b.max[0] && b.min[1] <= p[1] && p[1] <= b.max[1] && ring_contains(&c.ring, p)
+        })
+    }
+
     /// The cells of community `code`.
     pub fn community_cells(&self, code: &str) -> &[usize] {
         self.cells_of_community.get(code).map_or(&[], Vec::as_slice)
@@ -413,6 +423,17 @@ pub(crate) mod tests {
         assert_eq!(m.community_cells("999901001002").len(), 2);
         assert_eq!(m.category_name("0201"), "火灾隐患");
         assert_eq!(m.category_name("7777"), "7777");
+    }
+
+    #[test]
+    fn the_cell_under_a_point_is_found_and_none_outside_the_cells() {
+        let m = MapModel::new(&tiny_map());
+        for (i, c) in m.cells.iter().enumerate() {
+            assert_eq!(m.cell_at(c.bounds.center()), Some(i), "{}", c.code);
+        }
+        let east = m.cells[3].bounds;
+        assert_eq!(m.cell_at([east.max[0] + 1.0, east.center()[1]]), None);
+        assert_eq!(m.cell_at([east.center()[0], east.max[1] + 1.0]), None);
     }
 
     #[test]

@@ -142,7 +142,7 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
 
 /// `HH:MM` in China Standard Time.
 pub fn clock(ms: i64) -> String {
-    let mins = (ms + 8 * 3_600_000).div_euclid(60_000).rem_euclid(24 * 60);
+    let mins = (ms + crate::live::figures::CST_OFFSET_MS).div_euclid(60_000).rem_euclid(24 * 60);
     format!("{:02}:{:02}", mins / 60, mins % 60)
 }
 
@@ -172,11 +172,7 @@ pub fn unit_panel(ui: &mut Ui, v: &UnitView<'_>) -> Option<Intent> {
             ui.label(val);
             ui.end_row();
         };
-        let kind = match u.kind {
-            onegrid_protocol::UnitKind::GridWorker => "网格员",
-            onegrid_protocol::UnitKind::Team => "处置队伍",
-        };
-        row("类型", kind.to_owned());
+        row("类型", style::kind_name(u.kind).to_owned());
         row("电话", u.phone.clone());
         row("所属", format!("{} {}", u.home.street_name, u.home.community_name));
         row("技能", if u.skills.is_empty() { "—".into() } else { u.skills.join("、") });

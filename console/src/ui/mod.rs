@@ -8,6 +8,7 @@ pub mod detail;
 pub mod find;
 pub mod legend;
 pub mod queue;
+pub mod readout;
 pub mod status;
 pub mod wall;
 
@@ -24,6 +25,7 @@ use crate::net::{Link, LinkState};
 use crate::view::MapView;
 use detail::{DetailState, IncidentView, UnitView};
 use queue::{FilterChoices, QueueFilter};
+use readout::Hit;
 
 /// How the console is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Resource)]
@@ -145,6 +147,7 @@ fn ui_system(
         problem: problem.as_deref(),
         scale: scale.0,
         figures_inline: *mode == Mode::Desk,
+        now: (live.feed.server_now > 0).then_some(live.feed.server_now),
     };
     egui::Panel::top("status").show(&mut root, |ui| status::status_bar(ui, &status));
     let connected = live.link.as_ref().is_some_and(|l| l.state == LinkState::Connected);
@@ -208,7 +211,7 @@ fn ui_system(
         });
         waiting_message(&ctx, rect, &words, problem.is_some());
     }
-    asked.extend(map_input(&ctx, &mut root, rect, &mut view, &live, model, *mode));
+    asked.extend(map_input(&ctx, &mut root, rect, &mut view, &live, model, *mode, scale.0));
     for i in asked {
         intents.write(i);
     }
@@ -297,9 +300,7 @@ fn selection_panels(
     out
 }
 
-/// Pixels within which a click picks an incident or a unit.
-const PICK_PX: f32 = 14.0;
-
+#[allow(clippy::too_many_arguments)] // the map's input: the view, what it shows, and how
 fn map_input(
     ctx: &egui::Context,
     root: &mut Ui,
@@ -308,6 +309,7 @@ fn map_input(
     live: &LiveRead,
     model: Option<&MapModel>,
     mode: Mode,
+    text_scale: f32,
 ) -> Option<Intent> {
     let resp = root.interact(rect, Id::new("map"), Sense::click_and_drag());
     if resp.dragged() {
@@ -356,34 +358,56 @@ fn map_input(
             return Some(Intent::ClearSelection);
         }
     }
-    if mode == Mode::Desk
-        && resp.clicked()
-        && let (Some(p), Some(m)) = (resp.interact_pointer_pos(), model)
+    let m = model?;
+    let hover = if mode == Mode::Desk { resp.hover_pos() } else { None };
+    let place = hover.map(|p| {
+        let place = readout::place_at(m, view.to_local(p));
+        let worker = place
+            .cell
+            .and_then(|c| c.grid_worker)
+            .and_then(|w| live.index.units.get(&w))
+            .and_then(|e| live.units.get(*e).ok())
+            .map(|(u, _)| u.0.name.as_str());
+        readout::place_words(&place, worker)
+    });
+    readout::draw(&readout::painter(ctx, rect), rect, view.m_per_pt, place.as_deref(), text_scale);
+    if mode != Mode::Desk {
+        return None;
+    }
+    let hit = |p| {
+        let units = live.units.iter().map(|(u, pos)| (u.0.id, pos.lonlat));
+        readout::hit_at(p, view, m, live.incidents.iter().map(|i| &i.0), units)
+    };
+    if let Some(p) = hover
+        && let Some(words) = hit(p).and_then(|h| hit_words(h, live, m))
     {
-        return pick(p, view, live, m);
+        resp.clone().on_hover_text_at_pointer(words);
+    }
+    if resp.clicked()
+        && let Some(p) = resp.interact_pointer_pos()
+    {
+        return Some(match hit(p) {
+            Some(Hit::Incident(id)) => Intent::SelectIncident(id),
+            Some(Hit::Unit(id)) => Intent::SelectUnit(id),
+            None => Intent::ClearSelection,
+        });
     }
     None
 }
 
-fn pick(p: egui::Pos2, view: &MapView, live: &LiveRead, m: &MapModel) -> Option<Intent> {
-    let dist = |ll: [f64; 2]| view.to_screen(m.projection.to_local(ll[0], ll[1])).distance(p);
-    let incident = live
-        .incidents
-        .iter()
-        .filter(|i| i.0.state.is_open())
-        .map(|i| (dist([i.0.location.x(), i.0.location.y()]), i.0.id))
-        .filter(|(d, _)| *d < PICK_PX)
-        .min_by(|a, b| a.0.total_cmp(&b.0));
-    if let Some((_, id)) = incident {
-        return Some(Intent::SelectIncident(id));
-    }
-    let unit = live
-        .units
-        .iter()
-        .filter_map(|(u, pos)| pos.lonlat.map(|ll| (dist(ll), u.0.id)))
-        .filter(|(d, _)| *d < PICK_PX)
-        .min_by(|a, b| a.0.total_cmp(&b.0));
-    unit.map(|(_, id)| Intent::SelectUnit(id)).or(Some(Intent::ClearSelection))
+/// The tooltip for what the pointer is over.
+fn hit_words(hit: Hit, live: &LiveRead, m: &MapModel) -> Option<String> {
+    Some(match hit {
+        Hit::Incident(id) => readout::incident_words(
+            &live.incidents.get(*live.index.incidents.get(&id)?).ok()?.0,
+            live.feed.server_now,
+            m,
+        ),
+        Hit::Unit(id) => {
+            let (u, pos) = live.units.get(*live.index.units.get(&id)?).ok()?;
+            readout::unit_words(&u.0, pos.status)
+        }
+    })
 }
 
 fn animate_view(mut view: ResMut<MapView>, time: Res<Time>) {

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use bevy_egui::egui::{Color32, RichText, Ui};
+use bevy_egui::egui::{Color32, RichText, TextStyle, TextWrapMode, Ui, WidgetText};
 use onegrid_protocol::{Role, UserInfo};
 
 use crate::live::Figures;
+use crate::live::figures::CST_OFFSET_MS;
 use crate::net::LinkState;
 
 /// What the status bar shows.
@@ -31,6 +32,8 @@ pub struct StatusView<'a> {
     pub scale: f32,
     /// Whether the figures go in the bar (the wall shows them large instead).
     pub figures_inline: bool,
+    /// The server's time, Unix milliseconds, once a message has told it.
+    pub now: Option<i64>,
 }
 
 /// The link in words and colour.
@@ -61,6 +64,37 @@ fn role_name(r: Role) -> &'static str {
         Role::GridWorker => "网格员",
         Role::Sensor => "传感器",
     }
+}
+
+/// "07:01:32", the server's time `ms` (Unix milliseconds) in China Standard Time.
+pub fn clock_secs(ms: i64) -> String {
+    let s = (ms + CST_OFFSET_MS).div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// "2026年11月23日 星期一", the date of `ms` in China Standard Time.
+pub fn date_words(ms: i64) -> String {
+    let days = (ms + CST_OFFSET_MS).div_euclid(86_400_000);
+    let (y, m, d) = civil_date(days);
+    const WEEK: [&str; 7] = ["一", "二", "三", "四", "五", "六", "日"];
+    // 1970-01-01 was a Thursday.
+    format!("{y}年{m}月{d}日 星期{}", WEEK[(days + 3).rem_euclid(7) as usize])
+}
+
+/// Year, month and day of the day `days` after 1970-01-01 in the proleptic Gregorian
+/// calendar: counted in 400-year eras of 146,097 days, each year starting on 1 March so
+/// that the leap day comes last.
+fn civil_date(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468; // days since 0000-03-01
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// The on-time rate in words.
@@ -108,12 +142,110 @@ pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) {
             ui.separator();
             ui.label(RichText::new(format!("人员 {} · 摄像机 {}", v.units, v.cameras)).weak().size(big));
         }
+        if let Some(now) = v.now {
+            clock(ui, now, big);
+        }
     });
+}
+
+/// The city's time, flush right in the bar, with its date where there is room for both.
+fn clock(ui: &mut Ui, now: i64, big: f32) {
+    let galley = |ui: &Ui, t: RichText| {
+        WidgetText::from(t).into_galley(ui, Some(TextWrapMode::Extend), f32::INFINITY, TextStyle::Body)
+    };
+    let time = galley(ui, RichText::new(clock_secs(now)).monospace().strong().size(big * 1.15));
+    let date = galley(ui, RichText::new(date_words(now)).size(big).weak());
+    let gap = ui.spacing().item_spacing.x;
+    let with_date = date.size().x + gap + time.size().x;
+    let room = ui.available_width() - gap;
+    let (date, need) = if room >= with_date { (Some(date), with_date) } else { (None, time.size().x) };
+    ui.add_space((room - need).max(0.0));
+    if let Some(d) = date {
+        ui.label(d);
+    }
+    ui.label(time).on_hover_text(date_words(now));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clock_and_the_date_are_the_citys() {
+        // 2026-11-23 07:01:32 +08:00, a Monday (`date -d '2026-11-23 07:01:32 +0800' +%s`).
+        let ms = 1_795_388_492_000;
+        assert_eq!(clock_secs(ms), "07:01:32");
+        assert_eq!(date_words(ms), "2026年11月23日 星期一");
+        // A leap day's last second, and the next second the first of March.
+        assert_eq!(date_words(951_839_999_000), "2000年2月29日 星期二");
+        assert_eq!(clock_secs(951_839_999_000), "23:59:59");
+        assert_eq!(date_words(951_840_000_000), "2000年3月1日 星期三");
+        // Before 1970 and the UTC day boundary: noon of 1969-12-31 in the city.
+        assert_eq!(date_words(-72_000_000), "1969年12月31日 星期三");
+        assert_eq!(clock_secs(-72_000_000), "12:00:00");
+        // Every day of four centuries follows the one before it.
+        let mut last = civil_date(-1);
+        for days in 0..146_097 {
+            let (y, m, d) = civil_date(days);
+            let next = if d == 1 { m == last.1 % 12 + 1 && (m != 1 || y == last.0 + 1) } else { (y, m, d - 1) == last };
+            assert!(next, "{last:?} then {:?}", (y, m, d));
+            last = (y, m, d);
+        }
+    }
+
+    #[test]
+    fn the_bar_ends_with_the_citys_time_and_its_date_where_there_is_room() {
+        use egui_kittest::kittest::Queryable;
+        let figures = Figures { open: 27, overdue: 1, escalated: 1, closed_today: 3, on_time_rate: Some(0.5) };
+        let view = |inline: bool, now: Option<i64>| StatusView {
+            link: Some(&LinkState::Connected),
+            url: "ws://127.0.0.1:9000",
+            data_age: Some(Duration::from_millis(200)),
+            user: None,
+            figures: &figures,
+            units: 574,
+            cameras: 428,
+            problem: None,
+            scale: 1.0,
+            figures_inline: inline,
+            now,
+        };
+        let words = ["一张网 OneGrid", "ws://127.0.0.1:9000", "人员 574 · 摄像机 428"];
+        for inline in [true, false] {
+            // How far the bar's words reach without a clock.
+            let mut h = egui_kittest::Harness::builder()
+                .with_size(bevy_egui::egui::vec2(2400.0, 40.0))
+                .build_ui(|ui| status_bar(ui, &view(inline, None)));
+            h.run();
+            let words_end =
+                words.iter().filter_map(|w| h.query_by_label(w)).map(|n| n.rect().right()).fold(0.0, f32::max);
+            assert!(h.query_by_label_contains("07:01").is_none());
+            // Room for the time and the date; then for the time alone.
+            for (room, dated) in [(420.0, true), (110.0, false)] {
+                let width = words_end + room;
+                // 2026-11-23 07:01:32 +08:00.
+                let v = view(inline, Some(1_795_388_492_000));
+                let mut h = egui_kittest::Harness::builder()
+                    .with_size(bevy_egui::egui::vec2(width, 40.0))
+                    .build_ui(|ui| status_bar(ui, &v));
+                h.run();
+                let time = h.get_by_label("07:01:32").rect();
+                assert!(
+                    time.right() <= width + 0.5 && time.right() >= width - 24.0,
+                    "{width}: not flush right: {time:?}"
+                );
+                assert!(words_end <= time.left(), "{width}: the clock covers the bar's words");
+                let date = h.query_by_label("2026年11月23日 星期一");
+                assert_eq!(date.is_some(), dated, "{width}: the date shown");
+                if let Some(d) = date {
+                    assert!(
+                        words_end <= d.rect().left() && d.rect().right() <= time.left(),
+                        "{width}: the date's place"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_link_reads_in_words() {
