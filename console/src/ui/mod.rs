@@ -133,6 +133,15 @@ fn ui_system(
         "root".into(),
         UiBuilder::new().layer_id(LayerId::background()).max_rect(ctx.viewport_rect()),
     );
+    if *mode == Mode::Wall {
+        // The wall is laid out for a 1080-pixel monitor and zoomed to the one it is on.
+        let ppp = ctx.pixels_per_point();
+        let native = ppp / ctx.zoom_factor();
+        let zoom = wall::pixels_per_point(ctx.viewport_rect().height() * ppp) / native;
+        if (zoom - ctx.zoom_factor()).abs() > 0.01 {
+            ctx.set_zoom_factor(zoom);
+        }
+    }
     let model = map.model.as_deref();
     let mut asked: Vec<Intent> = Vec::new();
     let problem = state.problem.clone().or_else(|| map.error.clone());
@@ -233,9 +242,10 @@ fn waiting_message(ctx: &egui::Context, rect: egui::Rect, words: &str, is_proble
 
 fn wall_panels(root: &mut Ui, live: &LiveRead, model: Option<&MapModel>, scale: f32, role: wall::WallRole) {
     egui::Panel::top("wall-figures").show(root, |ui| wall::wall_figures(ui, &live.figures, scale, role));
-    egui::Panel::bottom("wall-ticker").exact_size(100.0 * scale).show(root, |ui| {
+    let lines = 5;
+    egui::Panel::bottom("wall-ticker").exact_size(wall::ticker_height(root, scale, lines)).show(root, |ui| {
         let items: Vec<_> = live.ticker.0.iter().collect();
-        wall::ticker(ui, &items, model, scale, 5);
+        wall::ticker(ui, &items, model, scale, lines);
     });
     if role == wall::WallRole::Board {
         let width = root.available_width() * 0.45;

@@ -53,6 +53,20 @@ impl WallRole {
     }
 }
 
+/// Physical pixels a point on a wall monitor `height_px` pixels high: 1.4 on a
+/// 1080-pixel monitor (a video wall's usual panel, where the wall's layout was made), in
+/// proportion elsewhere, so that the wall keeps its layout on a smaller monitor and its
+/// reading distance on a 4K one; never less than one pixel a point, nor more than three
+/// times the 1080-pixel zoom.
+pub fn pixels_per_point(height_px: f32) -> f32 {
+    const AT_1080: f32 = 1.4;
+    if height_px.is_finite() && height_px > 0.0 {
+        (AT_1080 * height_px / 1080.0).clamp(1.0, 3.0 * AT_1080)
+    } else {
+        AT_1080
+    }
+}
+
 /// Height of a board row, points at scale 1.
 const BOARD_ROW: f32 = 30.0;
 
@@ -132,20 +146,43 @@ fn kind_color(k: TickerKind) -> Color32 {
     }
 }
 
-/// The ticker: newest first, one line each.
+/// The ticker's type size, points at scale 1.
+const TICKER_PT: f32 = 15.0;
+
+/// The height of a ticker of `lines` lines: its type's row height, rounded up to whole
+/// pixels as egui lays text out, the spacing between lines, and a panel's margins.
+pub fn ticker_height(ui: &Ui, scale: f32, lines: usize) -> f32 {
+    let font = egui::FontId::proportional(TICKER_PT * scale);
+    let ppp = ui.ctx().pixels_per_point();
+    let row = (ui.ctx().fonts_mut(|f| f.row_height(&font)) * ppp).ceil() / ppp;
+    let n = lines as f32;
+    n * row + (n - 1.0) * ui.spacing().item_spacing.y + 2.0 * 8.0 + 2.0
+}
+
+/// The ticker: newest first, one line each, at most `rows` and no more than fit whole.
 pub fn ticker(ui: &mut Ui, items: &[&TickerItem], model: Option<&MapModel>, scale: f32, rows: usize) {
     if items.is_empty() {
-        ui.label(RichText::new("暂无新事件").weak().size(15.0 * scale));
+        ui.label(RichText::new("暂无新事件").weak().size(TICKER_PT * scale));
     }
+    let mut row_h = 0.0;
     for t in items.iter().take(rows) {
+        if ui.available_height() < row_h {
+            break;
+        }
         let cat = model.map_or(t.category.as_str(), |m| m.category_name(&t.category));
-        ui.horizontal(|ui| {
-            ui.label(RichText::new(clock(t.at)).weak().size(15.0 * scale));
-            ui.label(RichText::new(t.kind.label()).color(kind_color(t.kind)).strong().size(15.0 * scale));
-            ui.label(
-                RichText::new(format!("#{} {} {} 级别{}", t.incident, cat, t.place, t.severity)).size(15.0 * scale),
-            );
-        });
+        row_h = ui.spacing().item_spacing.y;
+        row_h += ui
+            .horizontal(|ui| {
+                ui.label(RichText::new(clock(t.at)).weak().size(TICKER_PT * scale));
+                ui.label(RichText::new(t.kind.label()).color(kind_color(t.kind)).strong().size(TICKER_PT * scale));
+                ui.label(
+                    RichText::new(format!("#{} {} {} 级别{}", t.incident, cat, t.place, t.severity))
+                        .size(TICKER_PT * scale),
+                );
+            })
+            .response
+            .rect
+            .height();
     }
 }
 
@@ -212,6 +249,37 @@ mod tests {
         let drawn = (1..=40).filter(|id| h.query_by_label(&format!("#{id}")).is_some()).count();
         assert_eq!(drawn + n, 40, "{drawn} drawn and {n} more");
         assert!(drawn >= 8, "{drawn} rows drawn");
+    }
+
+    #[test]
+    fn the_ticker_shows_only_whole_lines() {
+        use egui_kittest::kittest::Queryable;
+        let items: Vec<TickerItem> = (1..=5).map(|id| item(TickerKind::New, id, 1)).collect();
+        let refs: Vec<&TickerItem> = items.iter().collect();
+        let shown = |height: f32| {
+            let mut h = egui_kittest::Harness::builder()
+                .with_size(egui::vec2(900.0, height))
+                .build_ui(|ui| ticker(ui, &refs, None, 1.5, 5));
+            h.run();
+            let lines: Vec<egui::Rect> =
+                (1..=5).filter_map(|id| h.query_by_label_contains(&format!("#{id} ")).map(|n| n.rect())).collect();
+            assert!(lines.iter().all(|r| r.bottom() <= height + 0.5), "{height}: a line cut off: {lines:?}");
+            lines.len()
+        };
+        assert_eq!(shown(400.0), 5);
+        let few = shown(90.0);
+        assert!((1..5).contains(&few), "{few} lines in 90 points");
+    }
+
+    #[test]
+    fn the_wall_zooms_to_its_monitors_height() {
+        assert_eq!(pixels_per_point(1080.0), 1.4);
+        assert!((pixels_per_point(800.0) - 1.037).abs() < 0.001);
+        assert!((pixels_per_point(2160.0) - 2.8).abs() < 1e-6, "a 4K monitor shows the same layout");
+        assert_eq!(pixels_per_point(600.0), 1.0, "never below a pixel a point");
+        assert!((pixels_per_point(10_000.0) - 4.2).abs() < 1e-6);
+        assert_eq!(pixels_per_point(f32::NAN), 1.4);
+        assert_eq!(pixels_per_point(0.0), 1.4);
     }
 
     #[test]
