@@ -60,7 +60,7 @@ pub(crate) fn unit(id: UnitId, status: UnitStatus) -> Unit {
     }
 }
 
-fn camera(id: u32) -> Camera {
+pub(crate) fn camera(id: u32) -> Camera {
     Camera {
         id,
         name: format!("摄像机{id}"),

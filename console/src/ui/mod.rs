@@ -89,7 +89,7 @@ impl Plugin for UiPlugin {
 pub struct LiveRead<'w, 's> {
     incidents: Query<'w, 's, &'static IncidentC>,
     units: Query<'w, 's, (&'static UnitC, &'static UnitPos)>,
-    cameras: Query<'w, 's, (), With<CameraC>>,
+    cameras: Query<'w, 's, &'static CameraC>,
     index: Res<'w, LiveIndex>,
     feed: Res<'w, Feed>,
     figures: Res<'w, Figures>,
@@ -220,7 +220,7 @@ fn ui_system(
         });
         waiting_message(&ctx, rect, &words, problem.is_some());
     }
-    asked.extend(map_input(&ctx, &mut root, rect, &mut view, &live, model, *mode, scale.0));
+    asked.extend(map_input(&ctx, &mut root, rect, &mut view, &live, model, *mode, &toggles, scale.0));
     for i in asked {
         intents.write(i);
     }
@@ -319,6 +319,7 @@ fn map_input(
     live: &LiveRead,
     model: Option<&MapModel>,
     mode: Mode,
+    toggles: &LayerToggles,
     text_scale: f32,
 ) -> Option<Intent> {
     let resp = root.interact(rect, Id::new("map"), Sense::click_and_drag());
@@ -384,22 +385,27 @@ fn map_input(
     if mode != Mode::Desk {
         return None;
     }
-    let hit = |p| {
-        let units = live.units.iter().map(|(u, pos)| (u.0.id, pos.lonlat));
-        readout::hit_at(p, view, m, live.incidents.iter().map(|i| &i.0), units)
+    // What is drawn is what the pointer can be over: a layer switched off is left out.
+    // Cameras are named on hover; a click picks an incident or a unit.
+    let hit = |p, with_cameras: bool| {
+        let incidents = live.incidents.iter().filter(|_| toggles.incidents).map(|i| &i.0);
+        let cameras = live.cameras.iter().filter(|_| toggles.cameras && with_cameras);
+        let cameras = cameras.map(|c| (c.0.id, [c.0.position.x(), c.0.position.y()]));
+        let units = live.units.iter().filter(|_| toggles.personnel).map(|(u, pos)| (u.0.id, pos.lonlat));
+        readout::hit_at(p, view, m, incidents, cameras, units)
     };
     if let Some(p) = hover
-        && let Some(words) = hit(p).and_then(|h| hit_words(h, live, m))
+        && let Some(words) = hit(p, true).and_then(|h| hit_words(h, live, m))
     {
         resp.clone().on_hover_text_at_pointer(words);
     }
     if resp.clicked()
         && let Some(p) = resp.interact_pointer_pos()
     {
-        return Some(match hit(p) {
+        return Some(match hit(p, false) {
             Some(Hit::Incident(id)) => Intent::SelectIncident(id),
             Some(Hit::Unit(id)) => Intent::SelectUnit(id),
-            None => Intent::ClearSelection,
+            Some(Hit::Camera(_)) | None => Intent::ClearSelection,
         });
     }
     None
@@ -417,6 +423,7 @@ fn hit_words(hit: Hit, live: &LiveRead, m: &MapModel) -> Option<String> {
             let (u, pos) = live.units.get(*live.index.units.get(&id)?).ok()?;
             readout::unit_words(&u.0, pos.status)
         }
+        Hit::Camera(id) => readout::camera_words(&live.cameras.get(*live.index.cameras.get(&id)?).ok()?.0),
     })
 }
 

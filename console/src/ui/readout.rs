@@ -6,7 +6,7 @@
 //! without a window; [`draw`] paints them.
 
 use bevy_egui::egui::{self, Color32, FontId, Painter, Pos2, Rect, Stroke, pos2, vec2};
-use onegrid_protocol::{Incident, IncidentId, Millis, Unit, UnitId, UnitStatus};
+use onegrid_protocol::{Camera, CameraId, Incident, IncidentId, Millis, Unit, UnitId, UnitStatus};
 
 use crate::map::MapModel;
 use crate::map::model::{AreaShape, CellShape, ring_contains};
@@ -114,17 +114,21 @@ pub const PICK_PX: f32 = 14.0;
 pub enum Hit {
     /// An open incident.
     Incident(IncidentId),
+    /// A camera.
+    Camera(CameraId),
     /// A unit.
     Unit(UnitId),
 }
 
-/// What is under `p`: the nearest open incident within [`PICK_PX`] (incidents are drawn
-/// over units), or else the nearest unit with a position.
+/// What is under `p`, in the order the layers are drawn from the top: the nearest open
+/// incident within [`PICK_PX`], else the nearest camera, else the nearest unit with a
+/// position. The caller leaves out what is hidden (a layer switched off is not there).
 pub fn hit_at<'a>(
     p: Pos2,
     view: &MapView,
     m: &MapModel,
     incidents: impl Iterator<Item = &'a Incident>,
+    cameras: impl Iterator<Item = (CameraId, [f64; 2])>,
     units: impl Iterator<Item = (UnitId, Option<[f64; 2]>)>,
 ) -> Option<Hit> {
     let dist = |ll: [f64; 2]| view.to_screen(m.projection.to_local(ll[0], ll[1])).distance(p);
@@ -133,7 +137,14 @@ pub fn hit_at<'a>(
     };
     let mut open =
         incidents.filter(|i| i.state.is_open()).map(|i| (dist([i.location.x(), i.location.y()]), Hit::Incident(i.id)));
-    nearest(&mut open).or_else(|| nearest(&mut units.filter_map(|(id, ll)| ll.map(|ll| (dist(ll), Hit::Unit(id))))))
+    nearest(&mut open)
+        .or_else(|| nearest(&mut cameras.map(|(id, ll)| (dist(ll), Hit::Camera(id)))))
+        .or_else(|| nearest(&mut units.filter_map(|(id, ll)| ll.map(|ll| (dist(ll), Hit::Unit(id))))))
+}
+
+/// "南华路口 · 视场 60° · 150 米": a camera, how wide and how far it sees.
+pub fn camera_words(c: &Camera) -> String {
+    format!("{} · 视场 {:.0}° · {}", c.name, c.fov_deg, distance_words(c.range_m.round()))
 }
 
 /// "#26 治安隐患 · 待受理 · 5分": an incident, its state and its time left at `now`.
@@ -241,8 +252,8 @@ mod tests {
     }
 
     #[test]
-    fn the_pointer_is_over_the_nearest_open_incident_then_the_nearest_unit() {
-        use crate::live::tests::{incident, unit};
+    fn the_pointer_is_over_the_nearest_incident_else_camera_else_unit_as_they_are_drawn() {
+        use crate::live::tests::{camera, incident, unit};
         use onegrid_protocol::IncidentState;
         let m = MapModel::new(&crate::map::model::tests::tiny_map());
         let view = MapView {
@@ -258,18 +269,25 @@ mod tests {
         open.location = geo_types::Point::new(ll(0.0)[0], ll(0.0)[1]);
         let mut closed = incident(8, IncidentState::Closed);
         closed.location = geo_types::Point::new(ll(30.0)[0], ll(30.0)[1]);
-        let units = [(1, Some(ll(6.0))), (2, Some(ll(33.0))), (3, None)];
-        let hit = |p: Pos2| hit_at(p, &view, &m, [&open, &closed].into_iter(), units.into_iter());
+        let units = [(1, Some(ll(6.0))), (2, Some(ll(33.0))), (3, None), (4, Some(ll(49.0)))];
+        let cameras = [(9, ll(-40.0)), (10, ll(50.0))];
+        let hit = |p: Pos2| hit_at(p, &view, &m, [&open, &closed].into_iter(), cameras.into_iter(), units.into_iter());
         assert_eq!(hit(at(0.0)), Some(Hit::Incident(7)));
         assert_eq!(hit(at(5.0)), Some(Hit::Incident(7)), "the incident lies over the unit 1 pt away");
         assert_eq!(hit(at(16.0)), Some(Hit::Unit(1)), "past the incident's reach, the unit's");
         assert_eq!(hit(at(30.0)), Some(Hit::Unit(2)), "a closed incident is not on the map");
-        assert_eq!(hit(at(60.0)), None);
+        assert_eq!(hit(at(48.0)), Some(Hit::Camera(10)), "the camera lies over the unit 1 pt nearer");
+        assert_eq!(hit(at(-44.0)), Some(Hit::Camera(9)));
+        assert_eq!(hit(at(80.0)), None);
         assert_eq!(hit(at(-20.0)), None, "a unit with no position is nowhere");
+        // Layers switched off are left out by the caller: nothing of theirs is under the pointer.
+        let none = hit_at(at(0.0), &view, &m, std::iter::empty(), std::iter::empty(), std::iter::empty());
+        assert_eq!(none, None);
         let mut u = unit(1, UnitStatus::EnRoute);
         u.name = "张三".into();
         assert_eq!(unit_words(&u, UnitStatus::EnRoute), "张三 · 网格员 · 在途");
         assert_eq!(incident_words(&open, 60_000 - 5 * 60_000, &m), "#7 火灾隐患 · 已受理 · 5分");
+        assert_eq!(camera_words(&camera(3)), "摄像机3 · 视场 60° · 80 米");
     }
 
     #[test]
