@@ -107,6 +107,7 @@ pub struct MapModel {
     pub bounds: Bounds,
     area_by_code: HashMap<String, usize>,
     cell_by_code: HashMap<String, usize>,
+    overlay_by_code: HashMap<(Net, String), usize>,
     children: HashMap<String, Vec<usize>>,
     cells_of_community: HashMap<String, Vec<usize>>,
 }
@@ -208,7 +209,7 @@ impl MapModel {
         for (i, c) in cells.iter().enumerate() {
             cells_of_community.entry(c.community.clone()).or_default().push(i);
         }
-        let overlays = map
+        let overlays: Vec<OverlayShape> = map
             .overlays
             .iter()
             .map(|o| {
@@ -237,6 +238,7 @@ impl MapModel {
             bounds: Bounds::empty(),
             areas: Vec::new(),
             cell_by_code: cells.iter().enumerate().map(|(i, c)| (c.code.clone(), i)).collect(),
+            overlay_by_code: overlays.iter().enumerate().map(|(i, o)| ((o.net, o.code.clone()), i)).collect(),
             cells,
             overlays,
             roads,
@@ -327,6 +329,11 @@ impl MapModel {
             let b = &c.bounds;
             b.min[0] <= p[0] && p[0] <= b.max[0] && b.min[1] <= p[1] && p[1] <= b.max[1] && ring_contains(&c.ring, p)
         })
+    }
+
+    /// The unit of overlay net `net` with `code`.
+    pub fn overlay(&self, net: Net, code: &str) -> Option<&OverlayShape> {
+        self.overlay_by_code.get(&(net, code.to_owned())).map(|&i| &self.overlays[i])
     }
 
     /// The cells of community `code`.

@@ -24,6 +24,7 @@ use crate::map::{CityMapRes, LayerToggles, MapModel};
 use crate::net::{Link, LinkState};
 use crate::view::MapView;
 use detail::{DetailState, IncidentView, UnitView};
+use onegrid_protocol::Net;
 use queue::{FilterChoices, QueueFilter};
 use readout::Hit;
 
@@ -379,7 +380,9 @@ fn map_input(
             .and_then(|w| live.index.units.get(&w))
             .and_then(|e| live.units.get(*e).ok())
             .map(|(u, _)| u.0.name.as_str());
-        readout::place_words(&place, worker)
+        let nets = [(toggles.responsibility, Net::Responsibility), (toggles.supervision, Net::Supervision)];
+        let nets: Vec<Net> = nets.into_iter().filter(|(on, _)| *on).map(|(_, n)| n).collect();
+        readout::place_words(m, &place, worker, &nets)
     });
     readout::draw(&readout::painter(ctx, rect), rect, view.m_per_pt, place.as_deref(), text_scale);
     if mode != Mode::Desk {

@@ -6,7 +6,7 @@
 //! without a window; [`draw`] paints them.
 
 use bevy_egui::egui::{self, Color32, FontId, Painter, Pos2, Rect, Stroke, pos2, vec2};
-use onegrid_protocol::{Camera, CameraId, Incident, IncidentId, Millis, Unit, UnitId, UnitStatus};
+use onegrid_protocol::{Camera, CameraId, Incident, IncidentId, Millis, Net, Unit, UnitId, UnitStatus};
 
 use crate::map::MapModel;
 use crate::map::model::{AreaShape, CellShape, ring_contains};
@@ -83,8 +83,9 @@ pub fn place_at(model: &MapModel, p: [f64; 2]) -> Place<'_> {
     Place { lonlat, areas, cell }
 }
 
-/// "118.08912°E 24.47921°N · 思明区 鹭江街道 和凤社区 · 网格 350203… · 网格员 张三".
-pub fn place_words(place: &Place<'_>, worker: Option<&str>) -> String {
+/// "118.08912°E 24.47921°N · 思明区 鹭江街道 和凤社区 · 网格 350203… · 网格员 张三", and the
+/// cell's unit in each overlay net of `nets` (those the map shows: " · 责任网格 …").
+pub fn place_words(model: &MapModel, place: &Place<'_>, worker: Option<&str>, nets: &[Net]) -> String {
     let [lon, lat] = place.lonlat;
     let mut s = format!(
         "{:.5}°{} {:.5}°{}",
@@ -101,6 +102,16 @@ pub fn place_words(place: &Place<'_>, worker: Option<&str>) -> String {
         s.push_str(&format!(" · 网格 {}", c.code));
         if let Some(w) = worker {
             s.push_str(&format!(" · 网格员 {w}"));
+        }
+        for &net in nets {
+            let (what, code) = match net {
+                Net::Responsibility => ("责任网格", &c.responsibility_unit),
+                Net::Supervision => ("监督网格", &c.supervision_unit),
+            };
+            if !code.is_empty() {
+                let name = model.overlay(net, code).map_or(code.as_str(), |o| o.name.as_str());
+                s.push_str(&format!(" · {what} {name}"));
+            }
         }
     }
     s
@@ -235,8 +246,20 @@ mod tests {
         assert_eq!(place.cell.map(|c| c.code.as_str()), Some("C2"));
         let names: Vec<&str> = place.areas.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["甲区", "乙街道", "丁社区"]);
-        let words = place_words(&place, Some("张三"));
+        let words = place_words(&m, &place, Some("张三"), &[]);
         assert_eq!(words, "118.00250°E 24.00050°N · 甲区 乙街道 丁社区 · 网格 C2 · 网格员 张三");
+        // With the overlay nets shown: their units, by name where the map has them.
+        let mut map = crate::map::model::tests::tiny_map();
+        map.overlays.push(onegrid_protocol::MapOverlay {
+            net: Net::Responsibility,
+            code: "R1".into(),
+            name: "鹭江责任区一".into(),
+            outline: geo_types::MultiPolygon(vec![]),
+        });
+        let m2 = MapModel::new(&map);
+        let place2 = place_at(&m2, c.bounds.center());
+        let both = place_words(&m2, &place2, None, &[Net::Responsibility, Net::Supervision]);
+        assert!(both.ends_with("· 网格 C2 · 责任网格 鹭江责任区一 · 监督网格 S0"), "{both}");
         // North of the cells but inside the district and the street: the outlines say where.
         let d = m.area("999901000000").expect("district").bounds;
         let north = [c.bounds.center()[0], c.bounds.max[1] + (d.max[1] - c.bounds.max[1]) / 2.0];
@@ -244,11 +267,11 @@ mod tests {
         assert!(place.cell.is_none());
         let names: Vec<&str> = place.areas.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["甲区", "乙街道"]);
-        assert!(!place_words(&place, Some("张三")).contains("网格员"), "no cell, no grid worker");
+        assert!(!place_words(&m, &place, Some("张三"), &[Net::Supervision]).contains("网格员"), "no cell, no worker");
         // Out at sea: coordinates only.
         let sea = place_at(&m, [d.max[0] + 500.0, d.max[1] + 500.0]);
         assert!(sea.areas.is_empty() && sea.cell.is_none());
-        assert!(place_words(&sea, None).ends_with("°N"));
+        assert!(place_words(&m, &sea, None, &[Net::Responsibility]).ends_with("°N"));
     }
 
     #[test]
