@@ -141,6 +141,29 @@ fn combo<T: Clone + PartialEq>(ui: &mut Ui, id: &str, value: &mut Option<T>, all
     });
 }
 
+/// Height of a queue row, points.
+const ROW_PT: f32 = 22.0;
+
+/// The incident `step` rows after the `selected` one (before it where `step` is negative)
+/// in `rows`, and its row: from no selection, or one the rows do not hold, the first row
+/// going down and the last going up. None where there is no step, no row, or no row
+/// further that way.
+pub fn step_selection(rows: &[QueueRow], selected: Option<IncidentId>, step: i32) -> Option<(IncidentId, usize)> {
+    if step == 0 || rows.is_empty() {
+        return None;
+    }
+    let last = rows.len() - 1;
+    let at = match selected.and_then(|id| rows.iter().position(|r| r.id == id)) {
+        Some(i) => {
+            let to = (i as i64 + i64::from(step)).clamp(0, last as i64) as usize;
+            (to != i).then_some(to)?
+        }
+        None if step > 0 => 0,
+        None => last,
+    };
+    Some((rows[at].id, at))
+}
+
 /// The queue panel: filters, then the rows; clicking a row selects it.
 pub fn queue_panel(
     ui: &mut Ui,
@@ -187,31 +210,38 @@ pub fn queue_panel(
     });
     ui.label(RichText::new(format!("{} 件", rows.len())).weak());
     ui.separator();
-    egui::ScrollArea::vertical().id_salt("queue").auto_shrink([false, false]).show_rows(
-        ui,
-        22.0,
-        rows.len(),
-        |ui, range| {
-            for r in &rows[range] {
-                let color = style::incident_color(r.state, r.overdue);
-                let left = format_left(r.time_left_ms);
-                let text =
-                    format!("#{:<5} {}  {}  {}  {}", r.id, style::state_name(r.state), r.category, r.place, left);
-                let text = RichText::new(text).color(if r.overdue {
-                    Color32::from_rgb(255, 110, 110)
-                } else {
-                    Color32::LIGHT_GRAY
-                });
-                ui.horizontal(|ui| {
-                    let (rect, _) = ui.allocate_exact_size(egui::vec2(8.0, 16.0), egui::Sense::hover());
-                    ui.painter().rect_filled(rect, 2.0, color);
-                    if ui.selectable_label(selected == Some(r.id), text).clicked() {
-                        out = Some(Intent::SelectIncident(r.id));
-                    }
-                });
-            }
-        },
-    );
+    // PageDown and PageUp step through the queue as it is sorted and filtered (the arrows
+    // pan the map), scrolling the chosen row into view a few rows below the top.
+    let step = if ui.ctx().egui_wants_keyboard_input() {
+        0
+    } else {
+        ui.input(|i| i32::from(i.key_pressed(egui::Key::PageDown)) - i32::from(i.key_pressed(egui::Key::PageUp)))
+    };
+    let stepped = step_selection(rows, selected, step);
+    let mut area = egui::ScrollArea::vertical().id_salt("queue").auto_shrink([false, false]);
+    if let Some((id, at)) = stepped {
+        out = Some(Intent::SelectIncident(id));
+        area = area.vertical_scroll_offset(at.saturating_sub(3) as f32 * (ROW_PT + ui.spacing().item_spacing.y));
+    }
+    area.show_rows(ui, ROW_PT, rows.len(), |ui, range| {
+        for r in &rows[range] {
+            let color = style::incident_color(r.state, r.overdue);
+            let left = format_left(r.time_left_ms);
+            let text = format!("#{:<5} {}  {}  {}  {}", r.id, style::state_name(r.state), r.category, r.place, left);
+            let text = RichText::new(text).color(if r.overdue {
+                Color32::from_rgb(255, 110, 110)
+            } else {
+                Color32::LIGHT_GRAY
+            });
+            ui.horizontal(|ui| {
+                let (rect, _) = ui.allocate_exact_size(egui::vec2(8.0, 16.0), egui::Sense::hover());
+                ui.painter().rect_filled(rect, 2.0, color);
+                if ui.selectable_label(selected == Some(r.id), text).clicked() {
+                    out = Some(Intent::SelectIncident(r.id));
+                }
+            });
+        }
+    });
     out
 }
 
@@ -260,6 +290,37 @@ mod tests {
         assert_eq!(format_left(Some(-3 * 60_000)), "超3分");
         assert_eq!(format_left(Some(125 * 60_000)), "2时05分");
         assert_eq!(format_left(None), "—");
+    }
+
+    #[test]
+    fn page_keys_step_through_the_queue_in_its_order() {
+        let incidents: Vec<_> = [5, 9, 2].into_iter().map(|id| incident(id, IncidentState::Reported)).collect();
+        let rows =
+            queue_rows(incidents.iter(), &QueueFilter { sort: SortKey::Newest, ..QueueFilter::default() }, 0, None);
+        let order: Vec<u64> = rows.iter().map(|r| r.id).collect();
+        assert_eq!(order, [9, 5, 2], "newest first (same time: by id, down)");
+        assert_eq!(step_selection(&rows, None, 1), Some((9, 0)));
+        assert_eq!(step_selection(&rows, None, -1), Some((2, 2)));
+        assert_eq!(step_selection(&rows, Some(9), 1), Some((5, 1)));
+        assert_eq!(step_selection(&rows, Some(5), -1), Some((9, 0)));
+        assert_eq!(step_selection(&rows, Some(2), 1), None, "no row after the last");
+        assert_eq!(step_selection(&rows, Some(9), -1), None, "no row before the first");
+        assert_eq!(step_selection(&rows, Some(77), 1), Some((9, 0)), "a selection filtered out starts over");
+        assert_eq!(step_selection(&rows, Some(9), 0), None);
+        assert_eq!(step_selection(&[], None, 1), None);
+        // In the panel: PageDown from #9 selects #5.
+        let mut filter = QueueFilter::default();
+        let mut h = egui_kittest::Harness::new_ui_state(
+            |ui, got: &mut Vec<Intent>| {
+                got.extend(queue_panel(ui, &rows, &mut filter, &FilterChoices::default(), Some(9)));
+            },
+            Vec::new(),
+        );
+        h.run();
+        assert!(h.state().is_empty(), "no key, no step");
+        h.key_press(egui::Key::PageDown);
+        h.run();
+        assert_eq!(h.state().as_slice(), [Intent::SelectIncident(5)]);
     }
 
     #[test]
