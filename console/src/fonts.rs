@@ -22,16 +22,14 @@ pub fn definitions() -> FontDefinitions {
 }
 
 /// Installs the fonts once, on the first pass that has a context.
-pub fn install(mut contexts: EguiContexts, mut done: Local<bool>, mode: Res<crate::ui::Mode>) -> Result {
+/// (The wall's zoom is set each frame by the panels, from its monitor's height.)
+pub fn install(mut contexts: EguiContexts, mut done: Local<bool>) -> Result {
     if *done {
         return Ok(());
     }
     let ctx = contexts.ctx_mut()?;
     ctx.set_fonts(definitions());
     ctx.set_visuals(crate::style::visuals());
-    if *mode == crate::ui::Mode::Wall {
-        ctx.set_zoom_factor(1.4);
-    }
     *done = true;
     Ok(())
 }

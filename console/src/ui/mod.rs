@@ -1,8 +1,9 @@
 //! The panels around the map and the map's own input. Panels are plain functions of view
 //! state that return the user's [`Intent`]; [`ui_system`] builds their views from the ECS,
-//! lays them out around the map viewport, handles pan, zoom and picking on the map, and
-//! sends what was asked as `Intent` messages. In wall mode the desk panels give way to the
-//! big figures and the ticker.
+//! lays them out around the map viewport, handles pan, zoom and picking on the map, draws
+//! the map's [`readout`]s, and sends what was asked as `Intent` messages. In wall mode the
+//! desk panels give way to the big figures and the ticker, and the wall is zoomed to its
+//! monitor's height.
 
 pub mod detail;
 pub mod find;

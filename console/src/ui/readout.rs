@@ -1,8 +1,9 @@
 //! The map's readouts, over the bottom-left corner of its viewport: a scale bar, on the
 //! desk and on the wall, and at the desk what lies under the pointer — its coordinates and
-//! its place in the grid (district, street, community, cell and the cell's grid worker) —
-//! as a GIS status line, and a tooltip naming the incident or unit under it ([`hit_at`],
-//! which a click picks too). Plain functions of the view and the map model, tested
+//! its place in the grid (district, street, community, cell, the cell's grid worker and,
+//! where those nets are shown, its responsibility and supervision units) — as a GIS status
+//! line, and a tooltip naming the incident, camera or unit under it ([`hit_at`], which a
+//! click picks too, cameras aside). Plain functions of the view and the map model, tested
 //! without a window; [`draw`] paints them.
 
 use bevy_egui::egui::{self, Color32, FontId, Painter, Pos2, Rect, Stroke, pos2, vec2};
