@@ -215,6 +215,12 @@ fn ui_system(
     }
     let rect = root.available_rect_before_wrap();
     view.viewport = rect;
+    if *mode == Mode::Wall
+        && role.follows()
+        && let Some((id, _)) = state.following
+    {
+        focus_card(&ctx, rect, id, &live, model, scale.0);
+    }
     if model.is_none() {
         let words = problem.clone().unwrap_or_else(|| match live.link.as_ref().map(|l| &l.state) {
             Some(LinkState::Down { reason, .. }) => format!("等待地图：{reason}"),
@@ -227,6 +233,30 @@ fn ui_system(
         intents.write(i);
     }
     Ok(())
+}
+
+/// The followed incident's card over the top-left of the wall's map.
+fn focus_card(ctx: &egui::Context, rect: egui::Rect, id: u64, live: &LiveRead, model: Option<&MapModel>, scale: f32) {
+    let Some(i) = live.index.incidents.get(&id).and_then(|e| live.incidents.get(*e).ok()) else { return };
+    let i = &i.0;
+    let unit = |u: &onegrid_protocol::UnitId| {
+        live.index.units.get(u).and_then(|e| live.units.get(*e).ok()).map(|(u, _)| u.0.name.as_str())
+    };
+    let card = wall::FocusCard {
+        incident: i,
+        category: model.map_or(i.category.as_str(), |m| m.category_name(&i.category)),
+        units: i.units.iter().filter_map(unit).collect(),
+        now: live.feed.server_now,
+    };
+    let margin = 12.0 * scale;
+    egui::Area::new(Id::new("wall-focus"))
+        .fixed_pos(rect.left_top() + egui::vec2(margin, margin))
+        .order(egui::Order::Foreground)
+        .interactable(false)
+        .show(ctx, |ui| {
+            ui.set_max_width((rect.width() * 0.45).max(200.0));
+            wall::focus_card(ui, &card, scale);
+        });
 }
 
 fn waiting_message(ctx: &egui::Context, rect: egui::Rect, words: &str, is_problem: bool) {

@@ -190,7 +190,7 @@ pub fn draw(painter: &Painter, viewport: Rect, m_per_pt: f64, place: Option<&str
     let h = bar_h + line_h;
     let plate =
         Rect::from_min_size(pos2(viewport.left() + pad, viewport.bottom() - pad - h - pad), vec2(w + pad, h + pad));
-    painter.rect_filled(plate, 4.0 * scale, Color32::from_black_alpha(170));
+    painter.rect_filled(plate, 4.0 * scale, Color32::from_black_alpha(210));
     let (x0, top) = (plate.left() + pad / 2.0, plate.top() + pad / 2.0);
     let y = top + bar_h;
     painter.galley(pos2(x0, top), label, ink);

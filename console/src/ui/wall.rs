@@ -4,7 +4,7 @@
 
 use bevy::prelude::Resource;
 use bevy_egui::egui::{self, Color32, RichText, Ui};
-use onegrid_protocol::IncidentId;
+use onegrid_protocol::{Incident, IncidentId, Millis};
 
 use crate::live::{Figures, TickerItem, TickerKind};
 use crate::map::MapModel;
@@ -186,6 +186,58 @@ pub fn ticker(ui: &mut Ui, items: &[&TickerItem], model: Option<&MapModel>, scal
     }
 }
 
+/// What the following monitor says of the incident it flew to.
+pub struct FocusCard<'a> {
+    /// The incident.
+    pub incident: &'a Incident,
+    /// Its category's name.
+    pub category: &'a str,
+    /// The names of the units working on it.
+    pub units: Vec<&'a str>,
+    /// Server time.
+    pub now: Millis,
+}
+
+/// The card over the following monitor's map: what the incident is, its state, where,
+/// how long is left (or how far past the limit), when it came in, who handles it and what
+/// was reported — what a leader looking up at the wall asks first. Framed in its state's
+/// colour.
+pub fn focus_card(ui: &mut Ui, c: &FocusCard<'_>, scale: f32) {
+    let i = c.incident;
+    let color = style::incident_color(i.state, i.overdue);
+    let size = 17.0 * scale;
+    egui::Frame::new()
+        // Opaque: the map's labels under it would read through its words.
+        .fill(Color32::from_rgb(16, 22, 30))
+        .stroke(egui::Stroke::new(2.0 * scale, color))
+        .corner_radius(6.0 * scale)
+        .inner_margin(12.0 * scale)
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(format!("#{} {}", i.id, c.category)).size(24.0 * scale).strong());
+                ui.label(RichText::new(style::state_name(i.state)).size(20.0 * scale).color(color).strong());
+            });
+            let p = &i.placement;
+            ui.label(RichText::new(format!("{} {} · 级别{}", p.street_name, p.community_name, i.severity)).size(size));
+            let left = format_left(i.deadline.map(|d| d - c.now));
+            let left = if i.overdue { format!("已{left}") } else { format!("剩余 {left}") };
+            ui.horizontal(|ui| {
+                let left = RichText::new(left).size(size).strong();
+                ui.label(if i.overdue { left.color(Color32::from_rgb(255, 110, 110)) } else { left });
+                ui.label(RichText::new(format!("· {} 上报 · {}", clock(i.reported_at), i.department)).size(size));
+            });
+            let who = if c.units.is_empty() {
+                "尚未派遣".to_owned()
+            } else {
+                format!("处置：{}", c.units.join("、"))
+            };
+            ui.label(RichText::new(who).size(size));
+            if !i.description.is_empty() {
+                ui.add(egui::Label::new(RichText::new(&i.description).size(size * 0.9).weak()).truncate());
+            }
+        });
+}
+
 /// Seconds the wall stays on one followed incident.
 pub const FOLLOW_SECS: f64 = 20.0;
 /// Seconds without a major incident before the wall returns to the whole city.
@@ -249,6 +301,37 @@ mod tests {
         let drawn = (1..=40).filter(|id| h.query_by_label(&format!("#{id}")).is_some()).count();
         assert_eq!(drawn + n, 40, "{drawn} drawn and {n} more");
         assert!(drawn >= 8, "{drawn} rows drawn");
+    }
+
+    #[test]
+    fn the_focus_card_says_what_where_how_long_and_who() {
+        use egui_kittest::kittest::Queryable;
+        let mut i = incident(43, IncidentState::Dispatched);
+        i.severity = 3;
+        i.deadline = Some(25 * 60_000);
+        i.department = "消防".into();
+        let card = FocusCard { incident: &i, category: "消防隐患", units: vec!["张三", "李四"], now: 0 };
+        let mut h = egui_kittest::Harness::builder()
+            .with_size(egui::vec2(700.0, 400.0))
+            .build_ui(|ui| focus_card(ui, &card, 1.5));
+        h.run();
+        h.get_by_label("#43 消防隐患");
+        h.get_by_label("已派遣");
+        h.get_by_label("鹭江街道 某社区 · 级别3");
+        h.get_by_label("剩余 25分");
+        h.get_by_label_contains("上报 · 消防");
+        h.get_by_label("处置：张三、李四");
+        drop(h);
+        // Past its limit, and nobody on it yet.
+        i.overdue = true;
+        i.deadline = Some(-3 * 60_000);
+        let card = FocusCard { incident: &i, category: "消防隐患", units: vec![], now: 0 };
+        let mut h = egui_kittest::Harness::builder()
+            .with_size(egui::vec2(700.0, 400.0))
+            .build_ui(|ui| focus_card(ui, &card, 1.5));
+        h.run();
+        h.get_by_label("已超3分");
+        h.get_by_label("尚未派遣");
     }
 
     #[test]
