@@ -69,6 +69,23 @@ impl Png {
         out
     }
 
+    /// The longest horizontal run of pixels within `tol` of `rgb` in a region.
+    fn longest_run(&self, rgb: [u8; 3], tol: u8, region: [f32; 4]) -> usize {
+        let [fx0, fy0, fx1, fy1] = region;
+        let (x0, x1) = ((fx0 * self.width as f32) as usize, (fx1 * self.width as f32) as usize);
+        let (y0, y1) = ((fy0 * self.height as f32) as usize, (fy1 * self.height as f32) as usize);
+        let mut best = 0;
+        for y in y0..y1 {
+            let mut run = 0;
+            for x in x0..x1 {
+                let p = &self.rgba[(y * self.width + x) * 4..][..3];
+                run = if (0..3).all(|k| p[k].abs_diff(rgb[k]) <= tol) { run + 1 } else { 0 };
+                best = best.max(run);
+            }
+        }
+        best
+    }
+
     fn distinct_colours(&self) -> usize {
         let mut set = std::collections::HashSet::new();
         for p in self.rgba.chunks_exact(4).step_by(7) {
@@ -146,6 +163,10 @@ fn live_city(extra: &[&str], viewport: &str) {
     assert!(markers > 200, "live unit markers are drawn: {markers} px");
     assert!(png.count(GREEN_LINK, 3, TOP_BAR) > 10, "the status bar shows a connected link");
     assert!(png.count(RED, 3, TOP_BAR) == 0, "no error in the status bar");
+    // The scale bar in the map's bottom-left corner: a straight line of the readout's ink,
+    // longer than any stroke of the labels' type.
+    let bar = png.longest_run([225, 235, 245], 40, [0.2, 0.8, 0.5, 1.0]);
+    assert!(bar >= 40, "a scale bar under the map: longest run {bar} px");
 }
 
 #[test]
