@@ -23,6 +23,12 @@ pub struct Cli {
     /// this console takes the first and starts one more per other monitor.
     #[arg(long)]
     pub monitor: Option<usize>,
+    /// What each wall monitor shows, first monitor first: follow (flies to major incidents),
+    /// board (the city beside the board of open incidents) or overview (the whole city),
+    /// comma-separated. Monitors past the list keep the default: follow, board, then
+    /// overview.
+    #[arg(long, default_value = "")]
+    pub wall_roles: String,
     /// Quit when standard input closes (the consoles a wall starts for its other monitors).
     #[arg(long, hide = true)]
     pub exit_with_parent: bool,

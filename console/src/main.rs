@@ -25,6 +25,7 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
     let start_view = cli.start_view()?;
     let markers = MarkerPath::parse(&cli.markers).map_err(|e| anyhow::anyhow!(e))?;
     let still_copy = StillCopy::parse(&cli.still_copy).map_err(|e| anyhow::anyhow!(e))?;
+    let wall_roles = ui::wall::WallRole::parse_list(&cli.wall_roles).map_err(|e| anyhow::anyhow!(e))?;
     let mode = if cli.wall { ui::Mode::Wall } else { ui::Mode::Desk };
     let mut problem = None;
     let mut _local = None;
@@ -75,6 +76,8 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
                 &cli.markers,
                 "--still-copy",
                 &cli.still_copy,
+                "--wall-roles",
+                &cli.wall_roles,
             ]
             .map(String::from)
             .to_vec(),
@@ -93,7 +96,7 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
         markers,
         still_copy,
         spread,
-        wall_role: onegrid_console::ui::wall::WallRole::for_monitor(cli.monitor),
+        wall_role: ui::wall::WallRole::for_monitor(cli.monitor, &wall_roles),
     });
     let exit = app.run();
     // The wall's other consoles quit before the local server they use stops.

@@ -527,10 +527,5 @@ mod tests {
             assert_eq!(asked.contains(&Intent::SelectIncident(7)), follows, "{role:?}: {asked:?}");
             assert_eq!(app.world().resource::<UiState>().following.is_some(), follows, "{role:?}");
         }
-        assert_eq!(wall::WallRole::for_monitor(None), wall::WallRole::Follow);
-        assert_eq!(wall::WallRole::for_monitor(Some(0)), wall::WallRole::Follow);
-        assert_eq!(wall::WallRole::for_monitor(Some(1)), wall::WallRole::Board);
-        assert_eq!(wall::WallRole::for_monitor(Some(2)), wall::WallRole::Overview);
-        assert_eq!(wall::WallRole::for_monitor(Some(5)), wall::WallRole::Overview);
     }
 }

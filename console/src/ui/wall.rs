@@ -29,13 +29,31 @@ pub enum WallRole {
 }
 
 impl WallRole {
-    /// The role of the wall on `monitor` (none: the first).
-    pub fn for_monitor(monitor: Option<usize>) -> Self {
-        match monitor.unwrap_or(0) {
+    /// The role of the wall on `monitor` (none: the first): `roles[monitor]` where the
+    /// command line lists one (`--wall-roles`), else the first monitor follows, the second
+    /// shows the board and the others the overview.
+    pub fn for_monitor(monitor: Option<usize>, roles: &[WallRole]) -> Self {
+        let m = monitor.unwrap_or(0);
+        roles.get(m).copied().unwrap_or(match m {
             0 => WallRole::Follow,
             1 => WallRole::Board,
             _ => WallRole::Overview,
+        })
+    }
+
+    /// Parses `--wall-roles`: `follow`, `board` or `overview`, comma-separated (empty: none).
+    pub fn parse_list(s: &str) -> Result<Vec<WallRole>, String> {
+        if s.trim().is_empty() {
+            return Ok(Vec::new());
         }
+        s.split(',')
+            .map(|r| match r.trim() {
+                "follow" => Ok(WallRole::Follow),
+                "board" => Ok(WallRole::Board),
+                "overview" => Ok(WallRole::Overview),
+                other => Err(format!("--wall-roles lists follow, board or overview, comma-separated; not `{other}`")),
+            })
+            .collect()
     }
 
     /// Whether this monitor's map flies to major incidents by itself.
@@ -352,6 +370,21 @@ mod tests {
         assert_eq!(shown(400.0), 5);
         let few = shown(90.0);
         assert!((1..5).contains(&few), "{few} lines in 90 points");
+    }
+
+    #[test]
+    fn each_monitor_takes_the_role_the_command_line_lists_or_the_default() {
+        use WallRole::*;
+        assert_eq!([0, 1, 2, 3].map(|m| WallRole::for_monitor(Some(m), &[])), [Follow, Board, Overview, Overview]);
+        assert_eq!(WallRole::for_monitor(None, &[]), Follow);
+        let roles = WallRole::parse_list("board, overview,follow").expect("three roles");
+        assert_eq!(roles, [Board, Overview, Follow]);
+        assert_eq!([0, 1, 2, 3].map(|m| WallRole::for_monitor(Some(m), &roles)), [Board, Overview, Follow, Overview]);
+        assert_eq!(WallRole::for_monitor(None, &roles), Board);
+        assert_eq!(WallRole::parse_list(""), Ok(vec![]));
+        let err = WallRole::parse_list("follow,map").expect_err("not a role");
+        assert!(err.contains("`map`") && err.contains("--wall-roles"), "{err}");
+        assert!(WallRole::parse_list("follow,,board").is_err(), "an empty entry is refused");
     }
 
     #[test]
