@@ -188,6 +188,42 @@ fn the_gpu_marker_path_draws_the_same_markers() {
 }
 
 #[test]
+fn gpu_markers_land_where_stamping_puts_them() {
+    // The bench's scene is the same every run (a fixed seed, ticks by the frame): stamped
+    // and instanced markers must cover the same pixels with the same sprites, cut at the
+    // viewport's edges alike, the whole city and closer in. Antialiased edges may differ
+    // (stamping blends them in sRGB bytes, the GPU in linear light: up to 65 levels where a
+    // marker's edge lies over another); a marker a pixel off, a wrong sprite or an unclipped
+    // quad differs by far more (a marker's colour against the map's).
+    let maps = maps();
+    let map = maps.to_str().expect("utf-8");
+    for view in [None, Some("--view=118.11,24.465,4")] {
+        let shot = |markers: &str| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut args = vec!["--bench", "--map", map, "--markers", markers, "--still-copy", "off", "--frames", "20"];
+            args.extend(view);
+            let run = console(&args, dir.path());
+            assert!(run.ok, "{markers} markers; log:\n{}", run.log);
+            run.png
+        };
+        let (cpu, gpu) = (shot("cpu"), shot("gpu"));
+        let (a, b) = (cpu.pixels(MAP), gpu.pixels(MAP));
+        let far: Vec<usize> = (0..a.len()).filter(|&i| (0..3).any(|k| a[i][k].abs_diff(b[i][k]) > 96)).collect();
+        assert!(
+            far.is_empty(),
+            "{view:?}: {} pixels differ by more than an edge's blend, first at {}",
+            far.len(),
+            far[0]
+        );
+        let green = onegrid_console::style::unit_color(onegrid_protocol::UnitStatus::Available);
+        let count = |p: &Png| p.count([green.r(), green.g(), green.b()], 3, MAP);
+        assert!(count(&cpu) > 500, "{view:?}: the scene has markers: {}", count(&cpu));
+        let (c, g) = (count(&cpu) as f64, count(&gpu) as f64);
+        assert!((c - g).abs() <= c * 0.02, "{view:?}: markers' cores {c} stamped, {g} instanced");
+    }
+}
+
+#[test]
 fn an_unreachable_server_is_said_on_screen_and_in_the_log() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();

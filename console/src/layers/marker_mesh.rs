@@ -1,22 +1,29 @@
 //! The GPU marker path: the same sprites as [`super::markers`], packed into one atlas and
-//! drawn as one mesh of quads, one per unit, rebuilt when units move or the view changes.
+//! drawn as instances: one quad a unit, whose vertex shader reads the unit's pixel and
+//! sprite from a storage buffer of 16 bytes a marker, rewritten when units move or the view
+//! changes; the quads themselves are a mesh made once for as many markers as there have
+//! been (the next power of two), so a frame uploads 16 bytes a marker, not a mesh.
 //! On a real GPU a hundred thousand quads are one cheap draw, while stamping them on the
 //! CPU costs tens of milliseconds; on software Vulkan every small triangle costs
 //! microseconds and stamping wins. [`MarkerPath`] picks by the adapter (a CPU adapter
 //! stamps) unless `--markers` says otherwise; the bench measures both.
 //!
-//! Geometry is built in marker-image pixels (x right, y down, origin at the viewport's
-//! top-left), cut at the viewport's edges exactly as stamping clips, and placed by the
-//! entity's transform, so a quad's texels land one to one on screen pixels. A second mesh
-//! under it holds what lies under the markers: vector lines (tessellated by egui's own
-//! tessellator) and tinted cells, coloured a vertex over the atlas's white cell.
+//! Markers are placed in marker-image pixels (x right, y down, origin at the viewport's
+//! top-left), rounded as stamping rounds them and cut at the viewport's edges as stamping
+//! clips (in the shader), so a quad's texels land one to one on screen pixels. A mesh
+//! under them holds what lies under the markers: vector lines (tessellated by egui's own
+//! tessellator) and tinted cells, coloured a vertex over the atlas's white cell, placed by
+//! the entity's transform.
 
 use bevy::asset::{RenderAssetUsages, embedded_asset};
 use bevy::camera::visibility::NoFrustumCulling;
 use bevy::mesh::{Indices, MeshVertexBufferLayoutRef, PrimitiveTopology};
 use bevy::prelude::*;
-use bevy::render::render_resource::{AsBindGroup, BlendState, RenderPipelineDescriptor, SpecializedMeshPipelineError};
+use bevy::render::render_resource::{
+    AsBindGroup, BlendState, RenderPipelineDescriptor, ShaderType, SpecializedMeshPipelineError,
+};
 use bevy::render::renderer::RenderAdapterInfo;
+use bevy::render::storage::ShaderBuffer;
 use bevy::shader::ShaderRef;
 use bevy::sprite_render::{AlphaMode2d, Material2d, Material2dKey, Material2dPlugin};
 use bevy_egui::egui;
@@ -81,21 +88,77 @@ impl Material2d for MarkerMaterial {
         _layout: &MeshVertexBufferLayoutRef,
         _key: Material2dKey<Self>,
     ) -> Result<(), SpecializedMeshPipelineError> {
-        if let Some(fragment) = descriptor.fragment.as_mut() {
-            for target in fragment.targets.iter_mut().flatten() {
-                target.blend = Some(BlendState::PREMULTIPLIED_ALPHA_BLENDING);
-            }
-        }
+        premultiplied(descriptor);
         Ok(())
     }
 }
 
-/// The marker mesh entity and the one under it (lines and tints), their meshes and the
-/// scale their atlas was drawn at.
+/// What the instanced markers' shader needs besides the markers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, ShaderType)]
+pub struct InstanceParams {
+    /// The viewport's top-left in the window's pixels (xy), its size in pixels (zw).
+    pub viewport: Vec4,
+    /// A sprite cell's side in atlas pixels (x), the atlas's columns (y), its size (zw).
+    pub atlas: Vec4,
+    /// Markers in the buffer this frame.
+    pub count: u32,
+}
+
+/// The markers as instances: the mesh's quads, each placed by its marker in the buffer.
+#[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
+pub struct InstancedMarkers {
+    /// Placement and atlas layout.
+    #[uniform(0)]
+    pub params: InstanceParams,
+    /// One `vec4<f32>` a marker: x and y pixels (rounded), sprite index, unused.
+    #[storage(1, read_only)]
+    pub markers: Handle<ShaderBuffer>,
+    /// The sprite atlas.
+    #[texture(2)]
+    #[sampler(3)]
+    pub atlas: Handle<Image>,
+}
+
+impl Material2d for InstancedMarkers {
+    fn vertex_shader() -> ShaderRef {
+        "embedded://onegrid_console/layers/marker_instances.wgsl".into()
+    }
+
+    fn fragment_shader() -> ShaderRef {
+        "embedded://onegrid_console/layers/marker_instances.wgsl".into()
+    }
+
+    fn alpha_mode(&self) -> AlphaMode2d {
+        AlphaMode2d::Blend
+    }
+
+    fn specialize(
+        descriptor: &mut RenderPipelineDescriptor,
+        _layout: &MeshVertexBufferLayoutRef,
+        _key: Material2dKey<Self>,
+    ) -> Result<(), SpecializedMeshPipelineError> {
+        premultiplied(descriptor);
+        Ok(())
+    }
+}
+
+fn premultiplied(descriptor: &mut RenderPipelineDescriptor) {
+    if let Some(fragment) = descriptor.fragment.as_mut() {
+        for target in fragment.targets.iter_mut().flatten() {
+            target.blend = Some(BlendState::PREMULTIPLIED_ALPHA_BLENDING);
+        }
+    }
+}
+
+/// The marker entity and the one under it (lines and tints), their meshes, materials and
+/// buffer, the markers the quad mesh has room for, and the scale the atlas was drawn at.
 #[derive(Resource)]
 pub struct MarkerMesh {
     entity: Entity,
     mesh: Handle<Mesh>,
+    instanced: Handle<InstancedMarkers>,
+    buffer: Handle<ShaderBuffer>,
+    capacity: usize,
     under_entity: Entity,
     under_mesh: Handle<Mesh>,
     material: Handle<MarkerMaterial>,
@@ -108,10 +171,14 @@ pub struct MarkerMeshPlugin;
 impl Plugin for MarkerMeshPlugin {
     fn build(&self, app: &mut App) {
         embedded_asset!(app, "marker_mesh.wgsl");
-        app.add_plugins(Material2dPlugin::<MarkerMaterial>::default())
-            .add_systems(Startup, spawn_marker_mesh)
-            .add_systems(Update, resolve_path)
-            .add_systems(PostUpdate, hide_unless_drawing.run_if(not(crate::drawing_on)));
+        embedded_asset!(app, "marker_instances.wgsl");
+        app.add_plugins((
+            Material2dPlugin::<MarkerMaterial>::default(),
+            Material2dPlugin::<InstancedMarkers>::default(),
+        ))
+        .add_systems(Startup, spawn_marker_mesh)
+        .add_systems(Update, resolve_path)
+        .add_systems(PostUpdate, hide_unless_drawing.run_if(not(crate::drawing_on)));
     }
 }
 
@@ -138,26 +205,89 @@ fn spawn_marker_mesh(
     mut commands: Commands,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<MarkerMaterial>>,
+    mut instanced: ResMut<Assets<InstancedMarkers>>,
+    mut buffers: ResMut<Assets<ShaderBuffer>>,
 ) {
-    // Never an empty mesh: the render world's allocator refuses one. One degenerate quad
-    // until there are markers (the entity is hidden anyway).
-    let placeholder = geometry(&[Marker { x: 0.0, y: 0.0, sprite: 0 }], 1, 1, 1, 1);
-    let mesh = meshes.add(mesh_of(placeholder.clone()));
-    let under_mesh = meshes.add(mesh_of(Geometry { colors: vec![[0.0; 4]; 4], ..placeholder }));
-    let material = materials.add(MarkerMaterial { atlas: Handle::default() });
-    let mut spawn = |mesh: &Handle<Mesh>, z: f32| {
-        commands
-            .spawn((
-                Mesh2d(mesh.clone()),
-                MeshMaterial2d(material.clone()),
-                Transform::from_xyz(0.0, 0.0, z),
-                Visibility::Hidden,
-                NoFrustumCulling,
-            ))
-            .id()
+    // Never an empty mesh or buffer: the render world refuses them. Room for one marker,
+    // and one degenerate quad under them, until there are markers (both are hidden anyway).
+    let capacity = 1;
+    let mesh = meshes.add(quads_mesh(capacity));
+    let placeholder = Geometry {
+        positions: vec![[0.0; 3]; 4],
+        uvs: vec![[0.0; 2]; 4],
+        colors: vec![[0.0; 4]; 4],
+        indices: vec![0, 1, 2, 0, 2, 3],
     };
-    let (entity, under_entity) = (spawn(&mesh, MARKERS_Z), spawn(&under_mesh, UNDER_Z));
-    commands.insert_resource(MarkerMesh { entity, mesh, under_entity, under_mesh, material, atlas_scale: None });
+    let under_mesh = meshes.add(mesh_of(placeholder));
+    let material = materials.add(MarkerMaterial { atlas: Handle::default() });
+    let buffer = buffers.add(ShaderBuffer::new(&[0; 16], RenderAssetUsages::RENDER_WORLD));
+    let instanced = instanced.add(InstancedMarkers {
+        params: InstanceParams::default(),
+        markers: buffer.clone(),
+        atlas: Handle::default(),
+    });
+    let entity = commands
+        .spawn((
+            Mesh2d(mesh.clone()),
+            MeshMaterial2d(instanced.clone()),
+            Transform::from_xyz(0.0, 0.0, MARKERS_Z),
+            Visibility::Hidden,
+            NoFrustumCulling,
+        ))
+        .id();
+    let under_entity = commands
+        .spawn((
+            Mesh2d(under_mesh.clone()),
+            MeshMaterial2d(material.clone()),
+            Transform::from_xyz(0.0, 0.0, UNDER_Z),
+            Visibility::Hidden,
+            NoFrustumCulling,
+        ))
+        .id();
+    commands.insert_resource(MarkerMesh {
+        entity,
+        mesh,
+        instanced,
+        buffer,
+        capacity,
+        under_entity,
+        under_mesh,
+        material,
+        atlas_scale: None,
+    });
+}
+
+/// The quads of `capacity` markers: four corners each (their positions unused: the shader
+/// places them by the vertex's index) and two triangles.
+fn quads_mesh(capacity: usize) -> Mesh {
+    let indices = (0..capacity as u32).flat_map(|q| {
+        let b = q * 4;
+        [b, b + 1, b + 2, b, b + 2, b + 3]
+    });
+    Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, vec![[0.0f32; 3]; capacity * 4])
+        .with_inserted_indices(Indices::U32(indices.collect()))
+}
+
+/// The markers' buffer for the shader: per marker its pixel, rounded as stamping rounds it,
+/// and its sprite, as four `f32`s; a sprite past the atlas's `sprite_count` is left out.
+/// Returns the bytes and how many markers they hold.
+pub fn instances(markers: &[Marker], sprite_count: usize) -> (Vec<u8>, usize) {
+    let mut bytes = Vec::with_capacity(markers.len() * 16);
+    let mut count = 0;
+    for m in markers.iter().filter(|m| usize::from(m.sprite) < sprite_count) {
+        for v in [m.x.round(), m.y.round(), f32::from(m.sprite), 0.0] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        count += 1;
+    }
+    (bytes, count)
+}
+
+/// The room to make for `count` markers: the next power of two, at least 1,024, so that
+/// the quad mesh and the buffer are made anew only as the count grows past them.
+fn capacity_for(count: usize) -> usize {
+    count.next_power_of_two().max(1024)
 }
 
 /// Rows of the atlas: one per status and kind, and a last one whose first cell is opaque
@@ -192,16 +322,16 @@ fn white_uv(sprite_count: usize) -> [f32; 2] {
     [0.5 / HEADINGS as f32, (rows - 0.5) / rows]
 }
 
-/// Triangles in marker-image pixels with their atlas uvs: one quad a marker, or what lies
-/// under the markers (then with a colour a vertex).
+/// Triangles in marker-image pixels with their atlas uvs and a colour a vertex: what lies
+/// under the markers.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Geometry {
-    /// Vertices; a marker's four corners are top-left, bottom-left, bottom-right, top-right.
+    /// Vertices.
     pub positions: Vec<[f32; 3]>,
-    /// Atlas uv of each vertex.
+    /// Atlas uv of each vertex (the white cell).
     pub uvs: Vec<[f32; 2]>,
-    /// What the atlas texel is multiplied by (premultiplied, linear): none for markers,
-    /// the lines' and tints' colours (sampling the atlas's white cell) for what lies under.
+    /// What the atlas texel is multiplied by (premultiplied, linear): the lines' and tints'
+    /// colours.
     pub colors: Vec<[f32; 4]>,
     /// Triangles.
     pub indices: Vec<u32>,
@@ -287,49 +417,11 @@ pub fn under_geometry(
     g
 }
 
-/// One quad a marker on an image of `width × height`, placed and clipped as stamping
-/// places and clips it, cut from an atlas of `sprite`-pixel cells.
-pub fn geometry(markers: &[Marker], sprite: usize, width: usize, height: usize, sprite_count: usize) -> Geometry {
-    let n = sprite as i64;
-    let half = n / 2;
-    let rows = atlas_rows(sprite_count);
-    let (aw, ah) = ((HEADINGS * sprite) as f32, (rows * sprite) as f32);
-    let mut g = Geometry {
-        positions: Vec::with_capacity(markers.len() * 4),
-        uvs: Vec::with_capacity(markers.len() * 4),
-        colors: Vec::new(),
-        indices: Vec::with_capacity(markers.len() * 6),
-    };
-    for m in markers {
-        let i = usize::from(m.sprite);
-        if i >= sprite_count {
-            continue;
-        }
-        let (x0, y0) = (m.x.round() as i64 - half, m.y.round() as i64 - half);
-        let (cx0, cy0) = (x0.max(0), y0.max(0));
-        let (cx1, cy1) = ((x0 + n).min(width as i64), (y0 + n).min(height as i64));
-        if cx0 >= cx1 || cy0 >= cy1 {
-            continue;
-        }
-        // Texel rectangle in the atlas.
-        let (ax, ay) = (((i % HEADINGS) as i64) * n, ((i / HEADINGS) as i64) * n);
-        let (u0, v0) = ((ax + cx0 - x0) as f32 / aw, (ay + cy0 - y0) as f32 / ah);
-        let (u1, v1) = ((ax + cx1 - x0) as f32 / aw, (ay + cy1 - y0) as f32 / ah);
-        let (px0, py0, px1, py1) = (cx0 as f32, cy0 as f32, cx1 as f32, cy1 as f32);
-        let base = g.positions.len() as u32;
-        g.positions.extend([[px0, py0, 0.0], [px0, py1, 0.0], [px1, py1, 0.0], [px1, py0, 0.0]]);
-        g.uvs.extend([[u0, v0], [u0, v1], [u1, v1], [u1, v0]]);
-        g.indices.extend([base, base + 1, base + 2, base, base + 2, base + 3]);
-    }
-    g
-}
-
 fn mesh_of(g: Geometry) -> Mesh {
     let mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD)
         .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, g.positions)
         .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, g.uvs)
         .with_inserted_indices(Indices::U32(g.indices));
-    // Only what lies under has colours: a hundred thousand markers stay 104 bytes each.
     if g.colors.is_empty() { mesh } else { mesh.with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, g.colors) }
 }
 
@@ -362,11 +454,13 @@ pub fn hide(state: &MarkerMesh, quads: &mut Query<(&mut Transform, &mut Visibili
 
 /// Where and what the meshes show.
 pub struct Drawn<'a> {
-    /// The markers' quads.
-    pub geometry: Geometry,
+    /// The markers, from [`instances`]: bytes and count.
+    pub instances: (Vec<u8>, usize),
+    /// The viewport's top-left in the window's pixels and its size in pixels.
+    pub viewport_px: Vec4,
     /// What lies under them.
     pub under: Geometry,
-    /// Image pixels to world.
+    /// Image pixels to world (what lies under).
     pub at: Transform,
     /// The sprites the atlas is made of, and the scale they were drawn at.
     pub sprites: &'a Sprites,
@@ -374,44 +468,86 @@ pub struct Drawn<'a> {
     pub scale: f32,
 }
 
-/// Puts the markers (and what lies under them) on the meshes, redrawing the atlas when the
-/// sprites' scale changed.
+/// The GPU marker path's assets.
+pub struct GpuAssets<'a> {
+    /// Meshes.
+    pub meshes: &'a mut Assets<Mesh>,
+    /// What lies under the markers is drawn with this material.
+    pub materials: &'a mut Assets<MarkerMaterial>,
+    /// The markers are drawn with this one.
+    pub instanced: &'a mut Assets<InstancedMarkers>,
+    /// The markers' buffer.
+    pub buffers: &'a mut Assets<ShaderBuffer>,
+    /// The atlas.
+    pub images: &'a mut Assets<Image>,
+}
+
+/// Puts the markers in their buffer (and what lies under them on its mesh), redrawing the
+/// atlas when the sprites' scale changed and making the quads anew when the markers
+/// outgrow them.
 pub fn show(
     state: &mut MarkerMesh,
     drawn: Drawn,
-    meshes: &mut Assets<Mesh>,
-    materials: &mut Assets<MarkerMaterial>,
-    images: &mut Assets<Image>,
+    assets: GpuAssets,
     quads: &mut Query<(&mut Transform, &mut Visibility), With<Mesh2d>>,
 ) {
+    let GpuAssets { meshes, materials, instanced, buffers, images } = assets;
+    let sprite = drawn.sprites.size;
+    let (aw, ah) = ((HEADINGS * sprite) as f32, (atlas_rows(drawn.sprites.rgba.len()) * sprite) as f32);
     if state.atlas_scale != Some(drawn.scale) {
         let (w, h, rgba) = atlas(drawn.sprites);
+        let image = images.add(crate::map::srgb_image(w as u32, h as u32, rgba, true));
         if let Some(mut m) = materials.get_mut(&state.material) {
-            m.atlas = images.add(crate::map::srgb_image(w as u32, h as u32, rgba, true));
+            m.atlas = image.clone();
+        }
+        if let Some(mut m) = instanced.get_mut(&state.instanced) {
+            m.atlas = image;
         }
         state.atlas_scale = Some(drawn.scale);
     }
+    // The markers: their buffer, as long as the quads' room, so that it is rewritten in
+    // place (a new length makes a new buffer, and the material's bind group anew).
+    let (mut bytes, count) = drawn.instances;
+    if let Ok((mut transform, mut visibility)) = quads.get_mut(state.entity) {
+        if count == 0 {
+            visibility.set_if_neq(Visibility::Hidden);
+        } else {
+            if count > state.capacity {
+                state.capacity = capacity_for(count);
+                let _ = meshes.insert(&state.mesh, quads_mesh(state.capacity));
+            }
+            bytes.resize(state.capacity * 16, 0);
+            if let Some(mut b) = buffers.get_mut(&state.buffer) {
+                b.data = Some(bytes);
+            }
+            if let Some(mut m) = instanced.get_mut(&state.instanced) {
+                m.params = InstanceParams {
+                    viewport: drawn.viewport_px,
+                    atlas: Vec4::new(sprite as f32, HEADINGS as f32, aw, ah),
+                    count: count as u32,
+                };
+            }
+            transform.set_if_neq(Transform::from_xyz(0.0, 0.0, MARKERS_Z));
+            visibility.set_if_neq(Visibility::Visible);
+        }
+    }
     let under_at = drawn.at.with_translation(drawn.at.translation.with_z(UNDER_Z));
-    for (entity, mesh, geometry, at) in [
-        (state.entity, &state.mesh, drawn.geometry, drawn.at),
-        (state.under_entity, &state.under_mesh, drawn.under, under_at),
-    ] {
-        let Ok((mut transform, mut visibility)) = quads.get_mut(entity) else { continue };
-        if geometry.indices.is_empty() {
+    if let Ok((mut transform, mut visibility)) = quads.get_mut(state.under_entity) {
+        if drawn.under.indices.is_empty() {
             // Nothing in view; an empty mesh is not uploaded.
             visibility.set_if_neq(Visibility::Hidden);
-            continue;
+        } else {
+            let _ = meshes.insert(&state.under_mesh, mesh_of(drawn.under));
+            transform.set_if_neq(under_at);
+            visibility.set_if_neq(Visibility::Visible);
         }
-        let _ = meshes.insert(mesh, mesh_of(geometry));
-        transform.set_if_neq(at);
-        visibility.set_if_neq(Visibility::Visible);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::markers::{rasterise, sprite_index};
+    use crate::layers::markers::sprite_index;
     use onegrid_protocol::UnitStatus;
 
     #[test]
@@ -430,42 +566,31 @@ mod tests {
     }
 
     #[test]
-    fn quads_cover_what_stamping_covers() {
+    fn the_markers_buffer_holds_each_markers_pixel_as_stamping_rounds_it_and_its_sprite() {
         let s = Sprites::new(1.0);
-        let (w, h) = (64usize, 32usize);
-        let sprite = sprite_index(UnitStatus::Available, false, 0.0);
+        let sprite = sprite_index(UnitStatus::EnRoute, true, 45.0);
         let markers = [
-            Marker { x: 20.0, y: 16.0, sprite },
-            Marker { x: -2.0, y: 31.0, sprite },
-            Marker { x: 80.0, y: 16.0, sprite },
-            Marker { x: -20.0, y: -20.0, sprite },
+            Marker { x: 20.4, y: 16.6, sprite },
+            Marker { x: -2.5, y: 31.5, sprite: 0 },
+            Marker { x: 5.0, y: 5.0, sprite: s.rgba.len() as u16 },
         ];
-        let g = geometry(&markers, s.size, w, h, s.rgba.len());
-        assert_eq!(g.positions.len(), 8, "two markers touch the image, two do not");
-        assert_eq!(g.indices.len(), 12);
-        // Each quad's pixel rectangle holds exactly the pixels stamping writes.
-        let mut buf = vec![0u8; w * h * 4];
-        rasterise(&mut buf, w, h, &s, &markers);
-        let mut covered = vec![false; w * h];
-        for q in g.positions.chunks(4) {
-            let (x0, y0, x1, y1) = (q[0][0] as usize, q[0][1] as usize, q[2][0] as usize, q[2][1] as usize);
-            assert!(x1 <= w && y1 <= h, "clipped to the image");
-            for y in y0..y1 {
-                for x in x0..x1 {
-                    covered[y * w + x] = true;
-                }
-            }
-        }
-        for (i, px) in buf.chunks(4).enumerate() {
-            if px[3] > 0 {
-                assert!(covered[i], "pixel {i} is stamped but no quad covers it");
-            }
-        }
-        // The clipped marker's uvs start inside its atlas cell, not at its corner.
-        let (aw, n) = ((HEADINGS * s.size) as f32, s.size as i64);
-        let x0 = -2 - n / 2;
-        let col = (usize::from(sprite) % HEADINGS) as f32 * s.size as f32;
-        assert!((g.uvs[4][0] - (col + (-x0) as f32) / aw).abs() < 1e-6, "{:?}", g.uvs[4]);
+        let (bytes, count) = instances(&markers, s.rgba.len());
+        assert_eq!(count, 2, "a sprite past the atlas is left out");
+        assert_eq!(bytes.len(), 2 * 16);
+        let f = |i: usize| f32::from_le_bytes(bytes[i * 4..i * 4 + 4].try_into().expect("4 bytes"));
+        assert_eq!([f(0), f(1), f(2), f(3)], [20.0, 17.0, f32::from(sprite), 0.0]);
+        // Half a pixel rounds away from zero, as `f32::round` does where stamping places.
+        assert_eq!([f(4), f(5), f(6)], [-3.0, 32.0, 0.0]);
+        assert_eq!(instances(&[], s.rgba.len()), (vec![], 0));
+        // Room grows by powers of two, so a growing count makes the quads anew rarely.
+        assert_eq!(capacity_for(1), 1024);
+        assert_eq!(capacity_for(10_000), 16_384);
+        assert_eq!(capacity_for(16_384), 16_384);
+        assert_eq!(capacity_for(16_385), 32_768);
+        let mesh = quads_mesh(3);
+        assert_eq!(mesh.count_vertices(), 12);
+        let Some(Indices::U32(ix)) = mesh.indices() else { panic!("u32 indices") };
+        assert_eq!(ix[6..12], [4, 5, 6, 4, 6, 7], "the second quad's corners, as the shader numbers them");
     }
 
     #[test]
@@ -510,9 +635,6 @@ mod tests {
         assert_eq!(span(&xs), (0.0, 100.0), "and spans it");
         let opaque = lined.colors.iter().filter(|c| (c[3] - 1.0).abs() < 1e-6).count();
         assert!(opaque > 0 && opaque < lined.colors.len(), "an opaque core with feathered edges");
-        // The markers' own quads carry no colour a vertex.
-        let markers = geometry(&[Marker { x: 10.0, y: 20.0, sprite: 0 }], s.size, w, h, s.rgba.len());
-        assert!(markers.colors.is_empty() && markers.positions.len() == 4);
         assert_eq!(g.colors.len(), g.positions.len());
     }
 

@@ -1,7 +1,7 @@
 //! The map's drawing systems, over the viewport the panels leave free. The static map
 //! image and the unit markers (stamped on the CPU, see [`markers`]) are drawn under egui
 //! in one pass by the [`backdrop`]; while the view stands still they are instead composed
-//! on the CPU and copied into the frame ([`still`]); on a GPU the markers are one mesh of
+//! on the CPU and copied into the frame ([`still`]); on a GPU the markers are instanced
 //! quads ([`marker_mesh`]) over the backdrop. Vector lines (zoomed in past the images)
 //! and tinted cells lie under the markers ([`Under`]): painted before stamping, or a mesh
 //! of their own under the markers'. egui then draws labels, cameras, the selected unit's track, incidents (and
@@ -166,6 +166,8 @@ pub struct MeshOut<'w, 's> {
     state: ResMut<'w, MarkerMesh>,
     meshes: ResMut<'w, Assets<Mesh>>,
     materials: ResMut<'w, Assets<MarkerMaterial>>,
+    instanced: ResMut<'w, Assets<marker_mesh::InstancedMarkers>>,
+    buffers: ResMut<'w, Assets<bevy::render::storage::ShaderBuffer>>,
     quads: Query<'w, 's, (&'static mut Transform, &'static mut Visibility), With<Mesh2d>>,
     window: Query<'w, 's, &'static Window, With<PrimaryWindow>>,
 }
@@ -242,11 +244,14 @@ fn draw_units(
         if gpu {
             let count = sprites.rgba.len();
             let under = marker_mesh::under_geometry(&drawn_for.under, view.viewport, ppp, w, h, count);
-            let geometry = marker_mesh::geometry(&batch, sprites.size, w, h, count);
+            let instances = marker_mesh::instances(&batch, count);
+            let min = view.viewport.min * ppp;
+            let viewport_px = Vec4::new(min.x, min.y, w as f32, h as f32);
             let at = marker_mesh::mesh_transform(view.viewport, ppp, scale_factor, window_size);
-            let drawn = marker_mesh::Drawn { geometry, under, at, sprites, scale: ppp };
-            let MeshOut { state, meshes, materials, quads, .. } = &mut out;
-            marker_mesh::show(state, drawn, meshes, materials, &mut images, quads);
+            let drawn = marker_mesh::Drawn { instances, viewport_px, under, at, sprites, scale: ppp };
+            let MeshOut { state, meshes, materials, instanced, buffers, quads, .. } = &mut out;
+            let assets = marker_mesh::GpuAssets { meshes, materials, instanced, buffers, images: &mut images };
+            marker_mesh::show(state, drawn, assets, quads);
             layer.image = None;
         } else if let Some((_, pixels)) = &stamp_on {
             let buf = markers::compose(pixels, w, h, sprites, &batch);

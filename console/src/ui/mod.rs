@@ -158,7 +158,8 @@ fn ui_system(
         problem: problem.as_deref(),
         scale: scale.0,
         figures_inline: *mode == Mode::Desk,
-        now: (live.feed.server_now > 0).then_some(live.feed.server_now),
+        // A server's clock; the bench's synthetic ticks are not one.
+        now: (live.link.is_some() && live.feed.server_now > 0).then_some(live.feed.server_now),
     };
     egui::Panel::top("status").show(&mut root, |ui| status::status_bar(ui, &status));
     let connected = live.link.as_ref().is_some_and(|l| l.state == LinkState::Connected);
