@@ -274,7 +274,7 @@ fn a_corrupt_map_stops_the_local_server_not_the_console() {
 }
 
 #[test]
-fn the_walls_second_monitor_shows_the_board_beside_the_city() {
+fn the_walls_board_monitor_shows_the_board_beside_the_city() {
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = runtime();
     let server = rt.block_on(async {
@@ -285,35 +285,51 @@ fn the_walls_second_monitor_shows_the_board_beside_the_city() {
         onegrid_server::start(config).await.expect("server")
     });
     let url = format!("ws://{}", server.addr);
-    // The second monitor's console, as the wall starts it (windowed for the screenshot).
-    let run = console(&["--server", &url, "--wall", "--monitor", "1", "--frames", "200"], dir.path());
-    rt.block_on(server.shutdown());
-    assert!(run.ok, "exit status; log:\n{}", run.log);
-    let png = &run.png;
-    // The board takes the right of the window: a colour bar by each open incident's row,
-    // in its state's colour, down the board's left edge.
-    let states = [
-        onegrid_protocol::IncidentState::Reported,
-        onegrid_protocol::IncidentState::Accepted,
-        onegrid_protocol::IncidentState::Dispatched,
-        onegrid_protocol::IncidentState::Escalated,
-        onegrid_protocol::IncidentState::Feedback,
+    // The second monitor's console as the wall starts it by default (windowed for the
+    // screenshot); the first monitor's, laid out as a board by `--wall-roles`; and the
+    // second's again, laid out otherwise: no board there.
+    let runs = [
+        (vec!["--monitor", "1"], true),
+        (vec!["--monitor", "0", "--wall-roles", "board"], true),
+        (vec!["--monitor", "1", "--wall-roles", "follow,overview"], false),
     ];
-    let bars: usize = states
-        .iter()
-        .flat_map(|s| [false, true].map(|overdue| onegrid_console::style::incident_color(*s, overdue)))
-        .map(|c| png.count([c.r(), c.g(), c.b()], 2, [0.54, 0.2, 0.6, 0.8]))
-        .sum();
-    assert!(bars > 600, "the board lists open incidents: {bars} px of state colours at its left edge");
-    // The board is a panel, not the map: the panels' grey behind its text, no sea.
-    let board = [0.6, 0.2, 1.0, 0.8];
-    let (grey, sea) = (onegrid_console::style::PANEL, onegrid_console::style::SEA);
-    let behind = png.count([grey.r(), grey.g(), grey.b()], 2, board);
-    assert!(behind * 2 > png.pixels(board).len(), "the panels' grey behind the board: {behind} px");
-    assert_eq!(png.count([sea.r(), sea.g(), sea.b()], 2, board), 0, "no map under the board");
-    // Left of it the whole city, with live markers.
-    let green = onegrid_console::style::unit_color(onegrid_protocol::UnitStatus::Available);
-    let markers = png.count([green.r(), green.g(), green.b()], 3, [0.0, 0.15, 0.54, 0.85]);
-    assert!(markers > 100, "the city's live markers beside the board: {markers} px");
-    assert!(png.count(GREEN_LINK, 3, TOP_BAR) > 10, "the status bar shows a connected link");
+    for (extra, board_shown) in runs {
+        let mut args = vec!["--server", &url, "--wall", "--frames", "200"];
+        args.extend(&extra);
+        let run = console(&args, dir.path());
+        assert!(run.ok, "{extra:?}: exit status; log:\n{}", run.log);
+        let png = &run.png;
+        // The board takes the right of the window: a colour bar by each open incident's
+        // row, in its state's colour, down the board's left edge.
+        let states = [
+            onegrid_protocol::IncidentState::Reported,
+            onegrid_protocol::IncidentState::Accepted,
+            onegrid_protocol::IncidentState::Dispatched,
+            onegrid_protocol::IncidentState::Escalated,
+            onegrid_protocol::IncidentState::Feedback,
+        ];
+        let bars: usize = states
+            .iter()
+            .flat_map(|s| [false, true].map(|overdue| onegrid_console::style::incident_color(*s, overdue)))
+            .map(|c| png.count([c.r(), c.g(), c.b()], 2, [0.54, 0.2, 0.6, 0.8]))
+            .sum();
+        // The board is a panel, not the map: the panels' grey behind its text, no sea.
+        let board = [0.6, 0.2, 1.0, 0.8];
+        let (grey, sea) = (onegrid_console::style::PANEL, onegrid_console::style::SEA);
+        let behind = png.count([grey.r(), grey.g(), grey.b()], 2, board);
+        let sea_there = png.count([sea.r(), sea.g(), sea.b()], 2, board);
+        if board_shown {
+            assert!(bars > 600, "{extra:?}: the board lists open incidents: {bars} px of state colours at its edge");
+            assert!(behind * 2 > png.pixels(board).len(), "{extra:?}: the panels' grey behind the board: {behind} px");
+            assert_eq!(sea_there, 0, "{extra:?}: no map under the board");
+            // Left of it the whole city, with live markers.
+            let green = onegrid_console::style::unit_color(onegrid_protocol::UnitStatus::Available);
+            let markers = png.count([green.r(), green.g(), green.b()], 3, [0.0, 0.15, 0.54, 0.85]);
+            assert!(markers > 100, "{extra:?}: the city's live markers beside the board: {markers} px");
+        } else {
+            assert!(sea_there > 0 && behind * 2 < png.pixels(board).len(), "{extra:?}: the map fills the right");
+        }
+        assert!(png.count(GREEN_LINK, 3, TOP_BAR) > 10, "{extra:?}: the status bar shows a connected link");
+    }
+    rt.block_on(server.shutdown());
 }
