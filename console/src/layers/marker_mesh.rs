@@ -74,23 +74,30 @@ pub struct MarkerMaterial {
     pub atlas: Handle<Image>,
 }
 
+/// Both materials' sprites are premultiplied: blended as such, in the transparent phase.
+macro_rules! premultiplied_blend {
+    () => {
+        fn alpha_mode(&self) -> AlphaMode2d {
+            AlphaMode2d::Blend
+        }
+
+        fn specialize(
+            descriptor: &mut RenderPipelineDescriptor,
+            _layout: &MeshVertexBufferLayoutRef,
+            _key: Material2dKey<Self>,
+        ) -> Result<(), SpecializedMeshPipelineError> {
+            premultiplied(descriptor);
+            Ok(())
+        }
+    };
+}
+
 impl Material2d for MarkerMaterial {
     fn fragment_shader() -> ShaderRef {
         "embedded://onegrid_console/layers/marker_mesh.wgsl".into()
     }
 
-    fn alpha_mode(&self) -> AlphaMode2d {
-        AlphaMode2d::Blend
-    }
-
-    fn specialize(
-        descriptor: &mut RenderPipelineDescriptor,
-        _layout: &MeshVertexBufferLayoutRef,
-        _key: Material2dKey<Self>,
-    ) -> Result<(), SpecializedMeshPipelineError> {
-        premultiplied(descriptor);
-        Ok(())
-    }
+    premultiplied_blend!();
 }
 
 /// What the instanced markers' shader needs besides the markers.
@@ -128,18 +135,7 @@ impl Material2d for InstancedMarkers {
         "embedded://onegrid_console/layers/marker_instances.wgsl".into()
     }
 
-    fn alpha_mode(&self) -> AlphaMode2d {
-        AlphaMode2d::Blend
-    }
-
-    fn specialize(
-        descriptor: &mut RenderPipelineDescriptor,
-        _layout: &MeshVertexBufferLayoutRef,
-        _key: Material2dKey<Self>,
-    ) -> Result<(), SpecializedMeshPipelineError> {
-        premultiplied(descriptor);
-        Ok(())
-    }
+    premultiplied_blend!();
 }
 
 fn premultiplied(descriptor: &mut RenderPipelineDescriptor) {
