@@ -1,16 +1,17 @@
 //! The duty desk's traffic with the server: what the user asked for ([`Intent`], returned by
 //! the panels) becomes protocol commands and queries; each command stays *pending* until
-//! the server acknowledges it, and a refusal is kept in words. Selecting an incident asks
-//! for its nearest available units and the cameras that see it; selecting a unit asks for
-//! its recent track.
+//! the server acknowledges it, and a refusal is kept in words (the reason in Chinese, the
+//! server's own words after it). A report registered at the desk is selected once the
+//! server has numbered it. Selecting an incident asks for its nearest available units and
+//! the cameras that see it; selecting a unit asks for its recent track.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use onegrid_protocol::{
-    Act, Action, CameraId, ClientMsg, Command, Dispatch, IncidentId, Millis, NearUnit, Query as Ask, QueryResult,
-    ServerMsg, UnitId,
+    Act, Action, CameraId, ClientMsg, Command, Dispatch, ErrorCode, IncidentId, Millis, NearUnit, Query as Ask,
+    QueryResult, Report, ServerMsg, UnitId,
 };
 
 use crate::live::{IncidentC, LiveIndex, Selection, UnitPos};
@@ -47,6 +48,13 @@ pub enum Intent {
     },
     /// Ask again for the nearest available units.
     RefreshNearest(IncidentId),
+    /// Register a new incident; `ticket` names it until the server numbers it.
+    Report {
+        /// What was reported.
+        report: Report,
+        /// Chosen by the asker, to find the outcome in [`Desk::reported`].
+        ticket: u64,
+    },
 }
 
 /// A command sent and not yet answered.
@@ -56,6 +64,8 @@ pub struct Pending {
     pub req: String,
     /// The incident it acts on.
     pub incident: Option<IncidentId>,
+    /// The ticket of a report.
+    pub ticket: Option<u64>,
     /// What, in words.
     pub what: String,
     /// When it was sent.
@@ -109,6 +119,9 @@ pub struct Desk {
     pub linked_cameras: Option<(IncidentId, Vec<CameraId>)>,
     /// A unit's recent track.
     pub track: Option<(UnitId, Track)>,
+    /// The outcome of the latest report sent: its ticket, and the incident the server
+    /// made or the refusal in words.
+    pub reported: Option<(u64, Result<IncidentId, String>)>,
     asked: HashMap<String, Asked>,
     last_selection: (Option<IncidentId>, Option<UnitId>),
 }
@@ -130,6 +143,37 @@ impl Desk {
     /// Whether a command on `incident` awaits its acknowledgement.
     pub fn pending_on(&self, incident: IncidentId) -> Option<&Pending> {
         self.pending.iter().find(|p| p.incident == Some(incident))
+    }
+
+    /// Whether the report with `ticket` awaits its acknowledgement.
+    pub fn report_pending(&self, ticket: u64) -> bool {
+        self.pending.iter().any(|p| p.ticket == Some(ticket))
+    }
+
+    /// A command that came to nothing: said in words, and a report's outcome kept.
+    fn failed(&mut self, p: Pending, why: String) {
+        let text = format!("{}：{why}", p.what);
+        if let Some(t) = p.ticket {
+            self.reported = Some((t, Err(text.clone())));
+        }
+        self.notice(text, true, p.incident);
+    }
+}
+
+/// Why the server refused, in the words a duty officer uses.
+pub fn refusal_words(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::Forbidden => "无此操作权限",
+        ErrorCode::OutOfScope => "超出本级管辖范围",
+        ErrorCode::IllegalTransition => "事件当前状态不允许此操作",
+        ErrorCode::NotFound => "事件、单位或类别不存在",
+        ErrorCode::Invalid => "内容不完整或超出范围",
+        ErrorCode::OutsideCity => "位置不在本市网格内",
+        ErrorCode::Overloaded => "服务器繁忙，请稍后重试",
+        ErrorCode::Internal => "服务器内部错误，未做任何更改",
+        ErrorCode::NotAuthenticated | ErrorCode::BadToken => "未登录或令牌无效",
+        ErrorCode::UnsupportedVersion => "协议版本不符",
+        ErrorCode::BadFrame | ErrorCode::UnknownType | ErrorCode::FrameTooLarge => "请求格式有误",
     }
 }
 
@@ -177,6 +221,12 @@ pub fn command_of(intent: &Intent) -> Option<(Command, IncidentId, String)> {
         }
         _ => None,
     }
+}
+
+/// "登记 占道经营": a report in words, by its category's name.
+fn report_words(r: &Report, map: &CityMapRes) -> String {
+    let name = map.model.as_ref().map_or(r.category.as_str(), |m| m.category_name(&r.category));
+    format!("登记 {name}")
 }
 
 /// Keeps the desk.
@@ -239,14 +289,28 @@ fn execute_intents(
             Intent::RefreshNearest(id) => desk.last_selection.0 = desk.last_selection.0.filter(|s| s != id),
             Intent::Act { .. } | Intent::Dispatch { .. } => {
                 let Some((cmd, incident, what)) = command_of(intent) else { continue };
-                match send(&mut net, |req| ClientMsg::Command { req, cmd }) {
-                    Some(req) => {
-                        desk.pending.push(Pending { req, incident: Some(incident), what, sent: Instant::now() })
-                    }
-                    None => desk.notice(format!("{what}：未连接服务器，未发送"), true, Some(incident)),
-                }
+                let p =
+                    Pending { req: String::new(), incident: Some(incident), ticket: None, what, sent: Instant::now() };
+                sent_or_failed(&mut net, &mut desk, cmd, p);
+            }
+            Intent::Report { report, ticket } => {
+                let what = report_words(report, &map);
+                let p =
+                    Pending { req: String::new(), incident: None, ticket: Some(*ticket), what, sent: Instant::now() };
+                sent_or_failed(&mut net, &mut desk, Command::Report(report.clone()), p);
             }
         }
+    }
+}
+
+/// Sends `cmd` and keeps it pending, or says it could not be sent.
+fn sent_or_failed(net: &mut Option<ResMut<NetLink>>, desk: &mut Desk, cmd: Command, mut p: Pending) {
+    match send(net, |req| ClientMsg::Command { req, cmd }) {
+        Some(req) => {
+            p.req = req;
+            desk.pending.push(p);
+        }
+        None => desk.failed(p, "未连接服务器，未发送".to_owned()),
     }
 }
 
@@ -283,19 +347,31 @@ fn ask_on_selection(
     desk.last_selection = now;
 }
 
-fn take_answers(mut events: MessageReader<ServerEvent>, mut lost: MessageReader<Undelivered>, mut desk: ResMut<Desk>) {
+fn take_answers(
+    mut events: MessageReader<ServerEvent>,
+    mut lost: MessageReader<Undelivered>,
+    mut desk: ResMut<Desk>,
+    mut intents: MessageWriter<Intent>,
+) {
     for ServerEvent(msg) in events.read() {
         match msg {
-            ServerMsg::Ack { req, .. } => {
+            ServerMsg::Ack { req, incident, .. } => {
                 if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
                     let p = desk.pending.remove(i);
-                    desk.notice(format!("{}：已确认", p.what), false, p.incident);
+                    match (p.ticket, *incident) {
+                        (Some(t), Some(id)) => {
+                            desk.reported = Some((t, Ok(id)));
+                            desk.notice(format!("{}：已确认，事件 #{id}", p.what), false, Some(id));
+                            intents.write(Intent::SelectIncident(id));
+                        }
+                        _ => desk.notice(format!("{}：已确认", p.what), false, p.incident),
+                    }
                 }
             }
-            ServerMsg::Error { req: Some(req), message, .. } => {
+            ServerMsg::Error { req: Some(req), code, message } => {
                 if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
                     let p = desk.pending.remove(i);
-                    desk.notice(format!("{}：被拒绝 — {message}", p.what), true, p.incident);
+                    desk.failed(p, format!("被拒绝 — {}（{message}）", refusal_words(*code)));
                 } else if desk.asked.remove(req).is_some() {
                     desk.notice(format!("查询失败：{message}"), true, None);
                 }
@@ -315,7 +391,7 @@ fn take_answers(mut events: MessageReader<ServerEvent>, mut lost: MessageReader<
     for Undelivered(req) in lost.read() {
         if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
             let p = desk.pending.remove(i);
-            desk.notice(format!("{}：连接中断，未发送", p.what), true, p.incident);
+            desk.failed(p, "连接中断，未发送".to_owned());
         }
         desk.asked.remove(req);
     }
@@ -328,7 +404,7 @@ fn expire_pending(mut desk: ResMut<Desk>) {
     let expired: Vec<Pending> = desk.pending.iter().filter(|p| p.sent.elapsed() > PENDING_TIMEOUT).cloned().collect();
     for p in expired {
         desk.pending.retain(|q| q.req != p.req);
-        desk.notice(format!("{}：{} 秒未获确认，请核对事件状态", p.what, PENDING_TIMEOUT.as_secs()), true, p.incident);
+        desk.failed(p, format!("{} 秒未获确认，请核对事件状态", PENDING_TIMEOUT.as_secs()));
     }
 }
 

@@ -18,6 +18,8 @@ pub struct IncidentView<'a> {
     pub category: &'a str,
     /// The responsible grid worker's name.
     pub worker: Option<&'a str>,
+    /// The names of the units sent, in the incident's order (the number where unknown).
+    pub units: Vec<String>,
     /// Server time now.
     pub now: i64,
     /// A command on it awaiting acknowledgement.
@@ -68,7 +70,7 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
         row("处置层级", level_name(i.level).to_owned());
         row("严重程度", format!("{} / 4", i.severity));
         row("时限", format_left(i.deadline.map(|d| d - v.now)));
-        row("已派单位", if i.units.is_empty() { "—".into() } else { format!("{:?}", i.units) });
+        row("已派单位", if v.units.is_empty() { "—".into() } else { v.units.join("、") });
     });
     ui.separator();
     if let Some(p) = v.pending {
@@ -134,10 +136,21 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
     egui::ScrollArea::vertical().id_salt("history").max_height(180.0).show(ui, |ui| {
         for s in i.history.iter().rev() {
             let note = if s.note.is_empty() { String::new() } else { format!(" — {}", s.note) };
-            ui.label(format!("{} {} → {} ({}){}", clock(s.at), s.action, style::state_name(s.state), s.by, note));
+            let (what, to) = (step_name(&s.action), style::state_name(s.state));
+            ui.label(format!("{} {what} → {to}（{}）{note}", clock(s.at), s.by));
         }
     });
     out
+}
+
+/// The Chinese name of a recorded step (`report`, an action's wire name, or the clock's
+/// `overdue`); an unknown one as it came.
+pub fn step_name(action: &str) -> &str {
+    match action {
+        "report" => "上报",
+        "overdue" => "超时",
+        _ => Action::ALL.iter().find(|a| a.name() == action).map_or(action, |a| action_name(*a)),
+    }
 }
 
 /// `HH:MM` in China Standard Time.
@@ -206,6 +219,7 @@ mod tests {
             incident: i,
             category: "火灾隐患",
             worker: Some("张三"),
+            units: vec![],
             now: 0,
             pending: None,
             nearest,
@@ -271,5 +285,29 @@ mod tests {
         drop(h);
         assert_eq!(got, Some(Intent::SelectIncident(42)));
         assert_eq!(clock(0), "08:00");
+    }
+
+    #[test]
+    fn the_history_and_the_units_sent_are_in_words() {
+        let mut i = incident(3, IncidentState::Dispatched);
+        i.units = vec![11, 12];
+        i.history = vec![onegrid_protocol::Step {
+            action: "escalate".into(),
+            state: IncidentState::Escalated,
+            by: "street-duty".into(),
+            at: 0,
+            origin: "127.0.0.1".into(),
+            note: "需区级部门报到".into(),
+        }];
+        let mut v = view(&i, None, true);
+        v.units = vec!["李四".into(), "12".into()];
+        let h = Harness::new_ui(|ui| {
+            incident_panel(ui, &v, &mut DetailState::default());
+        });
+        h.get_by_label("李四、12");
+        h.get_by_label("08:00 吹哨上报 → 已吹哨（street-duty） — 需区级部门报到");
+        drop(h);
+        assert_eq!((step_name("report"), step_name("dispatch"), step_name("overdue")), ("上报", "派遣", "超时"));
+        assert_eq!(step_name("audit"), "audit");
     }
 }

@@ -1,12 +1,14 @@
 //! The panels around the map and the map's own input. Panels are plain functions of view
 //! state that return the user's [`Intent`]; [`ui_system`] builds their views from the ECS,
-//! lays them out around the map viewport, handles pan, zoom and picking on the map, draws
-//! the map's [`readout`]s, and sends what was asked as `Intent` messages. In wall mode the
+//! lays them out around the map viewport, handles pan, zoom and picking on the map (and
+//! picking a new report's place for the [`intake`] form), draws the map's [`readout`]s,
+//! and sends what was asked as `Intent` messages. In wall mode the
 //! desk panels give way to the big figures and the ticker, and the wall is zoomed to its
 //! monitor's height.
 
 pub mod detail;
 pub mod find;
+pub mod intake;
 pub mod legend;
 pub mod queue;
 pub mod readout;
@@ -69,6 +71,8 @@ pub struct UiState {
     pub last_major: f64,
     /// A problem to show (local server, map).
     pub problem: Option<String>,
+    /// Registering an incident.
+    pub intake: intake::IntakeState,
 }
 
 /// The panels.
@@ -198,9 +202,19 @@ fn ui_system(
                     }
                 }
             });
-            let UiState { filter, detail, detail_for, .. } = &mut *state;
+            state.intake.settle(live.desk.reported.as_ref());
+            let UiState { filter, detail, detail_for, intake, .. } = &mut *state;
             egui::Panel::right("right").resizable(true).default_size(420.0).show(&mut root, |ui| {
-                ui.label(egui::RichText::new("事件队列").strong());
+                ui.horizontal(|ui| {
+                    ui.label(egui::RichText::new("事件队列").strong());
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        let b = ui.add_enabled(intake.draft.is_none(), egui::Button::new("登记事件"));
+                        if b.on_hover_text("登记来电、来访或坐席发现的事件：先在地图上点选位置").clicked()
+                        {
+                            intake.draft = Some(intake::Draft::new(None));
+                        }
+                    });
+                });
                 let rows = queue::queue_rows(live.incidents.iter().map(|i| &i.0), filter, live.feed.server_now, model);
                 let c = model.map(choices).unwrap_or_default();
                 egui::Frame::NONE.show(ui, |ui| {
@@ -209,6 +223,9 @@ fn ui_system(
                 });
                 ui.separator();
                 egui::ScrollArea::vertical().id_salt("detail").show(ui, |ui| {
+                    if let Some(m) = model {
+                        asked.extend(intake_form(ui, intake, m, &live, connected));
+                    }
                     asked.extend(selection_panels(ui, &live, model, detail, detail_for, connected));
                 });
             });
@@ -229,7 +246,8 @@ fn ui_system(
         });
         waiting_message(&ctx, rect, &words, problem.is_some());
     }
-    asked.extend(map_input(&ctx, &mut root, rect, &mut view, &live, model, *mode, &toggles, scale.0));
+    let map = MapCtx { mode: *mode, toggles: &toggles, text_scale: scale.0 };
+    asked.extend(map_input(&ctx, &mut root, rect, &mut view, &live, model, &map, &mut state.intake));
     for i in asked {
         intents.write(i);
     }
@@ -290,6 +308,52 @@ fn wall_panels(root: &mut Ui, live: &LiveRead, model: Option<&MapModel>, scale: 
     }
 }
 
+/// The intake form, when a report is being written; a report sent becomes an intent.
+fn intake_form(
+    ui: &mut Ui,
+    state: &mut intake::IntakeState,
+    m: &MapModel,
+    live: &LiveRead,
+    connected: bool,
+) -> Option<Intent> {
+    let d = state.draft.as_ref()?;
+    let place = d.at.map(|[lon, lat]| {
+        let place = readout::place_at(m, m.projection.to_local(lon, lat));
+        let inside = place.cell.is_some();
+        (readout::place_words(m, &place, grid_worker(&place, live), &[]), inside)
+    });
+    let mut categories: Vec<_> = m.categories.values().collect();
+    categories.sort_by(|a, b| a.code.cmp(&b.code));
+    let sending = d.ticket.is_some_and(|t| live.desk.report_pending(t));
+    let v = intake::IntakeView { place, categories, connected, sending };
+    let d = state.draft.as_mut()?;
+    let asked = intake::intake_panel(ui, &v, d);
+    ui.separator();
+    match asked? {
+        intake::IntakeAsk::Submit(report) => {
+            let ticket = state.ticket();
+            let d = state.draft.as_mut()?;
+            d.ticket = Some(ticket);
+            d.error = None;
+            Some(Intent::Report { report, ticket })
+        }
+        intake::IntakeAsk::Pick => {
+            state.draft.as_mut()?.picking = true;
+            None
+        }
+        intake::IntakeAsk::Cancel => {
+            state.draft = None;
+            None
+        }
+    }
+}
+
+/// The name of the grid worker responsible for the cell of `place`.
+fn grid_worker<'a>(place: &readout::Place<'_>, live: &'a LiveRead) -> Option<&'a str> {
+    let w = place.cell?.grid_worker?;
+    live.units.get(*live.index.units.get(&w)?).ok().map(|(u, _)| u.0.name.as_str())
+}
+
 fn selection_panels(
     ui: &mut Ui,
     live: &LiveRead,
@@ -314,10 +378,15 @@ fn selection_panels(
             .and_then(|e| live.units.get(*e).ok())
             .map(|(u, _)| u.0.name.as_str());
         let nearest = live.desk.nearest.as_ref().filter(|(id, _)| *id == i.id).map(|(_, n)| n.as_slice());
+        let unit_name = |u: &onegrid_protocol::UnitId| {
+            let named = live.index.units.get(u).and_then(|e| live.units.get(*e).ok());
+            named.map_or_else(|| u.to_string(), |(c, _)| c.0.name.clone())
+        };
         let v = IncidentView {
             incident: i,
             category: model.map_or(i.category.as_str(), |m| m.category_name(&i.category)),
             worker,
+            units: i.units.iter().map(unit_name).collect(),
             now: live.feed.server_now,
             pending: live.desk.pending_on(i.id),
             nearest,
@@ -343,7 +412,14 @@ fn selection_panels(
     out
 }
 
-#[allow(clippy::too_many_arguments)] // the map's input: the view, what it shows, and how
+/// How the map takes input: desk or wall, what its layers show, its text size.
+struct MapCtx<'a> {
+    mode: Mode,
+    toggles: &'a LayerToggles,
+    text_scale: f32,
+}
+
+#[allow(clippy::too_many_arguments)] // the map's input: the view, what it shows, and the intake it places
 fn map_input(
     ctx: &egui::Context,
     root: &mut Ui,
@@ -351,9 +427,8 @@ fn map_input(
     view: &mut MapView,
     live: &LiveRead,
     model: Option<&MapModel>,
-    mode: Mode,
-    toggles: &LayerToggles,
-    text_scale: f32,
+    map: &MapCtx<'_>,
+    intake: &mut intake::IntakeState,
 ) -> Option<Intent> {
     let resp = root.interact(rect, Id::new("map"), Sense::click_and_drag());
     if resp.dragged() {
@@ -399,29 +474,64 @@ fn map_input(
             view.fly_to(&m.bounds, 0.0);
         }
         if keys.4 {
+            // Esc first stops picking a report's place (and drops a draft with no place yet).
+            if let Some(d) = intake.draft.as_mut().filter(|d| d.picking) {
+                d.picking = false;
+                if d.at.is_none() {
+                    intake.draft = None;
+                }
+                return None;
+            }
             return Some(Intent::ClearSelection);
         }
     }
     let m = model?;
-    let hover = if mode == Mode::Desk { resp.hover_pos() } else { None };
+    let desk = map.mode == Mode::Desk;
+    let picking = desk && intake.picking();
+    let hover = if desk { resp.hover_pos() } else { None };
     let place = hover.map(|p| {
         let place = readout::place_at(m, view.to_local(p));
-        let worker = place
-            .cell
-            .and_then(|c| c.grid_worker)
-            .and_then(|w| live.index.units.get(&w))
-            .and_then(|e| live.units.get(*e).ok())
-            .map(|(u, _)| u.0.name.as_str());
-        let nets = [(toggles.responsibility, Net::Responsibility), (toggles.supervision, Net::Supervision)];
+        let nets = [(map.toggles.responsibility, Net::Responsibility), (map.toggles.supervision, Net::Supervision)];
         let nets: Vec<Net> = nets.into_iter().filter(|(on, _)| *on).map(|(_, n)| n).collect();
-        readout::place_words(m, &place, worker, &nets)
+        let words = readout::place_words(m, &place, grid_worker(&place, live), &nets);
+        if picking { format!("单击选定登记位置 · {words}") } else { words }
     });
-    readout::draw(&readout::painter(ctx, rect), rect, view.m_per_pt, place.as_deref(), text_scale);
-    if mode != Mode::Desk {
+    let painter = readout::painter(ctx, rect);
+    readout::draw(&painter, rect, view.m_per_pt, place.as_deref(), map.text_scale);
+    if !desk {
+        return None;
+    }
+    if let Some([lon, lat]) = intake.draft.as_ref().and_then(|d| d.at) {
+        report_pin(&painter, view.to_screen(m.projection.to_local(lon, lat)), map.text_scale);
+    }
+    let lonlat_at = |p: egui::Pos2| m.projection.to_lonlat(view.to_local(p));
+    if resp.secondary_clicked()
+        && let Some(p) = resp.interact_pointer_pos()
+    {
+        intake.menu_at = Some(lonlat_at(p));
+    }
+    resp.context_menu(|ui| {
+        if ui.button("在此登记事件").clicked() {
+            if let Some(at) = intake.menu_at {
+                intake.place(at);
+            }
+            ui.close();
+        }
+    });
+    if picking {
+        if resp.hovered() {
+            ctx.set_cursor_icon(egui::CursorIcon::Crosshair);
+        }
+        if resp.clicked()
+            && let Some(p) = resp.interact_pointer_pos()
+        {
+            intake.place(lonlat_at(p));
+        }
         return None;
     }
     // What is drawn is what the pointer can be over: a layer switched off is left out.
     // Cameras are named on hover; a click picks an incident or a unit.
+    let toggles = map.toggles;
     let hit = |p, with_cameras: bool| {
         let incidents = live.incidents.iter().filter(|_| toggles.incidents).map(|i| &i.0);
         let cameras = live.cameras.iter().filter(|_| toggles.cameras && with_cameras);
@@ -444,6 +554,30 @@ fn map_input(
         });
     }
     None
+}
+
+/// The place of the report being written: a white cross hair on a dark halo, a shape no
+/// live marker has, named beside it.
+fn report_pin(painter: &egui::Painter, at: egui::Pos2, scale: f32) {
+    let (outer, inner) = (17.0 * scale, 4.0 * scale);
+    let halo = egui::Stroke::new(5.0 * scale, egui::Color32::from_black_alpha(170));
+    let ink = egui::Stroke::new(2.5 * scale, egui::Color32::WHITE);
+    for stroke in [halo, ink] {
+        for d in [egui::vec2(1.0, 0.0), egui::vec2(0.0, 1.0)] {
+            painter.line_segment([at + d * inner, at + d * outer], stroke);
+            painter.line_segment([at - d * inner, at - d * outer], stroke);
+        }
+    }
+    painter.circle_filled(at, 2.0 * scale, egui::Color32::WHITE);
+    let font = egui::FontId::proportional(13.0 * scale);
+    let label = painter.layout_no_wrap("登记位置".to_owned(), font, egui::Color32::WHITE);
+    let corner = at + egui::vec2(outer + 3.0 * scale, -label.size().y / 2.0);
+    painter.rect_filled(
+        egui::Rect::from_min_size(corner, label.size()).expand(3.0 * scale),
+        3.0 * scale,
+        egui::Color32::from_black_alpha(190),
+    );
+    painter.galley(corner, label, egui::Color32::WHITE);
 }
 
 /// The tooltip for what the pointer is over.

@@ -1,0 +1,416 @@
+//! Registering an incident at the desk (登记事件): a call to the 12345 hotline, a walk-in
+//! or what an operator sees on a camera becomes a report. The place is picked on the map
+//! (the next click after 登记事件, or 在此登记事件 from the map's right-click menu); the form
+//! takes the category from the responsibility list (it shows the department the server will
+//! route it to), the severity, how many people it involves, the channel and what happened.
+//! Sent, it waits for the server's acknowledgement; a refusal is shown in words and the
+//! form stays filled in, so nothing typed is lost. A plain function of its view that
+//! returns what the user asked for.
+
+use bevy_egui::egui::{self, Color32, RichText, Ui};
+use geo_types::Point;
+use onegrid_protocol::coord::Datum;
+use onegrid_protocol::{MapCategory, Report, Scale, Source};
+
+use crate::ui::queue::level_name;
+
+/// The report being written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    /// Where, WGS-84 longitude and latitude; none until picked.
+    pub at: Option<[f64; 2]>,
+    /// The next click on the map picks the place.
+    pub picking: bool,
+    /// Category code from the responsibility list.
+    pub category: Option<String>,
+    /// 1 (一般) to 4 (特别重大).
+    pub severity: u8,
+    /// How many people it involves.
+    pub scale: Scale,
+    /// How it came in.
+    pub source: Source,
+    /// What happened.
+    pub description: String,
+    /// Sent with this ticket, awaiting the server.
+    pub ticket: Option<u64>,
+    /// The server's refusal of the last sending, in words.
+    pub error: Option<String>,
+}
+
+impl Draft {
+    /// A new report; `at` when the place is already known, else the map picks it.
+    pub fn new(at: Option<[f64; 2]>) -> Self {
+        Draft {
+            at,
+            picking: at.is_none(),
+            category: None,
+            severity: 2,
+            scale: Scale::Individual,
+            source: Source::Hotline,
+            description: String::new(),
+            ticket: None,
+            error: None,
+        }
+    }
+
+    /// The report to send, or why it cannot be sent yet.
+    pub fn report(&self) -> Result<Report, &'static str> {
+        let at = self.at.ok_or("请在地图上选定位置")?;
+        let category = self.category.clone().ok_or("请选择事件类别")?;
+        if self.description.trim().is_empty() {
+            return Err("请填写事件描述");
+        }
+        Ok(Report {
+            category,
+            location: Point::new(at[0], at[1]),
+            datum: Datum::Wgs84,
+            source: self.source,
+            description: self.description.trim().to_owned(),
+            attachments: Vec::new(),
+            severity: self.severity,
+            scale: self.scale,
+        })
+    }
+}
+
+/// The desk's intake between frames: the draft, where the map's menu was opened, and the
+/// tickets that tell this desk's reports apart.
+#[derive(Debug, Default)]
+pub struct IntakeState {
+    /// The report being written.
+    pub draft: Option<Draft>,
+    /// Where the map's right-click menu was opened, WGS-84.
+    pub menu_at: Option<[f64; 2]>,
+    /// The last ticket handed out.
+    pub tickets: u64,
+}
+
+impl IntakeState {
+    /// Whether the next click on the map picks the draft's place.
+    pub fn picking(&self) -> bool {
+        self.draft.as_ref().is_some_and(|d| d.picking)
+    }
+
+    /// Places the draft (a new one when none is open) at `at`.
+    pub fn place(&mut self, at: [f64; 2]) {
+        let d = self.draft.get_or_insert_with(|| Draft::new(None));
+        d.at = Some(at);
+        d.picking = false;
+    }
+
+    /// Hands out the ticket for sending the draft.
+    pub fn ticket(&mut self) -> u64 {
+        self.tickets += 1;
+        self.tickets
+    }
+
+    /// Takes the server's answer to the draft, if `outcome` is for it: an incident made
+    /// closes the draft; a refusal stays on it, with everything typed.
+    pub fn settle(&mut self, outcome: Option<&(u64, Result<u64, String>)>) {
+        let Some((ticket, result)) = outcome else { return };
+        let Some(d) = self.draft.as_mut().filter(|d| d.ticket == Some(*ticket)) else { return };
+        match result {
+            Ok(_) => self.draft = None,
+            Err(why) => {
+                d.ticket = None;
+                d.error = Some(why.clone());
+            }
+        }
+    }
+}
+
+/// What the form shows besides the draft.
+pub struct IntakeView<'a> {
+    /// The picked place in words, and whether it lies in a grid cell.
+    pub place: Option<(String, bool)>,
+    /// The responsibility list, sorted by code.
+    pub categories: Vec<&'a MapCategory>,
+    /// Whether reports can be sent now.
+    pub connected: bool,
+    /// The draft was sent and the server has not answered yet.
+    pub sending: bool,
+}
+
+/// What the user asked of the form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IntakeAsk {
+    /// Send this report.
+    Submit(Report),
+    /// Pick the place (again) on the map.
+    Pick,
+    /// Throw the draft away.
+    Cancel,
+}
+
+/// Channels an operator registers reports from; sensors and video alarms come from their
+/// gateways, not from the desk.
+pub const SOURCES: [(Source, &str); 4] = [
+    (Source::Hotline, "12345 热线"),
+    (Source::Operator, "坐席发现"),
+    (Source::GridWorker, "网格员来电"),
+    (Source::Citizen, "群众来访"),
+];
+
+/// Severity grades, 1 to 4.
+pub const SEVERITIES: [&str; 4] = ["一般", "较大", "重大", "特别重大"];
+
+/// How many people a matter involves.
+pub const SCALES: [(Scale, &str); 3] =
+    [(Scale::Individual, "个人/家庭"), (Scale::Group, "群体"), (Scale::MajorGroup, "重大群体")];
+
+const WARN: Color32 = Color32::from_rgb(255, 150, 80);
+
+/// Why a point outside every cell cannot be registered.
+const OUTSIDE: &str = "该点不在本市网格内";
+
+/// The form.
+pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<IntakeAsk> {
+    let mut out = None;
+    ui.horizontal(|ui| {
+        ui.heading("登记事件");
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.button("取消").clicked() {
+                out = Some(IntakeAsk::Cancel);
+            }
+        });
+    });
+    let editable = !v.sending;
+    egui::Grid::new("intake-grid").num_columns(2).spacing([8.0, 6.0]).show(ui, |ui| {
+        ui.label(RichText::new("位置").weak());
+        ui.vertical(|ui| {
+            match (&v.place, d.picking) {
+                (_, true) => {
+                    ui.label(RichText::new("点击地图选定位置（Esc 取消选点）").color(Color32::from_rgb(250, 210, 90)));
+                }
+                (Some((words, inside)), false) => {
+                    ui.label(words);
+                    if !inside {
+                        ui.label(RichText::new(OUTSIDE).color(WARN));
+                    }
+                }
+                (None, false) => {
+                    ui.label(RichText::new("未选定").weak());
+                }
+            }
+            if !d.picking && ui.add_enabled(editable, egui::Button::new("在地图上选点").small()).clicked() {
+                out = Some(IntakeAsk::Pick);
+            }
+        });
+        ui.end_row();
+
+        ui.label(RichText::new("来源").weak());
+        ui.horizontal_wrapped(|ui| {
+            for (s, name) in SOURCES {
+                ui.add_enabled_ui(editable, |ui| ui.selectable_value(&mut d.source, s, name));
+            }
+        });
+        ui.end_row();
+
+        ui.label(RichText::new("类别").weak());
+        let chosen = d.category.as_deref().and_then(|c| v.categories.iter().find(|x| x.code == c));
+        ui.add_enabled_ui(editable, |ui| {
+            egui::ComboBox::from_id_salt("intake-category")
+                .selected_text(chosen.map_or("请选择…".to_owned(), |c| format!("{} {}", c.code, c.name)))
+                .height(320.0)
+                .show_ui(ui, |ui| {
+                    let mut module = "";
+                    for c in &v.categories {
+                        if c.module != module {
+                            module = &c.module;
+                            ui.label(RichText::new(module).weak());
+                        }
+                        ui.selectable_value(&mut d.category, Some(c.code.clone()), format!("{} {}", c.code, c.name));
+                    }
+                });
+        });
+        ui.end_row();
+        if let Some(c) = chosen {
+            ui.label("");
+            ui.label(RichText::new(format!("责任部门 {} · 首办 {}", c.department, level_name(c.level))).weak());
+            ui.end_row();
+        }
+
+        ui.label(RichText::new("严重程度").weak());
+        ui.horizontal_wrapped(|ui| {
+            for (n, name) in (1u8..).zip(SEVERITIES) {
+                ui.add_enabled_ui(editable, |ui| ui.selectable_value(&mut d.severity, n, format!("{n} {name}")));
+            }
+        });
+        ui.end_row();
+
+        ui.label(RichText::new("涉及人数").weak());
+        ui.horizontal_wrapped(|ui| {
+            for (s, name) in SCALES {
+                ui.add_enabled_ui(editable, |ui| ui.selectable_value(&mut d.scale, s, name));
+            }
+        });
+        ui.end_row();
+    });
+    ui.add_enabled(
+        editable,
+        egui::TextEdit::multiline(&mut d.description)
+            .hint_text("事件描述：何时、何地、发生了什么、来电人及联系方式")
+            .desired_rows(3)
+            .desired_width(f32::INFINITY),
+    );
+    let ready = d.report();
+    let outside = v.place.as_ref().is_some_and(|(_, inside)| !inside) && !d.picking;
+    let why = match &ready {
+        _ if !v.connected => Some("未连接服务器"),
+        _ if outside => Some(OUTSIDE),
+        Err(why) => Some(*why),
+        Ok(_) => None,
+    };
+    ui.horizontal(|ui| {
+        let b = ui.add_enabled(why.is_none() && !v.sending && !d.picking, egui::Button::new("提交登记"));
+        let b = match why {
+            Some(why) => b.on_disabled_hover_text(why),
+            None => b,
+        };
+        if b.clicked()
+            && let Ok(r) = ready
+        {
+            out = Some(IntakeAsk::Submit(r));
+        }
+        if v.sending {
+            ui.label(RichText::new("⏳ 等待服务器确认…").color(Color32::from_rgb(250, 210, 90)));
+        } else if let Some(why) = why.filter(|w| !d.picking && *w != OUTSIDE) {
+            ui.label(RichText::new(why).weak());
+        }
+    });
+    if let Some(e) = &d.error {
+        ui.label(RichText::new(e).color(Color32::from_rgb(255, 110, 110)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use onegrid_protocol::Level;
+
+    fn category(code: &str, name: &str) -> MapCategory {
+        MapCategory {
+            code: code.into(),
+            name: name.into(),
+            module: "03 城市管理".into(),
+            department: "城管执法局".into(),
+            level: Level::Street,
+            skills: vec![],
+        }
+    }
+
+    /// Runs the form once over `d`, clicking `click` when given.
+    fn run(v: &IntakeView<'_>, d: &mut Draft, click: Option<&str>) -> Option<IntakeAsk> {
+        let mut got = None;
+        let mut h = Harness::new_ui(|ui| {
+            if let Some(a) = intake_panel(ui, v, d) {
+                got = Some(a);
+            }
+        });
+        if let Some(label) = click {
+            h.get_by_label(label).click();
+        }
+        h.run();
+        drop(h);
+        got
+    }
+
+    fn view(cats: &[MapCategory], inside: bool) -> IntakeView<'_> {
+        IntakeView {
+            place: Some(("118.08912°E 24.47921°N · 思明区 鹭江街道".into(), inside)),
+            categories: cats.iter().collect(),
+            connected: true,
+            sending: false,
+        }
+    }
+
+    #[test]
+    fn a_complete_draft_is_sent_as_the_report_it_describes() {
+        let cats = [category("0301", "占道经营"), category("0302", "违法建设")];
+        let mut d = Draft::new(Some([118.08912, 24.47921]));
+        d.category = Some("0302".into());
+        d.description = "  楼顶加盖彩钢房  ".into();
+        d.severity = 3;
+        d.source = Source::Citizen;
+        let got = run(&view(&cats, true), &mut d, Some("提交登记"));
+        let Some(IntakeAsk::Submit(r)) = got else { panic!("no report: {got:?}") };
+        assert_eq!(r.category, "0302");
+        assert_eq!((r.location.x(), r.location.y()), (118.08912, 24.47921));
+        assert_eq!(r.description, "楼顶加盖彩钢房", "trimmed");
+        assert_eq!((r.severity, r.source, r.scale), (3, Source::Citizen, Scale::Individual));
+    }
+
+    #[test]
+    fn nothing_is_sent_until_place_category_and_words_are_there() {
+        let cats = [category("0301", "占道经营")];
+        let mut d = Draft::new(None);
+        assert!(d.picking, "a draft without a place starts by picking one");
+        assert_eq!(run(&view(&cats, true), &mut d, Some("提交登记")), None);
+        d.picking = false;
+        d.at = Some([118.1, 24.47]);
+        assert_eq!(d.report(), Err("请选择事件类别"));
+        assert_eq!(run(&view(&cats, true), &mut d, Some("提交登记")), None);
+        d.category = Some("0301".into());
+        d.description = "   ".into();
+        assert_eq!(d.report(), Err("请填写事件描述"));
+        assert_eq!(run(&view(&cats, true), &mut d, Some("提交登记")), None);
+        d.description = "人行道摆摊".into();
+        assert_eq!(run(&view(&cats, false), &mut d, Some("提交登记")), None, "outside the grid");
+        let mut offline = view(&cats, true);
+        offline.connected = false;
+        assert_eq!(run(&offline, &mut d, Some("提交登记")), None, "no server");
+        let mut sending = view(&cats, true);
+        sending.sending = true;
+        assert_eq!(run(&sending, &mut d, Some("提交登记")), None, "already sent");
+        assert!(matches!(run(&view(&cats, true), &mut d, Some("提交登记")), Some(IntakeAsk::Submit(_))));
+    }
+
+    #[test]
+    fn the_servers_answer_closes_the_draft_or_stays_on_it() {
+        let mut s = IntakeState::default();
+        s.place([118.1, 24.47]);
+        let d = s.draft.as_mut().expect("a draft");
+        assert!(!d.picking);
+        d.description = "噪声扰民".into();
+        let t = s.ticket();
+        s.draft.as_mut().expect("draft").ticket = Some(t);
+        s.settle(Some(&(t + 1, Ok(9))));
+        assert!(s.draft.is_some(), "another report's answer leaves this one alone");
+        s.settle(Some(&(t, Err("登记：被拒绝 — 超出本级管辖范围".into()))));
+        let d = s.draft.as_ref().expect("a refusal keeps the draft");
+        assert_eq!((d.ticket, d.error.as_deref()), (None, Some("登记：被拒绝 — 超出本级管辖范围")));
+        assert_eq!(d.description, "噪声扰民", "nothing typed is lost");
+        s.settle(Some(&(t, Err("again".into()))));
+        assert_eq!(
+            s.draft.as_ref().and_then(|d| d.error.as_deref()),
+            Some("登记：被拒绝 — 超出本级管辖范围"),
+            "settled once"
+        );
+        let t2 = s.ticket();
+        assert_ne!(t, t2);
+        s.draft.as_mut().expect("draft").ticket = Some(t2);
+        s.settle(Some(&(t2, Ok(12))));
+        assert!(s.draft.is_none(), "registered: the form closes");
+    }
+
+    #[test]
+    fn the_form_says_where_whom_and_why_not() {
+        let cats = [category("0301", "占道经营")];
+        let mut d = Draft::new(Some([118.1, 24.47]));
+        d.category = Some("0301".into());
+        d.error = Some("登记 占道经营：被拒绝 — 超出本级管辖范围".into());
+        let h = Harness::new_ui(|ui| {
+            intake_panel(ui, &view(&cats, false), &mut d);
+        });
+        h.get_by_label("118.08912°E 24.47921°N · 思明区 鹭江街道");
+        h.get_by_label("该点不在本市网格内");
+        h.get_by_label("责任部门 城管执法局 · 首办 街道");
+        h.get_by_label("登记 占道经营：被拒绝 — 超出本级管辖范围");
+        drop(h);
+        assert_eq!(run(&view(&cats, true), &mut d, Some("在地图上选点")), Some(IntakeAsk::Pick));
+        assert_eq!(run(&view(&cats, true), &mut d, Some("取消")), Some(IntakeAsk::Cancel));
+    }
+}

@@ -1,0 +1,142 @@
+//! The duty desk end to end without a window: a headless bevy app with the real network
+//! client, live layers and desk against a real server (no simulator, so nothing else acts
+//! on the incidents). What the panels would ask for goes in as intents: a report registered
+//! at the desk is numbered by the server, shows up live and is selected; it is accepted and
+//! dispatched to the nearest unit the server names; illegal steps and bad reports are
+//! refused in words, and a refused report's outcome reaches the form that sent it.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use onegrid_console::desk::{Desk, DeskPlugin, Intent};
+use onegrid_console::live::{IncidentC, LiveIndex, LivePlugin, Selection};
+use onegrid_console::map::CityMapRes;
+use onegrid_console::net::{Link, LinkState, NetConfig, NetPlugin};
+use onegrid_console::view::MapView;
+use onegrid_protocol::{Action, Incident, IncidentState, Report, Scale, Source};
+
+fn run_until(app: &mut App, what: &str, mut done: impl FnMut(&mut App) -> bool) {
+    let started = Instant::now();
+    while !done(app) {
+        assert!(started.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
+        app.update();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn incident(app: &mut App, id: u64) -> Option<Incident> {
+    let e = *app.world().resource::<LiveIndex>().incidents.get(&id)?;
+    app.world().get::<IncidentC>(e).map(|i| i.0.clone())
+}
+
+fn report(lon: f64, lat: f64, category: &str) -> Report {
+    Report {
+        category: category.into(),
+        location: geo_types::Point::new(lon, lat),
+        datum: Default::default(),
+        source: Source::Hotline,
+        description: "来电：三楼厨房冒烟".into(),
+        attachments: vec![],
+        severity: 3,
+        scale: Scale::Individual,
+    }
+}
+
+/// Sends `intent` and waits until nothing the desk sent is pending; returns the newest notice.
+fn settle(app: &mut App, intent: Intent) -> (String, bool) {
+    let before = app.world().resource::<Desk>().notices.len();
+    app.world_mut().write_message(intent);
+    let mut saw_pending = false;
+    run_until(app, "the server's answer", |app| {
+        let desk = app.world().resource::<Desk>();
+        saw_pending |= !desk.pending.is_empty();
+        desk.pending.is_empty() && (desk.notices.len() > before || desk.notices.len() == 12)
+    });
+    assert!(saw_pending, "a command is pending until the server answers");
+    let n = app.world().resource::<Desk>().notices.front().expect("a notice").clone();
+    (n.text, n.error)
+}
+
+#[test]
+fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let maps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen");
+    let server = rt.block_on(async {
+        let mut config = onegrid_server::Config::new(maps, dir.path());
+        config.listen = "127.0.0.1:0".parse().expect("addr");
+        onegrid_server::start(config).await.expect("server")
+    });
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(LivePlugin)
+        .add_plugins(DeskPlugin)
+        .init_resource::<CityMapRes>()
+        .init_resource::<MapView>()
+        .add_plugins(NetPlugin {
+            config: NetConfig { url: format!("ws://{}", server.addr), token: "dev-commander".into() },
+        });
+    run_until(&mut app, "connected with the units", |app| {
+        app.world().resource::<Link>().state == LinkState::Connected
+            && !app.world().resource::<LiveIndex>().units.is_empty()
+    });
+
+    // Registered: numbered by the server, live, selected, and the form's ticket answered.
+    let (text, error) = settle(&mut app, Intent::Report { report: report(118.13044, 24.46149, "0201"), ticket: 7 });
+    assert!(!error, "{text}");
+    let Some((7, Ok(id))) = app.world().resource::<Desk>().reported.clone() else {
+        panic!("no outcome for ticket 7: {:?}", app.world().resource::<Desk>().reported)
+    };
+    assert!(text.contains(&format!("已确认，事件 #{id}")), "{text}");
+    run_until(&mut app, "the new incident, live and selected", |app| {
+        incident(app, id).is_some() && app.world().resource::<Selection>().incident == Some(id)
+    });
+    let i = incident(&mut app, id).expect("live");
+    assert_eq!(
+        (i.category.as_str(), i.source, i.state, i.severity),
+        ("0201", Source::Hotline, IncidentState::Reported, 3)
+    );
+    assert_eq!(i.placement.street_name, "筼筜街道");
+
+    // Selecting it asked for the nearest available units.
+    run_until(&mut app, "the nearest units", |app| {
+        app.world().resource::<Desk>().nearest.as_ref().is_some_and(|(n, u)| *n == id && !u.is_empty())
+    });
+    let unit = app.world().resource::<Desk>().nearest.as_ref().expect("nearest").1[0].unit;
+
+    // Dispatching before accepting is refused, in words; accept, then dispatch.
+    let (text, error) = settle(&mut app, Intent::Dispatch { incident: id, units: vec![unit] });
+    assert!(error && text.contains("被拒绝 — 事件当前状态不允许此操作"), "{text}");
+    let (text, error) = settle(&mut app, Intent::Act { incident: id, action: Action::Accept, note: String::new() });
+    assert!(!error && text.contains("已确认"), "{text}");
+    let (text, error) = settle(&mut app, Intent::Dispatch { incident: id, units: vec![unit] });
+    assert!(!error, "{text}");
+    run_until(&mut app, "the dispatch, live", |app| {
+        incident(app, id).is_some_and(|i| i.state == IncidentState::Dispatched && i.units == vec![unit])
+    });
+
+    // Reports the server refuses come back to their ticket in words.
+    for (ticket, r, words) in [
+        (8, report(118.0, 24.3, "0201"), "位置不在本市网格内"),
+        (9, report(118.13044, 24.46149, "9999"), "事件、单位或类别不存在"),
+    ] {
+        let (text, error) = settle(&mut app, Intent::Report { report: r, ticket });
+        assert!(error && text.contains(words), "{text}");
+        let outcome = app.world().resource::<Desk>().reported.clone();
+        assert!(matches!(&outcome, Some((t, Err(w))) if *t == ticket && w.contains(words)), "{outcome:?}");
+    }
+
+    // A command with the server gone is said to be lost, not left pending.
+    rt.block_on(server.shutdown());
+    run_until(&mut app, "the link to go down", |app| {
+        matches!(app.world().resource::<Link>().state, LinkState::Down { .. })
+    });
+    app.world_mut().write_message(Intent::Report { report: report(118.13044, 24.46149, "0201"), ticket: 10 });
+    run_until(&mut app, "the report to fail", |app| {
+        app.world().resource::<Desk>().reported.as_ref().is_some_and(|r| r.0 == 10)
+    });
+    let outcome = app.world().resource::<Desk>().reported.clone();
+    assert!(matches!(&outcome, Some((10, Err(w))) if w.contains("未发送")), "{outcome:?}");
+    assert!(app.world().resource::<Desk>().pending.is_empty());
+}
