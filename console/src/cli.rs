@@ -62,8 +62,8 @@ pub struct Cli {
     /// Start the map here instead of the whole city: LON,LAT,METRES_PER_POINT.
     #[arg(long)]
     pub view: Option<String>,
-    /// How unit markers are drawn: auto (stamped on the CPU under software Vulkan, one
-    /// mesh of quads on a GPU), cpu or gpu.
+    /// How unit markers are drawn: auto (stamped on the CPU under software Vulkan,
+    /// instanced quads on a GPU), cpu or gpu.
     #[arg(long, default_value = "auto")]
     pub markers: String,
     /// While the view stands still and markers are stamped, copy the map viewport's
