@@ -1,8 +1,9 @@
 //! Colours and sizes in one place: the dark command-centre palette, status colours of
-//! incidents and units, and what the legend says about them.
+//! incidents and units, what the legend says about them, and the Chinese names of states,
+//! channels and scales.
 
 use bevy_egui::egui::{self, Color32};
-use onegrid_protocol::{IncidentState, UnitKind, UnitStatus};
+use onegrid_protocol::{IncidentState, Scale, Source, UnitKind, UnitStatus};
 
 /// Behind the panels: the clear colour, with egui's panel fill made transparent, so that
 /// the panels cost no full-area pass of their own (egui's dark panel grey).
@@ -133,5 +134,26 @@ pub fn status_name(status: UnitStatus) -> &'static str {
         UnitStatus::EnRoute => "在途",
         UnitStatus::OnScene => "处置中",
         UnitStatus::OffDuty => "离岗",
+    }
+}
+
+/// The intake channel's name in Chinese.
+pub fn source_name(source: Source) -> &'static str {
+    match source {
+        Source::Hotline => "12345 热线",
+        Source::Operator => "坐席发现",
+        Source::GridWorker => "网格员上报",
+        Source::Citizen => "群众上报",
+        Source::IotSensor => "物联感知",
+        Source::VideoAlarm => "视频告警",
+    }
+}
+
+/// How many people a matter involves, in Chinese (GB/T 31000 incident scale).
+pub fn scale_name(scale: Scale) -> &'static str {
+    match scale {
+        Scale::Individual => "个人/家庭",
+        Scale::Group => "群体",
+        Scale::MajorGroup => "重大群体",
     }
 }

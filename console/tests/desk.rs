@@ -2,7 +2,7 @@
 //! client, live layers and desk against a real server (no simulator, so nothing else acts
 //! on the incidents). What the panels would ask for goes in as intents: a report registered
 //! at the desk is numbered by the server, shows up live and is selected; it is accepted and
-//! dispatched to the nearest unit the server names; illegal steps and bad reports are
+//! dispatched to the nearest unit the server names (the cameras that see it are asked for too); illegal steps and bad reports are
 //! refused in words, and a refused report's outcome reaches the form that sent it.
 
 use std::path::Path;
@@ -99,9 +99,11 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
     );
     assert_eq!(i.placement.street_name, "筼筜街道");
 
-    // Selecting it asked for the nearest available units.
-    run_until(&mut app, "the nearest units", |app| {
-        app.world().resource::<Desk>().nearest.as_ref().is_some_and(|(n, u)| *n == id && !u.is_empty())
+    // Selecting it asked for the nearest available units and the cameras that see it.
+    run_until(&mut app, "the nearest units and the linked cameras", |app| {
+        let desk = app.world().resource::<Desk>();
+        desk.nearest.as_ref().is_some_and(|(n, u)| *n == id && !u.is_empty())
+            && desk.linked_cameras.as_ref().is_some_and(|(n, _)| *n == id)
     });
     let unit = app.world().resource::<Desk>().nearest.as_ref().expect("nearest").1[0].unit;
 

@@ -20,6 +20,10 @@ pub struct IncidentView<'a> {
     pub worker: Option<&'a str>,
     /// The names of the units sent, in the incident's order (the number where unknown).
     pub units: Vec<String>,
+    /// The names of its responsibility and supervision units (the code where unnamed).
+    pub nets: [&'a str; 2],
+    /// The cameras that see it, by name, when known.
+    pub cameras: Option<Vec<&'a str>>,
     /// Server time now.
     pub now: i64,
     /// A command on it awaiting acknowledgement.
@@ -63,14 +67,29 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
         };
         row("位置", format!("{} {} {}", p.district_name, p.street_name, p.community_name));
         row("网格", p.cell.clone());
-        row("责任网格", p.responsibility_unit.clone());
-        row("监督网格", p.supervision_unit.clone());
+        row("责任网格", v.nets[0].to_owned());
+        row("监督网格", v.nets[1].to_owned());
         row("网格员", v.worker.map_or("—".into(), str::to_owned));
+        row(
+            "来源",
+            format!(
+                "{} · {} 上报（{}前）",
+                style::source_name(i.source),
+                clock(i.reported_at),
+                ago(v.now - i.reported_at)
+            ),
+        );
         row("责任部门", i.department.clone());
         row("处置层级", level_name(i.level).to_owned());
-        row("严重程度", format!("{} / 4", i.severity));
+        row("严重程度", format!("{} / 4 · {}", i.severity, style::scale_name(i.scale)));
         row("时限", format_left(i.deadline.map(|d| d - v.now)));
         row("已派单位", if v.units.is_empty() { "—".into() } else { v.units.join("、") });
+        let cameras = match &v.cameras {
+            None => "查询中…".to_owned(),
+            Some(c) if c.is_empty() => "无摄像机覆盖".to_owned(),
+            Some(c) => format!("{} 路：{}", c.len(), c.join("、")),
+        };
+        row("联动摄像机", cameras);
     });
     ui.separator();
     if let Some(p) = v.pending {
@@ -153,6 +172,16 @@ pub fn step_name(action: &str) -> &str {
     }
 }
 
+/// How long ago, in minutes, hours or days: "3 分钟", "2 小时 5 分", "1 天 3 小时".
+pub fn ago(ms: i64) -> String {
+    let mins = ms.max(0) / 60_000;
+    match mins {
+        0..60 => format!("{mins} 分钟"),
+        60..1440 => format!("{} 小时 {} 分", mins / 60, mins % 60),
+        _ => format!("{} 天 {} 小时", mins / 1440, mins % 1440 / 60),
+    }
+}
+
 /// `HH:MM` in China Standard Time.
 pub fn clock(ms: i64) -> String {
     let mins = (ms + crate::live::figures::CST_OFFSET_MS).div_euclid(60_000).rem_euclid(24 * 60);
@@ -220,6 +249,8 @@ mod tests {
             category: "火灾隐患",
             worker: Some("张三"),
             units: vec![],
+            nets: ["R1", "S1"],
+            cameras: None,
             now: 0,
             pending: None,
             nearest,
@@ -299,15 +330,21 @@ mod tests {
             origin: "127.0.0.1".into(),
             note: "需区级部门报到".into(),
         }];
+        i.source = onegrid_protocol::Source::Hotline;
+        i.reported_at = -(65 * 60_000);
         let mut v = view(&i, None, true);
         v.units = vec!["李四".into(), "12".into()];
+        v.cameras = Some(vec!["西边社区居委会探头068", "探头069"]);
         let h = Harness::new_ui(|ui| {
             incident_panel(ui, &v, &mut DetailState::default());
         });
         h.get_by_label("李四、12");
+        h.get_by_label("12345 热线 · 06:55 上报（1 小时 5 分前）");
+        h.get_by_label("2 路：西边社区居委会探头068、探头069");
         h.get_by_label("08:00 吹哨上报 → 已吹哨（street-duty） — 需区级部门报到");
         drop(h);
         assert_eq!((step_name("report"), step_name("dispatch"), step_name("overdue")), ("上报", "派遣", "超时"));
         assert_eq!(step_name("audit"), "audit");
+        assert_eq!((ago(59 * 60_000), ago(25 * 3_600_000)), ("59 分钟".to_owned(), "1 天 1 小时".to_owned()));
     }
 }

@@ -12,6 +12,7 @@ use geo_types::Point;
 use onegrid_protocol::coord::Datum;
 use onegrid_protocol::{MapCategory, Report, Scale, Source};
 
+use crate::style;
 use crate::ui::queue::level_name;
 
 /// The report being written.
@@ -142,21 +143,15 @@ pub enum IntakeAsk {
     Cancel,
 }
 
-/// Channels an operator registers reports from; sensors and video alarms come from their
-/// gateways, not from the desk.
-pub const SOURCES: [(Source, &str); 4] = [
-    (Source::Hotline, "12345 热线"),
-    (Source::Operator, "坐席发现"),
-    (Source::GridWorker, "网格员来电"),
-    (Source::Citizen, "群众来访"),
-];
+/// Channels an operator registers reports from (a grid worker's or a citizen's by phone or
+/// in person); sensors and video alarms come from their gateways, not from the desk.
+pub const SOURCES: [Source; 4] = [Source::Hotline, Source::Operator, Source::GridWorker, Source::Citizen];
 
 /// Severity grades, 1 to 4.
 pub const SEVERITIES: [&str; 4] = ["一般", "较大", "重大", "特别重大"];
 
 /// How many people a matter involves.
-pub const SCALES: [(Scale, &str); 3] =
-    [(Scale::Individual, "个人/家庭"), (Scale::Group, "群体"), (Scale::MajorGroup, "重大群体")];
+pub const SCALES: [Scale; 3] = [Scale::Individual, Scale::Group, Scale::MajorGroup];
 
 const WARN: Color32 = Color32::from_rgb(255, 150, 80);
 
@@ -200,8 +195,8 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
 
         ui.label(RichText::new("来源").weak());
         ui.horizontal_wrapped(|ui| {
-            for (s, name) in SOURCES {
-                ui.add_enabled_ui(editable, |ui| ui.selectable_value(&mut d.source, s, name));
+            for s in SOURCES {
+                ui.add_enabled_ui(editable, |ui| ui.selectable_value(&mut d.source, s, style::source_name(s)));
             }
         });
         ui.end_row();
@@ -240,8 +235,8 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
 
         ui.label(RichText::new("涉及人数").weak());
         ui.horizontal_wrapped(|ui| {
-            for (s, name) in SCALES {
-                ui.add_enabled_ui(editable, |ui| ui.selectable_value(&mut d.scale, s, name));
+            for s in SCALES {
+                ui.add_enabled_ui(editable, |ui| ui.selectable_value(&mut d.scale, s, style::scale_name(s)));
             }
         });
         ui.end_row();

@@ -387,6 +387,19 @@ fn selection_panels(
             category: model.map_or(i.category.as_str(), |m| m.category_name(&i.category)),
             worker,
             units: i.units.iter().map(unit_name).collect(),
+            nets: [Net::Responsibility, Net::Supervision].map(|net| {
+                let code = match net {
+                    Net::Responsibility => i.placement.responsibility_unit.as_str(),
+                    Net::Supervision => i.placement.supervision_unit.as_str(),
+                };
+                model.and_then(|m| m.overlay(net, code)).map_or(code, |o| o.name.as_str())
+            }),
+            cameras: live.desk.linked_cameras.as_ref().filter(|(id, _)| *id == i.id).map(|(_, cams)| {
+                let name = |c: &onegrid_protocol::CameraId| {
+                    live.index.cameras.get(c).and_then(|e| live.cameras.get(*e).ok()).map(|c| c.0.name.as_str())
+                };
+                cams.iter().filter_map(name).collect()
+            }),
             now: live.feed.server_now,
             pending: live.desk.pending_on(i.id),
             nearest,
