@@ -57,7 +57,11 @@ need_console() {
     libvulkan1 mesa-vulkan-drivers
 }
 
-# What the screenshot tests need to open a real window without a screen.
+# What the screenshot tests need to open a real window without a screen, and what the
+# wall's test needs for a bare X server with two monitors: Xorg's dummy driver, xrandr to
+# lay the monitors out, xwininfo and xwd to see where the windows went and what they show.
 need_xvfb() {
-  need_packages xvfb-run:xvfb xauth:xauth
+  need_packages xvfb-run:xvfb xauth:xauth Xorg:xserver-xorg-core xrandr:x11-xserver-utils \
+    xwininfo:x11-utils xwd:x11-apps
+  need_debs xserver-xorg-video-dummy
 }

@@ -84,7 +84,7 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
         }),
         _ => None,
     };
-    let spread = SpreadPlugin { plan, exit_with_parent: cli.exit_with_parent };
+    let spread = SpreadPlugin { plan, exit_with_parent: cli.exit_with_parent, fill: fullscreen };
     let mut app = onegrid_console::build_app(AppOptions {
         source,
         mode,

@@ -6,6 +6,13 @@
 //!
 //! The children live as long as this console: each reads its standard input, which this
 //! console holds open, and quits when it closes — when this console exits or is killed.
+//!
+//! Monitors are numbered as a wall is seen: left to right, then top to bottom. Each wall
+//! console fills its monitor itself once the window system has listed them: borderless
+//! fullscreen on that monitor, and its window placed and sized to the monitor's rectangle,
+//! so that the wall fills its screens under a bare X server (a video-wall controller often
+//! runs no window manager, and the fullscreen request alone is then ignored) as under a
+//! desktop.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -14,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use bevy::window::Monitor;
+use bevy::window::{Monitor, MonitorSelection, PrimaryWindow, WindowMode, WindowPosition};
 
 /// How to start the other monitors' consoles.
 #[derive(Debug, Clone)]
@@ -76,6 +83,22 @@ pub struct SpreadPlugin {
     pub plan: Option<SpreadPlan>,
     /// Quit when standard input closes.
     pub exit_with_parent: bool,
+    /// Fill this monitor (wall order) with the window.
+    pub fill: Option<usize>,
+}
+
+/// The monitor this console's window fills, in wall order.
+#[derive(Debug, Clone, Copy, Resource)]
+struct Fill {
+    monitor: usize,
+    done: bool,
+}
+
+/// The monitors in wall order (left to right, then top to bottom), from their entities and
+/// top-left corners.
+pub fn wall_order(mut monitors: Vec<(Entity, IVec2)>) -> Vec<Entity> {
+    monitors.sort_by_key(|(_, p)| (p.x, p.y));
+    monitors.into_iter().map(|(e, _)| e).collect()
 }
 
 impl Plugin for SpreadPlugin {
@@ -88,7 +111,38 @@ impl Plugin for SpreadPlugin {
             watch_parent();
             app.add_systems(First, exit_when_parent_gone);
         }
+        if let Some(monitor) = self.fill {
+            app.insert_resource(Fill { monitor, done: false }).add_systems(Update, fill_monitor);
+        }
     }
+}
+
+/// Once the monitors are listed, puts the window on its monitor: fullscreen there, and at
+/// its corner and its size.
+fn fill_monitor(
+    mut fill: ResMut<Fill>,
+    monitors: Query<(Entity, &Monitor)>,
+    mut windows: Query<&mut Window, With<PrimaryWindow>>,
+) {
+    if fill.done || monitors.is_empty() {
+        return;
+    }
+    let Ok(mut window) = windows.single_mut() else { return };
+    fill.done = true;
+    let order = wall_order(monitors.iter().map(|(e, m)| (e, m.physical_position)).collect());
+    let Some(&entity) = order.get(fill.monitor).or_else(|| order.first()) else { return };
+    if order.len() <= fill.monitor {
+        warn!("wall: there is no monitor {} ({} listed); filling the first", fill.monitor, order.len());
+    }
+    let Ok((_, m)) = monitors.get(entity) else { return };
+    info!(
+        "wall: filling monitor {} ({}×{} at {},{})",
+        fill.monitor, m.physical_width, m.physical_height, m.physical_position.x, m.physical_position.y
+    );
+    window.mode = WindowMode::BorderlessFullscreen(MonitorSelection::Entity(entity));
+    window.position = WindowPosition::At(m.physical_position);
+    window.resolution.set_physical_resolution(m.physical_width, m.physical_height);
+    window.decorations = false;
 }
 
 fn spread_wall(mut spread: ResMut<Spread>, monitors: Query<&Monitor>) {
@@ -158,13 +212,41 @@ mod tests {
     }
 
     #[test]
+    fn monitors_are_numbered_left_to_right_then_top_to_bottom() {
+        let e = |i: u32| Entity::from_raw_u32(i).expect("entity");
+        let listed = vec![(e(1), IVec2::new(1920, 0)), (e(2), IVec2::new(0, 1080)), (e(3), IVec2::new(0, 0))];
+        assert_eq!(wall_order(listed), vec![e(3), e(2), e(1)]);
+    }
+
+    #[test]
+    fn a_wall_window_takes_its_monitors_place_and_size() {
+        let mut app = App::new();
+        app.add_plugins(SpreadPlugin { plan: None, exit_with_parent: false, fill: Some(1) });
+        let window = app.world_mut().spawn((Window::default(), PrimaryWindow)).id();
+        app.update();
+        assert_eq!(app.world().get::<Window>(window).expect("window").position, WindowPosition::Automatic);
+        for x in [1920, 0] {
+            let mut m = monitor(x);
+            m.physical_width = if x == 0 { 1920 } else { 1280 };
+            m.physical_height = if x == 0 { 1080 } else { 800 };
+            app.world_mut().spawn(m);
+        }
+        app.update();
+        let w = app.world().get::<Window>(window).expect("window");
+        assert_eq!(w.position, WindowPosition::At(IVec2::new(1920, 0)), "monitor 1 is the right-hand one");
+        assert_eq!((w.resolution.physical_width(), w.resolution.physical_height()), (1280, 800));
+        assert!(matches!(w.mode, WindowMode::BorderlessFullscreen(MonitorSelection::Entity(_))));
+        assert!(!w.decorations);
+    }
+
+    #[test]
     fn once_the_monitors_are_listed_a_console_starts_for_each_other_one() {
         // A real process per monitor; `true` stands for the console's executable here
         // (it takes any arguments and quits).
         let exe = ["/bin/true", "/usr/bin/true"].iter().map(PathBuf::from).find(|p| p.exists()).expect("true(1)");
         let plan = SpreadPlan { exe, args: vec!["--wall".into()] };
         let mut app = App::new();
-        app.add_plugins(SpreadPlugin { plan: Some(plan), exit_with_parent: false });
+        app.add_plugins(SpreadPlugin { plan: Some(plan), exit_with_parent: false, fill: None });
         app.update();
         assert!(app.world().resource::<Spread>().children.is_empty(), "no monitors listed yet: nothing started");
         for x in [0, 1920, 3840] {

@@ -1,8 +1,11 @@
 //! The wall's other monitors run consoles of their own, started by the first with
 //! `--exit-with-parent`: such a console must quit, cleanly, when its parent goes (its
-//! standard input closes), and not before. A real console under Xvfb.
+//! standard input closes), and not before. A real console under Xvfb. And the wall on two
+//! real monitors: a bare X server with two outputs, where each console's window must fill
+//! its own monitor and show the wall.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -36,5 +39,197 @@ fn a_wall_console_for_another_monitor_quits_with_its_parent() {
     let text = std::fs::read_to_string(dir.path().join("console.log")).expect("read log");
     assert!(status.success(), "quits cleanly: {status:?}\n{text}");
     assert!(text.contains("the parent wall console has quit"), "says why; log:\n{text}");
+    assert!(!text.contains("panicked"), "{text}");
+}
+
+/// A bare X server (Xorg's dummy driver, no window manager) with two monitors side by side,
+/// as a video-wall controller has them: 1920×1080 at the left, 1280×800 at its right.
+struct TwoMonitors {
+    xorg: std::process::Child,
+    display: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TwoMonitors {
+    fn drop(&mut self) {
+        let _ = self.xorg.kill();
+        let _ = self.xorg.wait();
+    }
+}
+
+/// Modes of the two monitors (`gtf W H 60`).
+const MODES: [(&str, &str, &str); 2] = [
+    ("DUMMY0", "1920x1080_60.00", "172.80 1920 2040 2248 2576 1080 1081 1084 1118 -HSync +Vsync"),
+    ("DUMMY1", "1280x800_60.00", "83.46 1280 1344 1480 1680 800 801 804 828 -HSync +Vsync"),
+];
+
+fn x_tool(display: &str, tool: &str, args: &[&str]) -> std::process::Output {
+    Command::new(tool)
+        .args(args)
+        .env("DISPLAY", display)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool}: {e} (scripts/test installs it)"))
+}
+
+fn two_monitors() -> TwoMonitors {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Xorg reads every *.conf of its config directory; no -config, which only root may point anywhere.
+    let conf = "Section \"Device\"\n Identifier \"dummy\"\n Driver \"dummy\"\n VideoRam 256000\nEndSection\n\
+                Section \"Screen\"\n Identifier \"screen\"\n Device \"dummy\"\n DefaultDepth 24\n\
+                SubSection \"Display\"\n  Depth 24\n  Virtual 3200 1080\n EndSubSection\nEndSection\n";
+    std::fs::write(dir.path().join("dummy.conf"), conf).expect("conf");
+    let n = (40..200)
+        .find(|n| {
+            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        })
+        .expect("a free display number");
+    let display = format!(":{n}");
+    let xorg = Command::new("Xorg")
+        .args([&display, "-noreset", "-nolisten", "tcp", "-configdir"])
+        .arg(dir.path())
+        .arg("-logfile")
+        .arg(dir.path().join("xorg.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start Xorg (scripts/test installs xserver-xorg-core and its dummy driver)");
+    let x = TwoMonitors { xorg, display, _dir: dir };
+    let started = std::time::Instant::now();
+    while !x_tool(&x.display, "xrandr", &["--current"]).status.success() {
+        assert!(started.elapsed() < Duration::from_secs(20), "Xorg did not start");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for (output, name, line) in MODES {
+        let mut args = vec!["--newmode", name];
+        args.extend(line.split(' '));
+        assert!(x_tool(&x.display, "xrandr", &args).status.success(), "xrandr --newmode {name}");
+        assert!(x_tool(&x.display, "xrandr", &["--addmode", output, name]).status.success(), "xrandr --addmode");
+    }
+    let (a, b) = (MODES[0], MODES[1]);
+    let out = x_tool(
+        &x.display,
+        "xrandr",
+        &["--output", a.0, "--mode", a.1, "--output", b.0, "--mode", b.1, "--right-of", a.0],
+    );
+    assert!(out.status.success(), "xrandr: {}", String::from_utf8_lossy(&out.stderr));
+    x
+}
+
+/// The root window's pixels, read with `xwd` (its 32-bit ZPixmap format).
+struct Screen {
+    width: usize,
+    height: usize,
+    rgb: Vec<[u8; 3]>,
+}
+
+impl Screen {
+    fn grab(display: &str) -> Screen {
+        let out = x_tool(display, "xwd", &["-root", "-silent"]);
+        assert!(out.status.success(), "xwd");
+        let b = out.stdout;
+        let word = |i: usize| u32::from_be_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]) as usize;
+        let (header, width, height, byte_order, bpp, stride, ncolors) =
+            (word(0), word(4), word(5), word(7), word(11), word(12), word(19));
+        assert_eq!(bpp, 32, "a 24-bit screen is stored in 32 bits a pixel");
+        let (rmask, gmask, bmask) = (word(13), word(14), word(15));
+        let data = &b[header + 12 * ncolors..];
+        let shift = |mask: usize| mask.trailing_zeros();
+        let mut rgb = Vec::with_capacity(width * height);
+        for y in 0..height {
+            for x in 0..width {
+                let p = &data[y * stride + 4 * x..][..4];
+                let v = if byte_order == 0 {
+                    u32::from_le_bytes([p[0], p[1], p[2], p[3]])
+                } else {
+                    u32::from_be_bytes([p[0], p[1], p[2], p[3]])
+                } as usize;
+                let c = |m: usize| ((v & m) >> shift(m)) as u8;
+                rgb.push([c(rmask), c(gmask), c(bmask)]);
+            }
+        }
+        Screen { width, height, rgb }
+    }
+
+    /// Distinct colours and black pixels in a rectangle.
+    fn look(&self, x0: usize, y0: usize, w: usize, h: usize) -> (usize, usize) {
+        let mut seen = std::collections::HashSet::new();
+        let mut black = 0;
+        for y in y0..y0 + h {
+            for x in x0..x0 + w {
+                let p = self.rgb[y * self.width + x];
+                black += usize::from(p == [0, 0, 0]);
+                seen.insert(p);
+            }
+        }
+        (seen.len(), black)
+    }
+}
+
+#[test]
+fn the_wall_fills_each_monitor_of_a_bare_x_server() {
+    let x = two_monitors();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let data = tempfile::tempdir().expect("tempdir");
+    let maps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen");
+    let server = rt.block_on(async {
+        let mut config = onegrid_server::Config::new(maps, data.path());
+        config.listen = "127.0.0.1:0".parse().expect("addr");
+        config.simulate = onegrid_server::sim::Profile::named("default");
+        onegrid_server::start(config).await.expect("server")
+    });
+    let log = std::fs::File::create(data.path().join("console.log")).expect("log");
+    // The wall on every monitor: this console takes the first and starts one for the second.
+    let mut wall = Command::new(BIN)
+        .args(["--wall", "--server", &format!("ws://{}", server.addr)])
+        .env("DISPLAY", &x.display)
+        .current_dir(data.path())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start the console");
+    let windows = |x: &TwoMonitors| {
+        let out = x_tool(&x.display, "xwininfo", &["-root", "-tree"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut placed: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains("OneGrid"))
+            .filter_map(|l| l.split_whitespace().rev().nth(1).map(str::to_owned))
+            .collect();
+        placed.sort();
+        placed
+    };
+    let started = std::time::Instant::now();
+    let mut placed = windows(&x);
+    while placed != ["1280x800+1920+0", "1920x1080+0+0"] {
+        if started.elapsed() > Duration::from_secs(90) || wall.try_wait().expect("wait").is_some() {
+            let _ = wall.kill();
+            let text = std::fs::read_to_string(data.path().join("console.log")).unwrap_or_default();
+            panic!("the wall's windows are {placed:?}, not one on each monitor\n{text}");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        placed = windows(&x);
+    }
+    // Both show the wall (a map, figures, text: many colours, no black), and nothing is
+    // drawn where no monitor is (below the smaller one).
+    let mut looks = Vec::new();
+    while started.elapsed() < Duration::from_secs(120) {
+        let s = Screen::grab(&x.display);
+        assert_eq!((s.width, s.height), (3200, 1080));
+        looks = vec![s.look(0, 0, 1920, 1080), s.look(1920, 0, 1280, 800), s.look(1920, 800, 1280, 280)];
+        if looks[0].0 > 400 && looks[1].0 > 400 && looks[0].1 < 1000 && looks[1].1 < 1000 {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let _ = wall.kill();
+    let _ = wall.wait();
+    rt.block_on(server.shutdown());
+    let text = std::fs::read_to_string(data.path().join("console.log")).unwrap_or_default();
+    for (i, (colours, black)) in looks[..2].iter().enumerate() {
+        assert!(*colours > 400 && *black < 1000, "monitor {i}: {colours} colours, {black} black pixels\n{text}");
+    }
+    assert_eq!(looks[2], (1, 1280 * 280), "nothing drawn off the monitors");
+    assert!(text.contains("wall: filling monitor 1 (1280×800 at 1920,0)"), "{text}");
     assert!(!text.contains("panicked"), "{text}");
 }
