@@ -5,9 +5,6 @@
 //! dispatched to the nearest unit the server names (the cameras that see it are asked for too); illegal steps and bad reports are
 //! refused in words, and a refused report's outcome reaches the form that sent it.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
-
 use bevy::prelude::*;
 use onegrid_console::desk::{Desk, DeskPlugin, Intent};
 use onegrid_console::live::{IncidentC, LiveIndex, LivePlugin, Selection};
@@ -16,14 +13,8 @@ use onegrid_console::net::{Link, LinkState, NetConfig, NetPlugin};
 use onegrid_console::view::MapView;
 use onegrid_protocol::{Action, Incident, IncidentState, Report, Scale, Source};
 
-fn run_until(app: &mut App, what: &str, mut done: impl FnMut(&mut App) -> bool) {
-    let started = Instant::now();
-    while !done(app) {
-        assert!(started.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
-        app.update();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
+mod common;
+use common::run_until;
 
 fn incident(app: &mut App, id: u64) -> Option<Incident> {
     let e = *app.world().resource::<LiveIndex>().incidents.get(&id)?;
@@ -60,14 +51,9 @@ fn settle(app: &mut App, intent: Intent) -> (String, bool) {
 
 #[test]
 fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = common::runtime();
     let dir = tempfile::tempdir().expect("tempdir");
-    let maps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen");
-    let server = rt.block_on(async {
-        let mut config = onegrid_server::Config::new(maps, dir.path());
-        config.listen = "127.0.0.1:0".parse().expect("addr");
-        onegrid_server::start(config).await.expect("server")
-    });
+    let server = common::server(&rt, dir.path(), |_| {});
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .add_plugins(LivePlugin)

@@ -11,27 +11,15 @@ use bevy::prelude::*;
 use onegrid_console::live::{Feed, IncidentC, LiveIndex, LivePlugin, UnitC};
 use onegrid_console::net::{Link, LinkState, NetConfig, NetPlugin};
 
-fn maps() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen")
-}
+mod common;
+use common::run_until;
 
 fn start(rt: &tokio::runtime::Runtime, data: &Path, listen: SocketAddr) -> onegrid_server::Running {
-    rt.block_on(async {
-        let mut config = onegrid_server::Config::new(maps(), data);
+    common::server(rt, data, |config| {
         config.listen = listen;
-        config.simulate = onegrid_server::sim::Profile::named("default");
+        common::simulated(config);
         config.clock = onegrid_server::clock::Clock::scaled(60.0);
-        onegrid_server::start(config).await.expect("server")
     })
-}
-
-fn run_until(app: &mut App, what: &str, mut done: impl FnMut(&mut App) -> bool) {
-    let started = Instant::now();
-    while !done(app) {
-        assert!(started.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
-        app.update();
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 fn link(app: &App) -> LinkState {
@@ -40,7 +28,7 @@ fn link(app: &App) -> LinkState {
 
 #[test]
 fn a_restarted_server_is_resumed_without_duplicates() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = common::runtime();
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start(&rt, dir.path(), "127.0.0.1:0".parse().expect("addr"));
     let addr = server.addr;

@@ -6,7 +6,7 @@
 //! in the log, without a panic. `scripts/test` installs Xvfb and Mesa.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -21,9 +21,7 @@ mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_onegrid-console");
 
-fn maps() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen")
-}
+use common::{maps, runtime};
 
 struct Run {
     ok: bool,
@@ -125,10 +123,6 @@ fn console(args: &[&str], dir: &Path) -> Run {
     Run { ok: status.success(), png: Png::read(&shot), log: text }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
-}
-
 /// Runs the console against a real simulated server and checks the picture: map, unit
 /// markers, a green link.
 /// The live city through the console with `extra` arguments; its log must say how the map
@@ -136,11 +130,7 @@ fn runtime() -> tokio::runtime::Runtime {
 fn live_city(extra: &[&str], viewport: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = runtime();
-    let server = rt.block_on(async {
-        let mut config = onegrid_server::Config::new(maps(), dir.path().join("data"));
-        config.simulate = onegrid_server::sim::Profile::named("default");
-        onegrid_server::start(config).await.expect("server")
-    });
+    let server = common::server(&rt, &dir.path().join("data"), common::simulated);
     let url = format!("ws://{}", server.addr);
     let mut args = vec!["--server", &url, "--frames", "30"];
     args.extend_from_slice(extra);
@@ -277,12 +267,10 @@ fn a_corrupt_map_stops_the_local_server_not_the_console() {
 fn the_walls_board_monitor_shows_the_board_beside_the_city() {
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = runtime();
-    let server = rt.block_on(async {
-        let mut config = onegrid_server::Config::new(maps(), dir.path().join("data"));
-        config.simulate = onegrid_server::sim::Profile::named("default");
+    let server = common::server(&rt, &dir.path().join("data"), |config| {
+        common::simulated(config);
         // Minutes of the city a second: incidents are open by the time of the picture.
         config.clock = onegrid_server::clock::Clock::scaled(600.0);
-        onegrid_server::start(config).await.expect("server")
     });
     let url = format!("ws://{}", server.addr);
     // The second monitor's console as the wall starts it by default (windowed for the

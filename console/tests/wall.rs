@@ -168,15 +168,9 @@ impl Screen {
 #[test]
 fn the_wall_fills_each_monitor_of_a_bare_x_server() {
     let x = two_monitors();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = common::runtime();
     let data = tempfile::tempdir().expect("tempdir");
-    let maps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen");
-    let server = rt.block_on(async {
-        let mut config = onegrid_server::Config::new(maps, data.path());
-        config.listen = "127.0.0.1:0".parse().expect("addr");
-        config.simulate = onegrid_server::sim::Profile::named("default");
-        onegrid_server::start(config).await.expect("server")
-    });
+    let server = common::server(&rt, data.path(), common::simulated);
     let log = std::fs::File::create(data.path().join("console.log")).expect("log");
     // The wall on every monitor: this console takes the first and starts one for the second.
     let mut wall = Command::new(BIN)
