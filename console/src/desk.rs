@@ -14,7 +14,7 @@ use onegrid_protocol::{
     QueryResult, Report, ServerMsg, UnitId,
 };
 
-use crate::live::{IncidentC, LiveIndex, Selection, UnitPos};
+use crate::live::{IncidentC, LiveIndex, Selection, UnitC, UnitPos};
 use crate::map::CityMapRes;
 use crate::net::{NetLink, ServerEvent, Undelivered};
 use crate::view::{Bounds, MapView};
@@ -258,7 +258,7 @@ fn execute_intents(
     map: Res<CityMapRes>,
     index: Res<LiveIndex>,
     incidents: Query<&IncidentC>,
-    units: Query<&UnitPos>,
+    units: Query<(&UnitC, &UnitPos)>,
     span: Res<FocusSpan>,
 ) {
     for intent in intents.read() {
@@ -280,7 +280,7 @@ fn execute_intents(
             }
             Intent::SelectUnit(id) => {
                 selection.unit = Some(*id);
-                if let Some(ll) = index.units.get(id).and_then(|e| units.get(*e).ok()).and_then(|p| p.lonlat) {
+                if let Some(ll) = index.units.get(id).and_then(|e| units.get(*e).ok()).and_then(|(_, p)| p.lonlat) {
                     fly_to_point(&mut view, ll);
                 }
             }
@@ -288,7 +288,15 @@ fn execute_intents(
             Intent::FlyTo(b, min) => view.fly_to(b, *min),
             Intent::RefreshNearest(id) => desk.last_selection.0 = desk.last_selection.0.filter(|s| s != id),
             Intent::Act { .. } | Intent::Dispatch { .. } => {
-                let Some((cmd, incident, what)) = command_of(intent) else { continue };
+                let Some((cmd, incident, mut what)) = command_of(intent) else { continue };
+                if let Intent::Dispatch { units: sent, .. } = intent {
+                    // Units by name, as the panel listed them.
+                    let name = |u: &UnitId| {
+                        let named = index.units.get(u).and_then(|e| units.get(*e).ok());
+                        named.map_or_else(|| u.to_string(), |(c, _)| c.0.name.clone())
+                    };
+                    what = format!("派遣 #{incident} → {}", sent.iter().map(name).collect::<Vec<_>>().join("、"));
+                }
                 let p =
                     Pending { req: String::new(), incident: Some(incident), ticket: None, what, sent: Instant::now() };
                 sent_or_failed(&mut net, &mut desk, cmd, p);

@@ -91,7 +91,8 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
         desk.nearest.as_ref().is_some_and(|(n, u)| *n == id && !u.is_empty())
             && desk.linked_cameras.as_ref().is_some_and(|(n, _)| *n == id)
     });
-    let unit = app.world().resource::<Desk>().nearest.as_ref().expect("nearest").1[0].unit;
+    let near = app.world().resource::<Desk>().nearest.as_ref().expect("nearest").1[0].clone();
+    let unit = near.unit;
 
     // Dispatching before accepting is refused, in words; accept, then dispatch.
     let (text, error) = settle(&mut app, Intent::Dispatch { incident: id, units: vec![unit] });
@@ -99,7 +100,7 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
     let (text, error) = settle(&mut app, Intent::Act { incident: id, action: Action::Accept, note: String::new() });
     assert!(!error && text.contains("已确认"), "{text}");
     let (text, error) = settle(&mut app, Intent::Dispatch { incident: id, units: vec![unit] });
-    assert!(!error, "{text}");
+    assert!(!error && text.contains(&format!("派遣 #{id} → {}", near.name)), "the unit by name: {text}");
     run_until(&mut app, "the dispatch, live", |app| {
         incident(app, id).is_some_and(|i| i.state == IncidentState::Dispatched && i.units == vec![unit])
     });
