@@ -2,6 +2,8 @@
 //! into a [`MapModel`], and its static layers are rasterised off the frame loop into images
 //! the GPU only samples ([`raster`]). [`draw`] puts them on screen with labels, and switches
 //! to crisp vector lines for what is visible once zoomed in past the images' resolution.
+//! The view opens on what the user looks after: the whole city, or their district, street
+//! or community ([`MapModel::home`]).
 
 pub mod draw;
 pub mod model;
@@ -176,7 +178,7 @@ impl Plugin for MapPlugin {
             .init_resource::<RasterJobs>()
             .init_resource::<MapView>()
             .init_resource::<StartView>()
-            .add_systems(Update, (receive_map, upload_rasters));
+            .add_systems(Update, (receive_map, frame_home.after(receive_map), upload_rasters));
     }
 }
 
@@ -227,6 +229,26 @@ fn receive_map(
             }
             _ => {}
         }
+    }
+}
+
+/// Frames what the user looks after (their street, say) once the map and who they are are
+/// both known, for each map installed, unless a start view was asked for.
+fn frame_home(
+    res: Res<CityMapRes>,
+    feed: Option<Res<crate::live::Feed>>,
+    start: Res<StartView>,
+    mut view: ResMut<MapView>,
+    mut framed: Local<Option<(usize, String)>>,
+) {
+    let (Some(m), Some(user)) = (&res.model, feed.as_ref().and_then(|f| f.user.as_ref())) else { return };
+    let key = (Arc::as_ptr(m) as usize, user.scope.code.clone());
+    if framed.as_ref() == Some(&key) {
+        return;
+    }
+    *framed = Some(key);
+    if start.0.is_none() {
+        view.frame(&m.home(Some(&user.scope)));
     }
 }
 
@@ -321,6 +343,40 @@ pub(crate) mod tests {
         assert_eq!(t.level_for(7.0, 1.0).map(|l| l.m_per_px), Some(6.0));
         assert_eq!(t.level_for(7.0, 2.0).map(|l| l.m_per_px), Some(3.0), "HiDPI wants finer texels");
         assert_eq!(t.level_for(0.5, 1.0).map(|l| l.m_per_px), Some(3.0), "closer in: the finest");
+    }
+
+    #[test]
+    fn the_view_opens_on_the_users_area_unless_a_start_view_was_asked() {
+        use onegrid_protocol::{Level, Role, Scope, UserInfo};
+        for (start, expect_home) in [(None, true), (Some([118.0, 24.0, 3.0]), false)] {
+            let mut app = App::new();
+            app.init_resource::<MapView>()
+                .init_resource::<crate::live::Feed>()
+                .insert_resource(StartView(start))
+                .insert_resource(CityMapRes {
+                    model: Some(Arc::new(MapModel::new(&model::tests::tiny_map()))),
+                    ..default()
+                })
+                .add_systems(Update, frame_home);
+            app.update();
+            let before = *app.world().resource::<MapView>();
+            app.world_mut().resource_mut::<crate::live::Feed>().user = Some(UserInfo {
+                id: "c".into(),
+                name: "丁社区值班员".into(),
+                role: Role::Dispatcher,
+                scope: Scope { level: Level::Community, code: "999901001002".into() },
+                unit: None,
+            });
+            app.update();
+            let v = *app.world().resource::<MapView>();
+            let m = app.world().resource::<CityMapRes>().model.clone().expect("model");
+            let home = m.area("999901001002").expect("community").bounds;
+            let centred = (v.center[0] - home.center()[0]).abs() < 1.0 && (v.center[1] - home.center()[1]).abs() < 1.0;
+            assert_eq!(centred, expect_home, "start {start:?}: {v:?}");
+            if !expect_home {
+                assert_eq!(v.center, before.center, "a start view is left alone");
+            }
+        }
     }
 
     #[test]

@@ -316,6 +316,15 @@ impl MapModel {
         self.area_by_code.get(code).map(|&i| &self.areas[i])
     }
 
+    /// What a user of `scope` looks after: its area (district, street, community), or the
+    /// whole city.
+    pub fn home(&self, scope: Option<&onegrid_protocol::Scope>) -> Bounds {
+        match scope {
+            Some(s) if s.level != onegrid_protocol::Level::City => self.area(&s.code).map_or(self.bounds, |a| a.bounds),
+            _ => self.bounds,
+        }
+    }
+
     /// The cell with `code`.
     pub fn cell(&self, code: &str) -> Option<&CellShape> {
         self.cell_by_code.get(code).map(|&i| &self.cells[i])
@@ -415,6 +424,20 @@ pub(crate) mod tests {
                 skills: vec!["fire".into()],
             }],
         }
+    }
+
+    #[test]
+    fn home_is_the_users_area_or_the_city() {
+        use onegrid_protocol::Scope;
+        let m = MapModel::new(&tiny_map());
+        let community = Scope { level: Level::Community, code: "999901001002".into() };
+        let home = m.home(Some(&community));
+        assert_eq!(home, m.area("999901001002").expect("community").bounds);
+        assert!(home.size()[0] < m.bounds.size()[0] * 0.75, "a part of the city");
+        assert_eq!(m.home(Some(&Scope::city())), m.bounds);
+        assert_eq!(m.home(None), m.bounds);
+        let unknown = Scope { level: Level::Street, code: "123".into() };
+        assert_eq!(m.home(Some(&unknown)), m.bounds, "an area the map lacks: the city");
     }
 
     #[test]

@@ -124,6 +124,9 @@ impl IntakeState {
 pub struct IntakeView<'a> {
     /// The picked place in words, and whether it lies in a grid cell.
     pub place: Option<(String, bool)>,
+    /// The name of the user's area (district, street, community) when the picked place
+    /// lies outside it: the server would refuse the report.
+    pub outside_scope: Option<String>,
     /// The responsibility list, sorted by code.
     pub categories: Vec<&'a MapCategory>,
     /// Whether reports can be sent now.
@@ -158,6 +161,9 @@ const WARN: Color32 = Color32::from_rgb(255, 150, 80);
 /// Why a point outside every cell cannot be registered.
 const OUTSIDE: &str = "该点不在本市网格内";
 
+/// Why a point outside the user's own area cannot be registered from this desk.
+const OUT_OF_SCOPE: &str = "该点不在本级管辖范围";
+
 /// The form.
 pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<IntakeAsk> {
     let mut out = None;
@@ -181,6 +187,8 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
                     ui.label(words);
                     if !inside {
                         ui.label(RichText::new(OUTSIDE).color(WARN));
+                    } else if let Some(area) = &v.outside_scope {
+                        ui.label(RichText::new(format!("{OUT_OF_SCOPE}（{area}）")).color(WARN));
                     }
                 }
                 (None, false) => {
@@ -250,9 +258,11 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
     );
     let ready = d.report();
     let outside = v.place.as_ref().is_some_and(|(_, inside)| !inside) && !d.picking;
+    let out_of_scope = v.place.is_some() && v.outside_scope.is_some() && !d.picking;
     let why = match &ready {
         _ if !v.connected => Some("未连接服务器"),
         _ if outside => Some(OUTSIDE),
+        _ if out_of_scope => Some(OUT_OF_SCOPE),
         Err(why) => Some(*why),
         Ok(_) => None,
     };
@@ -269,7 +279,7 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
         }
         if v.sending {
             ui.label(RichText::new("⏳ 等待服务器确认…").color(Color32::from_rgb(250, 210, 90)));
-        } else if let Some(why) = why.filter(|w| !d.picking && *w != OUTSIDE) {
+        } else if let Some(why) = why.filter(|w| !d.picking && *w != OUTSIDE && *w != OUT_OF_SCOPE) {
             ui.label(RichText::new(why).weak());
         }
     });
@@ -316,6 +326,7 @@ mod tests {
     fn view(cats: &[MapCategory], inside: bool) -> IntakeView<'_> {
         IntakeView {
             place: Some(("118.08912°E 24.47921°N · 思明区 鹭江街道".into(), inside)),
+            outside_scope: None,
             categories: cats.iter().collect(),
             connected: true,
             sending: false,
@@ -357,6 +368,14 @@ mod tests {
         let mut offline = view(&cats, true);
         offline.connected = false;
         assert_eq!(run(&offline, &mut d, Some("提交登记")), None, "no server");
+        let mut elsewhere = view(&cats, true);
+        elsewhere.outside_scope = Some("筼筜街道".into());
+        assert_eq!(run(&elsewhere, &mut d, Some("提交登记")), None, "outside the desk's own street");
+        let h = Harness::new_ui(|ui| {
+            intake_panel(ui, &elsewhere, &mut d);
+        });
+        h.get_by_label("该点不在本级管辖范围（筼筜街道）");
+        drop(h);
         let mut sending = view(&cats, true);
         sending.sending = true;
         assert_eq!(run(&sending, &mut d, Some("提交登记")), None, "already sent");

@@ -317,15 +317,22 @@ fn intake_form(
     connected: bool,
 ) -> Option<Intent> {
     let d = state.draft.as_ref()?;
+    let scope = live.feed.user.as_ref().map(|u| &u.scope).filter(|s| s.level != onegrid_protocol::Level::City);
+    let mut outside_scope = None;
     let place = d.at.map(|[lon, lat]| {
         let place = readout::place_at(m, m.projection.to_local(lon, lat));
+        if let Some(s) = scope
+            && !place.areas.iter().any(|a| a.code == s.code)
+        {
+            outside_scope = Some(m.area(&s.code).map_or(s.code.clone(), |a| a.name.clone()));
+        }
         let inside = place.cell.is_some();
         (readout::place_words(m, &place, grid_worker(&place, live), &[]), inside)
     });
     let mut categories: Vec<_> = m.categories.values().collect();
     categories.sort_by(|a, b| a.code.cmp(&b.code));
     let sending = d.ticket.is_some_and(|t| live.desk.report_pending(t));
-    let v = intake::IntakeView { place, categories, connected, sending };
+    let v = intake::IntakeView { place, outside_scope, categories, connected, sending };
     let d = state.draft.as_mut()?;
     let asked = intake::intake_panel(ui, &v, d);
     ui.separator();
@@ -484,7 +491,7 @@ fn map_input(
         if keys.3
             && let Some(m) = model
         {
-            view.fly_to(&m.bounds, 0.0);
+            view.fly_to(&m.home(live.feed.user.as_ref().map(|u| &u.scope)), 0.0);
         }
         if keys.4 {
             // Esc first stops picking a report's place (and drops a draft with no place yet).
@@ -622,6 +629,7 @@ fn follow_on_wall(
     mut state: ResMut<UiState>,
     ticker: Res<Ticker>,
     map: Res<CityMapRes>,
+    feed: Res<Feed>,
     mut view: ResMut<MapView>,
     mut intents: MessageWriter<Intent>,
     time: Res<Time>,
@@ -641,7 +649,7 @@ fn follow_on_wall(
         state.last_major = now;
         state.following = None;
         intents.write(Intent::ClearSelection);
-        view.fly_to(&m.bounds, 0.0);
+        view.fly_to(&m.home(feed.user.as_ref().map(|u| &u.scope)), 0.0);
     }
 }
 
@@ -669,6 +677,7 @@ mod tests {
                 .init_resource::<UiState>()
                 .init_resource::<CityMapRes>()
                 .init_resource::<MapView>()
+                .init_resource::<Feed>()
                 .add_systems(Update, follow_on_wall);
             app.update();
             let asked: Vec<Intent> = app.world_mut().resource_mut::<Messages<Intent>>().drain().collect();
