@@ -4,7 +4,8 @@
 use geo_types::Point;
 use serde::{Deserialize, Serialize};
 
-use crate::lifecycle::IncidentState;
+use crate::lifecycle::{Action, IncidentState};
+use crate::messages::ErrorCode;
 
 /// An incident's number, assigned by the server in report order.
 pub type IncidentId = u64;
@@ -122,6 +123,37 @@ pub struct UserInfo {
     /// The field unit this user is, for grid workers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<UnitId>,
+}
+
+impl UserInfo {
+    /// Whether this user may take `action` on `inc`, by role, scope and the level that
+    /// handles it (the incident's state is checked apart): a unit sent to an incident may
+    /// start, report back or return it wherever it lies; dispatchers and commanders act
+    /// within their scope on matters handled at their level or below; nobody else steps
+    /// incidents. The server decides by this; consoles use it to offer only what it allows.
+    pub fn may_step(&self, inc: &Incident, action: Action) -> Result<(), (ErrorCode, String)> {
+        let id = inc.id;
+        let assigned = self.unit.is_some_and(|u| inc.units.contains(&u));
+        let field_step = assigned && matches!(action, Action::Start | Action::Feedback | Action::Return);
+        if !field_step && !self.scope.contains(&inc.placement) {
+            return Err((ErrorCode::OutOfScope, format!("incident {id} is outside your scope")));
+        }
+        let allowed = match self.role {
+            Role::Commander | Role::Dispatcher => true,
+            Role::GridWorker => field_step,
+            Role::Operator | Role::Sensor => false,
+        };
+        if !allowed {
+            return Err((ErrorCode::Forbidden, format!("a {:?} may not {action} incident {id}", self.role)));
+        }
+        if !field_step && self.scope.level < inc.level {
+            return Err((
+                ErrorCode::Forbidden,
+                format!("incident {id} is handled at {:?} level, above your centre", inc.level),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Where a report came from.
@@ -302,4 +334,61 @@ pub struct CellStatus {
     pub open: u32,
     /// Of those, overdue.
     pub overdue: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incident(level: Level, units: Vec<UnitId>) -> Incident {
+        Incident {
+            id: 9,
+            category: "0201".into(),
+            location: Point::new(118.1, 24.47),
+            source: Source::Hotline,
+            description: "冒烟".into(),
+            attachments: vec![],
+            severity: 2,
+            scale: Scale::Individual,
+            state: IncidentState::Dispatched,
+            placement: Placement {
+                community: "350203009001".into(),
+                street: "350203009000".into(),
+                district: "350203000000".into(),
+                ..Placement::default()
+            },
+            department: "消防".into(),
+            level,
+            units,
+            reported_at: 0,
+            deadline: None,
+            overdue: false,
+            overdue_count: 0,
+            history: vec![],
+        }
+    }
+
+    fn user(role: Role, level: Level, code: &str, unit: Option<UnitId>) -> UserInfo {
+        UserInfo { id: "u".into(), name: "u".into(), role, scope: Scope { level, code: code.into() }, unit }
+    }
+
+    #[test]
+    fn who_may_step_an_incident() {
+        let street = incident(Level::Street, vec![7]);
+        let code = |u: &UserInfo, a| u.may_step(&street, a).map_err(|(c, _)| c);
+        let desk = user(Role::Dispatcher, Level::Street, "350203009000", None);
+        assert_eq!(code(&desk, Action::Close), Ok(()));
+        let other_street = user(Role::Dispatcher, Level::Street, "350203001000", None);
+        assert_eq!(code(&other_street, Action::Close), Err(ErrorCode::OutOfScope));
+        let community = user(Role::Dispatcher, Level::Community, "350203009001", None);
+        assert_eq!(code(&community, Action::Close), Err(ErrorCode::Forbidden), "handled above the community");
+        assert_eq!(code(&user(Role::Operator, Level::City, "", None), Action::Accept), Err(ErrorCode::Forbidden));
+        // The unit sent acts on it wherever it lies, but only in the field's steps.
+        let sent = user(Role::GridWorker, Level::Community, "350203001001", Some(7));
+        assert_eq!(code(&sent, Action::Start), Ok(()));
+        assert_eq!(code(&sent, Action::Close), Err(ErrorCode::OutOfScope));
+        let not_sent = user(Role::GridWorker, Level::Street, "350203009000", Some(8));
+        assert_eq!(code(&not_sent, Action::Start), Err(ErrorCode::Forbidden));
+        assert_eq!(code(&user(Role::Commander, Level::City, "", None), Action::Escalate), Ok(()));
+    }
 }

@@ -34,6 +34,8 @@ pub struct IncidentView<'a> {
     pub notices: Vec<&'a Notice>,
     /// Whether commands can be sent now.
     pub connected: bool,
+    /// The actions of its state this user may not take, and why (role, scope, level).
+    pub forbidden: Vec<(Action, &'static str)>,
 }
 
 /// What the user is typing in the detail panel.
@@ -101,17 +103,26 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
     }
     let allowed = i.state.allowed();
     let can = v.connected && v.pending.is_none();
+    let forbidden = |a: Action| v.forbidden.iter().find(|(f, _)| *f == a).map(|(_, why)| *why);
+    let mine: Vec<Action> = allowed.iter().copied().filter(|a| forbidden(*a).is_none()).collect();
     if !v.connected {
         ui.label(RichText::new("未连接服务器：操作暂不可用").color(Color32::from_rgb(255, 150, 80)));
     }
-    if allowed.iter().any(|a| a.needs_reason()) {
+    if let Some(why) = allowed.first().and_then(|a| forbidden(*a)).filter(|_| mine.is_empty()) {
+        ui.label(RichText::new(format!("本账号不能处置此事件：{why}")).color(Color32::from_rgb(255, 150, 80)));
+    }
+    if mine.iter().any(|a| a.needs_reason()) {
         ui.add(egui::TextEdit::singleline(&mut state.note).hint_text("备注 / 退回、吹哨、重启的理由"));
     }
     ui.horizontal_wrapped(|ui| {
         for a in allowed.iter().copied().filter(|a| *a != Action::Dispatch) {
             let needs = a.needs_reason() && state.note.trim().is_empty();
-            let b = ui.add_enabled(can && !needs, egui::Button::new(action_name(a)));
-            let b = if needs { b.on_disabled_hover_text("需要填写理由") } else { b };
+            let why = forbidden(a).or(needs.then_some("需要填写理由"));
+            let b = ui.add_enabled(can && why.is_none(), egui::Button::new(action_name(a)));
+            let b = match why {
+                Some(why) => b.on_disabled_hover_text(why),
+                None => b,
+            };
             if b.clicked() {
                 out = Some(Intent::Act { incident: i.id, action: a, note: std::mem::take(&mut state.note) });
             }
@@ -142,7 +153,13 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
         }
         ui.horizontal(|ui| {
             let label = format!("派遣 {} 个单位", state.chosen.len());
-            if ui.add_enabled(can && !state.chosen.is_empty(), egui::Button::new(label)).clicked() {
+            let may = forbidden(Action::Dispatch).is_none();
+            let b = ui.add_enabled(can && may && !state.chosen.is_empty(), egui::Button::new(label));
+            let b = match forbidden(Action::Dispatch) {
+                Some(why) => b.on_disabled_hover_text(why),
+                None => b,
+            };
+            if b.clicked() {
                 out = Some(Intent::Dispatch { incident: i.id, units: std::mem::take(&mut state.chosen) });
             }
             if ui.small_button("刷新").clicked() {
@@ -256,6 +273,7 @@ mod tests {
             nearest,
             notices: vec![],
             connected,
+            forbidden: vec![],
         }
     }
 
@@ -298,6 +316,28 @@ mod tests {
         assert_eq!(got, Some(Intent::Act { incident: 3, action: Action::Escalate, note: "需区级部门报到".into() }));
         let got = run(view(&i, None, false), &mut DetailState::default(), "受理");
         assert_eq!(got, None, "disabled while disconnected");
+    }
+
+    #[test]
+    fn actions_the_user_may_not_take_are_offered_greyed_with_the_reason() {
+        let i = incident(3, IncidentState::Accepted);
+        let near = vec![NearUnit { unit: 11, name: "李四".into(), distance_m: 120.0 }];
+        let mut v = view(&i, Some(&near), true);
+        v.forbidden = i.state.allowed().iter().map(|a| (*a, "超出本级管辖范围")).collect();
+        let mut state = DetailState { chosen: vec![11], note: "理由".into() };
+        for click in ["派遣 1 个单位", "吹哨上报"] {
+            let got =
+                run(IncidentView { forbidden: v.forbidden.clone(), ..view(&i, Some(&near), true) }, &mut state, click);
+            assert_eq!(got, None, "{click} is not offered");
+        }
+        let h = Harness::new_ui(|ui| {
+            incident_panel(ui, &v, &mut state);
+        });
+        h.get_by_label("本账号不能处置此事件：超出本级管辖范围");
+        drop(h);
+        v.forbidden.clear();
+        let got = run(v, &mut state, "派遣 1 个单位");
+        assert_eq!(got, Some(Intent::Dispatch { incident: 3, units: vec![11] }), "allowed once the user may");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use bevy::prelude::*;
 use bevy_egui::egui::{self, Id, Key, LayerId, Sense, Ui, UiBuilder};
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
-use crate::desk::{Desk, Intent};
+use crate::desk::{Desk, Intent, refusal_words};
 use crate::layers::{DrawMap, TextScale};
 use crate::live::{CameraC, Feed, Figures, IncidentC, LiveIndex, Selection, Ticker, UnitC, UnitPos};
 use crate::map::{CityMapRes, LayerToggles, MapModel};
@@ -412,6 +412,12 @@ fn selection_panels(
             nearest,
             notices: live.desk.notices.iter().filter(|n| n.incident == Some(i.id)).collect(),
             connected,
+            // The server decides by the same rule; greyed here, refused there.
+            forbidden: live.feed.user.as_ref().map_or_else(Vec::new, |u| {
+                let why =
+                    |a: &onegrid_protocol::Action| u.may_step(i, *a).err().map(|(code, _)| (*a, refusal_words(code)));
+                i.state.allowed().iter().filter_map(why).collect()
+            }),
         };
         out = detail::incident_panel(ui, &v, detail);
         ui.separator();

@@ -146,27 +146,7 @@ fn step(actor: Actor<'_>, action: &str, state: IncidentState, now: Millis, note:
 /// Checks that the actor may take `action` on incident `id`, and returns it.
 fn incident_for<'w>(world: &'w WorldState, actor: Actor<'_>, id: u64, action: Action) -> Result<&'w Incident, Refusal> {
     let Some(inc) = world.incidents.get(&id) else { return refuse(ErrorCode::NotFound, format!("no incident {id}")) };
-    let user = actor.user;
-    let assigned = user.unit.is_some_and(|u| inc.units.contains(&u));
-    // A unit sent to an incident acts on it wherever it lies; everyone else within scope.
-    let field_step = assigned && matches!(action, Action::Start | Action::Feedback | Action::Return);
-    if !field_step && !user.scope.contains(&inc.placement) {
-        return refuse(ErrorCode::OutOfScope, format!("incident {id} is outside your scope"));
-    }
-    let allowed = match user.role {
-        Role::Commander | Role::Dispatcher => true,
-        Role::GridWorker => matches!(action, Action::Start | Action::Feedback | Action::Return) && assigned,
-        Role::Operator | Role::Sensor => false,
-    };
-    if !allowed {
-        return refuse(ErrorCode::Forbidden, format!("a {:?} may not {action} incident {id}", user.role));
-    }
-    if !field_step && user.scope.level < inc.level {
-        return refuse(
-            ErrorCode::Forbidden,
-            format!("incident {id} is handled at {:?} level, above your centre", inc.level),
-        );
-    }
+    actor.user.may_step(inc, action).map_err(|(code, message)| Refusal { code, message })?;
     Ok(inc)
 }
 
