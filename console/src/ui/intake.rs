@@ -3,6 +3,8 @@
 //! (the next click after 登记事件, or 在此登记事件 from the map's right-click menu); the form
 //! takes the category from the responsibility list (it shows the department the server will
 //! route it to), the severity, how many people it involves, the channel and what happened.
+//! Open incidents near the place are listed (those of the chosen category first), since a
+//! second caller about the same matter is common and should not make a second case.
 //! Sent, it waits for the server's acknowledgement; a refusal is shown in words and the
 //! form stays filled in, so nothing typed is lost. A plain function of its view that
 //! returns what the user asked for.
@@ -10,7 +12,7 @@
 use bevy_egui::egui::{self, Color32, RichText, Ui};
 use geo_types::Point;
 use onegrid_protocol::coord::Datum;
-use onegrid_protocol::{MapCategory, Report, Scale, Source};
+use onegrid_protocol::{IncidentId, MapCategory, Report, Scale, Source};
 
 use crate::style;
 use crate::ui::queue::level_name;
@@ -133,6 +135,26 @@ pub struct IntakeView<'a> {
     pub connected: bool,
     /// The draft was sent and the server has not answered yet.
     pub sending: bool,
+    /// Open incidents near the place, nearest of the draft's category first: their
+    /// numbers and words ("#12 噪声扰民 · 已受理 · 120 米").
+    pub nearby: Vec<(IncidentId, String)>,
+}
+
+/// Open incidents within this many metres of a new report's place are listed with it.
+pub const NEARBY_M: f64 = 300.0;
+
+/// Open incidents listed with a new report, at most.
+pub const NEARBY_MAX: usize = 5;
+
+/// Orders the open incidents near a report's place: within [`NEARBY_M`], those of
+/// `category` first, then by distance; at most [`NEARBY_MAX`]. Each is `(id, category,
+/// metres)`.
+pub fn nearest_open(mut near: Vec<(IncidentId, &str, f64)>, category: Option<&str>) -> Vec<(IncidentId, f64)> {
+    near.retain(|(_, _, d)| *d <= NEARBY_M);
+    near.sort_by(|a, b| {
+        (Some(a.1) != category, a.2).partial_cmp(&(Some(b.1) != category, b.2)).unwrap_or(std::cmp::Ordering::Equal)
+    });
+    near.into_iter().take(NEARBY_MAX).map(|(id, _, d)| (id, d)).collect()
 }
 
 /// What the user asked of the form.
@@ -144,6 +166,8 @@ pub enum IntakeAsk {
     Pick,
     /// Throw the draft away.
     Cancel,
+    /// Look at an open incident near the place (a possible duplicate).
+    Open(IncidentId),
 }
 
 /// Channels an operator registers reports from (a grid worker's or a citizen's by phone or
@@ -200,6 +224,19 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
             }
         });
         ui.end_row();
+
+        if !v.nearby.is_empty() && !d.picking {
+            ui.label(RichText::new("附近在办").weak());
+            ui.vertical(|ui| {
+                ui.label(RichText::new(format!("{NEARBY_M:.0} 米内已有事件，请核对是否重复：")).color(WARN));
+                for (id, words) in &v.nearby {
+                    if ui.add(egui::Button::new(words).small()).on_hover_text("查看此事件").clicked() {
+                        out = Some(IntakeAsk::Open(*id));
+                    }
+                }
+            });
+            ui.end_row();
+        }
 
         ui.label(RichText::new("来源").weak());
         ui.horizontal_wrapped(|ui| {
@@ -330,6 +367,7 @@ mod tests {
             categories: cats.iter().collect(),
             connected: true,
             sending: false,
+            nearby: vec![],
         }
     }
 
@@ -380,6 +418,20 @@ mod tests {
         sending.sending = true;
         assert_eq!(run(&sending, &mut d, Some("提交登记")), None, "already sent");
         assert!(matches!(run(&view(&cats, true), &mut d, Some("提交登记")), Some(IntakeAsk::Submit(_))));
+    }
+
+    #[test]
+    fn open_incidents_nearby_are_listed_same_category_first() {
+        let near = vec![(1, "0301", 250.0), (2, "0201", 40.0), (3, "0301", 120.0), (4, "0301", 301.0)];
+        assert_eq!(nearest_open(near.clone(), Some("0301")), vec![(3, 120.0), (1, 250.0), (2, 40.0)]);
+        assert_eq!(nearest_open(near.clone(), None), vec![(2, 40.0), (3, 120.0), (1, 250.0)], "by distance");
+        let many: Vec<_> = (0..9).map(|i| (i, "0301", f64::from(i as u32))).collect();
+        assert_eq!(nearest_open(many, None).len(), NEARBY_MAX);
+        let cats = [category("0301", "占道经营")];
+        let mut d = Draft::new(Some([118.1, 24.47]));
+        let mut v = view(&cats, true);
+        v.nearby = vec![(3, "#3 占道经营 · 已受理 · 120 米".into())];
+        assert_eq!(run(&v, &mut d, Some("#3 占道经营 · 已受理 · 120 米")), Some(IntakeAsk::Open(3)));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::layers::{DrawMap, TextScale};
 use crate::live::{CameraC, Feed, Figures, IncidentC, LiveIndex, Selection, Ticker, UnitC, UnitPos};
 use crate::map::{CityMapRes, LayerToggles, MapModel};
 use crate::net::{Link, LinkState};
+use crate::style;
 use crate::view::MapView;
 use detail::{DetailState, IncidentView, UnitView};
 use onegrid_protocol::Net;
@@ -332,7 +333,23 @@ fn intake_form(
     let mut categories: Vec<_> = m.categories.values().collect();
     categories.sort_by(|a, b| a.code.cmp(&b.code));
     let sending = d.ticket.is_some_and(|t| live.desk.report_pending(t));
-    let v = intake::IntakeView { place, outside_scope, categories, connected, sending };
+    let nearby = d.at.map_or_else(Vec::new, |[lon, lat]| {
+        let here = m.projection.to_local(lon, lat);
+        let open = live.incidents.iter().map(|i| &i.0).filter(|i| i.state != onegrid_protocol::IncidentState::Closed);
+        let near = open
+            .map(|i| {
+                let p = m.projection.to_local(i.location.x(), i.location.y());
+                (i.id, i.category.as_str(), (p[0] - here[0]).hypot(p[1] - here[1]))
+            })
+            .collect();
+        let words = |(id, metres): (u64, f64)| {
+            let i = &live.incidents.get(*live.index.incidents.get(&id)?).ok()?.0;
+            let (what, state) = (m.category_name(&i.category), style::state_name(i.state));
+            Some((id, format!("#{id} {what} · {state} · {metres:.0} 米")))
+        };
+        intake::nearest_open(near, d.category.as_deref()).into_iter().filter_map(words).collect()
+    });
+    let v = intake::IntakeView { place, outside_scope, categories, connected, sending, nearby };
     let d = state.draft.as_mut()?;
     let asked = intake::intake_panel(ui, &v, d);
     ui.separator();
@@ -352,6 +369,7 @@ fn intake_form(
             state.draft = None;
             None
         }
+        intake::IntakeAsk::Open(id) => Some(Intent::SelectIncident(id)),
     }
 }
 
