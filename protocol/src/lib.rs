@@ -8,6 +8,6 @@ pub mod messages;
 pub mod validate;
 
 pub use domain::*;
-pub use lifecycle::{Action, IllegalTransition, IncidentState, Stage};
+pub use lifecycle::{Action, IllegalTransition, IncidentState, Stage, StageLimits};
 pub use map::{CityMap, GridLattice, MapArea, MapCategory, MapCell, MapOverlay, MapRoad, Net};
 pub use messages::*;

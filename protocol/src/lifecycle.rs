@@ -177,6 +177,37 @@ pub enum Stage {
     Close,
 }
 
+/// Minutes allowed for each stage of the loop (the responsibility list's time limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageLimits {
+    /// Reported → accepted.
+    pub accept: u32,
+    /// Accepted → dispatched.
+    pub dispatch: u32,
+    /// Dispatched → on scene.
+    pub arrive: u32,
+    /// On scene → feedback.
+    pub handle: u32,
+    /// Feedback → verified.
+    pub verify: u32,
+    /// Verified → closed.
+    pub close: u32,
+}
+
+impl StageLimits {
+    /// The limit of `stage` in minutes.
+    pub fn minutes(&self, stage: Stage) -> u32 {
+        match stage {
+            Stage::Accept => self.accept,
+            Stage::Dispatch => self.dispatch,
+            Stage::Arrive => self.arrive,
+            Stage::Handle => self.handle,
+            Stage::Verify => self.verify,
+            Stage::Close => self.close,
+        }
+    }
+}
+
 /// An action not allowed in the current state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("cannot {action} an incident that is {}", from.name())]

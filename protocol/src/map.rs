@@ -7,6 +7,7 @@ use geo_types::{LineString, MultiPolygon, Point, Polygon};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Level, UnitId};
+use crate::lifecycle::StageLimits;
 
 /// The regular lattice of technical cells, when the cells are lattice squares.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -109,6 +110,9 @@ pub struct MapCategory {
     /// Skills a dispatched unit should have.
     #[serde(default)]
     pub skills: Vec<String>,
+    /// The time limit of every stage, minutes (absent from servers before it was added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits_mins: Option<StageLimits>,
 }
 
 /// The whole map of a city, as the `map` query answers it.

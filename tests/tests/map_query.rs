@@ -24,6 +24,9 @@ async fn the_map_query_answers_the_citys_areas_nets_cells_roads_and_categories()
     assert_eq!((nets(Net::Responsibility), nets(Net::Supervision)), (534, 252));
     assert!(map.roads.len() > 1_000);
     assert_eq!(map.categories.len(), city.responsibility.categories.len());
+    for (sent, listed) in map.categories.iter().zip(&city.responsibility.categories) {
+        assert_eq!(sent.limits_mins, Some(listed.limits_mins), "{}: the stages' time limits", sent.code);
+    }
     assert!(map.synthetic_layers.iter().any(|l| l == "roads"));
     assert!(map.lattice.is_some());
 

@@ -422,6 +422,7 @@ pub(crate) mod tests {
                 department: "消防".into(),
                 level: Level::Street,
                 skills: vec!["fire".into()],
+                limits_mins: None,
             }],
         }
     }

@@ -12,7 +12,7 @@
 use bevy_egui::egui::{self, Color32, RichText, Ui};
 use geo_types::Point;
 use onegrid_protocol::coord::Datum;
-use onegrid_protocol::{IncidentId, MapCategory, Report, Scale, Source};
+use onegrid_protocol::{IncidentId, MapCategory, Report, Scale, Source, StageLimits};
 
 use crate::style;
 use crate::ui::queue::level_name;
@@ -188,6 +188,25 @@ const OUTSIDE: &str = "该点不在本市网格内";
 /// Why a point outside the user's own area cannot be registered from this desk.
 const OUT_OF_SCOPE: &str = "该点不在本级管辖范围";
 
+/// A span of minutes as a person says it: "30 分钟", "4 小时", "1 小时 30 分", "3 天",
+/// "1 天 12 小时".
+pub fn minutes_words(m: u32) -> String {
+    match m {
+        0..60 => format!("{m} 分钟"),
+        60..1440 if m % 60 == 0 => format!("{} 小时", m / 60),
+        60..1440 => format!("{} 小时 {} 分", m / 60, m % 60),
+        _ if m % 1440 / 60 == 0 => format!("{} 天", m / 1440),
+        _ => format!("{} 天 {} 小时", m / 1440, m % 1440 / 60),
+    }
+}
+
+/// The limits a caller can be told: "时限 受理 30 分钟 · 派遣 1 小时 · 到场 4 小时 · 处置 3 天".
+pub fn limits_words(l: &StageLimits) -> String {
+    let stages = [("受理", l.accept), ("派遣", l.dispatch), ("到场", l.arrive), ("处置", l.handle)];
+    let words: Vec<String> = stages.iter().map(|(what, m)| format!("{what} {}", minutes_words(*m))).collect();
+    format!("时限 {}", words.join(" · "))
+}
+
 /// The form.
 pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<IntakeAsk> {
     let mut out = None;
@@ -266,7 +285,12 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
         ui.end_row();
         if let Some(c) = chosen {
             ui.label("");
-            ui.label(RichText::new(format!("责任部门 {} · 首办 {}", c.department, level_name(c.level))).weak());
+            ui.vertical(|ui| {
+                ui.label(RichText::new(format!("责任部门 {} · 首办 {}", c.department, level_name(c.level))).weak());
+                if let Some(l) = &c.limits_mins {
+                    ui.label(RichText::new(limits_words(l)).weak());
+                }
+            });
             ui.end_row();
         }
 
@@ -341,6 +365,14 @@ mod tests {
             department: "城管执法局".into(),
             level: Level::Street,
             skills: vec![],
+            limits_mins: Some(StageLimits {
+                accept: 30,
+                dispatch: 60,
+                arrive: 240,
+                handle: 4320,
+                verify: 480,
+                close: 120,
+            }),
         }
     }
 
@@ -421,6 +453,12 @@ mod tests {
     }
 
     #[test]
+    fn spans_of_minutes_read_as_people_say_them() {
+        let said: Vec<String> = [5, 60, 90, 1440, 2160, 4320].into_iter().map(minutes_words).collect();
+        assert_eq!(said, ["5 分钟", "1 小时", "1 小时 30 分", "1 天", "1 天 12 小时", "3 天"]);
+    }
+
+    #[test]
     fn open_incidents_nearby_are_listed_same_category_first() {
         let near = vec![(1, "0301", 250.0), (2, "0201", 40.0), (3, "0301", 120.0), (4, "0301", 301.0)];
         assert_eq!(nearest_open(near.clone(), Some("0301")), vec![(3, 120.0), (1, 250.0), (2, 40.0)]);
@@ -474,6 +512,7 @@ mod tests {
         h.get_by_label("118.08912°E 24.47921°N · 思明区 鹭江街道");
         h.get_by_label("该点不在本市网格内");
         h.get_by_label("责任部门 城管执法局 · 首办 街道");
+        h.get_by_label("时限 受理 30 分钟 · 派遣 1 小时 · 到场 4 小时 · 处置 3 天");
         h.get_by_label("登记 占道经营：被拒绝 — 超出本级管辖范围");
         drop(h);
         assert_eq!(run(&view(&cats, true), &mut d, Some("在地图上选点")), Some(IntakeAsk::Pick));

@@ -1,6 +1,7 @@
 //! The city as consoles draw it: [`CityMap`], built once when the map directory is loaded
 //! and handed out by the `map` query. Only what a console shows goes in (outlines, cells
-//! with their nets, road lines, category names); nothing of the roster or of live state.
+//! with their nets, road lines, categories with their departments and time limits); nothing of
+//! the roster or of live state.
 
 use std::collections::HashMap;
 
@@ -82,6 +83,7 @@ pub fn city_map(p: &Parts<'_>) -> CityMap {
             department: c.department.clone(),
             level: c.level,
             skills: c.skills.clone(),
+            limits_mins: Some(c.limits_mins),
         })
         .collect();
     CityMap {

@@ -4,41 +4,13 @@
 
 use std::path::Path;
 
-use onegrid_protocol::{Level, Stage};
+use onegrid_protocol::Level;
 use serde::{Deserialize, Serialize};
 
 use super::geojson::{MapError, read_json};
 
-/// Minutes allowed for each stage.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Limits {
-    /// Reported → accepted.
-    pub accept: u32,
-    /// Accepted → dispatched.
-    pub dispatch: u32,
-    /// Dispatched → on scene.
-    pub arrive: u32,
-    /// On scene → feedback.
-    pub handle: u32,
-    /// Feedback → verified.
-    pub verify: u32,
-    /// Verified → closed.
-    pub close: u32,
-}
-
-impl Limits {
-    /// The limit of `stage` in minutes.
-    pub fn minutes(&self, stage: Stage) -> u32 {
-        match stage {
-            Stage::Accept => self.accept,
-            Stage::Dispatch => self.dispatch,
-            Stage::Arrive => self.arrive,
-            Stage::Handle => self.handle,
-            Stage::Verify => self.verify,
-            Stage::Close => self.close,
-        }
-    }
-}
+/// Minutes allowed for each stage (the protocol's, as consoles see them too).
+pub type Limits = onegrid_protocol::StageLimits;
 
 /// One category of matter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
