@@ -193,7 +193,7 @@ const OUT_OF_SCOPE: &str = "该点不在本级管辖范围";
 pub fn minutes_words(m: u32) -> String {
     match m {
         0..60 => format!("{m} 分钟"),
-        60..1440 if m % 60 == 0 => format!("{} 小时", m / 60),
+        60..1440 if m.is_multiple_of(60) => format!("{} 小时", m / 60),
         60..1440 => format!("{} 小时 {} 分", m / 60, m % 60),
         _ if m % 1440 / 60 == 0 => format!("{} 天", m / 1440),
         _ => format!("{} 天 {} 小时", m / 1440, m % 1440 / 60),
