@@ -193,7 +193,7 @@ pub fn action_name(a: Action) -> &'static str {
 }
 
 /// The command for an intent, if it is one.
-pub fn command_of(intent: &Intent) -> Option<(Command, IncidentId, String)> {
+pub fn command_of(intent: &Intent, unit_name: impl Fn(&UnitId) -> String) -> Option<(Command, IncidentId, String)> {
     match intent {
         Intent::Act { incident, action, note } => {
             let act = Act { incident: *incident, note: note.clone() };
@@ -211,8 +211,7 @@ pub fn command_of(intent: &Intent) -> Option<(Command, IncidentId, String)> {
             Some((cmd, *incident, format!("{} #{incident}", action_name(*action))))
         }
         Intent::Dispatch { incident, units } => {
-            let what =
-                format!("派遣 #{incident} → {}", units.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(", "));
+            let what = format!("派遣 #{incident} → {}", units.iter().map(unit_name).collect::<Vec<_>>().join("、"));
             Some((
                 Command::Dispatch(Dispatch { incident: *incident, units: units.clone(), note: String::new() }),
                 *incident,
@@ -288,15 +287,12 @@ fn execute_intents(
             Intent::FlyTo(b, min) => view.fly_to(b, *min),
             Intent::RefreshNearest(id) => desk.last_selection.0 = desk.last_selection.0.filter(|s| s != id),
             Intent::Act { .. } | Intent::Dispatch { .. } => {
-                let Some((cmd, incident, mut what)) = command_of(intent) else { continue };
-                if let Intent::Dispatch { units: sent, .. } = intent {
-                    // Units by name, as the panel listed them.
-                    let name = |u: &UnitId| {
-                        let named = index.units.get(u).and_then(|e| units.get(*e).ok());
-                        named.map_or_else(|| u.to_string(), |(c, _)| c.0.name.clone())
-                    };
-                    what = format!("派遣 #{incident} → {}", sent.iter().map(name).collect::<Vec<_>>().join("、"));
-                }
+                // Units by name, as the panel listed them.
+                let name = |u: &UnitId| {
+                    let named = index.units.get(u).and_then(|e| units.get(*e).ok());
+                    named.map_or_else(|| u.to_string(), |(c, _)| c.0.name.clone())
+                };
+                let Some((cmd, incident, what)) = command_of(intent, name) else { continue };
                 let p =
                     Pending { req: String::new(), incident: Some(incident), ticket: None, what, sent: Instant::now() };
                 sent_or_failed(&mut net, &mut desk, cmd, p);
@@ -422,14 +418,18 @@ mod tests {
 
     #[test]
     fn intents_become_the_matching_commands() {
-        let (cmd, id, what) =
-            command_of(&Intent::Act { incident: 4, action: Action::Escalate, note: "街道无法解决".into() })
-                .expect("a command");
+        let (cmd, id, what) = command_of(
+            &Intent::Act { incident: 4, action: Action::Escalate, note: "街道无法解决".into() },
+            |u| u.to_string(),
+        )
+        .expect("a command");
         assert_eq!(id, 4);
         assert!(matches!(cmd, Command::Escalate(Act { incident: 4, ref note }) if note == "街道无法解决"));
         assert!(what.contains("吹哨"));
-        let (cmd, _, _) = command_of(&Intent::Dispatch { incident: 4, units: vec![7, 8] }).expect("dispatch");
+        let (cmd, _, what) =
+            command_of(&Intent::Dispatch { incident: 4, units: vec![7, 8] }, |u| format!("单位{u}")).expect("dispatch");
+        assert_eq!(what, "派遣 #4 → 单位7、单位8");
         assert!(matches!(cmd, Command::Dispatch(Dispatch { ref units, .. }) if units == &vec![7, 8]));
-        assert!(command_of(&Intent::SelectIncident(4)).is_none());
+        assert!(command_of(&Intent::SelectIncident(4), |u| u.to_string()).is_none());
     }
 }
