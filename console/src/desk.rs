@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use onegrid_protocol::{
     Act, Action, CameraId, ClientMsg, Command, Dispatch, ErrorCode, IncidentId, Millis, NearUnit, Query as Ask,
-    QueryResult, Report, ServerMsg, UnitId,
+    QueryResult, Report, ServerMsg, UnitId, UnitStatus,
 };
 
 use crate::live::{IncidentC, LiveIndex, Selection, UnitC, UnitPos};
@@ -48,6 +48,13 @@ pub enum Intent {
     },
     /// Ask again for the nearest available units.
     RefreshNearest(IncidentId),
+    /// Set a unit available or off duty (a worker called in sick, or is back).
+    SetUnitStatus {
+        /// The unit.
+        unit: UnitId,
+        /// `Available` or `OffDuty`.
+        status: UnitStatus,
+    },
     /// Register a new incident; `ticket` names it until the server numbers it.
     Report {
         /// What was reported.
@@ -66,10 +73,19 @@ pub struct Pending {
     pub incident: Option<IncidentId>,
     /// The ticket of a report.
     pub ticket: Option<u64>,
+    /// The unit it acts for.
+    pub unit: Option<UnitId>,
     /// What, in words.
     pub what: String,
     /// When it was sent.
     pub sent: Instant,
+}
+
+impl Pending {
+    /// A command about to be sent, described by `what`.
+    fn new(what: String) -> Self {
+        Pending { req: String::new(), incident: None, ticket: None, unit: None, what, sent: Instant::now() }
+    }
 }
 
 /// A line for the user: an acknowledgement or a refusal.
@@ -145,6 +161,11 @@ impl Desk {
         self.pending.iter().find(|p| p.incident == Some(incident))
     }
 
+    /// Whether a command for `unit` awaits its acknowledgement.
+    pub fn pending_for_unit(&self, unit: UnitId) -> Option<&Pending> {
+        self.pending.iter().find(|p| p.unit == Some(unit))
+    }
+
     /// Whether the report with `ticket` awaits its acknowledgement.
     pub fn report_pending(&self, ticket: u64) -> bool {
         self.pending.iter().any(|p| p.ticket == Some(ticket))
@@ -167,7 +188,7 @@ pub fn refusal_words(code: ErrorCode) -> &'static str {
         ErrorCode::OutOfScope => "超出本级管辖范围",
         ErrorCode::IllegalTransition => "事件当前状态不允许此操作",
         ErrorCode::NotFound => "事件、单位或类别不存在",
-        ErrorCode::Invalid => "内容不完整或超出范围",
+        ErrorCode::Invalid => "不符合办理规则",
         ErrorCode::OutsideCity => "位置不在本市网格内",
         ErrorCode::Overloaded => "服务器繁忙，请稍后重试",
         ErrorCode::Internal => "服务器内部错误，未做任何更改",
@@ -293,14 +314,19 @@ fn execute_intents(
                     named.map_or_else(|| u.to_string(), |(c, _)| c.0.name.clone())
                 };
                 let Some((cmd, incident, what)) = command_of(intent, name) else { continue };
-                let p =
-                    Pending { req: String::new(), incident: Some(incident), ticket: None, what, sent: Instant::now() };
+                let p = Pending { incident: Some(incident), ..Pending::new(what) };
                 sent_or_failed(&mut net, &mut desk, cmd, p);
+            }
+            Intent::SetUnitStatus { unit, status } => {
+                let who = index.units.get(unit).and_then(|e| units.get(*e).ok()).map(|(c, _)| c.0.name.clone());
+                let what =
+                    format!("{} 设为{}", who.unwrap_or_else(|| unit.to_string()), crate::style::status_name(*status));
+                let p = Pending { unit: Some(*unit), ..Pending::new(what) };
+                sent_or_failed(&mut net, &mut desk, Command::SetStatus { unit: *unit, status: *status }, p);
             }
             Intent::Report { report, ticket } => {
                 let what = report_words(report, &map);
-                let p =
-                    Pending { req: String::new(), incident: None, ticket: Some(*ticket), what, sent: Instant::now() };
+                let p = Pending { ticket: Some(*ticket), ..Pending::new(what) };
                 sent_or_failed(&mut net, &mut desk, Command::Report(report.clone()), p);
             }
         }

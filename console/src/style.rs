@@ -157,3 +157,26 @@ pub fn scale_name(scale: Scale) -> &'static str {
         Scale::MajorGroup => "重大群体",
     }
 }
+
+/// A unit's skill in Chinese, as the responsibility list and the roster name it; an
+/// unknown one as it came.
+pub fn skill_name(skill: &str) -> &str {
+    match skill {
+        "patrol" => "巡查",
+        "report" => "上报",
+        "mediation" => "调解",
+        "dispute" => "纠纷调处",
+        "fire" => "消防",
+        "safety" => "安全",
+        "housing" => "房屋",
+        "construction" => "建设",
+        "road" => "道路",
+        "lighting" => "照明",
+        "water" => "水务",
+        "sanitation" => "环卫",
+        "noise" => "噪声",
+        "urban" => "城管",
+        "vendor" => "摊贩",
+        other => other,
+    }
+}

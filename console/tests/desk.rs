@@ -2,16 +2,17 @@
 //! client, live layers and desk against a real server (no simulator, so nothing else acts
 //! on the incidents). What the panels would ask for goes in as intents: a report registered
 //! at the desk is numbered by the server, shows up live and is selected; it is accepted and
-//! dispatched to the nearest unit the server names (the cameras that see it are asked for too); illegal steps and bad reports are
+//! dispatched to the nearest unit the server names (the cameras that see it are asked for too);
+//! another unit is set off duty and back; illegal steps and bad reports are
 //! refused in words, and a refused report's outcome reaches the form that sent it.
 
 use bevy::prelude::*;
 use onegrid_console::desk::{Desk, DeskPlugin, Intent};
-use onegrid_console::live::{IncidentC, LiveIndex, LivePlugin, Selection};
+use onegrid_console::live::{IncidentC, LiveIndex, LivePlugin, Selection, UnitPos};
 use onegrid_console::map::CityMapRes;
 use onegrid_console::net::{Link, LinkState, NetConfig, NetPlugin};
 use onegrid_console::view::MapView;
-use onegrid_protocol::{Action, Incident, IncidentState, Report, Scale, Source};
+use onegrid_protocol::{Action, Incident, IncidentState, Report, Scale, Source, UnitStatus};
 
 mod common;
 use common::run_until;
@@ -104,6 +105,20 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
     run_until(&mut app, "the dispatch, live", |app| {
         incident(app, id).is_some_and(|i| i.state == IncidentState::Dispatched && i.units == vec![unit])
     });
+
+    // A free unit set off duty and back, live; the unit on its way is refused in words.
+    let other = app.world().resource::<Desk>().nearest.as_ref().expect("nearest").1[1].clone();
+    let status_of = |app: &mut App, u: u32| {
+        let e = *app.world().resource::<LiveIndex>().units.get(&u).expect("indexed");
+        app.world().get::<UnitPos>(e).expect("unit").status
+    };
+    for status in [UnitStatus::OffDuty, UnitStatus::Available] {
+        let (text, error) = settle(&mut app, Intent::SetUnitStatus { unit: other.unit, status });
+        assert!(!error && text.contains(&other.name), "{text}");
+        run_until(&mut app, "the unit's status, live", |app| status_of(app, other.unit) == status);
+    }
+    let (text, error) = settle(&mut app, Intent::SetUnitStatus { unit, status: UnitStatus::OffDuty });
+    assert!(error && text.contains("被拒绝 — 不符合办理规则"), "{text}");
 
     // Reports the server refuses come back to their ticket in words.
     for (ticket, r, words) in [

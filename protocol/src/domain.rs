@@ -126,6 +126,17 @@ pub struct UserInfo {
 }
 
 impl UserInfo {
+    /// Whether this user may act for `unit` (set its duty status, send its positions): the
+    /// unit itself, or a dispatcher or commander whose scope holds the unit's home.
+    pub fn may_act_for_unit(&self, unit: UnitId, home: &Placement) -> Result<(), (ErrorCode, String)> {
+        let ok = match self.role {
+            Role::GridWorker => self.unit == Some(unit),
+            Role::Commander | Role::Dispatcher => self.scope.contains(home),
+            Role::Operator | Role::Sensor => false,
+        };
+        if ok { Ok(()) } else { Err((ErrorCode::Forbidden, format!("you may not act for unit {unit}"))) }
+    }
+
     /// Whether this user may take `action` on `inc`, by role, scope and the level that
     /// handles it (the incident's state is checked apart): a unit sent to an incident may
     /// start, report back or return it wherever it lies; dispatchers and commanders act
@@ -390,5 +401,16 @@ mod tests {
         let not_sent = user(Role::GridWorker, Level::Street, "350203009000", Some(8));
         assert_eq!(code(&not_sent, Action::Start), Err(ErrorCode::Forbidden));
         assert_eq!(code(&user(Role::Commander, Level::City, "", None), Action::Escalate), Ok(()));
+    }
+
+    #[test]
+    fn who_may_act_for_a_unit() {
+        let home = incident(Level::Street, vec![]).placement;
+        let may = |u: &UserInfo| u.may_act_for_unit(7, &home).map_err(|(c, _)| c);
+        assert_eq!(may(&user(Role::Dispatcher, Level::Street, "350203009000", None)), Ok(()));
+        assert_eq!(may(&user(Role::Dispatcher, Level::Street, "350203001000", None)), Err(ErrorCode::Forbidden));
+        assert_eq!(may(&user(Role::GridWorker, Level::Community, "350203001001", Some(7))), Ok(()), "itself");
+        assert_eq!(may(&user(Role::GridWorker, Level::Street, "350203009000", Some(8))), Err(ErrorCode::Forbidden));
+        assert_eq!(may(&user(Role::Operator, Level::City, "", None)), Err(ErrorCode::Forbidden));
     }
 }

@@ -4,7 +4,7 @@
 //! their views that return the user's intent.
 
 use bevy_egui::egui::{self, Color32, RichText, Ui};
-use onegrid_protocol::{Action, Incident, NearUnit, Unit, UnitId};
+use onegrid_protocol::{Action, Incident, NearUnit, Unit, UnitId, UnitStatus};
 
 use crate::desk::{Intent, Notice, Pending, action_name};
 use crate::style;
@@ -215,6 +215,12 @@ pub struct UnitView<'a> {
     pub status: onegrid_protocol::UnitStatus,
     /// Points in its recent track, when known.
     pub track_points: Option<usize>,
+    /// Whether this user may set its duty status, or why not.
+    pub may_set_status: Result<(), &'static str>,
+    /// A command for it awaiting acknowledgement.
+    pub pending: Option<&'a Pending>,
+    /// Whether commands can be sent now.
+    pub connected: bool,
 }
 
 /// The unit panel.
@@ -234,7 +240,8 @@ pub fn unit_panel(ui: &mut Ui, v: &UnitView<'_>) -> Option<Intent> {
         row("类型", style::kind_name(u.kind).to_owned());
         row("电话", u.phone.clone());
         row("所属", format!("{} {}", u.home.street_name, u.home.community_name));
-        row("技能", if u.skills.is_empty() { "—".into() } else { u.skills.join("、") });
+        let skills: Vec<&str> = u.skills.iter().map(|k| style::skill_name(k)).collect();
+        row("技能", if skills.is_empty() { "—".into() } else { skills.join("、") });
         row("负责网格", format!("{} 个", u.cells.len()));
         row("位置", v.lonlat.map_or("未知".into(), |p| format!("{:.5}, {:.5}", p[0], p[1])));
         row("轨迹", v.track_points.map_or("查询中…".into(), |n| format!("近 1 小时 {n} 点")));
@@ -247,7 +254,27 @@ pub fn unit_panel(ui: &mut Ui, v: &UnitView<'_>) -> Option<Intent> {
         }
         None => {
             ui.label(RichText::new("当前无任务").weak());
+            // Duty status is the desk's to set only between tasks; tasks set the rest.
+            let to = match v.status {
+                UnitStatus::Available => Some((UnitStatus::OffDuty, "设为离岗")),
+                UnitStatus::OffDuty => Some((UnitStatus::Available, "恢复空闲")),
+                UnitStatus::EnRoute | UnitStatus::OnScene => None,
+            };
+            if let Some((status, label)) = to {
+                let why = v.may_set_status.err().or((!v.connected).then_some("未连接服务器"));
+                let b = ui.add_enabled(why.is_none() && v.pending.is_none(), egui::Button::new(label));
+                let b = match why {
+                    Some(why) => b.on_disabled_hover_text(why),
+                    None => b,
+                };
+                if b.clicked() {
+                    out = Some(Intent::SetUnitStatus { unit: u.id, status });
+                }
+            }
         }
+    }
+    if let Some(p) = v.pending {
+        ui.label(RichText::new(format!("⏳ {}：等待服务器确认…", p.what)).color(Color32::from_rgb(250, 210, 90)));
     }
     out
 }
@@ -344,7 +371,15 @@ mod tests {
     fn the_unit_panel_opens_the_units_task() {
         let mut u = unit(5, UnitStatus::EnRoute);
         u.task = Some(42);
-        let v = UnitView { unit: &u, lonlat: None, status: UnitStatus::EnRoute, track_points: Some(3) };
+        let v = UnitView {
+            unit: &u,
+            lonlat: None,
+            status: UnitStatus::EnRoute,
+            track_points: Some(3),
+            may_set_status: Ok(()),
+            pending: None,
+            connected: true,
+        };
         let mut got = None;
         let mut h = Harness::new_ui(|ui| {
             if let Some(i) = unit_panel(ui, &v) {
@@ -356,6 +391,49 @@ mod tests {
         drop(h);
         assert_eq!(got, Some(Intent::SelectIncident(42)));
         assert_eq!(clock(0), "08:00");
+    }
+
+    #[test]
+    fn a_free_unit_can_be_set_off_duty_and_back_by_whoever_may() {
+        let u = unit(5, UnitStatus::Available);
+        let click = |status, may, connected, label: &str| {
+            let v = UnitView {
+                unit: &u,
+                lonlat: None,
+                status,
+                track_points: None,
+                may_set_status: may,
+                pending: None,
+                connected,
+            };
+            let mut got = None;
+            let mut h = Harness::new_ui(|ui| got = got.clone().or(unit_panel(ui, &v)));
+            h.get_by_label(label).click();
+            h.run();
+            drop(h);
+            got
+        };
+        let off = Some(Intent::SetUnitStatus { unit: 5, status: UnitStatus::OffDuty });
+        assert_eq!(click(UnitStatus::Available, Ok(()), true, "设为离岗"), off);
+        let back = Some(Intent::SetUnitStatus { unit: 5, status: UnitStatus::Available });
+        assert_eq!(click(UnitStatus::OffDuty, Ok(()), true, "恢复空闲"), back);
+        assert_eq!(click(UnitStatus::Available, Err("无此操作权限"), true, "设为离岗"), None, "not this user's unit");
+        assert_eq!(click(UnitStatus::Available, Ok(()), false, "设为离岗"), None, "no server");
+        let mut u = unit(6, UnitStatus::Available);
+        u.skills = vec!["patrol".into(), "mediation".into(), "drone".into()];
+        let v = UnitView {
+            unit: &u,
+            lonlat: None,
+            status: UnitStatus::Available,
+            track_points: None,
+            may_set_status: Ok(()),
+            pending: None,
+            connected: true,
+        };
+        let h = Harness::new_ui(|ui| {
+            unit_panel(ui, &v);
+        });
+        h.get_by_label("巡查、调解、drone");
     }
 
     #[test]

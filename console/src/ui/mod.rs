@@ -443,7 +443,18 @@ fn selection_panels(
     let unit = live.selection.unit.and_then(|id| live.index.units.get(&id)).and_then(|e| live.units.get(*e).ok());
     if let Some((u, p)) = unit {
         let track_points = live.desk.track.as_ref().filter(|(id, _)| *id == u.0.id).map(|(_, t)| t.len());
-        let v = UnitView { unit: &u.0, lonlat: p.lonlat, status: p.status, track_points };
+        let may_set_status = live.feed.user.as_ref().map_or(Err("未登录"), |user| {
+            user.may_act_for_unit(u.0.id, &u.0.home).map_err(|(code, _)| refusal_words(code))
+        });
+        let v = UnitView {
+            unit: &u.0,
+            lonlat: p.lonlat,
+            status: p.status,
+            track_points,
+            may_set_status,
+            pending: live.desk.pending_for_unit(u.0.id),
+            connected,
+        };
         out = out.or(detail::unit_panel(ui, &v));
     }
     if incident.is_none() && unit.is_none() {

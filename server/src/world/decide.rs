@@ -3,7 +3,7 @@
 
 use onegrid_protocol::coord::to_wgs84;
 use onegrid_protocol::{
-    Action, Command, ErrorCode, Incident, IncidentState, Level, Millis, Role, Stage, Step, UnitStatus, UserInfo,
+    Action, Command, ErrorCode, Incident, IncidentState, Level, Millis, Stage, Step, UnitStatus, UserInfo,
 };
 
 use super::event::Event;
@@ -151,13 +151,7 @@ fn incident_for<'w>(world: &'w WorldState, actor: Actor<'_>, id: u64, action: Ac
 }
 
 fn may_act_for_unit(actor: Actor<'_>, unit: u32, home: &onegrid_protocol::Placement) -> Result<(), Refusal> {
-    let user = actor.user;
-    let ok = match user.role {
-        Role::GridWorker => user.unit == Some(unit),
-        Role::Commander | Role::Dispatcher => user.scope.contains(home),
-        Role::Operator | Role::Sensor => false,
-    };
-    if ok { Ok(()) } else { refuse(ErrorCode::Forbidden, format!("you may not act for unit {unit}")) }
+    actor.user.may_act_for_unit(unit, home).map_err(|(code, message)| Refusal { code, message })
 }
 
 /// Whether the actor may send positions for `unit`.
