@@ -2,8 +2,10 @@
 //! the panels) becomes protocol commands and queries; each command stays *pending* until
 //! the server acknowledges it, and a refusal is kept in words (the reason in Chinese, the
 //! server's own words after it). A report registered at the desk is selected once the
-//! server has numbered it. Selecting an incident asks for its nearest available units and
-//! the cameras that see it; selecting a unit asks for its recent track.
+//! server has numbered it. Selecting an incident asks for its nearest available units, the
+//! nearest with the skill its category calls for (对口: a fire hazard wants a fire team, not
+//! the nearest patrol), and the cameras that see it; selecting a unit asks for its recent
+//! track.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -104,6 +106,7 @@ pub struct Notice {
 #[derive(Debug, Clone)]
 enum Asked {
     Nearest(IncidentId),
+    Matched(IncidentId, String),
     Cameras(IncidentId),
     Track(UnitId),
 }
@@ -131,6 +134,9 @@ pub struct Desk {
     pub notices: VecDeque<Notice>,
     /// Nearest available units of an incident.
     pub nearest: Option<(IncidentId, Vec<NearUnit>)>,
+    /// Nearest available units with the skill the incident's category calls for, and
+    /// that skill.
+    pub matched: Option<(IncidentId, String, Vec<NearUnit>)>,
     /// Cameras that see an incident.
     pub linked_cameras: Option<(IncidentId, Vec<CameraId>)>,
     /// A unit's recent track.
@@ -350,6 +356,7 @@ fn ask_on_selection(
     selection: Res<Selection>,
     index: Res<LiveIndex>,
     incidents: Query<&IncidentC>,
+    map: Res<CityMapRes>,
 ) {
     let now = (selection.incident, selection.unit);
     if now == desk.last_selection {
@@ -366,6 +373,15 @@ fn ask_on_selection(
         }
         if let Some(req) = send(&mut net, |req| ClientMsg::Query { req, q: Ask::Cameras { location } }) {
             desk.asked.insert(req, Asked::Cameras(id));
+        }
+        let skill = map.model.as_ref().and_then(|m| m.categories.get(&i.0.category)).and_then(|c| c.skills.first());
+        if let Some(skill) = skill.cloned()
+            && let Some(req) = send(&mut net, |req| ClientMsg::Query {
+                req,
+                q: Ask::Nearest { location, k: 4, skill: Some(skill.clone()) },
+            })
+        {
+            desk.asked.insert(req, Asked::Matched(id, skill));
         }
     }
     if now.1 != desk.last_selection.1
@@ -409,6 +425,9 @@ fn take_answers(
             ServerMsg::Error { req: None, message, .. } => desk.notice(format!("服务器：{message}"), true, None),
             ServerMsg::Result { req, result } => match (desk.asked.remove(req), result) {
                 (Some(Asked::Nearest(id)), QueryResult::Nearest { units }) => desk.nearest = Some((id, units.clone())),
+                (Some(Asked::Matched(id, skill)), QueryResult::Nearest { units }) => {
+                    desk.matched = Some((id, skill, units.clone()));
+                }
                 (Some(Asked::Cameras(id)), QueryResult::Cameras { cameras }) => {
                     desk.linked_cameras = Some((id, cameras.clone()));
                 }

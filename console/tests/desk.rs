@@ -9,7 +9,7 @@
 use bevy::prelude::*;
 use onegrid_console::desk::{Desk, DeskPlugin, Intent};
 use onegrid_console::live::{IncidentC, LiveIndex, LivePlugin, Selection, UnitPos};
-use onegrid_console::map::CityMapRes;
+use onegrid_console::map::{CityMapRes, MapModel};
 use onegrid_console::net::{Link, LinkState, NetConfig, NetPlugin};
 use onegrid_console::view::MapView;
 use onegrid_protocol::{Action, Incident, IncidentState, Report, Scale, Source, UnitStatus};
@@ -55,11 +55,15 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
     let rt = common::runtime();
     let dir = tempfile::tempdir().expect("tempdir");
     let server = common::server(&rt, dir.path(), |_| {});
+    // The city's map as the console holds it once the server has sent it: its categories
+    // say which skill a matter calls for.
+    let city = onegrid_server::city::load(&common::maps()).expect("the default city");
+    let model = Some(std::sync::Arc::new(MapModel::new(&city.map)));
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .add_plugins(LivePlugin)
         .add_plugins(DeskPlugin)
-        .init_resource::<CityMapRes>()
+        .insert_resource(CityMapRes { model, ..Default::default() })
         .init_resource::<MapView>()
         .add_plugins(NetPlugin {
             config: NetConfig { url: format!("ws://{}", server.addr), token: "dev-commander".into() },
@@ -86,11 +90,13 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
     );
     assert_eq!(i.placement.street_name, "筼筜街道");
 
-    // Selecting it asked for the nearest available units and the cameras that see it.
+    // Selecting it asked for the nearest available units, the nearest fire teams (a fire
+    // hazard's skill) and the cameras that see it.
     run_until(&mut app, "the nearest units and the linked cameras", |app| {
         let desk = app.world().resource::<Desk>();
         desk.nearest.as_ref().is_some_and(|(n, u)| *n == id && !u.is_empty())
             && desk.linked_cameras.as_ref().is_some_and(|(n, _)| *n == id)
+            && desk.matched.as_ref().is_some_and(|(n, skill, u)| *n == id && skill == "fire" && !u.is_empty())
     });
     let near = app.world().resource::<Desk>().nearest.as_ref().expect("nearest").1[0].clone();
     let unit = near.unit;

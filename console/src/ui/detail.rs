@@ -30,6 +30,8 @@ pub struct IncidentView<'a> {
     pub pending: Option<&'a Pending>,
     /// Nearest available units, when known.
     pub nearest: Option<&'a [NearUnit]>,
+    /// Nearest available units with the skill its category calls for, and the skill.
+    pub matched: Option<(&'a str, &'a [NearUnit])>,
     /// Notices about it, newest first.
     pub notices: Vec<&'a Notice>,
     /// Whether commands can be sent now.
@@ -131,6 +133,26 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
     if allowed.contains(&Action::Dispatch) {
         ui.separator();
         ui.label(RichText::new("就近可派单位").strong());
+        let mut tick = |ui: &mut Ui, u: &NearUnit, tag: &str| {
+            let mut on = state.chosen.contains(&u.unit);
+            if ui.checkbox(&mut on, format!("{}  {:.0} 米{tag}", u.name, u.distance_m)).changed() {
+                if on {
+                    state.chosen.push(u.unit);
+                } else {
+                    state.chosen.retain(|x| *x != u.unit);
+                }
+            }
+        };
+        if let Some((skill, units)) = v.matched {
+            let tag = format!("  对口·{}", style::skill_name(skill));
+            for u in units {
+                tick(ui, u, &tag);
+            }
+            if units.is_empty() {
+                ui.label(RichText::new(format!("附近没有{}对口的空闲单位", style::skill_name(skill))).weak());
+            }
+        }
+        let listed = |u: &&NearUnit| v.matched.is_none_or(|(_, m)| m.iter().all(|x| x.unit != u.unit));
         match v.nearest {
             None => {
                 ui.label(RichText::new("查询中…").weak());
@@ -139,15 +161,8 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
                 ui.label(RichText::new("附近没有空闲单位").weak());
             }
             Some(units) => {
-                for u in units {
-                    let mut on = state.chosen.contains(&u.unit);
-                    if ui.checkbox(&mut on, format!("{}  {:.0} 米", u.name, u.distance_m)).changed() {
-                        if on {
-                            state.chosen.push(u.unit);
-                        } else {
-                            state.chosen.retain(|x| *x != u.unit);
-                        }
-                    }
+                for u in units.iter().filter(listed) {
+                    tick(ui, u, "");
                 }
             }
         }
@@ -298,6 +313,7 @@ mod tests {
             now: 0,
             pending: None,
             nearest,
+            matched: None,
             notices: vec![],
             connected,
             forbidden: vec![],
@@ -331,6 +347,34 @@ mod tests {
         let mut state = DetailState { chosen: vec![11], ..Default::default() };
         let got = run(view(&i, Some(&near), true), &mut state, "派遣 1 个单位");
         assert_eq!(got, Some(Intent::Dispatch { incident: 3, units: vec![11] }));
+    }
+
+    #[test]
+    fn units_with_the_skill_the_matter_calls_for_come_first_and_once() {
+        let i = incident(3, IncidentState::Accepted);
+        let near = vec![
+            NearUnit { unit: 11, name: "李四".into(), distance_m: 120.0 },
+            NearUnit { unit: 30, name: "消防一队".into(), distance_m: 900.0 },
+        ];
+        let fire = vec![NearUnit { unit: 30, name: "消防一队".into(), distance_m: 900.0 }];
+        let v = IncidentView { matched: Some(("fire", &fire)), ..view(&i, Some(&near), true) };
+        let mut state = DetailState::default();
+        let got = run(v, &mut state, "消防一队  900 米  对口·消防");
+        assert_eq!(got, None, "ticking is not yet an intent");
+        assert_eq!(state.chosen, vec![30]);
+        let v = IncidentView { matched: Some(("fire", &fire)), ..view(&i, Some(&near), true) };
+        let h = Harness::new_ui(|ui| {
+            incident_panel(ui, &v, &mut DetailState::default());
+        });
+        h.get_by_label("李四  120 米");
+        assert!(h.query_by_label("消防一队  900 米").is_none(), "listed once, as matched");
+        drop(h);
+        let none: Vec<NearUnit> = vec![];
+        let v = IncidentView { matched: Some(("fire", &none)), ..view(&i, Some(&near), true) };
+        let h = Harness::new_ui(|ui| {
+            incident_panel(ui, &v, &mut DetailState::default());
+        });
+        h.get_by_label("附近没有消防对口的空闲单位");
     }
 
     #[test]

@@ -403,6 +403,8 @@ fn selection_panels(
             .and_then(|e| live.units.get(*e).ok())
             .map(|(u, _)| u.0.name.as_str());
         let nearest = live.desk.nearest.as_ref().filter(|(id, _)| *id == i.id).map(|(_, n)| n.as_slice());
+        let matched =
+            live.desk.matched.as_ref().filter(|(id, ..)| *id == i.id).map(|(_, k, n)| (k.as_str(), n.as_slice()));
         let unit_name = |u: &onegrid_protocol::UnitId| {
             let named = live.index.units.get(u).and_then(|e| live.units.get(*e).ok());
             named.map_or_else(|| u.to_string(), |(c, _)| c.0.name.clone())
@@ -428,6 +430,7 @@ fn selection_panels(
             now: live.feed.server_now,
             pending: live.desk.pending_on(i.id),
             nearest,
+            matched,
             notices: live.desk.notices.iter().filter(|n| n.incident == Some(i.id)).collect(),
             connected,
             // The server decides by the same rule; greyed here, refused there.
