@@ -266,6 +266,7 @@ fn focus_card(ctx: &egui::Context, rect: egui::Rect, id: u64, live: &LiveRead, m
         incident: i,
         category: model.map_or(i.category.as_str(), |m| m.category_name(&i.category)),
         units: i.units.iter().filter_map(unit).collect(),
+        cameras: camera_names(live, i.id),
         now: live.feed.server_now,
     };
     let margin = 12.0 * scale;
@@ -373,6 +374,15 @@ fn intake_form(
     }
 }
 
+/// The names of the cameras that see incident `id`, once the server has said.
+fn camera_names<'a>(live: &'a LiveRead, id: u64) -> Option<Vec<&'a str>> {
+    let (_, cams) = live.desk.linked_cameras.as_ref().filter(|(i, _)| *i == id)?;
+    let name = |c: &onegrid_protocol::CameraId| {
+        live.index.cameras.get(c).and_then(|e| live.cameras.get(*e).ok()).map(|c| c.0.name.as_str())
+    };
+    Some(cams.iter().filter_map(name).collect())
+}
+
 /// The name of the grid worker responsible for the cell of `place`.
 fn grid_worker<'a>(place: &readout::Place<'_>, live: &'a LiveRead) -> Option<&'a str> {
     let w = place.cell?.grid_worker?;
@@ -421,12 +431,7 @@ fn selection_panels(
                 };
                 model.and_then(|m| m.overlay(net, code)).map_or(code, |o| o.name.as_str())
             }),
-            cameras: live.desk.linked_cameras.as_ref().filter(|(id, _)| *id == i.id).map(|(_, cams)| {
-                let name = |c: &onegrid_protocol::CameraId| {
-                    live.index.cameras.get(c).and_then(|e| live.cameras.get(*e).ok()).map(|c| c.0.name.as_str())
-                };
-                cams.iter().filter_map(name).collect()
-            }),
+            cameras: camera_names(live, i.id),
             now: live.feed.server_now,
             pending: live.desk.pending_on(i.id),
             nearest,

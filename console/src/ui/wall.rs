@@ -212,6 +212,8 @@ pub struct FocusCard<'a> {
     pub category: &'a str,
     /// The names of the units working on it.
     pub units: Vec<&'a str>,
+    /// The names of the cameras that see it, once the server has said.
+    pub cameras: Option<Vec<&'a str>>,
     /// Server time.
     pub now: Millis,
 }
@@ -250,6 +252,17 @@ pub fn focus_card(ui: &mut Ui, c: &FocusCard<'_>, scale: f32) {
                 format!("处置：{}", c.units.join("、"))
             };
             ui.label(RichText::new(who).size(size));
+            // Video linkage: which cameras see it (their pictures come with the video work).
+            match c.cameras.as_deref() {
+                Some([]) => {
+                    ui.label(RichText::new("无摄像机覆盖").size(size).weak());
+                }
+                Some(names) => {
+                    let words = format!("视频 {} 路：{}", names.len(), names.join("、"));
+                    ui.add(egui::Label::new(RichText::new(words).size(size).color(style::CAMERA_LINKED)).truncate());
+                }
+                None => {}
+            }
             if !i.description.is_empty() {
                 ui.add(egui::Label::new(RichText::new(&i.description).size(size * 0.9).weak()).truncate());
             }
@@ -328,7 +341,13 @@ mod tests {
         i.severity = 3;
         i.deadline = Some(25 * 60_000);
         i.department = "消防".into();
-        let card = FocusCard { incident: &i, category: "消防隐患", units: vec!["张三", "李四"], now: 0 };
+        let card = FocusCard {
+            incident: &i,
+            category: "消防隐患",
+            units: vec!["张三", "李四"],
+            cameras: Some(vec!["西边社区居委会探头068"]),
+            now: 0,
+        };
         let mut h = egui_kittest::Harness::builder()
             .with_size(egui::vec2(700.0, 400.0))
             .build_ui(|ui| focus_card(ui, &card, 1.5));
@@ -339,17 +358,19 @@ mod tests {
         h.get_by_label("剩余 25分");
         h.get_by_label_contains("上报 · 消防");
         h.get_by_label("处置：张三、李四");
+        h.get_by_label("视频 1 路：西边社区居委会探头068");
         drop(h);
         // Past its limit, and nobody on it yet.
         i.overdue = true;
         i.deadline = Some(-3 * 60_000);
-        let card = FocusCard { incident: &i, category: "消防隐患", units: vec![], now: 0 };
+        let card = FocusCard { incident: &i, category: "消防隐患", units: vec![], cameras: Some(vec![]), now: 0 };
         let mut h = egui_kittest::Harness::builder()
             .with_size(egui::vec2(700.0, 400.0))
             .build_ui(|ui| focus_card(ui, &card, 1.5));
         h.run();
         h.get_by_label("已超3分");
         h.get_by_label("尚未派遣");
+        h.get_by_label("无摄像机覆盖");
     }
 
     #[test]
