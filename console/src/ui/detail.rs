@@ -4,9 +4,9 @@
 //! their views that return the user's intent.
 
 use bevy_egui::egui::{self, Color32, RichText, Ui};
-use onegrid_protocol::{Action, Incident, NearUnit, Unit, UnitId, UnitStatus};
+use onegrid_protocol::{Action, ErrorCode, Incident, Level, NearUnit, Role, Unit, UnitId, UnitStatus, UserInfo};
 
-use crate::desk::{Intent, Notice, Pending, action_name};
+use crate::desk::{Intent, Notice, Pending, action_name, refusal_words};
 use crate::style;
 use crate::ui::queue::{format_left, level_name};
 
@@ -38,6 +38,29 @@ pub struct IncidentView<'a> {
     pub connected: bool,
     /// The actions of its state this user may not take, and why (role, scope, level).
     pub forbidden: Vec<(Action, &'static str)>,
+}
+
+/// The steps of `i`'s state that `u` may not take, each with the reason in words: the
+/// protocol's rule (the server decides by it), said as a duty officer would — a matter
+/// whistled up past this desk's level is the level above's now.
+pub fn forbidden_steps(u: &UserInfo, i: &Incident) -> Vec<(Action, &'static str)> {
+    let why = |a: &Action| {
+        let (code, _) = u.may_step(i, *a).err()?;
+        let above = code == ErrorCode::Forbidden
+            && matches!(u.role, Role::Dispatcher | Role::Commander)
+            && u.scope.level < i.level;
+        Some((*a, if above { handled_above(i.level) } else { refusal_words(code) }))
+    };
+    i.state.allowed().iter().filter_map(why).collect()
+}
+
+/// Why a desk may not act on a matter handled above its level, in words.
+fn handled_above(level: Level) -> &'static str {
+    match level {
+        Level::Community | Level::Street => "已交街道处置",
+        Level::District => "已交区级处置",
+        Level::City => "已交市级处置",
+    }
 }
 
 /// What the user is typing in the detail panel.
@@ -409,6 +432,29 @@ mod tests {
         v.forbidden.clear();
         let got = run(v, &mut state, "派遣 1 个单位");
         assert_eq!(got, Some(Intent::Dispatch { incident: 3, units: vec![11] }), "allowed once the user may");
+    }
+
+    #[test]
+    fn what_a_desk_may_not_do_is_said_as_its_officer_would() {
+        use onegrid_protocol::Scope;
+        let user = |role, level, code: &str| UserInfo {
+            id: "u".into(),
+            name: "u".into(),
+            role,
+            scope: Scope { level, code: code.into() },
+            unit: None,
+        };
+        let mut i = incident(3, IncidentState::Escalated);
+        i.level = Level::District;
+        let street = i.placement.street.clone();
+        let words = |u: &UserInfo| forbidden_steps(u, &i).into_iter().map(|(_, w)| w).collect::<Vec<_>>();
+        let street_desk = words(&user(Role::Dispatcher, Level::Street, &street));
+        assert!(!street_desk.is_empty() && street_desk.iter().all(|w| *w == "已交区级处置"), "{street_desk:?}");
+        let wall = words(&user(Role::Operator, Level::City, ""));
+        assert!(!wall.is_empty() && wall.iter().all(|w| *w == "无此操作权限"), "{wall:?}");
+        assert!(words(&user(Role::Commander, Level::City, "")).is_empty(), "the city's desk may");
+        let elsewhere = words(&user(Role::Dispatcher, Level::District, "350206000000"));
+        assert!(!elsewhere.is_empty() && elsewhere.iter().all(|w| *w == "超出本级管辖范围"), "{elsewhere:?}");
     }
 
     #[test]

@@ -439,11 +439,7 @@ fn selection_panels(
             notices: live.desk.notices.iter().filter(|n| n.incident == Some(i.id)).collect(),
             connected,
             // The server decides by the same rule; greyed here, refused there.
-            forbidden: live.feed.user.as_ref().map_or_else(Vec::new, |u| {
-                let why =
-                    |a: &onegrid_protocol::Action| u.may_step(i, *a).err().map(|(code, _)| (*a, refusal_words(code)));
-                i.state.allowed().iter().filter_map(why).collect()
-            }),
+            forbidden: live.feed.user.as_ref().map_or_else(Vec::new, |u| detail::forbidden_steps(u, i)),
         };
         out = detail::incident_panel(ui, &v, detail);
         ui.separator();
