@@ -57,6 +57,14 @@ pub enum Intent {
         /// `Available` or `OffDuty`.
         status: UnitStatus,
     },
+    /// Start writing a report at this place (WGS-84), from this channel: the panels open
+    /// the intake form; nothing goes to the server until it is sent.
+    ReportAt {
+        /// Where.
+        at: [f64; 2],
+        /// The channel.
+        source: onegrid_protocol::Source,
+    },
     /// Register a new incident; `ticket` names it until the server numbers it.
     Report {
         /// What was reported.
@@ -323,6 +331,7 @@ fn execute_intents(
                 let p = Pending { incident: Some(incident), ..Pending::new(what) };
                 sent_or_failed(&mut net, &mut desk, cmd, p);
             }
+            Intent::ReportAt { .. } => {}
             Intent::SetUnitStatus { unit, status } => {
                 let who = index.units.get(unit).and_then(|e| units.get(*e).ok()).map(|(c, _)| c.0.name.clone());
                 let what =

@@ -284,6 +284,11 @@ pub fn unit_panel(ui: &mut Ui, v: &UnitView<'_>) -> Option<Intent> {
         row("位置", v.lonlat.map_or("未知".into(), |p| format!("{:.5}, {:.5}", p[0], p[1])));
         row("轨迹", v.track_points.map_or("查询中…".into(), |n| format!("近 1 小时 {n} 点")));
     });
+    if let Some(at) = v.lonlat
+        && ui.button("在其位置登记事件").on_hover_text("网格员来电报告：在其当前位置登记").clicked()
+    {
+        out = Some(Intent::ReportAt { at, source: onegrid_protocol::Source::GridWorker });
+    }
     match u.task {
         Some(task) => {
             if ui.button(format!("当前任务 #{task}")).clicked() {
@@ -524,6 +529,15 @@ mod tests {
             unit_panel(ui, &v);
         });
         h.get_by_label("巡查、调解、drone");
+        drop(h);
+        let v = UnitView { lonlat: Some([118.1, 24.47]), ..v };
+        let mut got = None;
+        let mut h = Harness::new_ui(|ui| got = got.clone().or(unit_panel(ui, &v)));
+        h.get_by_label("在其位置登记事件").click();
+        h.run();
+        drop(h);
+        let at = Intent::ReportAt { at: [118.1, 24.47], source: onegrid_protocol::Source::GridWorker };
+        assert_eq!(got, Some(at));
     }
 
     #[test]

@@ -250,7 +250,18 @@ fn ui_system(
     let map = mapinput::MapCtx { mode: *mode, toggles: &toggles, text_scale: scale.0 };
     asked.extend(mapinput::map_input(&ctx, &mut root, rect, &mut view, &live, model, &map, &mut state.intake));
     for i in asked {
-        intents.write(i);
+        match i {
+            // The intake is the panels' own: a report starts here, and goes out once sent.
+            Intent::ReportAt { at, source } => {
+                state.intake.place(at);
+                if let Some(d) = state.intake.draft.as_mut() {
+                    d.source = source;
+                }
+            }
+            i => {
+                intents.write(i);
+            }
+        }
     }
     Ok(())
 }
