@@ -1,8 +1,11 @@
 //! Finding places: the hierarchy tree (city → district → street → community → cell) and
 //! search by name, code, incident number or worker name. Both fly the map to what is chosen.
+//! Search also reads coordinates ("118.0894, 24.4798", either order) as a caller gives them,
+//! from a GPS (WGS-84) or from a Chinese map app (GCJ-02), and opens a report there.
 
 use bevy_egui::egui::{self, RichText, Ui};
-use onegrid_protocol::{Incident, Level, Unit};
+use onegrid_protocol::coord::{Datum, to_wgs84};
+use onegrid_protocol::{Incident, Level, Source, Unit};
 
 use crate::desk::Intent;
 use crate::map::MapModel;
@@ -80,6 +83,15 @@ pub fn search<'a>(
         return Vec::new();
     }
     let mut hits = Vec::new();
+    if let Some([lon, lat]) = coordinates(q) {
+        for (datum, what) in [(Datum::Wgs84, "GPS 坐标"), (Datum::Gcj02, "高德/腾讯地图坐标")] {
+            let p = to_wgs84(geo_types::Point::new(lon, lat), datum);
+            hits.push(Hit {
+                label: format!("在 {lon:.5}°E {lat:.5}°N 登记事件（{what}）"),
+                intent: Intent::ReportAt { at: [p.x(), p.y()], source: Source::Hotline },
+            });
+        }
+    }
     for a in &model.areas {
         if a.name.contains(q) || a.code.starts_with(q) {
             hits.push(Hit { label: format!("{} {} {}", level_name(a.level), a.name, a.code), intent: fly(&a.bounds) });
@@ -111,10 +123,29 @@ pub fn search<'a>(
     hits
 }
 
+/// Two numbers that read as a longitude and a latitude in China, in either order
+/// ("118.0894, 24.4798", "24.4798 118.0894", "118.0894，24.4798").
+pub fn coordinates(q: &str) -> Option<[f64; 2]> {
+    let parts: Vec<f64> = q
+        .split(|c: char| c == ',' || c == '，' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.trim_end_matches(['°', 'E', 'N', 'e', 'n']).parse::<f64>())
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let [a, b] = parts[..] else { return None };
+    let lon = |x: f64| (73.0..=136.0).contains(&x);
+    let lat = |y: f64| (3.0..=54.0).contains(&y);
+    match (lon(a) && lat(b), lon(b) && lat(a)) {
+        (true, _) => Some([a, b]),
+        (false, true) => Some([b, a]),
+        _ => None,
+    }
+}
+
 /// The search box and its hits.
 pub fn search_panel(ui: &mut Ui, query: &mut String, hits: &[Hit]) -> Option<Intent> {
     let mut out = None;
-    ui.add(egui::TextEdit::singleline(query).hint_text("名称、编码、事件号、人员").desired_width(f32::INFINITY));
+    ui.add(egui::TextEdit::singleline(query).hint_text("名称、编码、事件号、人员、坐标").desired_width(f32::INFINITY));
     for h in hits {
         if ui.link(&h.label).clicked() {
             out = Some(h.intent.clone());
@@ -147,6 +178,26 @@ mod tests {
         assert!(labels("不存在").is_empty());
         let hit = &search("#42", &m, inc.iter(), us.iter())[0];
         assert_eq!(hit.intent, Intent::SelectIncident(42));
+    }
+
+    #[test]
+    fn coordinates_open_a_report_in_either_datum() {
+        assert_eq!(coordinates("118.0894, 24.4798"), Some([118.0894, 24.4798]));
+        assert_eq!(coordinates("24.4798 118.0894"), Some([118.0894, 24.4798]), "latitude first");
+        assert_eq!(coordinates("118.0894°E，24.4798°N"), Some([118.0894, 24.4798]));
+        assert_eq!(coordinates("350203"), None);
+        assert_eq!(coordinates("2.0, 3.0"), None, "not in China");
+        assert_eq!(coordinates("1 2 3"), None);
+        let m = MapModel::new(&tiny_map());
+        let hits = search("118.0894,24.4798", &m, std::iter::empty(), std::iter::empty());
+        let [gps, amap] = &hits[..2] else { panic!("two hits: {hits:?}") };
+        assert_eq!(gps.intent, Intent::ReportAt { at: [118.0894, 24.4798], source: Source::Hotline });
+        let Intent::ReportAt { at, .. } = amap.intent else { panic!("{amap:?}") };
+        // GCJ-02 lies a few hundred metres off WGS-84 in Xiamen; the hit is moved back.
+        let back = onegrid_protocol::coord::wgs84_to_gcj02(geo_types::Point::new(at[0], at[1]));
+        assert!((back.x() - 118.0894).abs() < 1e-6 && (back.y() - 24.4798).abs() < 1e-6, "{back:?}");
+        assert!((at[0] - 118.0894).abs() > 1e-3, "moved");
+        assert!(amap.label.contains("高德"));
     }
 
     #[test]

@@ -257,6 +257,13 @@ fn ui_system(
                 if let Some(d) = state.intake.draft.as_mut() {
                     d.source = source;
                 }
+                if let Some(m) = model {
+                    let c = m.projection.to_local(at[0], at[1]);
+                    view.fly_to(
+                        &crate::view::Bounds { min: [c[0] - 300.0, c[1] - 300.0], max: [c[0] + 300.0, c[1] + 300.0] },
+                        0.5,
+                    );
+                }
             }
             i => {
                 intents.write(i);
