@@ -34,6 +34,8 @@ pub struct Draft {
     pub source: Source,
     /// What happened.
     pub description: String,
+    /// What the category list is narrowed to.
+    pub category_filter: String,
     /// Sent with this ticket, awaiting the server.
     pub ticket: Option<u64>,
     /// The server's refusal of the last sending, in words.
@@ -51,6 +53,7 @@ impl Draft {
             scale: Scale::Individual,
             source: Source::Hotline,
             description: String::new(),
+            category_filter: String::new(),
             ticket: None,
             error: None,
         }
@@ -188,6 +191,15 @@ const OUTSIDE: &str = "该点不在本市网格内";
 /// Why a point outside the user's own area cannot be registered from this desk.
 const OUT_OF_SCOPE: &str = "该点不在本级管辖范围";
 
+/// The categories `filter` narrows the list to: by name or module (any part of it) or by
+/// code (its start); all of them for an empty filter. A responsibility list runs to
+/// hundreds of fine classes (Chaoyang's has 533), too many to scroll.
+pub fn matching<'a>(categories: &[&'a MapCategory], filter: &str) -> Vec<&'a MapCategory> {
+    let f = filter.trim();
+    let hit = |c: &&&MapCategory| f.is_empty() || c.name.contains(f) || c.code.starts_with(f) || c.module.contains(f);
+    categories.iter().filter(hit).copied().collect()
+}
+
 /// A span of minutes as a person says it: "30 分钟", "4 小时", "1 小时 30 分", "3 天",
 /// "1 天 12 小时".
 pub fn minutes_words(m: u32) -> String {
@@ -271,14 +283,28 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
             egui::ComboBox::from_id_salt("intake-category")
                 .selected_text(chosen.map_or("请选择…".to_owned(), |c| format!("{} {}", c.code, c.name)))
                 .height(320.0)
+                // Typing into the filter must not close the list; a choice closes it.
+                .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside)
                 .show_ui(ui, |ui| {
+                    let filter = egui::TextEdit::singleline(&mut d.category_filter).hint_text("筛选：名称、编码或大类");
+                    let filter = ui.add(filter);
+                    if !filter.has_focus() {
+                        filter.request_focus();
+                    }
+                    let shown = matching(&v.categories, &d.category_filter);
+                    if shown.is_empty() {
+                        ui.label(RichText::new("没有匹配的类别").weak());
+                    }
                     let mut module = "";
-                    for c in &v.categories {
+                    for c in shown {
                         if c.module != module {
                             module = &c.module;
                             ui.label(RichText::new(module).weak());
                         }
-                        ui.selectable_value(&mut d.category, Some(c.code.clone()), format!("{} {}", c.code, c.name));
+                        let label = format!("{} {}", c.code, c.name);
+                        if ui.selectable_value(&mut d.category, Some(c.code.clone()), label).clicked() {
+                            ui.close();
+                        }
                     }
                 });
         });
@@ -450,6 +476,20 @@ mod tests {
         sending.sending = true;
         assert_eq!(run(&sending, &mut d, Some("提交登记")), None, "already sent");
         assert!(matches!(run(&view(&cats, true), &mut d, Some("提交登记")), Some(IntakeAsk::Submit(_))));
+    }
+
+    #[test]
+    fn the_category_list_narrows_as_the_operator_types() {
+        let mut fire = category("0201", "消防隐患");
+        fire.module = "02 公共安全".into();
+        let cats = [category("0301", "占道经营"), category("0302", "违法建设"), fire];
+        let all: Vec<&MapCategory> = cats.iter().collect();
+        let codes = |f: &str| matching(&all, f).iter().map(|c| c.code.as_str()).collect::<Vec<_>>();
+        assert_eq!(codes(""), ["0301", "0302", "0201"]);
+        assert_eq!(codes("违法"), ["0302"], "by name");
+        assert_eq!(codes("03"), ["0301", "0302"], "by code");
+        assert_eq!(codes("公共安全"), ["0201"], "by module");
+        assert!(codes("无此类").is_empty());
     }
 
     #[test]
