@@ -197,6 +197,13 @@ pub fn install_map(
         return;
     }
     let model = Arc::new(MapModel::new(map));
+    info!(
+        "map of {}: {} cells, {} areas, {} categories",
+        map.name,
+        map.cells.len(),
+        map.areas.len(),
+        map.categories.len()
+    );
     view.frame(&model.bounds);
     match spawn_raster(model.clone(), layers, true) {
         Ok(rx) => {
