@@ -1,6 +1,7 @@
 //! Registering an incident at the desk (登记事件): a call to the 12345 hotline, a walk-in
 //! or what an operator sees on a camera becomes a report. The place is picked on the map
-//! (the next click after 登记事件, or 在此登记事件 from the map's right-click menu); the form
+//! (the next click after 登记事件, or 在此登记事件 from the map's right-click menu), read from
+//! coordinates typed into search, or taken from a selected unit (a grid worker's call); the form
 //! takes the category from the responsibility list (it shows the department the server will
 //! route it to), the severity, how many people it involves, the channel and what happened.
 //! Open incidents near the place are listed (those of the chosen category first), since a
@@ -97,11 +98,14 @@ impl IntakeState {
         self.draft.as_ref().is_some_and(|d| d.picking)
     }
 
-    /// Places the draft (a new one when none is open) at `at`.
+    /// Places the draft (a new one when none is open) at `at`; a draft already sent keeps
+    /// the place it was sent with.
     pub fn place(&mut self, at: [f64; 2]) {
         let d = self.draft.get_or_insert_with(|| Draft::new(None));
-        d.at = Some(at);
-        d.picking = false;
+        if d.ticket.is_none() {
+            d.at = Some(at);
+            d.picking = false;
+        }
     }
 
     /// Hands out the ticket for sending the draft.
@@ -521,6 +525,8 @@ mod tests {
         d.description = "噪声扰民".into();
         let t = s.ticket();
         s.draft.as_mut().expect("draft").ticket = Some(t);
+        s.place([118.2, 24.5]);
+        assert_eq!(s.draft.as_ref().and_then(|d| d.at), Some([118.1, 24.47]), "sent: the place stays");
         s.settle(Some(&(t + 1, Ok(9))));
         assert!(s.draft.is_some(), "another report's answer leaves this one alone");
         s.settle(Some(&(t, Err("登记：被拒绝 — 超出本级管辖范围".into()))));
