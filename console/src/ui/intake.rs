@@ -223,6 +223,23 @@ pub fn limits_words(l: &StageLimits) -> String {
     format!("时限 {}", words.join(" · "))
 }
 
+/// One row of the form's grid: `label`, then one selectable word per choice of `value`.
+fn choice_row<T: PartialEq + Copy>(
+    ui: &mut Ui,
+    label: &str,
+    editable: bool,
+    value: &mut T,
+    choices: impl IntoIterator<Item = (T, String)>,
+) {
+    ui.label(RichText::new(label).weak());
+    ui.horizontal_wrapped(|ui| {
+        for (choice, words) in choices {
+            ui.add_enabled_ui(editable, |ui| ui.selectable_value(value, choice, words));
+        }
+    });
+    ui.end_row();
+}
+
 /// The form.
 pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<IntakeAsk> {
     let mut out = None;
@@ -273,13 +290,8 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
             ui.end_row();
         }
 
-        ui.label(RichText::new("来源").weak());
-        ui.horizontal_wrapped(|ui| {
-            for s in SOURCES {
-                ui.add_enabled_ui(editable, |ui| ui.selectable_value(&mut d.source, s, style::source_name(s)));
-            }
-        });
-        ui.end_row();
+        let sources = SOURCES.map(|s| (s, style::source_name(s).to_owned()));
+        choice_row(ui, "来源", editable, &mut d.source, sources);
 
         ui.label(RichText::new("类别").weak());
         let chosen = d.category.as_deref().and_then(|c| v.categories.iter().find(|x| x.code == c));
@@ -324,21 +336,10 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
             ui.end_row();
         }
 
-        ui.label(RichText::new("严重程度").weak());
-        ui.horizontal_wrapped(|ui| {
-            for (n, name) in (1u8..).zip(SEVERITIES) {
-                ui.add_enabled_ui(editable, |ui| ui.selectable_value(&mut d.severity, n, format!("{n} {name}")));
-            }
-        });
-        ui.end_row();
-
-        ui.label(RichText::new("涉及人数").weak());
-        ui.horizontal_wrapped(|ui| {
-            for s in SCALES {
-                ui.add_enabled_ui(editable, |ui| ui.selectable_value(&mut d.scale, s, style::scale_name(s)));
-            }
-        });
-        ui.end_row();
+        let grades = (1u8..).zip(SEVERITIES).map(|(n, name)| (n, format!("{n} {name}")));
+        choice_row(ui, "严重程度", editable, &mut d.severity, grades);
+        let scales = SCALES.map(|s| (s, style::scale_name(s).to_owned()));
+        choice_row(ui, "涉及人数", editable, &mut d.scale, scales);
     });
     ui.add_enabled(
         editable,
