@@ -80,6 +80,12 @@ pub enum ClientMsg {
         req: String,
         /// The command.
         cmd: Command,
+        /// Idempotency key chosen by the client, unique per user (e.g. 128 random bits):
+        /// a command sent again with the same key (after a lost ack, a reconnect, a
+        /// restarted server) is not applied twice but acknowledged as the first was, with
+        /// `repeated`. Remembered for [`KEY_RETENTION_MS`](crate::validate::KEY_RETENTION_MS).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
     },
     /// A question that changes nothing; answered by `result` or `error`.
     Query {
@@ -372,6 +378,10 @@ pub enum ServerMsg {
         /// The incident it made or changed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         incident: Option<IncidentId>,
+        /// The command's key had been applied before: nothing changed now, and `seq` and
+        /// `incident` are those of the first time.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        repeated: bool,
     },
     /// Answer to a query.
     Result {

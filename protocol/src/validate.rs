@@ -18,6 +18,10 @@ pub const MAX_DISPATCH_UNITS: usize = 20;
 pub const MAX_NEAREST: usize = 50;
 /// Longest request id, in bytes.
 pub const MAX_REQ_BYTES: usize = 64;
+/// Longest idempotency key, in bytes.
+pub const MAX_KEY_BYTES: usize = 64;
+/// How long the server remembers a command's idempotency key: 24 hours of its clock.
+pub const KEY_RETENTION_MS: i64 = 24 * 3_600_000;
 
 /// A message that is well-formed JSON but breaks a limit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -106,8 +110,16 @@ impl ClientMsg {
     /// Checks a decoded message's fields against the limits.
     pub fn validate(&self) -> Result<(), Invalid> {
         match self {
-            ClientMsg::Command { req, cmd } => {
+            ClientMsg::Command { req, cmd, key } => {
                 check(req.len() <= MAX_REQ_BYTES, || format!("req is longer than {MAX_REQ_BYTES} bytes"))?;
+                if let Some(key) = key {
+                    check(!key.is_empty() && key.len() <= MAX_KEY_BYTES, || {
+                        format!("key must be 1 to {MAX_KEY_BYTES} bytes")
+                    })?;
+                    check(key.chars().all(|c| c.is_ascii_graphic()), || {
+                        "key must be printable ASCII without spaces".into()
+                    })?;
+                }
                 cmd.validate()
             }
             ClientMsg::Query { req, q } => {
@@ -201,5 +213,25 @@ mod tests {
     fn nan_coordinates_are_invalid() {
         let text = r#"{"type":"query","req":"q","q":{"q":"nearest","location":{"x":1e999,"y":0},"k":3}}"#;
         assert!(decode_client(text).is_err());
+    }
+
+    #[test]
+    fn a_command_key_is_optional_and_bounded() {
+        let with =
+            |key: &str| format!(r#"{{"type":"command","req":"1","key":{key},"cmd":{{"op":"accept","incident":3}}}}"#);
+        let plain = r#"{"type":"command","req":"1","cmd":{"op":"accept","incident":3}}"#;
+        match decode_client(plain).expect("no key") {
+            ClientMsg::Command { key, .. } => assert_eq!(key, None),
+            other => panic!("{other:?}"),
+        }
+        match decode_client(&with(r#""a1b2-7""#)).expect("a key") {
+            ClientMsg::Command { key, .. } => assert_eq!(key.as_deref(), Some("a1b2-7")),
+            other => panic!("{other:?}"),
+        }
+        for bad in [r#""""#.to_owned(), format!("\"{}\"", "k".repeat(MAX_KEY_BYTES + 1)), r#""a b""#.to_owned()] {
+            assert!(matches!(decode_client(&with(&bad)), Err(DecodeError::Invalid(_))), "{bad}");
+        }
+        let longest = format!("\"{}\"", "k".repeat(MAX_KEY_BYTES));
+        assert!(decode_client(&with(&longest)).is_ok());
     }
 }

@@ -30,20 +30,23 @@ fn command_frames() {
             severity: 3,
             scale: Scale::Individual,
         }),
+        key: None,
     });
     assert_json_snapshot!(ClientMsg::Command {
         req: "r2".into(),
         cmd: Command::Dispatch(Dispatch { incident: 7, units: vec![3, 4], note: String::new() }),
+        key: Some("9f3c2a71d04e8b65-2".into()),
     });
     assert_json_snapshot!(ClientMsg::Command {
         req: "r3".into(),
         cmd: Command::Escalate(Act { incident: 7, note: "需要区城管局".into() }),
+        key: None,
     });
 }
 
 #[test]
 fn server_frames() {
-    assert_json_snapshot!(ServerMsg::Ack { req: "r1".into(), seq: Some(12), incident: Some(7) });
+    assert_json_snapshot!(ServerMsg::Ack { req: "r1".into(), seq: Some(12), incident: Some(7), repeated: false });
     assert_json_snapshot!(ServerMsg::error(
         Some("r2".into()),
         ErrorCode::IllegalTransition,
@@ -53,6 +56,8 @@ fn server_frames() {
         at: 1_700_000_000_000,
         units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute)],
     });
+    // The same command sent again under its key: acknowledged as the first time was.
+    assert_json_snapshot!(ServerMsg::Ack { req: "r9".into(), seq: Some(12), incident: Some(7), repeated: true });
 }
 
 #[test]

@@ -202,9 +202,14 @@ impl Client {
 
     /// Sends a command and waits for its ack or error.
     pub async fn command(&mut self, cmd: Command) -> anyhow::Result<ServerMsg> {
+        self.command_keyed(cmd, None).await
+    }
+
+    /// Sends a command with an idempotency key and waits for its ack or error.
+    pub async fn command_keyed(&mut self, cmd: Command, key: Option<&str>) -> anyhow::Result<ServerMsg> {
         self.next_req += 1;
         let req = format!("r{}", self.next_req);
-        self.send(&ClientMsg::Command { req: req.clone(), cmd }).await?;
+        self.send(&ClientMsg::Command { req: req.clone(), cmd, key: key.map(str::to_owned) }).await?;
         self.wait_for(|m| match m {
             ServerMsg::Ack { req: r, .. } | ServerMsg::Error { req: Some(r), .. } if *r == req => Some(m.clone()),
             _ => None,

@@ -56,7 +56,7 @@ async fn load(url: String, street: usize, stop_at: Instant) -> HashMap<u64, Inci
             if let Some(id) = expect.0 {
                 acked.insert(id, IncidentState::Dispatched); // in flight: not counted as either
             }
-            if c.send(&ClientMsg::Command { req: key.clone(), cmd }).await.is_err() {
+            if c.send(&ClientMsg::Command { req: key.clone(), cmd, key: None }).await.is_err() {
                 return finish(acked);
             }
             pending.insert(key, expect);
@@ -153,6 +153,106 @@ async fn sigkill_under_load_loses_no_acknowledged_command() -> anyhow::Result<()
         "the last acknowledged position {last_position:?} is in the restored track"
     );
     eprintln!("{reports} acknowledged incidents ({accepts} accepted) survived SIGKILL; {} on disk", incidents.len());
+    child.kill()?;
+    child.wait()?;
+    Ok(())
+}
+
+/// One load client's keyed reports: key → (the command, the incident its ack named, if
+/// one came before the kill).
+async fn keyed_load(url: String, loader: usize, stop_at: Instant) -> HashMap<String, (Command, Option<u64>)> {
+    let mut sent: HashMap<String, (Command, Option<u64>)> = HashMap::new();
+    let Ok(mut c) = Client::login(&url, "dev-city").await else { return sent };
+    for n in 0u64.. {
+        if Instant::now() > stop_at + Duration::from_secs(5) {
+            break;
+        }
+        let mut window = Vec::new();
+        for i in 0..16 {
+            let key = format!("L{loader}-{n}-{i}");
+            let Command::Report(mut r) = report("0301", onegrid_e2e_points::point(loader, (n as usize * 16 + i) % 49))
+            else {
+                unreachable!()
+            };
+            r.description = format!("幂等 {key}");
+            let cmd = Command::Report(r);
+            let msg = ClientMsg::Command { req: key.clone(), cmd: cmd.clone(), key: Some(key.clone()) };
+            sent.insert(key.clone(), (cmd, None));
+            if c.send(&msg).await.is_err() {
+                return sent;
+            }
+            window.push(key);
+        }
+        while !window.is_empty() {
+            match c.next().await {
+                Ok(ServerMsg::Ack { req, incident, .. }) => {
+                    window.retain(|k| *k != req);
+                    if let Some(entry) = sent.get_mut(&req) {
+                        entry.1 = incident;
+                    }
+                }
+                Ok(ServerMsg::Error { req: Some(req), message, .. }) => panic!("report {req} refused: {message}"),
+                Ok(_) => {}
+                Err(_) => return sent,
+            }
+        }
+    }
+    sent
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_resent_under_their_keys_after_sigkill_are_applied_once() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let (mut child, url) = spawn_server(data.path())?;
+    let kill_at = Instant::now() + Duration::from_millis(1_500);
+    let loaders: Vec<_> = (0..2).map(|l| tokio::spawn(keyed_load(url.clone(), l, kill_at))).collect();
+    tokio::time::sleep_until(kill_at.into()).await;
+    child.kill()?;
+    child.wait()?;
+    let mut sent = HashMap::new();
+    for l in loaders {
+        sent.extend(l.await?);
+    }
+    let answered = sent.values().filter(|(_, acked)| acked.is_some()).count();
+    let unanswered = sent.len() - answered;
+    assert!(answered > 20, "the load made progress: {answered} acknowledged");
+
+    // The restarted server: every command whose ack was lost is sent again under its key,
+    // and some of those acknowledged, as a client that cannot tell would.
+    let (mut child, url) = spawn_server(data.path())?;
+    let mut c = Client::login(&url, "dev-city").await?;
+    let (mut were_applied, mut applied_now) = (0, 0);
+    let mut resent = 0;
+    for (key, (cmd, acked)) in &sent {
+        if acked.is_some() && resent >= 30 {
+            continue;
+        }
+        resent += 1;
+        match (c.command_keyed(cmd.clone(), Some(key)).await?, acked) {
+            (ServerMsg::Ack { incident, repeated, .. }, Some(first)) => {
+                assert!(repeated, "{key} was acknowledged before the kill: a repeat");
+                assert_eq!(incident, Some(*first), "{key} names its first incident");
+            }
+            (ServerMsg::Ack { repeated: true, .. }, None) => were_applied += 1,
+            (ServerMsg::Ack { repeated: false, .. }, None) => applied_now += 1,
+            (other, _) => panic!("resending {key}: {other:?}"),
+        }
+    }
+    let ServerMsg::Snapshot { incidents, .. } = c.subscribe(&[Layer::Incidents]).await? else { unreachable!() };
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for i in &incidents {
+        *count.entry(i.description.as_str()).or_default() += 1;
+    }
+    // Every report is now in the journal exactly once: the acknowledged ones were durable,
+    // the others were sent again.
+    for key in sent.keys() {
+        let n = count.get(format!("幂等 {key}").as_str()).copied().unwrap_or(0);
+        assert_eq!(n, 1, "{key}: exactly one incident");
+    }
+    eprintln!(
+        "{answered} acknowledged before SIGKILL, {unanswered} in flight: {were_applied} of those had reached the \
+         journal (answered as repeats), {applied_now} were applied on resending; no incident doubled"
+    );
     child.kill()?;
     child.wait()?;
     Ok(())

@@ -121,7 +121,7 @@ async fn load(url: &str, c: usize, window: usize, points: &[Point], stop: Instan
                 severity: 1,
                 scale: Scale::Individual,
             });
-            let text = serde_json::to_string(&ClientMsg::Command { req: req.clone(), cmd })?;
+            let text = serde_json::to_string(&ClientMsg::Command { req: req.clone(), cmd, key: None })?;
             ws.feed(Message::Text(text.into())).await?;
             sent.insert(req, Instant::now());
         }

@@ -91,7 +91,7 @@ async fn field(url: String, units: Arc<Vec<(u32, Point)>>, probe: Arc<Probe>, se
             let (unit, heading) = if is_probe { (units[0].0, (round % PROBES) as f32 / 10.0) } else { (unit, 0.0) };
             let cmd =
                 Command::Position(Position { unit, location: at, datum: Default::default(), heading_deg: heading });
-            let text = serde_json::to_string(&ClientMsg::Command { req: String::new(), cmd })?;
+            let text = serde_json::to_string(&ClientMsg::Command { req: String::new(), cmd, key: None })?;
             if is_probe {
                 probe.sent[round % PROBES].store(probe.start.elapsed().as_nanos() as u64, Ordering::Relaxed);
             }

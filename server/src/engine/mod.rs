@@ -5,10 +5,15 @@
 //! made from), keeps it in the resume ring and fans it out; only then is it acknowledged.
 //! So a client never sees, and is never acked, anything that is not on disk.
 //!
+//! A command sent with an idempotency key is applied once per user and key ([`keys`]): the
+//! key is looked up under the same lock, and a command already applied is answered, once
+//! everything queued before it is durable, with what the first one did.
+//!
 //! Lock order, where two are held: `published` → hub clients → `board`. `core` is never
 //! held with another.
 
 pub mod board;
+pub mod keys;
 mod publish;
 mod query;
 pub mod tasks;
@@ -25,7 +30,7 @@ use crate::auth::{Users, system_user};
 use crate::city::City;
 use crate::clock::Clock;
 use crate::hub::Hub;
-use crate::journal::{Job, Journal, JournalError};
+use crate::journal::{Job, Journal, JournalError, KeyRecord};
 use crate::spatial::CameraIndex;
 use crate::world::{Actor, Refusal, WorldState, decide, decide::may_move};
 use board::{Board, Fix};
@@ -75,6 +80,7 @@ pub struct Published {
 
 struct Core {
     world: WorldState,
+    keys: keys::Keys,
 }
 
 /// A command accepted and on its way to disk.
@@ -84,13 +90,26 @@ pub struct Pending {
     pub seq: Option<u64>,
     /// The incident it made or changed.
     pub incident: Option<IncidentId>,
+    /// Its key had been applied before: `seq` and `incident` are the first time's.
+    pub repeated: bool,
+}
+
+/// What a durable command did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Done {
+    /// The last sequence number it made.
+    pub seq: Option<u64>,
+    /// The incident it made or changed.
+    pub incident: Option<IncidentId>,
+    /// A resend of a command applied before.
+    pub repeated: bool,
 }
 
 impl Pending {
     /// Waits until durable.
-    pub async fn durable(self) -> Result<(Option<u64>, Option<IncidentId>), Refusal> {
+    pub async fn durable(self) -> Result<Done, Refusal> {
         match self.done.await {
-            Ok(Ok(())) => Ok((self.seq, self.incident)),
+            Ok(Ok(())) => Ok(Done { seq: self.seq, incident: self.incident, repeated: self.repeated }),
             Ok(Err(e)) => Err(Refusal { code: ErrorCode::Internal, message: e.to_string() }),
             Err(_) => Err(Refusal { code: ErrorCode::Internal, message: "the journal stopped".into() }),
         }
@@ -159,15 +178,18 @@ impl Engine {
         limits: Limits,
     ) -> Result<Arc<Engine>, JournalError> {
         std::fs::create_dir_all(data_dir).map_err(|e| JournalError::Storage(format!("{}: {e}", data_dir.display())))?;
-        let (store, recovered) = Journal::open(&data_dir.join("journal.sqlite"), &city.manifest.code)?;
+        let keys_since = clock.now() - onegrid_protocol::validate::KEY_RETENTION_MS;
+        let (store, recovered) = Journal::open(&data_dir.join("journal.sqlite"), &city.manifest.code, keys_since)?;
         let units = roster_units(&city);
         let mut world = WorldState::new(units);
         for (seq, event) in &recovered.events {
             world.apply(*seq, event);
         }
+        let keys = keys::Keys::new(recovered.keys);
         tracing::info!(
             events = recovered.events.len(),
             incidents = world.incidents.len(),
+            keys = keys.len(),
             "rebuilt state from the journal"
         );
         let board = Board::new(
@@ -210,7 +232,7 @@ impl Engine {
             clock,
             users,
             cameras,
-            core: Mutex::new(Core { world }),
+            core: Mutex::new(Core { world, keys }),
             journal,
             system: system_user(),
             positions: Default::default(),
@@ -233,17 +255,59 @@ impl Engine {
     }
 
     /// Decides, applies and queues a command; the returned [`Pending`] resolves once durable.
-    pub fn execute(&self, actor: Actor<'_>, cmd: &Command) -> Result<Pending, Refusal> {
+    /// With a `key`, a command this user already sent under it is not applied again (see
+    /// [`keys`]); positions ignore keys (the latest position wins anyway).
+    pub fn execute(&self, actor: Actor<'_>, cmd: &Command, key: Option<&str>) -> Result<Pending, Refusal> {
         if let Command::Position(p) = cmd {
             return self.position(actor, p);
         }
         let now = self.clock.now();
         let mut core = lock(&self.core);
+        let key = match key {
+            None => None,
+            Some(key) => {
+                let digest = keys::digest(cmd);
+                if let Some(done) = core.keys.get(&actor.user.id, key) {
+                    if done.digest != digest {
+                        return Err(Refusal {
+                            code: ErrorCode::Invalid,
+                            message: format!("key {key} was used for another command"),
+                        });
+                    }
+                    let (seq, incident) = (done.seq, done.incident);
+                    return self.repeat(seq, incident);
+                }
+                Some(KeyRecord {
+                    user: actor.user.id.clone(),
+                    key: key.to_owned(),
+                    at: now,
+                    seq: None,
+                    incident: None,
+                    digest,
+                })
+            }
+        };
         let events = decide(&core.world, &self.live.city, actor, cmd, now)?;
-        self.commit(&mut core, events)
+        self.commit(&mut core, events, key)
     }
 
-    fn commit(&self, core: &mut Core, events: Vec<crate::world::Event>) -> Result<Pending, Refusal> {
+    /// The answer to a command applied before: once everything queued before it (the first
+    /// time included, if it is still on its way) is durable, what the first time did.
+    fn repeat(&self, seq: Option<u64>, incident: Option<IncidentId>) -> Result<Pending, Refusal> {
+        let Some(permit) = self.journal.try_reserve() else {
+            return Err(self.journal_refusal());
+        };
+        let (done, rx) = oneshot::channel();
+        permit.send(Job::Track { points: Vec::new(), done });
+        Ok(Pending { done: rx, seq, incident, repeated: true })
+    }
+
+    fn commit(
+        &self,
+        core: &mut Core,
+        events: Vec<crate::world::Event>,
+        key: Option<KeyRecord>,
+    ) -> Result<Pending, Refusal> {
         let Some(permit) = self.journal.try_reserve() else {
             return Err(self.journal_refusal());
         };
@@ -258,9 +322,15 @@ impl Engine {
             };
         }
         let seq = core.world.seq;
+        let key = key.map(|mut k| {
+            k.seq = Some(seq);
+            k.incident = incident;
+            core.keys.insert(k.clone());
+            Box::new(k)
+        });
         let (done, rx) = oneshot::channel();
-        permit.send(Job::Events { first_seq, events, done });
-        Ok(Pending { done: rx, seq: Some(seq), incident })
+        permit.send(Job::Events { first_seq, events, key, done });
+        Ok(Pending { done: rx, seq: Some(seq), incident, repeated: false })
     }
 
     fn journal_refusal(&self) -> Refusal {
@@ -292,7 +362,7 @@ impl Engine {
         self.live.moved.notify_one();
         let (done, rx) = oneshot::channel();
         permit.send(Job::Track { points: point.into_iter().collect(), done });
-        Ok(Pending { done: rx, seq: None, incident: None })
+        Ok(Pending { done: rx, seq: None, incident: None, repeated: false })
     }
 
     /// Applies the clock's overdue and escalation rules; returns how many events it made.
@@ -304,7 +374,7 @@ impl Engine {
         if n == 0 {
             return 0;
         }
-        match self.commit(&mut core, events) {
+        match self.commit(&mut core, events, None) {
             Ok(_) => n,
             Err(r) => {
                 tracing::warn!("overdue rules postponed: {}", r.message);

@@ -12,6 +12,12 @@
 //! - `tracks(unit INTEGER, at INTEGER, lon REAL, lat REAL)`: downsampled position tracks.
 //! - `meta(key TEXT PRIMARY KEY, value TEXT)`: `format`, `journal_id` (random, fixed at
 //!   creation: clients resume only against the same journal), `city`.
+//! - `keys(user TEXT, key TEXT, at INTEGER, seq INTEGER, incident INTEGER, digest INTEGER)`:
+//!   the idempotency keys of commands, written in the same transaction as their events, so
+//!   a command is remembered exactly when it is durable. Rows older than
+//!   [`KEY_RETENTION_MS`](onegrid_protocol::validate::KEY_RETENTION_MS) are deleted at
+//!   start and from time to time while writing. A journal from before the table simply
+//!   gains it.
 //!
 //! Compatibility: new event fields are added with serde defaults, so a newer server reads an
 //! older journal. A journal with another `format` is refused at start with a clear error.
@@ -68,6 +74,8 @@ pub enum Job {
         first_seq: u64,
         /// The events.
         events: Vec<Event>,
+        /// The command's idempotency key, stored with its events.
+        key: Option<Box<KeyRecord>>,
         /// Answered once durable and published.
         done: oneshot::Sender<Result<(), JournalError>>,
     },
@@ -78,6 +86,23 @@ pub enum Job {
         /// Answered once durable.
         done: oneshot::Sender<Result<(), JournalError>>,
     },
+}
+
+/// A command's idempotency key and what the command did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The user who sent it.
+    pub user: String,
+    /// The key.
+    pub key: String,
+    /// When it was applied (server clock).
+    pub at: onegrid_protocol::Millis,
+    /// The last sequence number it made.
+    pub seq: Option<u64>,
+    /// The incident it made or changed.
+    pub incident: Option<onegrid_protocol::IncidentId>,
+    /// A digest of the command, to tell a resend from another command under the same key.
+    pub digest: u64,
 }
 
 /// Called with each committed batch's events, in sequence order, before any job is answered.
@@ -113,22 +138,31 @@ pub struct Recovered {
     pub id: String,
     /// Track points of the last hour before the newest one, by unit and time.
     pub tracks: Vec<TrackPoint>,
+    /// Idempotency keys applied at or after the `keys_since` given to [`Journal::open`],
+    /// oldest first.
+    pub keys: Vec<KeyRecord>,
 }
 
 /// How much track history a restarted server reloads into memory.
 pub const RELOAD_TRACK_MS: i64 = 3_600_000;
 
 impl Journal {
-    /// Opens (or creates) the journal at `path` and reads it back.
-    pub fn open(path: &Path, city: &str) -> Result<(store::Store, Recovered), JournalError> {
-        let store = store::Store::open(path, city)?;
+    /// Opens (or creates) the journal at `path` and reads it back; idempotency keys older
+    /// than `keys_since` are deleted.
+    pub fn open(
+        path: &Path,
+        city: &str,
+        keys_since: onegrid_protocol::Millis,
+    ) -> Result<(store::Store, Recovered), JournalError> {
+        let mut store = store::Store::open(path, city)?;
+        let keys = store.read_keys(keys_since)?;
         let events = store.read_events()?;
         let id = store.id.clone();
         let tracks = match store.last_track_time()? {
             Some(last) => store.tracks_since(last - RELOAD_TRACK_MS)?,
             None => Vec::new(),
         };
-        Ok((store, Recovered { events, id, tracks }))
+        Ok((store, Recovered { events, id, tracks, keys }))
     }
 
     /// Starts the journal thread over an opened store.

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{FORMAT, Job, JournalError};
+use super::{FORMAT, Job, JournalError, KeyRecord};
 use crate::world::Event;
 
 /// One downsampled track point.
@@ -40,9 +40,14 @@ pub fn checkpointer(path: &Path, every: std::time::Duration, stop: std::sync::Ar
     });
 }
 
+/// Keys written between two deletions of expired ones.
+const KEYS_PER_PRUNE: u32 = 1_024;
+
 /// The open database.
 pub struct Store {
     conn: Connection,
+    /// Keys written since expired ones were last deleted.
+    keys_written: u32,
     /// The journal's id.
     pub id: String,
     /// The database file.
@@ -68,7 +73,10 @@ impl Store {
             "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS tracks(unit INTEGER NOT NULL, at INTEGER NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL);
-             CREATE INDEX IF NOT EXISTS tracks_unit_at ON tracks(unit, at);",
+             CREATE INDEX IF NOT EXISTS tracks_unit_at ON tracks(unit, at);
+             CREATE TABLE IF NOT EXISTS keys(user TEXT NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL,
+                 seq INTEGER, incident INTEGER, digest INTEGER NOT NULL, PRIMARY KEY(user, key)) WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS keys_at ON keys(at);",
         )
         .map_err(|e| JournalError::Incompatible(format!("{}: not a OneGrid journal: {e}", path.display())))?;
         let get = |key: &str| -> Result<Option<String>, JournalError> {
@@ -99,7 +107,7 @@ impl Store {
                 id
             }
         };
-        Ok(Store { conn, id, path: path.to_owned() })
+        Ok(Store { conn, keys_written: 0, id, path: path.to_owned() })
     }
 
     /// Every event, in sequence order.
@@ -120,19 +128,59 @@ impl Store {
         Ok(out)
     }
 
+    /// Deletes the idempotency keys applied before `since` and returns the others, oldest
+    /// first.
+    pub fn read_keys(&mut self, since: i64) -> Result<Vec<KeyRecord>, JournalError> {
+        self.conn.execute("DELETE FROM keys WHERE at < ?1", [since]).map_err(storage)?;
+        let mut stmt =
+            self.conn.prepare("SELECT user, key, at, seq, incident, digest FROM keys ORDER BY at").map_err(storage)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(KeyRecord {
+                    user: r.get(0)?,
+                    key: r.get(1)?,
+                    at: r.get(2)?,
+                    seq: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
+                    incident: r.get::<_, Option<i64>>(4)?.map(|s| s as u64),
+                    digest: r.get::<_, i64>(5)? as u64,
+                })
+            })
+            .map_err(storage)?;
+        rows.collect::<Result<_, _>>().map_err(storage)
+    }
+
     /// Writes a batch in one transaction.
     pub fn write(&mut self, batch: &[Job]) -> Result<(), JournalError> {
         let tx = self.conn.transaction().map_err(storage)?;
+        let mut newest_key = None;
         {
             let mut ev = tx.prepare_cached("INSERT INTO events(seq, at, body) VALUES (?1, ?2, ?3)").map_err(storage)?;
             let mut tr =
                 tx.prepare_cached("INSERT INTO tracks(unit, at, lon, lat) VALUES (?1, ?2, ?3, ?4)").map_err(storage)?;
+            let mut ky = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO keys(user, key, at, seq, incident, digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(storage)?;
             for job in batch {
                 match job {
-                    Job::Events { first_seq, events, .. } => {
+                    Job::Events { first_seq, events, key, .. } => {
                         for (i, e) in events.iter().enumerate() {
                             let body = serde_json::to_string(e).map_err(|e| JournalError::Storage(e.to_string()))?;
                             ev.execute(params![(first_seq + i as u64) as i64, e.at(), body]).map_err(storage)?;
+                        }
+                        if let Some(k) = key {
+                            ky.execute(params![
+                                k.user,
+                                k.key,
+                                k.at,
+                                k.seq.map(|s| s as i64),
+                                k.incident.map(|i| i as i64),
+                                k.digest as i64
+                            ])
+                            .map_err(storage)?;
+                            self.keys_written += 1;
+                            newest_key = Some(k.at);
                         }
                     }
                     Job::Track { points, .. } => {
@@ -142,6 +190,13 @@ impl Store {
                     }
                 }
             }
+        }
+        if let Some(at) = newest_key
+            && self.keys_written >= KEYS_PER_PRUNE
+        {
+            let cutoff = at - onegrid_protocol::validate::KEY_RETENTION_MS;
+            tx.execute("DELETE FROM keys WHERE at < ?1", [cutoff]).map_err(storage)?;
+            self.keys_written = 0;
         }
         tx.commit().map_err(storage)
     }
@@ -199,7 +254,7 @@ mod tests {
     }
 
     fn events_job(first_seq: u64, events: Vec<Event>) -> Job {
-        Job::Events { first_seq, events, done: oneshot::channel().0 }
+        Job::Events { first_seq, events, key: None, done: oneshot::channel().0 }
     }
 
     #[test]
@@ -224,6 +279,35 @@ mod tests {
         assert_eq!(events[2].1, status(3, 12));
         assert_eq!(s.track(1, 0).expect("track").len(), 1);
         assert_eq!(s.track_len().expect("len"), 1);
+    }
+
+    #[test]
+    fn keys_are_stored_with_their_events_and_expire() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("j.sqlite");
+        let key = |k: &str, at: i64, seq: u64| KeyRecord {
+            user: "op".into(),
+            key: k.into(),
+            at,
+            seq: Some(seq),
+            incident: Some(seq * 10),
+            digest: u64::MAX - seq,
+        };
+        {
+            let mut s = Store::open(&path, "c").expect("open");
+            let keyed = |seq: u64, k: KeyRecord| Job::Events {
+                first_seq: seq,
+                events: vec![status(1, k.at)],
+                key: Some(Box::new(k)),
+                done: oneshot::channel().0,
+            };
+            s.write(&[keyed(1, key("old", 1_000, 1)), keyed(2, key("new", 90_000_000, 2))]).expect("write");
+        }
+        let mut s = Store::open(&path, "c").expect("reopen");
+        assert_eq!(s.read_keys(0).expect("all"), vec![key("old", 1_000, 1), key("new", 90_000_000, 2)]);
+        let kept = s.read_keys(90_000_000 - onegrid_protocol::validate::KEY_RETENTION_MS).expect("recent");
+        assert_eq!(kept, vec![key("new", 90_000_000, 2)], "a key older than the retention is gone");
+        assert_eq!(s.read_keys(0).expect("again"), kept, "and deleted, not only skipped");
     }
 
     #[test]

@@ -159,9 +159,9 @@ impl Session {
                 }
                 true
             }
-            (ClientMsg::Command { req, cmd }, Some(user)) => {
+            (ClientMsg::Command { req, cmd, key }, Some(user)) => {
                 let actor = Actor { user: &user, origin: &self.origin };
-                match self.engine.execute(actor, &cmd) {
+                match self.engine.execute(actor, &cmd, key.as_deref()) {
                     Ok(pending) => self.acks.send((req, pending)).await.is_ok(),
                     Err(r) => {
                         self.reply_error(Some(req), r.code, &r.message);
@@ -197,7 +197,7 @@ impl Session {
 async fn ack_loop(client: Arc<ClientHandle>, mut rx: mpsc::Receiver<(String, Pending)>) {
     while let Some((req, pending)) = rx.recv().await {
         let msg = match pending.durable().await {
-            Ok((seq, incident)) => ServerMsg::Ack { req, seq, incident },
+            Ok(done) => ServerMsg::Ack { req, seq: done.seq, incident: done.incident, repeated: done.repeated },
             Err(r) => ServerMsg::error(Some(req), r.code, r.message),
         };
         client.push_direct(encode(&msg));

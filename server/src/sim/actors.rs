@@ -135,7 +135,7 @@ impl Sim {
 
     fn act(&self, user: &UserInfo, cmd: Command) -> bool {
         let actor = Actor { user, origin: "simulator" };
-        match self.engine.execute(actor, &cmd) {
+        match self.engine.execute(actor, &cmd, None) {
             Ok(_) => true,
             Err(r) => {
                 tracing::debug!("simulated {:?} refused: {}", cmd, r.message);
