@@ -1,7 +1,9 @@
 //! The duty desk's traffic with the server: what the user asked for ([`Intent`], returned by
 //! the panels) becomes protocol commands and queries; each command stays *pending* until
 //! the server acknowledges it, and a refusal is kept in words (the reason in Chinese, the
-//! server's own words after it). A report registered at the desk is selected once the
+//! server's own words after it). Commands go with an idempotency key: one in flight when
+//! the link drops stays pending while the link is down and is sent again on reconnecting
+//! (see `net::client`), so the operator neither loses it nor doubles it. A report registered at the desk is selected once the
 //! server has numbered it. Selecting an incident asks for its nearest available units, the
 //! nearest with the skill its category calls for (对口: a fire hazard wants a fire team, not
 //! the nearest patrol), and the cameras that see it; selecting a unit asks for its recent
@@ -18,7 +20,7 @@ use onegrid_protocol::{
 
 use crate::live::{IncidentC, LiveIndex, Selection, UnitC, UnitPos};
 use crate::map::CityMapRes;
-use crate::net::{NetLink, ServerEvent, Undelivered};
+use crate::net::{CommandFate, Fate, Link, LinkState, NetLink, ServerEvent, Undelivered};
 use crate::view::{Bounds, MapView};
 
 /// What the user asked for in a panel or on the map.
@@ -87,14 +89,33 @@ pub struct Pending {
     pub unit: Option<UnitId>,
     /// What, in words.
     pub what: String,
-    /// When it was sent.
+    /// When it was sent (last sent again).
     pub sent: Instant,
+    /// Sent again after a reconnect.
+    pub resent: bool,
 }
 
 impl Pending {
     /// A command about to be sent, described by `what`.
     fn new(what: String) -> Self {
-        Pending { req: String::new(), incident: None, ticket: None, unit: None, what, sent: Instant::now() }
+        Pending {
+            req: String::new(),
+            incident: None,
+            ticket: None,
+            unit: None,
+            what,
+            sent: Instant::now(),
+            resent: false,
+        }
+    }
+
+    /// Where it stands, for the panels.
+    pub fn waiting_words(&self, connected: bool) -> String {
+        match (connected, self.resent) {
+            (false, _) => format!("⏳ {}：连接中断，恢复后自动重发…", self.what),
+            (true, true) => format!("⏳ {}：已重发，等待服务器确认…", self.what),
+            (true, false) => format!("⏳ {}：等待服务器确认…", self.what),
+        }
     }
 }
 
@@ -180,9 +201,9 @@ impl Desk {
         self.pending.iter().find(|p| p.unit == Some(unit))
     }
 
-    /// Whether the report with `ticket` awaits its acknowledgement.
-    pub fn report_pending(&self, ticket: u64) -> bool {
-        self.pending.iter().any(|p| p.ticket == Some(ticket))
+    /// The report with `ticket`, if it awaits its acknowledgement.
+    pub fn report_pending(&self, ticket: u64) -> Option<&Pending> {
+        self.pending.iter().find(|p| p.ticket == Some(ticket))
     }
 
     /// A command that came to nothing: said in words, and a report's outcome kept.
@@ -272,6 +293,7 @@ impl Plugin for DeskPlugin {
             .init_resource::<FocusSpan>()
             .add_message::<Intent>()
             .add_message::<Undelivered>()
+            .add_message::<CommandFate>()
             .add_systems(Update, (execute_intents, ask_on_selection, take_answers, expire_pending).chain());
     }
 }
@@ -348,9 +370,11 @@ fn execute_intents(
     }
 }
 
-/// Sends `cmd` and keeps it pending, or says it could not be sent.
+/// Sends `cmd` under a fresh idempotency key and keeps it pending, or says it could not
+/// be sent.
 fn sent_or_failed(net: &mut Option<ResMut<NetLink>>, desk: &mut Desk, cmd: Command, mut p: Pending) {
-    match send(net, |req| ClientMsg::Command { req, cmd }) {
+    let key = net.as_mut().map(|n| n.next_key());
+    match send(net, |req| ClientMsg::Command { req, cmd, key }) {
         Some(req) => {
             p.req = req;
             desk.pending.push(p);
@@ -405,21 +429,41 @@ fn ask_on_selection(
 fn take_answers(
     mut events: MessageReader<ServerEvent>,
     mut lost: MessageReader<Undelivered>,
+    mut fates: MessageReader<CommandFate>,
     mut desk: ResMut<Desk>,
     mut intents: MessageWriter<Intent>,
 ) {
+    // Before the answers: a command is resent before its answer can come (the network
+    // thread hands both over in that order, and both may arrive in one frame).
+    for CommandFate { req, fate } in fates.read() {
+        let Some(i) = desk.pending.iter().position(|p| &p.req == req) else { continue };
+        match fate {
+            Fate::Resent => {
+                let p = &mut desk.pending[i];
+                p.resent = true;
+                p.sent = Instant::now();
+            }
+            Fate::Unconfirmed => {
+                let p = desk.pending.remove(i);
+                let mins = crate::net::client::RESEND_WITHIN.as_secs() / 60;
+                desk.failed(p, format!("连接中断超过 {mins} 分钟，未重发，是否已办理不明，请核对事件状态"));
+            }
+        }
+    }
     for ServerEvent(msg) in events.read() {
         match msg {
-            ServerMsg::Ack { req, incident, .. } => {
+            ServerMsg::Ack { req, incident, repeated, .. } => {
                 if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
                     let p = desk.pending.remove(i);
+                    // A repeat: the first sending had been applied; its ack was lost with the link.
+                    let how = if *repeated { "已确认（断线前已办理）" } else { "已确认" };
                     match (p.ticket, *incident) {
                         (Some(t), Some(id)) => {
                             desk.reported = Some((t, Ok(id)));
-                            desk.notice(format!("{}：已确认，事件 #{id}", p.what), false, Some(id));
+                            desk.notice(format!("{}：{how}，事件 #{id}", p.what), false, Some(id));
                             intents.write(Intent::SelectIncident(id));
                         }
-                        _ => desk.notice(format!("{}：已确认", p.what), false, p.incident),
+                        _ => desk.notice(format!("{}：{how}", p.what), false, p.incident),
                     }
                 }
             }
@@ -455,10 +499,19 @@ fn take_answers(
     }
 }
 
-/// A command unanswered this long is reported as lost (the link dropped after sending).
+/// A command unanswered this long while connected is reported as unconfirmed. While the
+/// link is down the clock does not run: the network thread holds the command and sends
+/// it again on reconnecting (then the clock starts over).
 const PENDING_TIMEOUT: Duration = Duration::from_secs(15);
 
-fn expire_pending(mut desk: ResMut<Desk>) {
+fn expire_pending(mut desk: ResMut<Desk>, link: Option<Res<Link>>) {
+    if link.is_some_and(|l| l.state != LinkState::Connected) {
+        let now = Instant::now();
+        for p in &mut desk.pending {
+            p.sent = now;
+        }
+        return;
+    }
     let expired: Vec<Pending> = desk.pending.iter().filter(|p| p.sent.elapsed() > PENDING_TIMEOUT).cloned().collect();
     for p in expired {
         desk.pending.retain(|q| q.req != p.req);
@@ -469,6 +522,15 @@ fn expire_pending(mut desk: ResMut<Desk>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pending_command_says_where_it_stands() {
+        let mut p = Pending::new("受理 #4".into());
+        assert_eq!(p.waiting_words(true), "⏳ 受理 #4：等待服务器确认…");
+        assert_eq!(p.waiting_words(false), "⏳ 受理 #4：连接中断，恢复后自动重发…");
+        p.resent = true;
+        assert_eq!(p.waiting_words(true), "⏳ 受理 #4：已重发，等待服务器确认…");
+    }
 
     #[test]
     fn intents_become_the_matching_commands() {

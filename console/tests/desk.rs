@@ -150,3 +150,62 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
     assert!(matches!(&outcome, Some((10, Err(w))) if w.contains("未发送")), "{outcome:?}");
     assert!(app.world().resource::<Desk>().pending.is_empty());
 }
+
+/// Runs until nothing is pending and returns the newest notice, and whether the link went
+/// down meanwhile. (A repeated ack, which the notice names, comes only from a resend.)
+fn settle_through_loss(app: &mut App, intent: Intent) -> (String, bool) {
+    app.world_mut().write_message(intent);
+    let mut went_down = false;
+    app.update();
+    run_until(app, "the answer after the lost ack", |app| {
+        went_down |= app.world().resource::<Link>().state != LinkState::Connected;
+        app.world().resource::<Desk>().pending.is_empty()
+    });
+    (app.world().resource::<Desk>().notices.front().expect("a notice").text.clone(), went_down)
+}
+
+#[test]
+fn a_command_whose_ack_is_lost_with_the_link_is_sent_again_and_applied_once() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, dir.path(), |_| {});
+    let relay = common::LossyRelay::start(&rt, server.addr);
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(LivePlugin)
+        .add_plugins(DeskPlugin)
+        .init_resource::<CityMapRes>()
+        .init_resource::<MapView>()
+        .add_plugins(NetPlugin {
+            config: NetConfig { url: format!("ws://{}", relay.addr), token: "dev-commander".into() },
+        });
+    run_until(&mut app, "connected", |app| app.world().resource::<Link>().state == LinkState::Connected);
+
+    // The server registers the report, and the link fails with its ack on the way back.
+    relay.cuts.store(1, std::sync::atomic::Ordering::SeqCst);
+    let mut r = report(118.13044, 24.46149, "0201");
+    r.description = "来电：断线时登记的事件".into();
+    let (text, went_down) = settle_through_loss(&mut app, Intent::Report { report: r.clone(), ticket: 21 });
+    assert_eq!(relay.lost.load(std::sync::atomic::Ordering::SeqCst), 1, "the relay lost the ack");
+    assert!(went_down, "the link dropped");
+    let Some((21, Ok(id))) = app.world().resource::<Desk>().reported.clone() else {
+        panic!("the form's ticket is answered: {:?}", app.world().resource::<Desk>().reported)
+    };
+    assert!(text.contains(&format!("已确认（断线前已办理），事件 #{id}")), "{text}");
+    let made = server.engine.with_published(|p| {
+        p.world.incidents.values().filter(|i| i.description == r.description).map(|i| i.id).collect::<Vec<_>>()
+    });
+    assert_eq!(made, vec![id], "one incident, the one the desk was told of");
+
+    // A step likewise: sent again it is not refused as illegal (it was applied), nor done twice.
+    run_until(&mut app, "connected again", |app| app.world().resource::<Link>().state == LinkState::Connected);
+    relay.cuts.store(1, std::sync::atomic::Ordering::SeqCst);
+    let accept = Intent::Act { incident: id, action: Action::Accept, note: String::new() };
+    let (text, went_down) = settle_through_loss(&mut app, accept);
+    assert_eq!(relay.lost.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert!(went_down);
+    assert!(text.contains("已确认（断线前已办理）"), "{text}");
+    let steps = server.engine.with_published(|p| p.world.incidents[&id].history.len());
+    assert_eq!(steps, 2, "reported and accepted, once each");
+    rt.block_on(server.shutdown());
+}

@@ -3,6 +3,13 @@
 //! sequence number it passed on), forwards every server message in order over a bounded
 //! channel, sends what the console asks, pings, and reconnects with backoff when the link
 //! drops. It never panics on what the server sends: a frame it cannot read is reported.
+//!
+//! A command carrying an idempotency key is kept from the moment it is written until its
+//! ack or error arrives. When the link drops first, it is sent again, under the same key,
+//! right after the next subscribe (the server answers a command it had already applied
+//! with the first time's ack, so nothing is doubled), unless the link stayed down longer
+//! than [`RESEND_WITHIN`]: then the console is told the outcome is unknown, rather than
+//! have a stale order carried out minutes after the operator gave it.
 
 use std::time::Duration;
 
@@ -12,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{LinkState, NetEvent};
+use super::{Fate, LinkState, NetEvent};
 
 /// Where and as whom to connect.
 #[derive(Debug, Clone)]
@@ -29,6 +36,47 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const PING_EVERY: Duration = Duration::from_secs(3);
 /// Longest wait between reconnect attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long after it was first sent a command unanswered at a link loss is still sent
+/// again on reconnecting.
+pub const RESEND_WITHIN: Duration = Duration::from_secs(120);
+
+/// A keyed command written to the server and not answered yet.
+#[derive(Debug)]
+struct InFlight {
+    req: String,
+    msg: ClientMsg,
+    first_sent: Instant,
+}
+
+/// The commands in flight, across sessions.
+#[derive(Debug, Default)]
+struct Flights(Vec<InFlight>);
+
+impl Flights {
+    /// Keeps a command being written, if it carries a key (only those may be sent again).
+    fn sending(&mut self, msg: &ClientMsg) {
+        if let ClientMsg::Command { req, key: Some(_), .. } = msg {
+            self.0.push(InFlight { req: req.clone(), msg: msg.clone(), first_sent: Instant::now() });
+        }
+    }
+
+    /// Forgets a command the server answered.
+    fn answered(&mut self, msg: &ServerMsg) {
+        let req = match msg {
+            ServerMsg::Ack { req, .. } | ServerMsg::Error { req: Some(req), .. } => req,
+            _ => return,
+        };
+        self.0.retain(|f| f.req != *req);
+    }
+
+    /// Takes out the commands first sent longer than [`RESEND_WITHIN`] ago.
+    fn expired(&mut self, now: Instant) -> Vec<String> {
+        let (old, young): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.0).into_iter().partition(|f| now.duration_since(f.first_sent) > RESEND_WITHIN);
+        self.0 = young;
+        old.into_iter().map(|f| f.req).collect()
+    }
+}
 
 /// Why a session ended.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +101,8 @@ struct Progress {
     journal: Option<String>,
     seq: u64,
     have_map: bool,
+    /// Sessions that got as far as subscribing.
+    sessions_up: u64,
 }
 
 impl Progress {
@@ -84,19 +134,25 @@ pub const MAP_REQ: &str = "map";
 /// Runs the connection until `outgoing` closes (the console quit).
 pub async fn run(config: NetConfig, events: mpsc::Sender<NetEvent>, mut outgoing: mpsc::Receiver<ClientMsg>) {
     let mut progress = Progress::default();
+    let mut flights = Flights::default();
     let mut attempt: u32 = 0;
     loop {
         let state = if attempt == 0 { LinkState::Connecting } else { LinkState::Reconnecting { attempt } };
         if events.send(NetEvent::Link(state)).await.is_err() {
             return;
         }
-        let end = session(&config, &mut progress, &events, &mut outgoing).await;
+        let up_before = progress.sessions_up;
+        let end = session(&config, &mut progress, &mut flights, &events, &mut outgoing).await;
         let reason = match end {
             Err(SessionEnd::Shutdown) => return,
             Err(e) => e.to_string(),
             Ok(()) => "the server closed the connection".to_owned(),
         };
         tracing::warn!(url = %config.url, %reason, "link down");
+        if progress.sessions_up > up_before {
+            // A link that was up starts its backoff over: the first retry comes quickly.
+            attempt = 0;
+        }
         attempt += 1;
         let wait = backoff(attempt);
         if events.send(NetEvent::Link(LinkState::Down { reason, retry_in_ms: wait.as_millis() as u64 })).await.is_err()
@@ -115,6 +171,9 @@ pub async fn run(config: NetConfig, events: mpsc::Sender<NetEvent>, mut outgoing
                     }
                 }
             }
+        }
+        for req in flights.expired(Instant::now()) {
+            let _ = events.send(NetEvent::Fate { req, fate: Fate::Unconfirmed }).await;
         }
     }
 }
@@ -139,6 +198,7 @@ fn text(msg: &ClientMsg) -> Message {
 async fn session(
     config: &NetConfig,
     progress: &mut Progress,
+    flights: &mut Flights,
     events: &mpsc::Sender<NetEvent>,
     outgoing: &mut mpsc::Receiver<ClientMsg>,
 ) -> Result<(), SessionEnd> {
@@ -181,6 +241,16 @@ async fn session(
     let subscribe = ClientMsg::Subscribe { layers, area: None, resume: progress.resume() };
     ws.send(text(&subscribe)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
     events.send(NetEvent::Link(LinkState::Connected)).await.map_err(|_| SessionEnd::Shutdown)?;
+    progress.sessions_up += 1;
+    for req in flights.expired(Instant::now()) {
+        events.send(NetEvent::Fate { req, fate: Fate::Unconfirmed }).await.map_err(|_| SessionEnd::Shutdown)?;
+    }
+    for f in &flights.0 {
+        tracing::info!(req = %f.req, "sending again a command the lost link left unanswered");
+        ws.send(text(&f.msg)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
+        let fate = NetEvent::Fate { req: f.req.clone(), fate: Fate::Resent };
+        events.send(fate).await.map_err(|_| SessionEnd::Shutdown)?;
+    }
 
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = Instant::now();
@@ -192,6 +262,7 @@ async fn session(
                     Some(Ok(Message::Text(t))) => {
                         let msg = parse(&t)?;
                         progress.track(&msg);
+                        flights.answered(&msg);
                         forward(events, msg).await?;
                     }
                     Some(Ok(Message::Close(_))) | None => return Ok(()),
@@ -201,6 +272,8 @@ async fn session(
             }
             cmd = outgoing.recv() => {
                 let Some(cmd) = cmd else { return Err(SessionEnd::Shutdown) };
+                // Kept before writing: a write that fails may still have reached the server.
+                flights.sending(&cmd);
                 ws.send(text(&cmd)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
             }
             _ = ping.tick() => {
@@ -236,6 +309,33 @@ mod tests {
         assert_eq!(backoff(2), Duration::from_millis(500));
         assert_eq!(backoff(3), Duration::from_secs(1));
         assert_eq!(backoff(30), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn only_keyed_commands_are_kept_until_answered_and_old_ones_expire() {
+        let cmd = |req: &str, key: Option<&str>| ClientMsg::Command {
+            req: req.into(),
+            cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act { incident: 1, note: String::new() }),
+            key: key.map(str::to_owned),
+        };
+        let mut f = Flights::default();
+        f.sending(&cmd("a", Some("k1")));
+        f.sending(&cmd("b", None));
+        f.sending(&cmd("c", Some("k2")));
+        f.sending(&ClientMsg::Ping { t: 0 });
+        assert_eq!(f.0.iter().map(|x| x.req.as_str()).collect::<Vec<_>>(), ["a", "c"], "keyed commands only");
+        f.answered(&ServerMsg::Ack { req: "a".into(), seq: None, incident: None, repeated: false });
+        let cameras = onegrid_protocol::QueryResult::Cameras { cameras: vec![] };
+        f.answered(&ServerMsg::Result { req: "c".into(), result: cameras });
+        assert_eq!(f.0.len(), 1, "an ack answers; a query's result does not answer a command");
+        f.answered(&ServerMsg::error(Some("c".into()), ErrorCode::IllegalTransition, "no"));
+        assert!(f.0.is_empty(), "a refusal answers too");
+
+        f.sending(&cmd("d", Some("k3")));
+        assert!(f.expired(Instant::now()).is_empty());
+        let later = Instant::now() + RESEND_WITHIN + Duration::from_secs(1);
+        assert_eq!(f.expired(later), ["d"]);
+        assert!(f.0.is_empty());
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! thread's messages arrive over a bounded channel held in [`NetLink`]; a system drains it
 //! each frame into [`ServerEvent`] messages and the [`Link`] state the status bar shows.
 //! Whatever the console wants sent goes through [`NetLink::send`], which never blocks.
+//! Commands carry an idempotency key ([`NetLink::next_key`]), so the client thread sends
+//! again, after a reconnect, every command it has no answer for; the desk hears of it as a
+//! [`CommandFate`].
 
 pub mod client;
 
@@ -46,6 +49,32 @@ pub enum NetEvent {
         /// Its request id.
         req: String,
     },
+    /// What became of a command in flight when the link dropped.
+    Fate {
+        /// Its request id.
+        req: String,
+        /// Sent again, or given up.
+        fate: Fate,
+    },
+}
+
+/// What became of a command that was sent and not answered when the link dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Sent again under its key on the new connection; its answer follows.
+    Resent,
+    /// The link stayed down longer than the client resends after
+    /// ([`client::RESEND_WITHIN`]): whether it was applied is unknown.
+    Unconfirmed,
+}
+
+/// A command in flight at a link loss, and what became of it.
+#[derive(Debug, Message)]
+pub struct CommandFate {
+    /// Its request id.
+    pub req: String,
+    /// What became of it.
+    pub fate: Fate,
 }
 
 /// A server message for the systems that apply it.
@@ -80,6 +109,8 @@ pub struct NetLink {
     events: mpsc::Receiver<NetEvent>,
     outgoing: mpsc::Sender<ClientMsg>,
     next_req: u64,
+    /// Random for each console run: keys of two consoles of one user never meet.
+    instance: u64,
 }
 
 impl NetLink {
@@ -93,6 +124,20 @@ impl NetLink {
         self.next_req += 1;
         format!("c{}", self.next_req)
     }
+
+    /// A fresh idempotency key: this run's random number and a counter.
+    pub fn next_key(&mut self) -> String {
+        self.next_req += 1;
+        format!("{:016x}-{}", self.instance, self.next_req)
+    }
+}
+
+/// 64 random bits from the operating system (std seeds its hash keys from it).
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.finish()
 }
 
 /// Starts the client thread for `config`.
@@ -105,7 +150,7 @@ pub fn connect(config: NetConfig) -> std::io::Result<NetLink> {
             Err(e) => tracing::error!("cannot start the network runtime: {e}"),
         }
     })?;
-    Ok(NetLink { events, outgoing, next_req: 0 })
+    Ok(NetLink { events, outgoing, next_req: 0, instance: random_u64() })
 }
 
 /// Connects to a server and feeds the ECS.
@@ -116,7 +161,7 @@ pub struct NetPlugin {
 
 impl Plugin for NetPlugin {
     fn build(&self, app: &mut App) {
-        app.add_message::<ServerEvent>().add_message::<Undelivered>();
+        app.add_message::<ServerEvent>().add_message::<Undelivered>().add_message::<CommandFate>();
         app.insert_resource(Link { state: LinkState::Connecting, last_heard: None, url: self.config.url.clone() });
         match connect(self.config.clone()) {
             Ok(link) => {
@@ -144,6 +189,7 @@ fn drain(
     mut link: ResMut<Link>,
     mut out: MessageWriter<ServerEvent>,
     mut lost: MessageWriter<Undelivered>,
+    mut fates: MessageWriter<CommandFate>,
 ) {
     let Some(mut net) = net else { return };
     for _ in 0..MAX_EVENTS_PER_FRAME {
@@ -160,6 +206,9 @@ fn drain(
             }
             Ok(NetEvent::Undelivered { req }) => {
                 lost.write(Undelivered(req));
+            }
+            Ok(NetEvent::Fate { req, fate }) => {
+                fates.write(CommandFate { req, fate });
             }
             Err(_) => break,
         }

@@ -120,7 +120,7 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
     });
     ui.separator();
     if let Some(p) = v.pending {
-        ui.label(RichText::new(format!("⏳ {}：等待服务器确认…", p.what)).color(Color32::from_rgb(250, 210, 90)));
+        ui.label(RichText::new(p.waiting_words(v.connected)).color(Color32::from_rgb(250, 210, 90)));
     }
     for n in v.notices.iter().take(3) {
         let color = if n.error { Color32::from_rgb(255, 110, 110) } else { Color32::from_rgb(130, 220, 130) };
@@ -317,7 +317,7 @@ pub fn unit_panel(ui: &mut Ui, v: &UnitView<'_>) -> Option<Intent> {
         }
     }
     if let Some(p) = v.pending {
-        ui.label(RichText::new(format!("⏳ {}：等待服务器确认…", p.what)).color(Color32::from_rgb(250, 210, 90)));
+        ui.label(RichText::new(p.waiting_words(v.connected)).color(Color32::from_rgb(250, 210, 90)));
     }
     out
 }

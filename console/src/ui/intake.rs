@@ -140,8 +140,8 @@ pub struct IntakeView<'a> {
     pub categories: Vec<&'a MapCategory>,
     /// Whether reports can be sent now.
     pub connected: bool,
-    /// The draft was sent and the server has not answered yet.
-    pub sending: bool,
+    /// The draft was sent and the server has not answered yet: where it stands, in words.
+    pub sending: Option<String>,
     /// Open incidents near the place, nearest of the draft's category first: their
     /// numbers and words ("#12 噪声扰民 · 已受理 · 120 米").
     pub nearby: Vec<(IncidentId, String)>,
@@ -251,7 +251,7 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
             }
         });
     });
-    let editable = !v.sending;
+    let editable = v.sending.is_none();
     egui::Grid::new("intake-grid").num_columns(2).spacing([8.0, 6.0]).show(ui, |ui| {
         ui.label(RichText::new("位置").weak());
         ui.vertical(|ui| {
@@ -359,7 +359,7 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
         Ok(_) => None,
     };
     ui.horizontal(|ui| {
-        let b = ui.add_enabled(why.is_none() && !v.sending && !d.picking, egui::Button::new("提交登记"));
+        let b = ui.add_enabled(why.is_none() && v.sending.is_none() && !d.picking, egui::Button::new("提交登记"));
         let b = match why {
             Some(why) => b.on_disabled_hover_text(why),
             None => b,
@@ -369,8 +369,8 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
         {
             out = Some(IntakeAsk::Submit(r));
         }
-        if v.sending {
-            ui.label(RichText::new("⏳ 等待服务器确认…").color(Color32::from_rgb(250, 210, 90)));
+        if let Some(words) = &v.sending {
+            ui.label(RichText::new(words).color(Color32::from_rgb(250, 210, 90)));
         } else if let Some(why) = why.filter(|w| !d.picking && *w != OUTSIDE && *w != OUT_OF_SCOPE) {
             ui.label(RichText::new(why).weak());
         }
@@ -429,7 +429,7 @@ mod tests {
             outside_scope: None,
             categories: cats.iter().collect(),
             connected: true,
-            sending: false,
+            sending: None,
             nearby: vec![],
         }
     }
@@ -478,7 +478,7 @@ mod tests {
         h.get_by_label("该点不在本级管辖范围（筼筜街道）");
         drop(h);
         let mut sending = view(&cats, true);
-        sending.sending = true;
+        sending.sending = Some("⏳ 登记：等待服务器确认…".into());
         assert_eq!(run(&sending, &mut d, Some("提交登记")), None, "already sent");
         assert!(matches!(run(&view(&cats, true), &mut d, Some("提交登记")), Some(IntakeAsk::Submit(_))));
     }

@@ -351,7 +351,7 @@ fn intake_form(
     });
     let mut categories: Vec<_> = m.categories.values().collect();
     categories.sort_by(|a, b| a.code.cmp(&b.code));
-    let sending = d.ticket.is_some_and(|t| live.desk.report_pending(t));
+    let sending = d.ticket.and_then(|t| live.desk.report_pending(t)).map(|p| p.waiting_words(connected));
     let nearby = d.at.map_or_else(Vec::new, |[lon, lat]| {
         let here = m.projection.to_local(lon, lat);
         let open = live.incidents.iter().map(|i| &i.0).filter(|i| i.state != onegrid_protocol::IncidentState::Closed);

@@ -59,3 +59,66 @@ pub fn run_until(app: &mut bevy::prelude::App, what: &str, mut done: impl FnMut(
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// A TCP relay in front of a server that can lose acknowledgements with the link: while
+/// `cuts` is above zero, a chunk from the server holding an `ack` frame is dropped and
+/// both sides of that connection are closed (once per count), as when a link fails after
+/// the server answered. Everything else passes through unchanged.
+pub struct LossyRelay {
+    /// Where clients connect.
+    pub addr: std::net::SocketAddr,
+    /// Acknowledgements still to lose.
+    pub cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Acknowledgements lost so far.
+    pub lost: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl LossyRelay {
+    /// Starts relaying to `upstream` on the runtime `rt`.
+    pub fn start(rt: &tokio::runtime::Runtime, upstream: std::net::SocketAddr) -> LossyRelay {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("relay bind");
+        let addr = listener.local_addr().expect("relay addr");
+        let (cuts, lost) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (c, l) = (cuts.clone(), lost.clone());
+        rt.spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else { continue };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let up = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut cr, &mut sw).await;
+                });
+                let (cuts, lost) = (c.clone(), l.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    // The end of the previous chunk: a frame split across reads is still seen.
+                    let mut tail: Vec<u8> = Vec::new();
+                    loop {
+                        let n = match sr.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let mut seen = std::mem::take(&mut tail);
+                        seen.extend_from_slice(&buf[..n]);
+                        const ACK: &[u8] = br#""type":"ack""#;
+                        let ack = seen.windows(ACK.len()).any(|w| w == ACK);
+                        if ack && cuts.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                            lost.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        }
+                        tail = seen[seen.len().saturating_sub(ACK.len() - 1)..].to_vec();
+                        if cw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    up.abort();
+                    let _ = cw.shutdown().await;
+                });
+            }
+        });
+        LossyRelay { addr, cuts, lost }
+    }
+}
