@@ -30,11 +30,28 @@ fn fsync_rate(dir: &std::path::Path) -> anyhow::Result<f64> {
 
 pub fn run() -> anyhow::Result<()> {
     println!("== journal");
-    scenario("heavy load: 32 connections x 64 in flight", 32, 64)?;
-    scenario("light load: 8 connections x 1 in flight", 8, 1)
+    scenario("heavy load: 32 connections x 64 in flight", 32, 64, false)?;
+    scenario("light load: 8 connections x 1 in flight", 8, 1, false)?;
+    Ok(())
 }
 
-fn scenario(name: &str, connections: usize, window: usize) -> anyhow::Result<()> {
+/// What idempotency keys cost: the heavy load with every report keyed against the same
+/// load without keys, alternating, two rounds each.
+pub fn run_keys() -> anyhow::Result<()> {
+    println!("== keys");
+    let mut ratios = Vec::new();
+    for round in 1..=2 {
+        let plain = scenario(&format!("round {round}: heavy load, no keys"), 32, 64, false)?;
+        let keyed = scenario(&format!("round {round}: heavy load, every report keyed"), 32, 64, true)?;
+        ratios.push(keyed / plain);
+    }
+    let words: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    line("keyed / unkeyed durable commands/s, by round", &words.join(" · "));
+    Ok(())
+}
+
+/// Runs one load; returns the durable commands a second.
+fn scenario(name: &str, connections: usize, window: usize, keyed: bool) -> anyhow::Result<f64> {
     println!("-- {name}");
     let data = data_dir()?;
     let fsyncs = fsync_rate(data.path())?;
@@ -63,7 +80,7 @@ fn scenario(name: &str, connections: usize, window: usize) -> anyhow::Result<()>
         let tasks: Vec<_> = (0..connections)
             .map(|c| {
                 let (url, points) = (url.clone(), points.clone());
-                tokio::spawn(async move { load(&url, c, window, &points, stop).await })
+                tokio::spawn(async move { load(&url, c, window, &points, stop, keyed).await })
             })
             .collect();
         let mut lat = Vec::new();
@@ -97,12 +114,20 @@ fn scenario(name: &str, connections: usize, window: usize) -> anyhow::Result<()>
             &format!("{:.0} %", (w1 - w0 + p1 - p0) as f64 / 1e9 / SECONDS * 100.0),
         );
         server.shutdown().await;
-        anyhow::Ok(())
+        anyhow::Ok(rate)
     })
 }
 
-/// One connection pipelining `window` reports; returns ack latencies in ms.
-async fn load(url: &str, c: usize, window: usize, points: &[Point], stop: Instant) -> anyhow::Result<Vec<f64>> {
+/// One connection pipelining `window` reports, each under a key of its own if `keyed`;
+/// returns ack latencies in ms.
+async fn load(
+    url: &str,
+    c: usize,
+    window: usize,
+    points: &[Point],
+    stop: Instant,
+    keyed: bool,
+) -> anyhow::Result<Vec<f64>> {
     let mut ws = client(url, "dev-city", &[]).await?;
     let mut sent: HashMap<String, Instant> = HashMap::new();
     let mut lat = Vec::new();
@@ -121,7 +146,8 @@ async fn load(url: &str, c: usize, window: usize, points: &[Point], stop: Instan
                 severity: 1,
                 scale: Scale::Individual,
             });
-            let text = serde_json::to_string(&ClientMsg::Command { req: req.clone(), cmd, key: None })?;
+            let key = keyed.then(|| format!("bench-{c}-{n}"));
+            let text = serde_json::to_string(&ClientMsg::Command { req: req.clone(), cmd, key })?;
             ws.feed(Message::Text(text.into())).await?;
             sent.insert(req, Instant::now());
         }

@@ -1,6 +1,6 @@
 //! OneGrid's benchmarks: each figure is a ratio against a baseline measured in the same run.
 //!
-//! `cargo bench -p onegrid-server --bench onegrid -- [spatial|journal|fanout|latency|memory|all]`
+//! `cargo bench -p onegrid-server --bench onegrid -- [spatial|journal|keys|fanout|latency|memory|all]`
 //!
 //! Everything runs on this machine over loopback; load generators share the cores with the
 //! server, in the real path and in the baseline alike.
@@ -25,6 +25,9 @@ fn main() -> anyhow::Result<()> {
     }
     if all || what == "journal" {
         journal::run()?;
+    }
+    if all || what == "keys" {
+        journal::run_keys()?;
     }
     if all || what == "fanout" {
         fanout::run()?;

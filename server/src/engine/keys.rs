@@ -21,7 +21,9 @@ pub fn digest(cmd: &Command) -> u64 {
 /// The keys applied in the last [`KEY_RETENTION_MS`], by user and key.
 #[derive(Debug, Default)]
 pub struct Keys {
-    by_key: HashMap<(String, String), KeyRecord>,
+    /// User → key → record (two levels, so a lookup borrows instead of building a pair).
+    by_user: HashMap<String, HashMap<String, KeyRecord>>,
+    len: usize,
     /// When each was applied, oldest first, for forgetting.
     order: VecDeque<(Millis, String, String)>,
 }
@@ -38,23 +40,30 @@ impl Keys {
 
     /// What the command with this key did, if it was applied and is still remembered.
     pub fn get(&self, user: &str, key: &str) -> Option<&KeyRecord> {
-        self.by_key.get(&(user.to_owned(), key.to_owned()))
+        self.by_user.get(user)?.get(key)
     }
 
     /// Remembers an applied command and forgets those past the retention.
     pub fn insert(&mut self, record: KeyRecord) {
         let now = record.at;
         self.order.push_back((record.at, record.user.clone(), record.key.clone()));
-        self.by_key.insert((record.user.clone(), record.key.clone()), record);
+        let keys = self.by_user.entry(record.user.clone()).or_default();
+        if keys.insert(record.key.clone(), record).is_none() {
+            self.len += 1;
+        }
         while let Some((at, ..)) = self.order.front() {
             if *at >= now - KEY_RETENTION_MS {
                 break;
             }
-            if let Some((at, user, key)) = self.order.pop_front() {
-                let id = (user, key);
+            if let Some((at, user, key)) = self.order.pop_front()
+                && let Some(keys) = self.by_user.get_mut(&user)
                 // A key used again later (after it expired) has a newer record: keep that.
-                if self.by_key.get(&id).is_some_and(|r| r.at == at) {
-                    self.by_key.remove(&id);
+                && keys.get(&key).is_some_and(|r| r.at == at)
+            {
+                keys.remove(&key);
+                self.len -= 1;
+                if keys.is_empty() {
+                    self.by_user.remove(&user);
                 }
             }
         }
@@ -62,12 +71,12 @@ impl Keys {
 
     /// How many keys are remembered.
     pub fn len(&self) -> usize {
-        self.by_key.len()
+        self.len
     }
 
     /// Whether none is.
     pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
+        self.len == 0
     }
 }
 

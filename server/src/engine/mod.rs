@@ -261,12 +261,13 @@ impl Engine {
         if let Command::Position(p) = cmd {
             return self.position(actor, p);
         }
+        // The digest is worked out before the lock: it needs nothing the lock guards.
+        let key = key.map(|k| (k, keys::digest(cmd)));
         let now = self.clock.now();
         let mut core = lock(&self.core);
         let key = match key {
             None => None,
-            Some(key) => {
-                let digest = keys::digest(cmd);
+            Some((key, digest)) => {
                 if let Some(done) = core.keys.get(&actor.user.id, key) {
                     if done.digest != digest {
                         return Err(Refusal {

@@ -7,17 +7,17 @@
 //! batch's events to the publisher, and only then answers each job.
 //!
 //! On-disk format (version 1, in table `meta` as `format`):
-//! - `events(seq INTEGER PRIMARY KEY, at INTEGER, body TEXT)`: one row per event, `body` the
-//!   event's JSON (`world::Event`). Sequence numbers are dense and start at 1.
+//! - `events(seq INTEGER PRIMARY KEY, at INTEGER, body TEXT, key TEXT)`: one row per event,
+//!   `body` the event's JSON (`world::Event`). Sequence numbers are dense and start at 1.
+//!   `key` (NULL but on the last event of a command sent with an idempotency key):
+//!   the key's record as JSON (`KeyRecord`: user, key, time, sequence number, incident,
+//!   digest), written with the event, so a command is remembered exactly when it is
+//!   durable. The server reads back those of the last
+//!   [`KEY_RETENTION_MS`](onegrid_protocol::validate::KEY_RETENTION_MS). A journal from
+//!   before the column gains it when opened (its rows read NULL).
 //! - `tracks(unit INTEGER, at INTEGER, lon REAL, lat REAL)`: downsampled position tracks.
 //! - `meta(key TEXT PRIMARY KEY, value TEXT)`: `format`, `journal_id` (random, fixed at
 //!   creation: clients resume only against the same journal), `city`.
-//! - `keys(user TEXT, key TEXT, at INTEGER, seq INTEGER, incident INTEGER, digest INTEGER)`:
-//!   the idempotency keys of commands, written in the same transaction as their events, so
-//!   a command is remembered exactly when it is durable. Rows older than
-//!   [`KEY_RETENTION_MS`](onegrid_protocol::validate::KEY_RETENTION_MS) are deleted at
-//!   start and from time to time while writing. A journal from before the table simply
-//!   gains it.
 //!
 //! Compatibility: new event fields are added with serde defaults, so a newer server reads an
 //! older journal. A journal with another `format` is refused at start with a clear error.
@@ -89,7 +89,7 @@ pub enum Job {
 }
 
 /// A command's idempotency key and what the command did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyRecord {
     /// The user who sent it.
     pub user: String,
@@ -147,14 +147,14 @@ pub struct Recovered {
 pub const RELOAD_TRACK_MS: i64 = 3_600_000;
 
 impl Journal {
-    /// Opens (or creates) the journal at `path` and reads it back; idempotency keys older
-    /// than `keys_since` are deleted.
+    /// Opens (or creates) the journal at `path` and reads it back, with the idempotency keys
+    /// applied at or after `keys_since`.
     pub fn open(
         path: &Path,
         city: &str,
         keys_since: onegrid_protocol::Millis,
     ) -> Result<(store::Store, Recovered), JournalError> {
-        let mut store = store::Store::open(path, city)?;
+        let store = store::Store::open(path, city)?;
         let keys = store.read_keys(keys_since)?;
         let events = store.read_events()?;
         let id = store.id.clone();

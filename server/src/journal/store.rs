@@ -24,6 +24,10 @@ fn storage(e: rusqlite::Error) -> JournalError {
     JournalError::Storage(e.to_string())
 }
 
+fn json<T: serde::Serialize>(v: &T) -> Result<String, JournalError> {
+    serde_json::to_string(v).map_err(|e| JournalError::Storage(e.to_string()))
+}
+
 /// Copies the WAL into the database every `every`, on its own connection and thread, with
 /// passive checkpoints that never block the writer; stops when `stop` is set. Keeps
 /// checkpoint I/O off the commit path.
@@ -40,14 +44,9 @@ pub fn checkpointer(path: &Path, every: std::time::Duration, stop: std::sync::Ar
     });
 }
 
-/// Keys written between two deletions of expired ones.
-const KEYS_PER_PRUNE: u32 = 1_024;
-
 /// The open database.
 pub struct Store {
     conn: Connection,
-    /// Keys written since expired ones were last deleted.
-    keys_written: u32,
     /// The journal's id.
     pub id: String,
     /// The database file.
@@ -73,12 +72,16 @@ impl Store {
             "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS tracks(unit INTEGER NOT NULL, at INTEGER NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL);
-             CREATE INDEX IF NOT EXISTS tracks_unit_at ON tracks(unit, at);
-             CREATE TABLE IF NOT EXISTS keys(user TEXT NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL,
-                 seq INTEGER, incident INTEGER, digest INTEGER NOT NULL, PRIMARY KEY(user, key)) WITHOUT ROWID;
-             CREATE INDEX IF NOT EXISTS keys_at ON keys(at);",
+             CREATE INDEX IF NOT EXISTS tracks_unit_at ON tracks(unit, at);",
         )
         .map_err(|e| JournalError::Incompatible(format!("{}: not a OneGrid journal: {e}", path.display())))?;
+        // Journals written before idempotency keys gain the column (NULL in their rows).
+        let has_key: bool = conn
+            .query_row("SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'key'", [], |r| r.get(0))
+            .map_err(at)?;
+        if !has_key {
+            conn.execute("ALTER TABLE events ADD COLUMN key TEXT", []).map_err(at)?;
+        }
         let get = |key: &str| -> Result<Option<String>, JournalError> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(storage)
         };
@@ -107,7 +110,7 @@ impl Store {
                 id
             }
         };
-        Ok(Store { conn, keys_written: 0, id, path: path.to_owned() })
+        Ok(Store { conn, id, path: path.to_owned() })
     }
 
     /// Every event, in sequence order.
@@ -128,59 +131,43 @@ impl Store {
         Ok(out)
     }
 
-    /// Deletes the idempotency keys applied before `since` and returns the others, oldest
-    /// first.
-    pub fn read_keys(&mut self, since: i64) -> Result<Vec<KeyRecord>, JournalError> {
-        self.conn.execute("DELETE FROM keys WHERE at < ?1", [since]).map_err(storage)?;
-        let mut stmt =
-            self.conn.prepare("SELECT user, key, at, seq, incident, digest FROM keys ORDER BY at").map_err(storage)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(KeyRecord {
-                    user: r.get(0)?,
-                    key: r.get(1)?,
-                    at: r.get(2)?,
-                    seq: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
-                    incident: r.get::<_, Option<i64>>(4)?.map(|s| s as u64),
-                    digest: r.get::<_, i64>(5)? as u64,
-                })
-            })
+    /// The idempotency keys of commands applied at or after `since`, oldest first.
+    pub fn read_keys(&self, since: i64) -> Result<Vec<KeyRecord>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, key FROM events WHERE key IS NOT NULL AND at >= ?1 ORDER BY seq")
             .map_err(storage)?;
-        rows.collect::<Result<_, _>>().map_err(storage)
+        let rows = stmt.query_map([since], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(storage)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, json) = row.map_err(storage)?;
+            let record: KeyRecord = serde_json::from_str(&json).map_err(|e| {
+                JournalError::Incompatible(format!("the key of journal event {seq} cannot be read: {e}"))
+            })?;
+            if record.at >= since {
+                out.push(record);
+            }
+        }
+        Ok(out)
     }
 
     /// Writes a batch in one transaction.
     pub fn write(&mut self, batch: &[Job]) -> Result<(), JournalError> {
         let tx = self.conn.transaction().map_err(storage)?;
-        let mut newest_key = None;
         {
-            let mut ev = tx.prepare_cached("INSERT INTO events(seq, at, body) VALUES (?1, ?2, ?3)").map_err(storage)?;
+            let mut ev =
+                tx.prepare_cached("INSERT INTO events(seq, at, body, key) VALUES (?1, ?2, ?3, ?4)").map_err(storage)?;
             let mut tr =
                 tx.prepare_cached("INSERT INTO tracks(unit, at, lon, lat) VALUES (?1, ?2, ?3, ?4)").map_err(storage)?;
-            let mut ky = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO keys(user, key, at, seq, incident, digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(storage)?;
             for job in batch {
                 match job {
                     Job::Events { first_seq, events, key, .. } => {
+                        // The command's key rides on its last event's row.
+                        let key = key.as_deref().map(json).transpose()?;
                         for (i, e) in events.iter().enumerate() {
-                            let body = serde_json::to_string(e).map_err(|e| JournalError::Storage(e.to_string()))?;
-                            ev.execute(params![(first_seq + i as u64) as i64, e.at(), body]).map_err(storage)?;
-                        }
-                        if let Some(k) = key {
-                            ky.execute(params![
-                                k.user,
-                                k.key,
-                                k.at,
-                                k.seq.map(|s| s as i64),
-                                k.incident.map(|i| i as i64),
-                                k.digest as i64
-                            ])
-                            .map_err(storage)?;
-                            self.keys_written += 1;
-                            newest_key = Some(k.at);
+                            let body = json(e)?;
+                            let key = if i + 1 == events.len() { key.as_deref() } else { None };
+                            ev.execute(params![(first_seq + i as u64) as i64, e.at(), body, key]).map_err(storage)?;
                         }
                     }
                     Job::Track { points, .. } => {
@@ -190,13 +177,6 @@ impl Store {
                     }
                 }
             }
-        }
-        if let Some(at) = newest_key
-            && self.keys_written >= KEYS_PER_PRUNE
-        {
-            let cutoff = at - onegrid_protocol::validate::KEY_RETENTION_MS;
-            tx.execute("DELETE FROM keys WHERE at < ?1", [cutoff]).map_err(storage)?;
-            self.keys_written = 0;
         }
         tx.commit().map_err(storage)
     }
@@ -282,7 +262,7 @@ mod tests {
     }
 
     #[test]
-    fn keys_are_stored_with_their_events_and_expire() {
+    fn keys_are_stored_with_their_events_and_read_back_within_the_retention() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("j.sqlite");
         let key = |k: &str, at: i64, seq: u64| KeyRecord {
@@ -295,19 +275,49 @@ mod tests {
         };
         {
             let mut s = Store::open(&path, "c").expect("open");
-            let keyed = |seq: u64, k: KeyRecord| Job::Events {
-                first_seq: seq,
-                events: vec![status(1, k.at)],
+            let keyed = |first_seq: u64, n: usize, k: KeyRecord| Job::Events {
+                first_seq,
+                events: vec![status(1, k.at); n],
                 key: Some(Box::new(k)),
                 done: oneshot::channel().0,
             };
-            s.write(&[keyed(1, key("old", 1_000, 1)), keyed(2, key("new", 90_000_000, 2))]).expect("write");
+            // The second command made two events: its key rides on the last.
+            s.write(&[keyed(1, 1, key("old", 1_000, 1)), keyed(2, 2, key("new", 90_000_000, 3))]).expect("write");
         }
-        let mut s = Store::open(&path, "c").expect("reopen");
-        assert_eq!(s.read_keys(0).expect("all"), vec![key("old", 1_000, 1), key("new", 90_000_000, 2)]);
+        let s = Store::open(&path, "c").expect("reopen");
+        assert_eq!(s.read_keys(0).expect("all"), vec![key("old", 1_000, 1), key("new", 90_000_000, 3)]);
+        let keyed_rows: Vec<i64> = s
+            .conn
+            .prepare("SELECT seq FROM events WHERE key IS NOT NULL")
+            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+            .expect("rows");
+        assert_eq!(keyed_rows, vec![1, 3]);
         let kept = s.read_keys(90_000_000 - onegrid_protocol::validate::KEY_RETENTION_MS).expect("recent");
-        assert_eq!(kept, vec![key("new", 90_000_000, 2)], "a key older than the retention is gone");
-        assert_eq!(s.read_keys(0).expect("again"), kept, "and deleted, not only skipped");
+        assert_eq!(kept, vec![key("new", 90_000_000, 3)], "a key older than the retention is not read");
+        assert_eq!(s.read_events().expect("events").len(), 3, "its event stays");
+    }
+
+    #[test]
+    fn a_journal_from_before_keys_gains_the_column_and_keeps_its_events() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("j.sqlite");
+        {
+            let conn = Connection::open(&path).expect("raw");
+            conn.execute_batch(
+                "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE events(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
+                 INSERT INTO meta VALUES ('format', '1'), ('journal_id', 'old'), ('city', 'c');",
+            )
+            .expect("old schema");
+            let body = serde_json::to_string(&status(4, 7)).expect("json");
+            conn.execute("INSERT INTO events VALUES (1, 7, ?1)", [body]).expect("old event");
+        }
+        let mut s = Store::open(&path, "c").expect("an old journal opens");
+        assert_eq!(s.read_events().expect("events"), vec![(1, status(4, 7))]);
+        assert!(s.read_keys(0).expect("keys").is_empty());
+        s.write(&[events_job(2, vec![status(4, 8)])]).expect("and takes new events");
+        drop(s);
+        assert_eq!(Store::open(&path, "c").expect("again").read_events().expect("events").len(), 2);
     }
 
     #[test]
