@@ -59,10 +59,11 @@ need_console() {
 
 # What the screenshot tests need to open a real window without a screen, what the wall's
 # test needs for a bare X server with two monitors (Xorg's dummy driver, xrandr to lay the
-# monitors out, xwininfo and xwd to see where the windows went and what they show), and
+# monitors out, xwininfo, xprop and xwd to see where the windows went and what they show,
+# and openbox, a window manager that honours fullscreen requests as desktops do), and
 # xdotool, with which the intake's test clicks and types as an operator would.
 need_xvfb() {
   need_packages xvfb-run:xvfb xauth:xauth Xorg:xserver-xorg-core xrandr:x11-xserver-utils \
-    xwininfo:x11-utils xwd:x11-apps xdotool:xdotool
+    xwininfo:x11-utils xwd:x11-apps xdotool:xdotool openbox:openbox
   need_debs xserver-xorg-video-dummy
 }

@@ -1,11 +1,11 @@
 //! The wall's other monitors run consoles of their own, started by the first with
 //! `--exit-with-parent`: such a console must quit, cleanly, when its parent goes (its
 //! standard input closes), and not before. A real console under Xvfb. And the wall on two
-//! real monitors: a bare X server with two outputs, where each console's window must fill
-//! its own monitor and show the wall.
+//! real monitors: an X server with two outputs, bare (as on a wall controller) and with a
+//! window manager (as on a desktop), where each console's window must fill its own monitor
+//! and show the wall.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -78,21 +78,21 @@ fn two_monitors() -> TwoMonitors {
                 Section \"Screen\"\n Identifier \"screen\"\n Device \"dummy\"\n DefaultDepth 24\n\
                 SubSection \"Display\"\n  Depth 24\n  Virtual 3200 1080\n EndSubSection\nEndSection\n";
     std::fs::write(dir.path().join("dummy.conf"), conf).expect("conf");
-    let n = (40..200)
-        .find(|n| {
-            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        })
-        .expect("a free display number");
-    let display = format!(":{n}");
-    let xorg = Command::new("Xorg")
-        .args([&display, "-noreset", "-nolisten", "tcp", "-configdir"])
+    // Xorg picks a free display itself and writes its number to standard output.
+    let mut xorg = Command::new("Xorg")
+        .args(["-displayfd", "1", "-noreset", "-nolisten", "tcp", "-configdir"])
         .arg(dir.path())
         .arg("-logfile")
         .arg(dir.path().join("xorg.log"))
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start Xorg (scripts/test installs xserver-xorg-core and its dummy driver)");
+    let mut line = String::new();
+    let stdout = xorg.stdout.take().expect("Xorg's output");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("Xorg's display");
+    assert!(line.trim().parse::<u32>().is_ok(), "Xorg did not start: {line:?}");
+    let display = format!(":{}", line.trim());
     let x = TwoMonitors { xorg, display, _dir: dir };
     let started = std::time::Instant::now();
     while !x_tool(&x.display, "xrandr", &["--current"]).status.success() {
@@ -113,6 +113,36 @@ fn two_monitors() -> TwoMonitors {
     );
     assert!(out.status.success(), "xrandr: {}", String::from_utf8_lossy(&out.stderr));
     x
+}
+
+/// openbox on a display, stopped on drop.
+struct WindowManager(std::process::Child);
+
+impl WindowManager {
+    fn start(display: &str) -> WindowManager {
+        let child = Command::new("openbox")
+            .env("DISPLAY", display)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start openbox (scripts/test installs it)");
+        // Running once it has taken the root window's supporting-WM property.
+        let started = std::time::Instant::now();
+        while !String::from_utf8_lossy(&x_tool(display, "xprop", &["-root", "_NET_SUPPORTING_WM_CHECK"]).stdout)
+            .contains("window id")
+        {
+            assert!(started.elapsed() < Duration::from_secs(20), "openbox did not start");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        WindowManager(child)
+    }
+}
+
+impl Drop for WindowManager {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// The root window's pixels, read with `xwd` (its 32-bit ZPixmap format).
@@ -167,7 +197,22 @@ impl Screen {
 
 #[test]
 fn the_wall_fills_each_monitor_of_a_bare_x_server() {
+    wall_on_two_monitors(false);
+}
+
+#[test]
+fn the_wall_fills_each_monitor_under_a_window_manager() {
+    wall_on_two_monitors(true);
+}
+
+/// One wall at a time: two of them side by side would share two cores.
+static ONE_WALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs the wall on [`two_monitors`], with openbox managing the windows if `wm`.
+fn wall_on_two_monitors(wm: bool) {
+    let _one = ONE_WALL.lock().unwrap_or_else(|e| e.into_inner());
     let x = two_monitors();
+    let _wm = wm.then(|| WindowManager::start(&x.display));
     let rt = common::runtime();
     let data = tempfile::tempdir().expect("tempdir");
     let server = common::server(&rt, data.path(), common::simulated);
@@ -182,13 +227,19 @@ fn the_wall_fills_each_monitor_of_a_bare_x_server() {
         .stderr(log)
         .spawn()
         .expect("start the console");
+    // Each window's size and its place on the screen (a managed window sits at 0,0 of its
+    // frame: `WxH+0+0  +X+Y`, the last pair absolute).
     let windows = |x: &TwoMonitors| {
         let out = x_tool(&x.display, "xwininfo", &["-root", "-tree"]);
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let mut placed: Vec<String> = text
             .lines()
             .filter(|l| l.contains("OneGrid"))
-            .filter_map(|l| l.split_whitespace().rev().nth(1).map(str::to_owned))
+            .filter_map(|l| {
+                let mut t = l.split_whitespace().rev();
+                let (abs, geometry) = (t.next()?, t.next()?);
+                Some(format!("{}{abs}", geometry.split('+').next()?))
+            })
             .collect();
         placed.sort();
         placed
@@ -216,10 +267,25 @@ fn the_wall_fills_each_monitor_of_a_bare_x_server() {
         }
         std::thread::sleep(Duration::from_secs(2));
     }
+    // A window manager was asked for fullscreen, and says so.
+    let fullscreen: Vec<bool> = x_tool(&x.display, "xwininfo", &["-root", "-tree"])
+        .stdout
+        .split(|b| *b == b'\n')
+        .map(String::from_utf8_lossy)
+        .filter(|l| l.contains("OneGrid"))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .map(|id| {
+            let out = x_tool(&x.display, "xprop", &["-id", &id, "_NET_WM_STATE"]);
+            String::from_utf8_lossy(&out.stdout).contains("_NET_WM_STATE_FULLSCREEN")
+        })
+        .collect();
     let _ = wall.kill();
     let _ = wall.wait();
     rt.block_on(server.shutdown());
     let text = std::fs::read_to_string(data.path().join("console.log")).unwrap_or_default();
+    if wm {
+        assert_eq!(fullscreen, [true, true], "the window manager holds both windows fullscreen");
+    }
     for (i, (colours, black)) in looks[..2].iter().enumerate() {
         assert!(*colours > 400 && *black < 1000, "monitor {i}: {colours} colours, {black} black pixels\n{text}");
     }
