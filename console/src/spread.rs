@@ -7,6 +7,12 @@
 //! The children live as long as this console: each reads its standard input, which this
 //! console holds open, and quits when it closes — when this console exits or is killed.
 //!
+//! The wall keeps itself whole. When monitors are plugged in, unplugged or rearranged (the
+//! layout holds still for [`SETTLE`]), the other consoles are stopped and started again for
+//! the new layout and this console fills its monitor again. A console that dies is started
+//! again after [`RESTART_AFTER`], at most [`RESTARTS_PER_HOUR`] times a monitor; then it is
+//! left off, said in the log.
+//!
 //! Monitors are numbered as a wall is seen: left to right, then top to bottom. Each wall
 //! console fills its monitor itself once the window system has listed them: borderless
 //! fullscreen on that monitor, and its window placed and sized to the monitor's rectangle,
@@ -46,32 +52,96 @@ pub fn others(count: usize) -> std::ops::Range<usize> {
     1..count.max(1)
 }
 
+/// How long a new monitor layout must hold before the wall is laid out again (plugging a
+/// monitor in makes several changes in a row).
+pub const SETTLE: Duration = Duration::from_secs(1);
+/// How long after a wall console died it is started again.
+pub const RESTART_AFTER: Duration = Duration::from_secs(2);
+/// Most restarts of one monitor's console in an hour.
+pub const RESTARTS_PER_HOUR: usize = 5;
+
+/// The monitors as laid out: each one's corner and size, in wall order.
+pub type Layout = Vec<(IVec2, UVec2)>;
+
+/// One other monitor's console.
+pub struct WallChild {
+    /// Its monitor, in wall order.
+    pub monitor: usize,
+    /// The process, while it runs.
+    pub process: Option<Child>,
+    /// When it ended, if it did.
+    ended: Option<Instant>,
+    /// When it was started again, in the last hour.
+    restarts: Vec<Instant>,
+}
+
 /// The other monitors' consoles.
 #[derive(Resource)]
 pub struct Spread {
     plan: SpreadPlan,
-    listed: bool,
-    /// The consoles started, by monitor.
-    pub children: Vec<(usize, Child)>,
+    /// The layout the consoles were started for.
+    layout: Option<Layout>,
+    /// A new layout seen, and since when.
+    changing: Option<(Layout, Instant)>,
+    /// The consoles, by monitor.
+    pub children: Vec<WallChild>,
+}
+
+impl Spread {
+    /// The monitors whose consoles are running.
+    pub fn running(&mut self) -> Vec<usize> {
+        let mut out = Vec::new();
+        for c in &mut self.children {
+            if let Some(p) = &mut c.process
+                && matches!(p.try_wait(), Ok(None))
+            {
+                out.push(c.monitor);
+            }
+        }
+        out
+    }
+
+    fn start(&self, monitor: usize) -> Option<Child> {
+        let args = self.plan.args_for(monitor);
+        match Command::new(&self.plan.exe).args(&args).stdin(Stdio::piped()).spawn() {
+            Ok(child) => {
+                info!("wall: started the console for monitor {monitor} (pid {})", child.id());
+                Some(child)
+            }
+            Err(e) => {
+                error!("wall: cannot start the console for monitor {monitor}: {e}");
+                None
+            }
+        }
+    }
+
+    /// Stops every console: closing their standard input tells them to quit; they get a
+    /// moment, then are killed.
+    fn stop_all(&mut self) {
+        for c in &mut self.children {
+            if let Some(p) = &mut c.process {
+                drop(p.stdin.take());
+            }
+        }
+        let until = Instant::now() + Duration::from_secs(3);
+        for c in &mut self.children {
+            let Some(p) = &mut c.process else { continue };
+            while matches!(p.try_wait(), Ok(None)) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if matches!(p.try_wait(), Ok(None)) {
+                warn!("the wall console on monitor {} did not quit; stopping it", c.monitor);
+                let _ = p.kill();
+                let _ = p.wait();
+            }
+        }
+        self.children.clear();
+    }
 }
 
 impl Drop for Spread {
     fn drop(&mut self) {
-        // Closing their standard input tells them to quit; give them a moment, then insist.
-        for (_, c) in &mut self.children {
-            drop(c.stdin.take());
-        }
-        let until = Instant::now() + Duration::from_secs(3);
-        for (m, c) in &mut self.children {
-            while matches!(c.try_wait(), Ok(None)) && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if matches!(c.try_wait(), Ok(None)) {
-                warn!("the wall console on monitor {m} did not quit; stopping it");
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-        }
+        self.stop_all();
     }
 }
 
@@ -88,10 +158,12 @@ pub struct SpreadPlugin {
 }
 
 /// The monitor this console's window fills, in wall order.
-#[derive(Debug, Clone, Copy, Resource)]
+#[derive(Debug, Clone, Resource)]
 struct Fill {
     monitor: usize,
     done: bool,
+    /// The layout it was filled for.
+    layout: Option<Layout>,
 }
 
 /// The monitors in wall order (left to right, then top to bottom), from their entities and
@@ -101,18 +173,27 @@ pub fn wall_order(mut monitors: Vec<(Entity, IVec2)>) -> Vec<Entity> {
     monitors.into_iter().map(|(e, _)| e).collect()
 }
 
+/// The monitors' corners and sizes in wall order.
+fn layout_of<'a>(monitors: impl Iterator<Item = &'a Monitor>) -> Layout {
+    let mut l: Layout =
+        monitors.map(|m| (m.physical_position, UVec2::new(m.physical_width, m.physical_height))).collect();
+    l.sort_by_key(|(p, _)| (p.x, p.y));
+    l
+}
+
 impl Plugin for SpreadPlugin {
     fn build(&self, app: &mut App) {
         if let Some(plan) = &self.plan {
-            app.insert_resource(Spread { plan: plan.clone(), listed: false, children: Vec::new() })
-                .add_systems(Update, spread_wall);
+            app.insert_resource(Spread { plan: plan.clone(), layout: None, changing: None, children: Vec::new() })
+                .add_systems(Update, (spread_wall, keep_children).chain());
         }
         if self.exit_with_parent {
             watch_parent();
             app.add_systems(First, exit_when_parent_gone);
         }
         if let Some(monitor) = self.fill {
-            app.insert_resource(Fill { monitor, done: false }).add_systems(Update, fill_monitor);
+            app.insert_resource(Fill { monitor, done: false, layout: None })
+                .add_systems(Update, (refill_on_change, fill_monitor).chain());
         }
     }
 }
@@ -129,6 +210,7 @@ fn fill_monitor(
     }
     let Ok(mut window) = windows.single_mut() else { return };
     fill.done = true;
+    fill.layout = Some(layout_of(monitors.iter().map(|(_, m)| m)));
     let order = wall_order(monitors.iter().map(|(e, m)| (e, m.physical_position)).collect());
     let Some(&entity) = order.get(fill.monitor).or_else(|| order.first()) else { return };
     if order.len() <= fill.monitor {
@@ -145,23 +227,103 @@ fn fill_monitor(
     window.decorations = false;
 }
 
-fn spread_wall(mut spread: ResMut<Spread>, monitors: Query<&Monitor>) {
-    let n = monitors.iter().count();
-    // The window system lists the monitors in the first frames.
-    if spread.listed || n == 0 {
+/// A monitor layout that changed and has held for [`SETTLE`] is taken up: the window fills
+/// its monitor again.
+fn refill_on_change(mut fill: ResMut<Fill>, monitors: Query<&Monitor>, mut since: Local<Option<Instant>>) {
+    if !fill.done || monitors.is_empty() {
         return;
     }
-    spread.listed = true;
-    info!("wall: {n} monitor(s)");
-    for m in others(n) {
-        let args = spread.plan.args_for(m);
-        match Command::new(&spread.plan.exe).args(&args).stdin(Stdio::piped()).spawn() {
-            Ok(child) => {
-                info!("wall: started the console for monitor {m} (pid {})", child.id());
-                spread.children.push((m, child));
-            }
-            Err(e) => error!("wall: cannot start the console for monitor {m}: {e}"),
+    let now = layout_of(monitors.iter());
+    if fill.layout.as_ref() == Some(&now) {
+        *since = None;
+        return;
+    }
+    match *since {
+        None => *since = Some(Instant::now()),
+        Some(s) if s.elapsed() >= SETTLE => {
+            info!("wall: the monitors changed ({} now); filling again", now.len());
+            fill.done = false;
+            *since = None;
         }
+        Some(_) => {}
+    }
+}
+
+/// Starts a console for every monitor but the first once the monitors are listed, and
+/// again for the new layout when they change.
+fn spread_wall(mut spread: ResMut<Spread>, monitors: Query<&Monitor>) {
+    // The window system lists the monitors in the first frames.
+    if monitors.is_empty() {
+        return;
+    }
+    let now = layout_of(monitors.iter());
+    if spread.layout.as_ref() == Some(&now) {
+        spread.changing = None;
+        return;
+    }
+    if spread.layout.is_some() {
+        match &spread.changing {
+            Some((l, since)) if *l == now && since.elapsed() >= SETTLE => {}
+            Some((l, _)) if *l == now => return,
+            _ => {
+                spread.changing = Some((now, Instant::now()));
+                return;
+            }
+        }
+        info!("wall: the monitors changed; laying the wall out again");
+        spread.stop_all();
+    }
+    let n = now.len();
+    info!("wall: {n} monitor(s)");
+    spread.layout = Some(now);
+    spread.changing = None;
+    for m in others(n) {
+        let process = spread.start(m);
+        spread.children.push(WallChild { monitor: m, process, ended: None, restarts: Vec::new() });
+    }
+}
+
+/// Whether a console restarted at `restarts` may be started again at `now`: fewer than
+/// [`RESTARTS_PER_HOUR`] in the hour before (older ones are forgotten).
+fn may_restart(restarts: &mut Vec<Instant>, now: Instant) -> bool {
+    restarts.retain(|t| now.duration_since(*t) < Duration::from_secs(3600));
+    restarts.len() < RESTARTS_PER_HOUR
+}
+
+/// Starts again, after [`RESTART_AFTER`], a monitor's console that died.
+fn keep_children(mut spread: ResMut<Spread>, mut last: Local<Option<Instant>>) {
+    if last.is_some_and(|t| t.elapsed() < Duration::from_millis(500)) {
+        return;
+    }
+    *last = Some(Instant::now());
+    let mut to_start = Vec::new();
+    for (i, c) in spread.children.iter_mut().enumerate() {
+        if let Some(p) = &mut c.process
+            && let Ok(Some(status)) = p.try_wait()
+        {
+            warn!("wall: the console on monitor {} ended ({status})", c.monitor);
+            c.process = None;
+            c.ended = Some(Instant::now());
+        }
+        if c.process.is_none()
+            && let Some(ended) = c.ended
+            && ended.elapsed() >= RESTART_AFTER
+        {
+            if !may_restart(&mut c.restarts, Instant::now()) {
+                error!("wall: the console on monitor {} keeps ending; left off", c.monitor);
+                c.ended = None;
+            } else {
+                to_start.push(i);
+            }
+        }
+    }
+    for i in to_start {
+        let monitor = spread.children[i].monitor;
+        let process = spread.start(monitor);
+        let c = &mut spread.children[i];
+        c.restarts.push(Instant::now());
+        c.ended = if process.is_some() { None } else { Some(Instant::now()) };
+        c.process = process;
     }
 }
 
@@ -254,7 +416,116 @@ mod tests {
         }
         app.update();
         app.update();
-        let started: Vec<usize> = app.world().resource::<Spread>().children.iter().map(|(m, _)| *m).collect();
+        let started: Vec<usize> = app.world().resource::<Spread>().children.iter().map(|c| c.monitor).collect();
         assert_eq!(started, vec![1, 2], "one console for each monitor but the first, once");
+    }
+
+    /// A stand-in for a wall console: it takes any arguments and runs until its standard
+    /// input closes (as `--exit-with-parent` does), or ends at once with `code`.
+    fn stand_in(dir: &std::path::Path, code: Option<u8>) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join(if code.is_some() { "ends" } else { "waits" });
+        let body = match code {
+            Some(c) => format!("#!/bin/sh\nexit {c}\n"),
+            None => "#!/bin/sh\nexec cat >/dev/null\n".to_owned(),
+        };
+        std::fs::write(&path, body).expect("script");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+
+    fn pids(app: &mut App) -> Vec<(usize, u32)> {
+        let spread = app.world().resource::<Spread>();
+        spread.children.iter().filter_map(|c| c.process.as_ref().map(|p| (c.monitor, p.id()))).collect()
+    }
+
+    #[test]
+    fn a_monitor_plugged_in_or_out_lays_the_wall_out_again() {
+        let dir = tempfile::tempdir().expect("dir");
+        let plan = SpreadPlan { exe: stand_in(dir.path(), None), args: vec!["--wall".into()] };
+        let mut app = App::new();
+        app.add_plugins(SpreadPlugin { plan: Some(plan), exit_with_parent: false, fill: None });
+        app.world_mut().spawn(monitor(0));
+        let right = app.world_mut().spawn(monitor(1920)).id();
+        app.update();
+        let first = pids(&mut app);
+        assert_eq!(first.iter().map(|p| p.0).collect::<Vec<_>>(), [1]);
+
+        // A third monitor: nothing moves until the layout has held for a while.
+        app.world_mut().spawn(monitor(3840));
+        app.update();
+        assert_eq!(pids(&mut app), first, "settling");
+        std::thread::sleep(SETTLE + Duration::from_millis(100));
+        app.update();
+        let second = pids(&mut app);
+        assert_eq!(second.iter().map(|p| p.0).collect::<Vec<_>>(), [1, 2], "one console per other monitor");
+        assert_ne!(second[0].1, first[0].1, "monitor 1's console was started again");
+        assert!(!std::path::Path::new(&format!("/proc/{}", first[0].1)).exists(), "and the old one stopped");
+        assert_eq!(app.world_mut().resource_mut::<Spread>().running(), [1, 2]);
+
+        // Unplugged: back to one other monitor.
+        app.world_mut().despawn(right);
+        app.update();
+        std::thread::sleep(SETTLE + Duration::from_millis(100));
+        app.update();
+        assert_eq!(pids(&mut app).iter().map(|p| p.0).collect::<Vec<_>>(), [1]);
+        assert_eq!(app.world_mut().resource_mut::<Spread>().running(), [1]);
+    }
+
+    #[test]
+    fn a_console_that_dies_is_started_again() {
+        let dir = tempfile::tempdir().expect("dir");
+        let plan = SpreadPlan { exe: stand_in(dir.path(), Some(3)), args: vec![] };
+        let mut app = App::new();
+        app.add_plugins(SpreadPlugin { plan: Some(plan), exit_with_parent: false, fill: None });
+        app.world_mut().spawn(monitor(0));
+        app.world_mut().spawn(monitor(1920));
+        app.update();
+        let first = pids(&mut app);
+        std::thread::sleep(Duration::from_millis(600));
+        app.update();
+        assert!(pids(&mut app).is_empty(), "it ended and is not running");
+        std::thread::sleep(RESTART_AFTER);
+        app.update();
+        let again = pids(&mut app);
+        assert_eq!(again.len(), 1);
+        assert_ne!(again[0].1, first[0].1, "a new process");
+        assert_eq!(app.world().resource::<Spread>().children[0].restarts.len(), 1);
+    }
+
+    #[test]
+    fn restarts_are_limited_to_a_few_an_hour() {
+        let now = Instant::now() + Duration::from_secs(7200);
+        let mut restarts: Vec<Instant> =
+            (1..=RESTARTS_PER_HOUR as u64).map(|m| now - Duration::from_secs(m * 60)).collect();
+        assert!(!may_restart(&mut restarts, now), "{RESTARTS_PER_HOUR} in the last hour: left off");
+        restarts[0] = now - Duration::from_secs(3601);
+        assert!(may_restart(&mut restarts, now), "one of them is older than an hour");
+        assert_eq!(restarts.len(), RESTARTS_PER_HOUR - 1, "and forgotten");
+    }
+
+    #[test]
+    fn a_wall_window_fills_its_monitor_again_when_the_monitors_change() {
+        let mut app = App::new();
+        app.add_plugins(SpreadPlugin { plan: None, exit_with_parent: false, fill: Some(0) });
+        let window = app.world_mut().spawn((Window::default(), PrimaryWindow)).id();
+        let left = app.world_mut().spawn(monitor(0)).id();
+        app.update();
+        app.update();
+        let w = app.world().get::<Window>(window).expect("window");
+        assert_eq!(w.position, WindowPosition::At(IVec2::new(0, 0)));
+        // The left monitor is unplugged: the window moves to the one left, once it holds.
+        app.world_mut().despawn(left);
+        let mut m = monitor(1920);
+        m.physical_width = 1280;
+        m.physical_height = 800;
+        app.world_mut().spawn(m);
+        app.update();
+        std::thread::sleep(SETTLE + Duration::from_millis(100));
+        app.update();
+        app.update();
+        let w = app.world().get::<Window>(window).expect("window");
+        assert_eq!(w.position, WindowPosition::At(IVec2::new(1920, 0)));
+        assert_eq!((w.resolution.physical_width(), w.resolution.physical_height()), (1280, 800));
     }
 }

@@ -3,7 +3,7 @@
 //! standard input closes), and not before. A real console under Xvfb. And the wall on two
 //! real monitors: an X server with two outputs, bare (as on a wall controller) and with a
 //! window manager (as on a desktop), where each console's window must fill its own monitor
-//! and show the wall.
+//! and show the wall, and where a monitor's console that dies is started again.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -279,10 +279,37 @@ fn wall_on_two_monitors(wm: bool) {
             String::from_utf8_lossy(&out.stdout).contains("_NET_WM_STATE_FULLSCREEN")
         })
         .collect();
+    // The second monitor's console dies: the wall starts it again, in a new window.
+    let restarted = (!wm).then(|| {
+        let right = |x: &TwoMonitors| -> Option<(String, u32)> {
+            let tree = x_tool(&x.display, "xwininfo", &["-root", "-tree"]).stdout;
+            let tree = String::from_utf8_lossy(&tree).into_owned();
+            let id =
+                tree.lines().find(|l| l.contains("OneGrid") && l.ends_with("+1920+0"))?.split_whitespace().next()?;
+            let pid = x_tool(&x.display, "xprop", &["-id", id, "_NET_WM_PID"]).stdout;
+            let pid = String::from_utf8_lossy(&pid).rsplit(' ').next()?.trim().parse().ok()?;
+            Some((id.to_owned(), pid))
+        };
+        // (A new client may well get the dead one's window id: the process tells them apart.)
+        let (_, pid) = right(&x).expect("the second monitor's window and its process");
+        assert!(Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill").success());
+        let started = std::time::Instant::now();
+        loop {
+            match right(&x) {
+                Some((_, new)) if new != pid => break started.elapsed(),
+                _ if started.elapsed() > Duration::from_secs(60) => panic!("the dead console was not started again"),
+                _ => std::thread::sleep(Duration::from_millis(250)),
+            }
+        }
+    });
     let _ = wall.kill();
     let _ = wall.wait();
     rt.block_on(server.shutdown());
     let text = std::fs::read_to_string(data.path().join("console.log")).unwrap_or_default();
+    if let Some(after) = restarted {
+        assert!(text.contains("wall: the console on monitor 1 ended"), "{text}");
+        eprintln!("the second monitor's console was back {:.1} s after it was killed", after.as_secs_f64());
+    }
     if wm {
         assert_eq!(fullscreen, [true, true], "the window manager holds both windows fullscreen");
     }
