@@ -195,6 +195,10 @@ impl Plugin for SpreadPlugin {
             app.insert_resource(Fill { monitor, done: false, layout: None })
                 .add_systems(Update, (refill_on_change, fill_monitor).chain());
         }
+        if self.plan.is_some() || self.fill.is_some() {
+            #[cfg(target_os = "linux")]
+            app.add_systems(Update, x11::hear_monitor_changes);
+        }
     }
 }
 
@@ -324,6 +328,54 @@ fn keep_children(mut spread: ResMut<Spread>, mut last: Local<Option<Instant>>) {
         c.restarts.push(Instant::now());
         c.ended = if process.is_some() { None } else { Some(Instant::now()) };
         c.process = process;
+    }
+}
+
+/// Monitor changes under X11. winit 0.30 learns of them from the RandR extension's events,
+/// which it reads through Xlib; but Xlib drops an extension's events unless the extension
+/// was initialised on that display, which nothing does, so winit's monitor list (and bevy's
+/// monitor entities) stay as they were at start. Initialising RandR once on winit's own
+/// display makes the events arrive.
+#[cfg(target_os = "linux")]
+mod x11 {
+    use bevy::ecs::system::NonSendMarker;
+    use bevy::prelude::*;
+    use bevy::window::{PrimaryWindow, RawHandleWrapper};
+    use raw_window_handle::RawDisplayHandle;
+
+    /// Once the window exists: initialises RandR on its Xlib display (on the main thread,
+    /// where winit uses the display).
+    pub fn hear_monitor_changes(
+        windows: Query<&RawHandleWrapper, With<PrimaryWindow>>,
+        mut done: Local<bool>,
+        _main_thread: NonSendMarker,
+    ) {
+        if *done {
+            return;
+        }
+        let Ok(handle) = windows.single() else { return };
+        *done = true;
+        // Wayland and XCB displays need nothing.
+        let RawDisplayHandle::Xlib(xlib) = handle.get_display_handle() else { return };
+        let Some(display) = xlib.display else { return };
+        let xrandr = match x11_dl::xrandr::Xrandr::open() {
+            Ok(x) => x,
+            Err(e) => {
+                warn!("wall: libXrandr is not available ({e}); monitor changes go unnoticed until a restart");
+                return;
+            }
+        };
+        let (mut events, mut errors) = (0, 0);
+        // SAFETY: `display` is winit's open Xlib display, alive as long as the window this
+        // system found; the call only registers RandR's event handlers on it, on the main
+        // thread, where winit itself uses the display (and winit called XInitThreads).
+        #[allow(unsafe_code)]
+        let ok = unsafe { (xrandr.XRRQueryExtension)(display.as_ptr().cast(), &mut events, &mut errors) };
+        if ok != 0 {
+            info!("wall: listening for monitor changes (RandR events from {events})");
+        } else {
+            warn!("wall: the X server has no RandR; monitor changes go unnoticed until a restart");
+        }
     }
 }
 

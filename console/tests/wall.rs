@@ -3,9 +3,11 @@
 //! standard input closes), and not before. A real console under Xvfb. And the wall on two
 //! real monitors: an X server with two outputs, bare (as on a wall controller) and with a
 //! window manager (as on a desktop), where each console's window must fill its own monitor
-//! and show the wall, and where a monitor's console that dies is started again.
+//! and show the wall, and where a monitor's console that dies is started again; and a
+//! monitor plugged in and out while the wall runs.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -105,14 +107,53 @@ fn two_monitors() -> TwoMonitors {
         assert!(x_tool(&x.display, "xrandr", &args).status.success(), "xrandr --newmode {name}");
         assert!(x_tool(&x.display, "xrandr", &["--addmode", output, name]).status.success(), "xrandr --addmode");
     }
-    let (a, b) = (MODES[0], MODES[1]);
-    let out = x_tool(
-        &x.display,
-        "xrandr",
-        &["--output", a.0, "--mode", a.1, "--output", b.0, "--mode", b.1, "--right-of", a.0],
-    );
-    assert!(out.status.success(), "xrandr: {}", String::from_utf8_lossy(&out.stderr));
+    x.plug(true);
     x
+}
+
+impl TwoMonitors {
+    /// Switches the right-hand monitor on (beside the left one) or off, as plugging its
+    /// cable in or out does.
+    fn plug(&self, on: bool) {
+        let (a, b) = (MODES[0], MODES[1]);
+        let mut args = vec!["--output", a.0, "--mode", a.1, "--output", b.0];
+        args.extend(if on { vec!["--mode", b.1, "--right-of", a.0] } else { vec!["--off"] });
+        let out = x_tool(&self.display, "xrandr", &args);
+        assert!(out.status.success(), "xrandr: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// The consoles' windows: each one's size and place on the screen (a managed window
+    /// sits at 0,0 of its frame: `WxH+0+0  +X+Y`, the last pair absolute), sorted.
+    fn windows(&self) -> Vec<String> {
+        let out = x_tool(&self.display, "xwininfo", &["-root", "-tree"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut placed: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains("OneGrid"))
+            .filter_map(|l| {
+                let mut t = l.split_whitespace().rev();
+                let (abs, geometry) = (t.next()?, t.next()?);
+                Some(format!("{}{abs}", geometry.split('+').next()?))
+            })
+            .collect();
+        placed.sort();
+        placed
+    }
+
+    /// Waits until the windows are `want`; fails after `limit`, with the console's log.
+    fn wait_windows(&self, want: &[&str], limit: Duration, wall: &mut std::process::Child, log: &Path) {
+        let started = std::time::Instant::now();
+        let mut placed = self.windows();
+        while placed != want {
+            if started.elapsed() > limit || wall.try_wait().expect("wait").is_some() {
+                let _ = wall.kill();
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                panic!("the wall's windows are {placed:?}, not {want:?}\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            placed = self.windows();
+        }
+    }
 }
 
 /// openbox on a display, stopped on drop.
@@ -205,6 +246,41 @@ fn the_wall_fills_each_monitor_under_a_window_manager() {
     wall_on_two_monitors(true);
 }
 
+#[test]
+fn the_wall_follows_a_monitor_plugged_in_and_out() {
+    let _one = ONE_WALL.lock().unwrap_or_else(|e| e.into_inner());
+    let x = two_monitors();
+    x.plug(false);
+    let rt = common::runtime();
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, data.path(), common::simulated);
+    let log = data.path().join("console.log");
+    let out = std::fs::File::create(&log).expect("log");
+    let mut wall = Command::new(BIN)
+        .args(["--wall", "--server", &format!("ws://{}", server.addr)])
+        .env("DISPLAY", &x.display)
+        .current_dir(data.path())
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("log"))
+        .stderr(out)
+        .spawn()
+        .expect("start the console");
+    let limit = Duration::from_secs(90);
+    x.wait_windows(&["1920x1080+0+0"], limit, &mut wall, &log);
+    // The second monitor's cable goes in: a console comes up on it, filling it.
+    x.plug(true);
+    x.wait_windows(&["1280x800+1920+0", "1920x1080+0+0"], limit, &mut wall, &log);
+    // And out again: that console goes, the first stays.
+    x.plug(false);
+    x.wait_windows(&["1920x1080+0+0"], limit, &mut wall, &log);
+    let _ = wall.kill();
+    let _ = wall.wait();
+    rt.block_on(server.shutdown());
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(text.contains("wall: the monitors changed; laying the wall out again"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+}
+
 /// One wall at a time: two of them side by side would share two cores.
 static ONE_WALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -227,34 +303,13 @@ fn wall_on_two_monitors(wm: bool) {
         .stderr(log)
         .spawn()
         .expect("start the console");
-    // Each window's size and its place on the screen (a managed window sits at 0,0 of its
-    // frame: `WxH+0+0  +X+Y`, the last pair absolute).
-    let windows = |x: &TwoMonitors| {
-        let out = x_tool(&x.display, "xwininfo", &["-root", "-tree"]);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let mut placed: Vec<String> = text
-            .lines()
-            .filter(|l| l.contains("OneGrid"))
-            .filter_map(|l| {
-                let mut t = l.split_whitespace().rev();
-                let (abs, geometry) = (t.next()?, t.next()?);
-                Some(format!("{}{abs}", geometry.split('+').next()?))
-            })
-            .collect();
-        placed.sort();
-        placed
-    };
     let started = std::time::Instant::now();
-    let mut placed = windows(&x);
-    while placed != ["1280x800+1920+0", "1920x1080+0+0"] {
-        if started.elapsed() > Duration::from_secs(90) || wall.try_wait().expect("wait").is_some() {
-            let _ = wall.kill();
-            let text = std::fs::read_to_string(data.path().join("console.log")).unwrap_or_default();
-            panic!("the wall's windows are {placed:?}, not one on each monitor\n{text}");
-        }
-        std::thread::sleep(Duration::from_millis(500));
-        placed = windows(&x);
-    }
+    x.wait_windows(
+        &["1280x800+1920+0", "1920x1080+0+0"],
+        Duration::from_secs(90),
+        &mut wall,
+        &data.path().join("console.log"),
+    );
     // Both show the wall (a map, figures, text: many colours, no black), and nothing is
     // drawn where no monitor is (below the smaller one).
     let mut looks = Vec::new();
