@@ -445,8 +445,11 @@ fn take_answers(
             }
             Fate::Unconfirmed => {
                 let p = desk.pending.remove(i);
-                let mins = crate::net::client::RESEND_WITHIN.as_secs() / 60;
-                desk.failed(p, format!("连接中断超过 {mins} 分钟，未重发，是否已办理不明，请核对事件状态"));
+                desk.failed(
+                    p,
+                    "连接中断，未获确认，也未重发（断线过久，或服务器不支持重发），是否已办理不明，请核对事件状态"
+                        .into(),
+                );
             }
         }
     }

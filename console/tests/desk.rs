@@ -209,3 +209,32 @@ fn a_command_whose_ack_is_lost_with_the_link_is_sent_again_and_applied_once() {
     assert_eq!(steps, 2, "reported and accepted, once each");
     rt.block_on(server.shutdown());
 }
+
+#[test]
+fn an_older_server_without_keys_is_not_sent_a_command_again() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, dir.path(), |_| {});
+    let relay = common::LossyRelay::start(&rt, server.addr);
+    relay.older.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(LivePlugin)
+        .add_plugins(DeskPlugin)
+        .init_resource::<CityMapRes>()
+        .init_resource::<MapView>()
+        .add_plugins(NetPlugin {
+            config: NetConfig { url: format!("ws://{}", relay.addr), token: "dev-commander".into() },
+        });
+    run_until(&mut app, "connected", |app| app.world().resource::<Link>().state == LinkState::Connected);
+    relay.cuts.store(1, std::sync::atomic::Ordering::SeqCst);
+    let mut r = report(118.13044, 24.46149, "0201");
+    r.description = "来电：旧服务器".into();
+    let (text, went_down) = settle_through_loss(&mut app, Intent::Report { report: r.clone(), ticket: 31 });
+    assert!(went_down);
+    assert!(text.contains("未获确认，也未重发"), "the operator is asked to check: {text}");
+    let made =
+        server.engine.with_published(|p| p.world.incidents.values().filter(|i| i.description == r.description).count());
+    assert_eq!(made, 1, "applied once, by the first sending, and not sent again");
+    rt.block_on(server.shutdown());
+}

@@ -314,6 +314,9 @@ pub enum Change {
 /// One position in a `positions` frame: `[unit, lon, lat, heading_deg, status]`.
 pub type PositionRow = (UnitId, f64, f64, f32, UnitStatus);
 
+/// The feature a server names in `welcome` when it applies a keyed command at most once.
+pub const FEATURE_KEYS: &str = "keys";
+
 /// Messages from the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -326,6 +329,11 @@ pub enum ServerMsg {
         user: UserInfo,
         /// The journal's id: resume tokens are valid only against the same journal.
         journal: String,
+        /// What this server does beyond the version's core: [`FEATURE_KEYS`] when it
+        /// honours commands' idempotency keys. A client resends a command whose answer was
+        /// lost only to a server that does.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        features: Vec<String>,
     },
     /// The whole state in the subscribed layers, scope and area, as of `seq`.
     Snapshot {

@@ -1,5 +1,7 @@
-//! Pins the JSON wire format: a change to these snapshots is a protocol change and needs a
-//! version bump.
+//! Pins the JSON wire format: a change to these snapshots is a protocol change. One that an
+//! older peer cannot read needs a version bump; an optional field added with a default (as
+//! `key`, `repeated` and `features` were) does not, since a peer that does not know it
+//! ignores it, and `features` tells a client what the server does with it.
 
 use geo_types::Point;
 use insta::assert_json_snapshot;
@@ -72,5 +74,28 @@ fn every_client_frame_round_trips() {
         let msg = validate::decode_client(f).expect(f);
         let again = serde_json::to_string(&msg).expect("encode");
         assert_eq!(validate::decode_client(&again).expect("again"), msg);
+    }
+}
+
+#[test]
+fn a_welcome_names_the_features_and_an_older_one_without_them_still_reads() {
+    let user = UserInfo {
+        id: "city-dispatcher".into(),
+        name: "市值班员".into(),
+        role: Role::Dispatcher,
+        scope: Scope::city(),
+        unit: None,
+    };
+    assert_json_snapshot!(ServerMsg::Welcome {
+        version: 1,
+        user,
+        journal: "5b5ca9f27dc6c542".into(),
+        features: vec![FEATURE_KEYS.into()],
+    });
+    let older = r#"{"type":"welcome","version":1,"journal":"j",
+        "user":{"id":"u","name":"u","role":"operator","scope":{"level":"city","code":""}}}"#;
+    match serde_json::from_str::<ServerMsg>(older).expect("an older welcome") {
+        ServerMsg::Welcome { features, .. } => assert!(features.is_empty()),
+        other => panic!("{other:?}"),
     }
 }

@@ -9,12 +9,13 @@
 //! right after the next subscribe (the server answers a command it had already applied
 //! with the first time's ack, so nothing is doubled), unless the link stayed down longer
 //! than [`RESEND_WITHIN`]: then the console is told the outcome is unknown, rather than
-//! have a stale order carried out minutes after the operator gave it.
+//! have a stale order carried out minutes after the operator gave it. Likewise when the
+//! server it reconnects to does not name [`FEATURE_KEYS`] in its welcome (an older one).
 
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use onegrid_protocol::{ClientMsg, ErrorCode, Layer, PROTOCOL_VERSION, Query, Resume, ServerMsg};
+use onegrid_protocol::{ClientMsg, ErrorCode, FEATURE_KEYS, Layer, PROTOCOL_VERSION, Query, Resume, ServerMsg};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
@@ -230,6 +231,9 @@ async fn session(
         ServerMsg::Error { message, .. } => return Err(SessionEnd::Refused(message.clone())),
         other => return Err(SessionEnd::Refused(format!("expected welcome, got {other:?}"))),
     }
+    // Only a server that applies a keyed command at most once may be sent one again.
+    let keeps_keys =
+        matches!(&welcome, ServerMsg::Welcome { features, .. } if features.iter().any(|f| f == FEATURE_KEYS));
     progress.track(&welcome);
     forward(events, welcome).await?;
     if !progress.have_map {
@@ -242,7 +246,12 @@ async fn session(
     ws.send(text(&subscribe)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
     events.send(NetEvent::Link(LinkState::Connected)).await.map_err(|_| SessionEnd::Shutdown)?;
     progress.sessions_up += 1;
-    for req in flights.expired(Instant::now()) {
+    let mut unsure = flights.expired(Instant::now());
+    if !keeps_keys && !flights.0.is_empty() {
+        tracing::warn!("this server does not honour idempotency keys; commands left unanswered are not sent again");
+        unsure.extend(flights.0.drain(..).map(|f| f.req));
+    }
+    for req in unsure {
         events.send(NetEvent::Fate { req, fate: Fate::Unconfirmed }).await.map_err(|_| SessionEnd::Shutdown)?;
     }
     for f in &flights.0 {
@@ -360,9 +369,9 @@ mod tests {
             scope: onegrid_protocol::Scope::city(),
             unit: None,
         };
-        p.track(&ServerMsg::Welcome { version: 1, user: user.clone(), journal: "j1".into() });
+        p.track(&ServerMsg::Welcome { version: 1, user: user.clone(), journal: "j1".into(), features: vec![] });
         assert_eq!(p.seq, 12, "same journal keeps its place");
-        p.track(&ServerMsg::Welcome { version: 1, user, journal: "j2".into() });
+        p.track(&ServerMsg::Welcome { version: 1, user, journal: "j2".into(), features: vec![] });
         assert!(p.resume().is_none(), "a new journal starts from a snapshot");
     }
 }

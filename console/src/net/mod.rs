@@ -63,8 +63,9 @@ pub enum NetEvent {
 pub enum Fate {
     /// Sent again under its key on the new connection; its answer follows.
     Resent,
-    /// The link stayed down longer than the client resends after
-    /// ([`client::RESEND_WITHIN`]): whether it was applied is unknown.
+    /// Not sent again, whether it was applied is unknown: the link stayed down longer than
+    /// the client resends after ([`client::RESEND_WITHIN`]), or the server it came back
+    /// to does not honour idempotency keys.
     Unconfirmed,
 }
 

@@ -63,7 +63,9 @@ pub fn run_until(app: &mut bevy::prelude::App, what: &str, mut done: impl FnMut(
 /// A TCP relay in front of a server that can lose acknowledgements with the link: while
 /// `cuts` is above zero, a chunk from the server holding an `ack` frame is dropped and
 /// both sides of that connection are closed (once per count), as when a link fails after
-/// the server answered. Everything else passes through unchanged.
+/// the server answered. With `older` set, the server's welcome names no idempotency keys
+/// (its `"keys"` feature is overwritten in place), as an older server's would. Everything
+/// else passes through unchanged.
 pub struct LossyRelay {
     /// Where clients connect.
     pub addr: std::net::SocketAddr,
@@ -71,6 +73,8 @@ pub struct LossyRelay {
     pub cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Acknowledgements lost so far.
     pub lost: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Pass the server off as one without idempotency keys.
+    pub older: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl LossyRelay {
@@ -82,7 +86,8 @@ impl LossyRelay {
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("relay bind");
         let addr = listener.local_addr().expect("relay addr");
         let (cuts, lost) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let (c, l) = (cuts.clone(), lost.clone());
+        let older = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (c, l, o) = (cuts.clone(), lost.clone(), older.clone());
         rt.spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = tokio::net::TcpStream::connect(upstream).await else { continue };
@@ -91,7 +96,7 @@ impl LossyRelay {
                 let up = tokio::spawn(async move {
                     let _ = tokio::io::copy(&mut cr, &mut sw).await;
                 });
-                let (cuts, lost) = (c.clone(), l.clone());
+                let (cuts, lost, older) = (c.clone(), l.clone(), o.clone());
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 64 * 1024];
                     // The end of the previous chunk: a frame split across reads is still seen.
@@ -110,6 +115,13 @@ impl LossyRelay {
                             break;
                         }
                         tail = seen[seen.len().saturating_sub(ACK.len() - 1)..].to_vec();
+                        if older.load(Ordering::SeqCst) {
+                            // Same length, so the WebSocket frame stays whole.
+                            const KEYS: &[u8] = br#""features":["keys"]"#;
+                            if let Some(i) = buf[..n].windows(KEYS.len()).position(|w| w == KEYS) {
+                                buf[i..i + KEYS.len()].copy_from_slice(br#""features":["none"]"#);
+                            }
+                        }
                         if cw.write_all(&buf[..n]).await.is_err() {
                             break;
                         }
@@ -119,6 +131,6 @@ impl LossyRelay {
                 });
             }
         });
-        LossyRelay { addr, cuts, lost }
+        LossyRelay { addr, cuts, lost, older }
     }
 }

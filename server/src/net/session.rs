@@ -187,6 +187,7 @@ impl Session {
             version: PROTOCOL_VERSION,
             user: user.clone(),
             journal: self.engine.journal_id().to_owned(),
+            features: vec![onegrid_protocol::FEATURE_KEYS.to_owned()],
         });
         self.user = Some(user);
         true
