@@ -93,6 +93,8 @@ pub struct Pending {
     pub sent: Instant,
     /// Sent again after a reconnect.
     pub resent: bool,
+    /// Held by the network thread while the link is down, to be sent when it is back.
+    pub held: bool,
 }
 
 impl Pending {
@@ -106,15 +108,17 @@ impl Pending {
             what,
             sent: Instant::now(),
             resent: false,
+            held: false,
         }
     }
 
     /// Where it stands, for the panels.
     pub fn waiting_words(&self, connected: bool) -> String {
-        match (connected, self.resent) {
-            (false, _) => format!("⏳ {}：连接中断，恢复后自动重发…", self.what),
-            (true, true) => format!("⏳ {}：已重发，等待服务器确认…", self.what),
-            (true, false) => format!("⏳ {}：等待服务器确认…", self.what),
+        match (connected, self.held, self.resent) {
+            (_, true, _) => format!("⏳ {}：未连接，恢复连接后自动发送…", self.what),
+            (false, false, _) => format!("⏳ {}：连接中断，恢复后自动重发…", self.what),
+            (true, false, true) => format!("⏳ {}：已重发，等待服务器确认…", self.what),
+            (true, false, false) => format!("⏳ {}：等待服务器确认…", self.what),
         }
     }
 }
@@ -371,10 +375,18 @@ fn execute_intents(
 }
 
 /// Sends `cmd` under a fresh idempotency key and keeps it pending, or says it could not
-/// be sent.
+/// be sent. A report may wait for a link that is down (a caller's matter is not to be
+/// typed in twice); a step may not (it was decided on what the desk showed then).
 fn sent_or_failed(net: &mut Option<ResMut<NetLink>>, desk: &mut Desk, cmd: Command, mut p: Pending) {
-    let key = net.as_mut().map(|n| n.next_key());
-    match send(net, |req| ClientMsg::Command { req, cmd, key }) {
+    let Some(link) = net.as_mut() else {
+        desk.failed(p, "未连接服务器，未发送".to_owned());
+        return;
+    };
+    let (req, key) = (link.next_req(), link.next_key());
+    let may_wait = matches!(cmd, Command::Report(_));
+    let msg = ClientMsg::Command { req: req.clone(), cmd, key: Some(key) };
+    let sent = if may_wait { link.send_or_hold(msg) } else { link.send(msg) };
+    match sent.then_some(req) {
         Some(req) => {
             p.req = req;
             desk.pending.push(p);
@@ -438,6 +450,12 @@ fn take_answers(
     for CommandFate { req, fate } in fates.read() {
         let Some(i) = desk.pending.iter().position(|p| &p.req == req) else { continue };
         match fate {
+            Fate::Held => desk.pending[i].held = true,
+            Fate::Sent => {
+                let p = &mut desk.pending[i];
+                p.held = false;
+                p.sent = Instant::now();
+            }
             Fate::Resent => {
                 let p = &mut desk.pending[i];
                 p.resent = true;
@@ -533,6 +551,8 @@ mod tests {
         assert_eq!(p.waiting_words(false), "⏳ 受理 #4：连接中断，恢复后自动重发…");
         p.resent = true;
         assert_eq!(p.waiting_words(true), "⏳ 受理 #4：已重发，等待服务器确认…");
+        let held = Pending { held: true, ..Pending::new("登记 0201".into()) };
+        assert_eq!(held.waiting_words(false), "⏳ 登记 0201：未连接，恢复连接后自动发送…");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! at the desk is numbered by the server, shows up live and is selected; it is accepted and
 //! dispatched to the nearest unit the server names (the cameras that see it are asked for too);
 //! another unit is set off duty and back; illegal steps and bad reports are
-//! refused in words, and a refused report's outcome reaches the form that sent it.
+//! refused in words, and a refused report's outcome reaches the form that sent it. And the
+//! link failing: an answer lost with it (the command is sent again, applied once), an
+//! older server (not sent again), a report taken while it is down (sent when it is back).
 
 use bevy::prelude::*;
 use onegrid_console::desk::{Desk, DeskPlugin, Intent};
@@ -137,17 +139,17 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
         assert!(matches!(&outcome, Some((t, Err(w))) if *t == ticket && w.contains(words)), "{outcome:?}");
     }
 
-    // A command with the server gone is said to be lost, not left pending.
+    // A step with the server gone is said to be unsent, not left pending (a report would
+    // wait for the link: see below).
     rt.block_on(server.shutdown());
     run_until(&mut app, "the link to go down", |app| {
         matches!(app.world().resource::<Link>().state, LinkState::Down { .. })
     });
-    app.world_mut().write_message(Intent::Report { report: report(118.13044, 24.46149, "0201"), ticket: 10 });
-    run_until(&mut app, "the report to fail", |app| {
-        app.world().resource::<Desk>().reported.as_ref().is_some_and(|r| r.0 == 10)
-    });
-    let outcome = app.world().resource::<Desk>().reported.clone();
-    assert!(matches!(&outcome, Some((10, Err(w))) if w.contains("未发送")), "{outcome:?}");
+    let before = app.world().resource::<Desk>().notices.len();
+    app.world_mut().write_message(Intent::Act { incident: id, action: Action::Start, note: String::new() });
+    run_until(&mut app, "the step to fail", |app| app.world().resource::<Desk>().notices.len() > before);
+    let n = app.world().resource::<Desk>().notices.front().expect("a notice").clone();
+    assert!(n.error && n.text.contains("未发送"), "{}", n.text);
     assert!(app.world().resource::<Desk>().pending.is_empty());
 }
 
@@ -236,5 +238,52 @@ fn an_older_server_without_keys_is_not_sent_a_command_again() {
     let made =
         server.engine.with_published(|p| p.world.incidents.values().filter(|i| i.description == r.description).count());
     assert_eq!(made, 1, "applied once, by the first sending, and not sent again");
+    rt.block_on(server.shutdown());
+}
+
+#[test]
+fn a_report_taken_while_the_link_is_down_is_sent_when_it_is_back() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, dir.path(), |_| {});
+    let addr = server.addr;
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(LivePlugin)
+        .add_plugins(DeskPlugin)
+        .init_resource::<CityMapRes>()
+        .init_resource::<MapView>()
+        .add_plugins(NetPlugin { config: NetConfig { url: format!("ws://{addr}"), token: "dev-commander".into() } });
+    run_until(&mut app, "connected", |app| app.world().resource::<Link>().state == LinkState::Connected);
+    rt.block_on(server.shutdown());
+    run_until(&mut app, "the link to go down", |app| {
+        matches!(app.world().resource::<Link>().state, LinkState::Down { .. })
+    });
+
+    // A caller's report, taken while the server is away: held, not refused.
+    let mut r = report(118.13044, 24.46149, "0201");
+    r.description = "来电：断网时登记".into();
+    app.world_mut().write_message(Intent::Report { report: r.clone(), ticket: 41 });
+    run_until(&mut app, "the report held for the link", |app| {
+        app.world().resource::<Desk>().report_pending(41).is_some_and(|p| p.held)
+    });
+    // A step asked for meanwhile is refused at once: it was decided on a stale picture.
+    app.world_mut().write_message(Intent::Act { incident: 1, action: Action::Accept, note: String::new() });
+    run_until(&mut app, "the step refused", |app| {
+        app.world().resource::<Desk>().notices.front().is_some_and(|n| n.error && n.text.contains("未发送"))
+    });
+
+    // The server is back on its port and journal: the report goes, once.
+    let server = common::server(&rt, dir.path(), |config| config.listen = addr);
+    run_until(&mut app, "the held report's answer", |app| {
+        app.world().resource::<Desk>().reported.as_ref().is_some_and(|(t, _)| *t == 41)
+    });
+    let Some((41, Ok(id))) = app.world().resource::<Desk>().reported.clone() else {
+        panic!("the report was registered: {:?}", app.world().resource::<Desk>().reported)
+    };
+    let made = server.engine.with_published(|p| {
+        p.world.incidents.values().filter(|i| i.description == r.description).map(|i| i.id).collect::<Vec<_>>()
+    });
+    assert_eq!(made, vec![id]);
     rt.block_on(server.shutdown());
 }

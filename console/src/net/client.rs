@@ -11,6 +11,9 @@
 //! than [`RESEND_WITHIN`]: then the console is told the outcome is unknown, rather than
 //! have a stale order carried out minutes after the operator gave it. Likewise when the
 //! server it reconnects to does not name [`FEATURE_KEYS`] in its welcome (an older one).
+//! A keyed command that may wait (a report taken from a caller), asked for while the link
+//! is down, is held and sent once the link is back, within the same window; every other
+//! command asked for while down is refused at once.
 
 use std::time::Duration;
 
@@ -20,7 +23,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{Fate, LinkState, NetEvent};
+use super::{Fate, LinkState, NetEvent, Outgoing};
 
 /// Where and as whom to connect.
 #[derive(Debug, Clone)]
@@ -41,12 +44,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// again on reconnecting.
 pub const RESEND_WITHIN: Duration = Duration::from_secs(120);
 
-/// A keyed command written to the server and not answered yet.
+/// A keyed command written to the server and not answered yet, or held for the link.
 #[derive(Debug)]
 struct InFlight {
     req: String,
     msg: ClientMsg,
+    /// When it was asked for.
     first_sent: Instant,
+    /// Whether it was written to a server (else it was held while the link was down).
+    written: bool,
 }
 
 /// The commands in flight, across sessions.
@@ -57,8 +63,15 @@ impl Flights {
     /// Keeps a command being written, if it carries a key (only those may be sent again).
     fn sending(&mut self, msg: &ClientMsg) {
         if let ClientMsg::Command { req, key: Some(_), .. } = msg {
-            self.0.push(InFlight { req: req.clone(), msg: msg.clone(), first_sent: Instant::now() });
+            self.0.push(InFlight { req: req.clone(), msg: msg.clone(), first_sent: Instant::now(), written: true });
         }
+    }
+
+    /// Holds a keyed command asked for while the link is down; false (not held) otherwise.
+    fn hold(&mut self, msg: &ClientMsg) -> bool {
+        let ClientMsg::Command { req, key: Some(_), .. } = msg else { return false };
+        self.0.push(InFlight { req: req.clone(), msg: msg.clone(), first_sent: Instant::now(), written: false });
+        true
     }
 
     /// Forgets a command the server answered.
@@ -70,12 +83,31 @@ impl Flights {
         self.0.retain(|f| f.req != *req);
     }
 
-    /// Takes out the commands first sent longer than [`RESEND_WITHIN`] ago.
-    fn expired(&mut self, now: Instant) -> Vec<String> {
+    /// Takes out the commands first asked for longer than [`RESEND_WITHIN`] ago, as the
+    /// event that says what became of each: unconfirmed if it was written, undelivered if
+    /// it was only held.
+    fn expired(&mut self, now: Instant) -> Vec<NetEvent> {
         let (old, young): (Vec<_>, Vec<_>) =
             std::mem::take(&mut self.0).into_iter().partition(|f| now.duration_since(f.first_sent) > RESEND_WITHIN);
         self.0 = young;
-        old.into_iter().map(|f| f.req).collect()
+        old.into_iter().map(InFlight::given_up).collect()
+    }
+
+    /// Takes out the commands already written (to a server that cannot take them again).
+    fn written(&mut self) -> Vec<NetEvent> {
+        let (written, held): (Vec<_>, Vec<_>) = std::mem::take(&mut self.0).into_iter().partition(|f| f.written);
+        self.0 = held;
+        written.into_iter().map(InFlight::given_up).collect()
+    }
+}
+
+impl InFlight {
+    fn given_up(self) -> NetEvent {
+        if self.written {
+            NetEvent::Fate { req: self.req, fate: Fate::Unconfirmed }
+        } else {
+            NetEvent::Undelivered { req: self.req }
+        }
     }
 }
 
@@ -133,7 +165,7 @@ impl Progress {
 pub const MAP_REQ: &str = "map";
 
 /// Runs the connection until `outgoing` closes (the console quit).
-pub async fn run(config: NetConfig, events: mpsc::Sender<NetEvent>, mut outgoing: mpsc::Receiver<ClientMsg>) {
+pub async fn run(config: NetConfig, events: mpsc::Sender<NetEvent>, mut outgoing: mpsc::Receiver<Outgoing>) {
     let mut progress = Progress::default();
     let mut flights = Flights::default();
     let mut attempt: u32 = 0;
@@ -160,21 +192,24 @@ pub async fn run(config: NetConfig, events: mpsc::Sender<NetEvent>, mut outgoing
         {
             return;
         }
-        // Commands asked for while down are refused at once, never sent late.
+        // Commands asked for while down are refused at once, never sent late, but for those
+        // that may wait (a report taken from a caller): held until the link is back.
         let until = Instant::now() + wait;
         loop {
             match tokio::time::timeout_at(until, outgoing.recv()).await {
                 Err(_) => break,
                 Ok(None) => return,
-                Ok(Some(msg)) => {
-                    if let Some(req) = request_id(&msg) {
-                        let _ = events.send(NetEvent::Undelivered { req }).await;
-                    }
+                Ok(Some(out)) => {
+                    let Some(req) = request_id(&out.msg) else { continue };
+                    let held = out.may_wait && flights.hold(&out.msg);
+                    let event =
+                        if held { NetEvent::Fate { req, fate: Fate::Held } } else { NetEvent::Undelivered { req } };
+                    let _ = events.send(event).await;
                 }
             }
         }
-        for req in flights.expired(Instant::now()) {
-            let _ = events.send(NetEvent::Fate { req, fate: Fate::Unconfirmed }).await;
+        for event in flights.expired(Instant::now()) {
+            let _ = events.send(event).await;
         }
     }
 }
@@ -201,7 +236,7 @@ async fn session(
     progress: &mut Progress,
     flights: &mut Flights,
     events: &mpsc::Sender<NetEvent>,
-    outgoing: &mut mpsc::Receiver<ClientMsg>,
+    outgoing: &mut mpsc::Receiver<Outgoing>,
 ) -> Result<(), SessionEnd> {
     let connect = tokio_tungstenite::connect_async(config.url.as_str());
     let (mut ws, _) = match timeout(CONNECT_TIMEOUT, connect).await {
@@ -246,19 +281,20 @@ async fn session(
     ws.send(text(&subscribe)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
     events.send(NetEvent::Link(LinkState::Connected)).await.map_err(|_| SessionEnd::Shutdown)?;
     progress.sessions_up += 1;
-    let mut unsure = flights.expired(Instant::now());
-    if !keeps_keys && !flights.0.is_empty() {
+    let mut given_up = flights.expired(Instant::now());
+    if !keeps_keys && flights.0.iter().any(|f| f.written) {
         tracing::warn!("this server does not honour idempotency keys; commands left unanswered are not sent again");
-        unsure.extend(flights.0.drain(..).map(|f| f.req));
+        given_up.extend(flights.written());
     }
-    for req in unsure {
-        events.send(NetEvent::Fate { req, fate: Fate::Unconfirmed }).await.map_err(|_| SessionEnd::Shutdown)?;
+    for event in given_up {
+        events.send(event).await.map_err(|_| SessionEnd::Shutdown)?;
     }
-    for f in &flights.0 {
-        tracing::info!(req = %f.req, "sending again a command the lost link left unanswered");
+    for f in &mut flights.0 {
+        let fate = if f.written { Fate::Resent } else { Fate::Sent };
+        tracing::info!(req = %f.req, ?fate, "sending a command the lost link left unanswered or held");
         ws.send(text(&f.msg)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
-        let fate = NetEvent::Fate { req: f.req.clone(), fate: Fate::Resent };
-        events.send(fate).await.map_err(|_| SessionEnd::Shutdown)?;
+        f.written = true;
+        events.send(NetEvent::Fate { req: f.req.clone(), fate }).await.map_err(|_| SessionEnd::Shutdown)?;
     }
 
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -279,8 +315,8 @@ async fn session(
                     Some(Err(e)) => return Err(SessionEnd::Lost(e.to_string())),
                 }
             }
-            cmd = outgoing.recv() => {
-                let Some(cmd) = cmd else { return Err(SessionEnd::Shutdown) };
+            out = outgoing.recv() => {
+                let Some(Outgoing { msg: cmd, .. }) = out else { return Err(SessionEnd::Shutdown) };
                 // Kept before writing: a write that fails may still have reached the server.
                 flights.sending(&cmd);
                 ws.send(text(&cmd)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
@@ -341,10 +377,23 @@ mod tests {
         assert!(f.0.is_empty(), "a refusal answers too");
 
         f.sending(&cmd("d", Some("k3")));
+        assert!(!f.hold(&cmd("e", None)), "only a keyed command is held");
+        assert!(f.hold(&cmd("e", Some("k4"))));
         assert!(f.expired(Instant::now()).is_empty());
         let later = Instant::now() + RESEND_WITHIN + Duration::from_secs(1);
-        assert_eq!(f.expired(later), ["d"]);
+        let fates: Vec<String> = f.expired(later).iter().map(|e| format!("{e:?}")).collect();
+        assert_eq!(
+            fates,
+            [r#"Fate { req: "d", fate: Unconfirmed }"#, r#"Undelivered { req: "e" }"#],
+            "one written, of unknown outcome; one held, known not sent"
+        );
         assert!(f.0.is_empty());
+
+        f.sending(&cmd("f", Some("k5")));
+        assert!(f.hold(&cmd("g", Some("k6"))));
+        let written: Vec<String> = f.written().iter().map(|e| format!("{e:?}")).collect();
+        assert_eq!(written, [r#"Fate { req: "f", fate: Unconfirmed }"#], "the held one stays, to be sent");
+        assert_eq!(f.0.len(), 1);
     }
 
     #[test]

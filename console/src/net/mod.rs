@@ -58,9 +58,14 @@ pub enum NetEvent {
     },
 }
 
-/// What became of a command that was sent and not answered when the link dropped.
+/// What became of a command that was sent and not answered when the link dropped, or was
+/// held while the link was down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fate {
+    /// Asked for while the link was down: kept, to be sent once it is back.
+    Held,
+    /// A held command sent on the new connection; its answer follows.
+    Sent,
     /// Sent again under its key on the new connection; its answer follows.
     Resent,
     /// Not sent again, whether it was applied is unknown: the link stayed down longer than
@@ -104,20 +109,37 @@ impl Link {
     }
 }
 
+/// A message for the client thread.
+#[derive(Debug)]
+pub struct Outgoing {
+    /// The message.
+    pub msg: ClientMsg,
+    /// A keyed command that, asked for while the link is down, may wait for it (up to
+    /// [`client::RESEND_WITHIN`]) instead of being refused at once.
+    pub may_wait: bool,
+}
+
 /// The channels to the client thread.
 #[derive(Resource)]
 pub struct NetLink {
     events: mpsc::Receiver<NetEvent>,
-    outgoing: mpsc::Sender<ClientMsg>,
+    outgoing: mpsc::Sender<Outgoing>,
     next_req: u64,
     /// Random for each console run: keys of two consoles of one user never meet.
     instance: u64,
 }
 
 impl NetLink {
-    /// Sends `msg`; false when the client thread's queue is full or gone.
+    /// Sends `msg`; false when the client thread's queue is full or gone. Asked for while
+    /// the link is down, it is refused ([`Undelivered`]).
     pub fn send(&mut self, msg: ClientMsg) -> bool {
-        self.outgoing.try_send(msg).is_ok()
+        self.outgoing.try_send(Outgoing { msg, may_wait: false }).is_ok()
+    }
+
+    /// Sends a keyed command that may wait for a link that is down (a report taken from a
+    /// caller: it is sent when the link is back, [`Fate::Held`] meanwhile).
+    pub fn send_or_hold(&mut self, msg: ClientMsg) -> bool {
+        self.outgoing.try_send(Outgoing { msg, may_wait: true }).is_ok()
     }
 
     /// A fresh request id.

@@ -138,7 +138,7 @@ pub struct IntakeView<'a> {
     pub outside_scope: Option<String>,
     /// The responsibility list, sorted by code.
     pub categories: Vec<&'a MapCategory>,
-    /// Whether reports can be sent now.
+    /// Whether the link is up (a report sent while it is down waits for it).
     pub connected: bool,
     /// The draft was sent and the server has not answered yet: where it stands, in words.
     pub sending: Option<String>,
@@ -352,7 +352,6 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
     let outside = v.place.as_ref().is_some_and(|(_, inside)| !inside) && !d.picking;
     let out_of_scope = v.place.is_some() && v.outside_scope.is_some() && !d.picking;
     let why = match &ready {
-        _ if !v.connected => Some("未连接服务器"),
         _ if outside => Some(OUTSIDE),
         _ if out_of_scope => Some(OUT_OF_SCOPE),
         Err(why) => Some(*why),
@@ -373,6 +372,9 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
             ui.label(RichText::new(words).color(Color32::from_rgb(250, 210, 90)));
         } else if let Some(why) = why.filter(|w| !d.picking && *w != OUTSIDE && *w != OUT_OF_SCOPE) {
             ui.label(RichText::new(why).weak());
+        } else if !v.connected {
+            let mins = crate::net::client::RESEND_WITHIN.as_secs() / 60;
+            ui.label(RichText::new(format!("未连接服务器：提交后待连接恢复自动发送（{mins} 分钟内）")).weak());
         }
     });
     if let Some(e) = &d.error {
@@ -466,9 +468,15 @@ mod tests {
         assert_eq!(run(&view(&cats, true), &mut d, Some("提交登记")), None);
         d.description = "人行道摆摊".into();
         assert_eq!(run(&view(&cats, false), &mut d, Some("提交登记")), None, "outside the grid");
+        // Offline, a report may still be taken: it waits for the link.
         let mut offline = view(&cats, true);
         offline.connected = false;
-        assert_eq!(run(&offline, &mut d, Some("提交登记")), None, "no server");
+        let h = Harness::new_ui(|ui| {
+            intake_panel(ui, &offline, &mut d.clone());
+        });
+        h.get_by_label("未连接服务器：提交后待连接恢复自动发送（2 分钟内）");
+        drop(h);
+        assert!(matches!(run(&offline, &mut d, Some("提交登记")), Some(IntakeAsk::Submit(_))), "held for the link");
         let mut elsewhere = view(&cats, true);
         elsewhere.outside_scope = Some("筼筜街道".into());
         assert_eq!(run(&elsewhere, &mut d, Some("提交登记")), None, "outside the desk's own street");
