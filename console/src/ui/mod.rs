@@ -165,6 +165,7 @@ fn ui_system(
         figures_inline: *mode == Mode::Desk,
         // A server's clock; the bench's synthetic ticks are not one.
         now: (live.link.is_some() && live.feed.server_now > 0).then_some(live.feed.server_now),
+        pending: (live.desk.pending.len(), live.desk.pending.iter().filter(|p| p.held).count()),
     };
     egui::Panel::top("status").show(&mut root, |ui| status::status_bar(ui, &status));
     let connected = live.link.as_ref().is_some_and(|l| l.state == LinkState::Connected);

@@ -34,6 +34,20 @@ pub struct StatusView<'a> {
     pub figures_inline: bool,
     /// The server's time, Unix milliseconds, once a message has told it.
     pub now: Option<i64>,
+    /// The desk's commands awaiting the server's answer, and of them those held for the
+    /// link.
+    pub pending: (usize, usize),
+}
+
+/// The desk's unanswered commands in words, if there are any: "待确认 2 · 待发送 1".
+pub fn pending_words(waiting: usize, held: usize) -> Option<String> {
+    let sent = waiting.saturating_sub(held);
+    match (sent, held) {
+        (0, 0) => None,
+        (s, 0) => Some(format!("待确认 {s}")),
+        (0, h) => Some(format!("待发送 {h}")),
+        (s, h) => Some(format!("待确认 {s} · 待发送 {h}")),
+    }
 }
 
 /// The link in words and colour.
@@ -113,6 +127,9 @@ pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) {
         ui.label(RichText::new(words).color(color).size(big));
         if let Some(p) = v.problem {
             ui.label(RichText::new(p).color(Color32::from_rgb(255, 90, 90)).size(big));
+        }
+        if let Some(w) = pending_words(v.pending.0, v.pending.1) {
+            ui.label(RichText::new(format!("⏳ {w}")).color(Color32::from_rgb(250, 210, 90)).size(big));
         }
         if v.link.is_some() {
             ui.label(RichText::new(v.url).weak().size(big * 0.8));
@@ -209,6 +226,7 @@ mod tests {
             scale: 1.0,
             figures_inline: inline,
             now,
+            pending: (0, 0),
         };
         let words = ["一张网 OneGrid", "ws://127.0.0.1:9000", "人员 574 · 摄像机 428"];
         for inline in [true, false] {
@@ -256,5 +274,13 @@ mod tests {
         assert!(w.contains("cannot connect") && w.contains("0.5"));
         assert_eq!(c, Color32::from_rgb(255, 90, 90));
         assert_eq!(rate_words(Some(0.875)), "87.5%");
+    }
+
+    #[test]
+    fn unanswered_commands_are_counted_in_the_bar() {
+        assert_eq!(pending_words(0, 0), None);
+        assert_eq!(pending_words(2, 0).as_deref(), Some("待确认 2"));
+        assert_eq!(pending_words(1, 1).as_deref(), Some("待发送 1"));
+        assert_eq!(pending_words(3, 1).as_deref(), Some("待确认 2 · 待发送 1"));
     }
 }
