@@ -3,8 +3,9 @@
 //! the server acknowledges it, and a refusal is kept in words (the reason in Chinese, the
 //! server's own words after it). Commands go with an idempotency key: one in flight when
 //! the link drops stays pending while the link is down and is sent again on reconnecting
-//! (see `net::client`), so the operator neither loses it nor doubles it. A report registered at the desk is selected once the
-//! server has numbered it. Selecting an incident asks for its nearest available units, the
+//! (see `net::client`), so the operator neither loses it nor doubles it; a report taken
+//! while the link is down waits for it. A report registered at the desk is selected once
+//! the server has numbered it. Selecting an incident asks for its nearest available units, the
 //! nearest with the skill its category calls for (对口: a fire hazard wants a fire team, not
 //! the nearest patrol), and the cameras that see it; selecting a unit asks for its recent
 //! track.

@@ -292,8 +292,9 @@ async fn session(
     for f in &mut flights.0 {
         let fate = if f.written { Fate::Resent } else { Fate::Sent };
         tracing::info!(req = %f.req, ?fate, "sending a command the lost link left unanswered or held");
-        ws.send(text(&f.msg)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
+        // Written from here on: a write that fails may still have reached the server.
         f.written = true;
+        ws.send(text(&f.msg)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
         events.send(NetEvent::Fate { req: f.req.clone(), fate }).await.map_err(|_| SessionEnd::Shutdown)?;
     }
 
