@@ -80,7 +80,10 @@ pub fn build_app(opts: AppOptions) -> App {
         window.mode = WindowMode::BorderlessFullscreen(MonitorSelection::Index(m));
         window.position = WindowPosition::Centered(MonitorSelection::Index(m));
     }
-    app.add_plugins(DefaultPlugins.set(WindowPlugin { primary_window: Some(window), ..default() }))
+    // Closing is the desk's to decide (`desk::CloseGuard`): it asks first when commands
+    // await the server.
+    let windows = WindowPlugin { primary_window: Some(window), close_when_requested: false, ..default() };
+    app.add_plugins(DefaultPlugins.set(windows))
         .add_plugins(EguiPlugin::default())
         .insert_resource(ClearColor(Color::srgb_u8(style::PANEL.r(), style::PANEL.g(), style::PANEL.b())))
         .insert_resource(opts.mode)

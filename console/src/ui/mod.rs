@@ -6,6 +6,7 @@
 //! desk panels give way to the big figures and the ticker, and the wall is zoomed to its
 //! monitor's height.
 
+pub mod closing;
 pub mod detail;
 pub mod find;
 pub mod intake;
@@ -133,6 +134,7 @@ fn ui_system(
     scale: Res<TextScale>,
     mut intents: MessageWriter<Intent>,
     role: Res<wall::WallRole>,
+    mut guard: ResMut<crate::desk::CloseGuard>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
     let mut root = Ui::new(
@@ -247,6 +249,12 @@ fn ui_system(
             _ => "正在载入地图…".to_owned(),
         });
         waiting_message(&ctx, rect, &words, problem.is_some());
+    }
+    if guard.asked.is_some() {
+        let held = live.desk.pending.iter().filter(|p| p.held).count();
+        if let Some(close) = closing::close_modal(&ctx, live.desk.pending.len(), held) {
+            guard.decision = Some(close);
+        }
     }
     let map = mapinput::MapCtx { mode: *mode, toggles: &toggles, text_scale: scale.0 };
     asked.extend(mapinput::map_input(&ctx, &mut root, rect, &mut view, &live, model, &map, &mut state.intake));
