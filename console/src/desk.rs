@@ -300,6 +300,8 @@ impl Plugin for DeskPlugin {
             .add_message::<Undelivered>()
             .add_message::<CommandFate>()
             .init_resource::<CloseGuard>()
+            // Registered by bevy's window plugin too; a headless desk has none.
+            .add_message::<bevy::window::WindowCloseRequested>()
             .add_systems(Update, (execute_intents, ask_on_selection, take_answers, expire_pending).chain())
             .add_systems(Last, guard_close.before(bevy::window::ExitSystems));
     }

@@ -153,6 +153,19 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
     assert!(app.world().resource::<Desk>().pending.is_empty());
 }
 
+/// A headless desk (without the city's map) connected to `addr` as the city's commander.
+fn desk_app(addr: std::net::SocketAddr) -> App {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(LivePlugin)
+        .add_plugins(DeskPlugin)
+        .init_resource::<CityMapRes>()
+        .init_resource::<MapView>()
+        .add_plugins(NetPlugin { config: NetConfig { url: format!("ws://{addr}"), token: "dev-commander".into() } });
+    run_until(&mut app, "connected", |app| app.world().resource::<Link>().state == LinkState::Connected);
+    app
+}
+
 /// Runs until nothing is pending and returns the newest notice, and whether the link went
 /// down meanwhile. (A repeated ack, which the notice names, comes only from a resend.)
 fn settle_through_loss(app: &mut App, intent: Intent) -> (String, bool) {
@@ -172,16 +185,7 @@ fn a_command_whose_ack_is_lost_with_the_link_is_sent_again_and_applied_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = common::server(&rt, dir.path(), |_| {});
     let relay = common::LossyRelay::start(&rt, server.addr);
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(LivePlugin)
-        .add_plugins(DeskPlugin)
-        .init_resource::<CityMapRes>()
-        .init_resource::<MapView>()
-        .add_plugins(NetPlugin {
-            config: NetConfig { url: format!("ws://{}", relay.addr), token: "dev-commander".into() },
-        });
-    run_until(&mut app, "connected", |app| app.world().resource::<Link>().state == LinkState::Connected);
+    let mut app = desk_app(relay.addr);
 
     // The server registers the report, and the link fails with its ack on the way back.
     relay.cuts.store(1, std::sync::atomic::Ordering::SeqCst);
@@ -219,16 +223,7 @@ fn an_older_server_without_keys_is_not_sent_a_command_again() {
     let server = common::server(&rt, dir.path(), |_| {});
     let relay = common::LossyRelay::start(&rt, server.addr);
     relay.older.store(true, std::sync::atomic::Ordering::SeqCst);
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(LivePlugin)
-        .add_plugins(DeskPlugin)
-        .init_resource::<CityMapRes>()
-        .init_resource::<MapView>()
-        .add_plugins(NetPlugin {
-            config: NetConfig { url: format!("ws://{}", relay.addr), token: "dev-commander".into() },
-        });
-    run_until(&mut app, "connected", |app| app.world().resource::<Link>().state == LinkState::Connected);
+    let mut app = desk_app(relay.addr);
     relay.cuts.store(1, std::sync::atomic::Ordering::SeqCst);
     let mut r = report(118.13044, 24.46149, "0201");
     r.description = "来电：旧服务器".into();
@@ -247,14 +242,7 @@ fn a_report_taken_while_the_link_is_down_is_sent_when_it_is_back() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = common::server(&rt, dir.path(), |_| {});
     let addr = server.addr;
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(LivePlugin)
-        .add_plugins(DeskPlugin)
-        .init_resource::<CityMapRes>()
-        .init_resource::<MapView>()
-        .add_plugins(NetPlugin { config: NetConfig { url: format!("ws://{addr}"), token: "dev-commander".into() } });
-    run_until(&mut app, "connected", |app| app.world().resource::<Link>().state == LinkState::Connected);
+    let mut app = desk_app(addr);
     rt.block_on(server.shutdown());
     run_until(&mut app, "the link to go down", |app| {
         matches!(app.world().resource::<Link>().state, LinkState::Down { .. })

@@ -255,16 +255,7 @@ fn the_wall_follows_a_monitor_plugged_in_and_out() {
     let data = tempfile::tempdir().expect("tempdir");
     let server = common::server(&rt, data.path(), common::simulated);
     let log = data.path().join("console.log");
-    let out = std::fs::File::create(&log).expect("log");
-    let mut wall = Command::new(BIN)
-        .args(["--wall", "--server", &format!("ws://{}", server.addr)])
-        .env("DISPLAY", &x.display)
-        .current_dir(data.path())
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().expect("log"))
-        .stderr(out)
-        .spawn()
-        .expect("start the console");
+    let mut wall = start_wall(&x, server.addr, &log);
     let limit = Duration::from_secs(90);
     x.wait_windows(&["1920x1080+0+0"], limit, &mut wall, &log);
     // The second monitor's cable goes in: a console comes up on it, filling it.
@@ -281,6 +272,20 @@ fn the_wall_follows_a_monitor_plugged_in_and_out() {
     assert!(!text.contains("panicked"), "{text}");
 }
 
+/// The wall on every monitor of `x`, against the server at `addr`, its output in `log`.
+fn start_wall(x: &TwoMonitors, addr: std::net::SocketAddr, log: &Path) -> std::process::Child {
+    let out = std::fs::File::create(log).expect("log");
+    Command::new(BIN)
+        .args(["--wall", "--server", &format!("ws://{addr}")])
+        .env("DISPLAY", &x.display)
+        .current_dir(log.parent().expect("the log's directory"))
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("log"))
+        .stderr(out)
+        .spawn()
+        .expect("start the console")
+}
+
 /// One wall at a time: two of them side by side would share two cores.
 static ONE_WALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -292,17 +297,8 @@ fn wall_on_two_monitors(wm: bool) {
     let rt = common::runtime();
     let data = tempfile::tempdir().expect("tempdir");
     let server = common::server(&rt, data.path(), common::simulated);
-    let log = std::fs::File::create(data.path().join("console.log")).expect("log");
     // The wall on every monitor: this console takes the first and starts one for the second.
-    let mut wall = Command::new(BIN)
-        .args(["--wall", "--server", &format!("ws://{}", server.addr)])
-        .env("DISPLAY", &x.display)
-        .current_dir(data.path())
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("start the console");
+    let mut wall = start_wall(&x, server.addr, &data.path().join("console.log"));
     let started = std::time::Instant::now();
     x.wait_windows(
         &["1280x800+1920+0", "1920x1080+0+0"],
