@@ -275,3 +275,31 @@ fn a_report_taken_while_the_link_is_down_is_sent_when_it_is_back() {
     assert_eq!(made, vec![id]);
     rt.block_on(server.shutdown());
 }
+
+#[test]
+fn commands_the_server_refuses_as_overloaded_are_sent_again() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A journal with room for one job waiting: a burst is partly refused as overloaded.
+    let server = common::server(&rt, dir.path(), |config| config.limits.journal_queue = 1);
+    let mut app = desk_app(server.addr);
+    let burst = 30;
+    for ticket in 0..burst {
+        let mut r = report(118.13044, 24.46149, "0201");
+        r.description = format!("来电：第 {ticket} 通");
+        app.world_mut().write_message(Intent::Report { report: r, ticket });
+    }
+    app.update();
+    run_until(&mut app, "every report answered", |app| app.world().resource::<Desk>().pending.is_empty());
+    let refused = server.engine.overloaded.load(std::sync::atomic::Ordering::Relaxed);
+    let desk = app.world().resource::<Desk>();
+    let errors: Vec<&str> = desk.notices.iter().filter(|n| n.error).map(|n| n.text.as_str()).collect();
+    assert!(errors.is_empty(), "no refusal reached the desk: {errors:?}");
+    let made = server
+        .engine
+        .with_published(|p| p.world.incidents.values().filter(|i| i.description.starts_with("来电：第 ")).count());
+    assert_eq!(made, burst as usize, "every report made, once");
+    assert!(refused > 0, "the burst met a full journal queue ({refused} refusals), so the retries were exercised");
+    eprintln!("{refused} overloaded refusals, all sent again");
+    rt.block_on(server.shutdown());
+}

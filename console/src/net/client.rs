@@ -13,7 +13,9 @@
 //! server it reconnects to does not name [`FEATURE_KEYS`] in its welcome (an older one).
 //! A keyed command that may wait (a report taken from a caller), asked for while the link
 //! is down, is held and sent once the link is back, within the same window; every other
-//! command asked for while down is refused at once.
+//! command asked for while down is refused at once. A command the server refuses as
+//! `overloaded` (it applied nothing) is sent again after a short wait, a few times, before
+//! the refusal reaches the desk.
 
 use std::time::Duration;
 
@@ -43,6 +45,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long after it was first sent a command unanswered at a link loss is still sent
 /// again on reconnecting.
 pub const RESEND_WITHIN: Duration = Duration::from_secs(120);
+/// How often a command the server refused as `overloaded` (nothing applied) is sent again
+/// before the refusal is passed on: after about 250 ms, then 500 ms, 1, 2 and 4 s, each
+/// wait drawn between half and one and a half times that, so that a burst refused together
+/// does not come back together.
+pub const OVERLOAD_RETRIES: u32 = 5;
 
 /// A keyed command written to the server and not answered yet, or held for the link.
 #[derive(Debug)]
@@ -53,6 +60,10 @@ struct InFlight {
     first_sent: Instant,
     /// Whether it was written to a server (else it was held while the link was down).
     written: bool,
+    /// Times it was refused as `overloaded` and sent again.
+    retries: u32,
+    /// When to send it again after such a refusal.
+    retry_at: Option<Instant>,
 }
 
 /// The commands in flight, across sessions.
@@ -63,24 +74,53 @@ impl Flights {
     /// Keeps a command being written, if it carries a key (only those may be sent again).
     fn sending(&mut self, msg: &ClientMsg) {
         if let ClientMsg::Command { req, key: Some(_), .. } = msg {
-            self.0.push(InFlight { req: req.clone(), msg: msg.clone(), first_sent: Instant::now(), written: true });
+            self.0.push(InFlight::new(req, msg, true));
         }
     }
 
     /// Holds a keyed command asked for while the link is down; false (not held) otherwise.
     fn hold(&mut self, msg: &ClientMsg) -> bool {
         let ClientMsg::Command { req, key: Some(_), .. } = msg else { return false };
-        self.0.push(InFlight { req: req.clone(), msg: msg.clone(), first_sent: Instant::now(), written: false });
+        self.0.push(InFlight::new(req, msg, false));
         true
     }
 
-    /// Forgets a command the server answered.
-    fn answered(&mut self, msg: &ServerMsg) {
+    /// Forgets a command the server answered; but one refused as `overloaded` (the
+    /// server applied nothing) is kept to be sent again, a few times, and that refusal is
+    /// not passed on (false).
+    fn answered(&mut self, msg: &ServerMsg, now: Instant) -> bool {
         let req = match msg {
             ServerMsg::Ack { req, .. } | ServerMsg::Error { req: Some(req), .. } => req,
-            _ => return,
+            _ => return true,
         };
-        self.0.retain(|f| f.req != *req);
+        let Some(i) = self.0.iter().position(|f| f.req == *req) else { return true };
+        if let ServerMsg::Error { code: ErrorCode::Overloaded, .. } = msg
+            && self.0[i].retries < OVERLOAD_RETRIES
+        {
+            let f = &mut self.0[i];
+            f.retry_at = Some(now + retry_wait(f.retries, &f.req));
+            f.retries += 1;
+            return false;
+        }
+        self.0.remove(i);
+        true
+    }
+
+    /// When the next command refused as overloaded is due to be sent again.
+    fn next_retry(&self) -> Option<Instant> {
+        self.0.iter().filter_map(|f| f.retry_at).min()
+    }
+
+    /// The commands due to be sent again at `now`, taken off their wait.
+    fn due(&mut self, now: Instant) -> Vec<(String, ClientMsg)> {
+        let mut out = Vec::new();
+        for f in &mut self.0 {
+            if f.retry_at.is_some_and(|t| t <= now) {
+                f.retry_at = None;
+                out.push((f.req.clone(), f.msg.clone()));
+            }
+        }
+        out
     }
 
     /// Takes out the commands first asked for longer than [`RESEND_WITHIN`] ago, as the
@@ -101,7 +141,28 @@ impl Flights {
     }
 }
 
+/// The wait before sending a command refused as overloaded again, the `retries`-th time:
+/// 250 ms doubling, times a factor in [0.5, 1.5) drawn afresh for each.
+fn retry_wait(retries: u32, req: &str) -> Duration {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    (req, retries).hash(&mut h);
+    let jitter = 0.5 + (h.finish() % 1000) as f64 / 1000.0;
+    Duration::from_millis(250u64 << retries.min(8)).mul_f64(jitter)
+}
+
 impl InFlight {
+    fn new(req: &str, msg: &ClientMsg, written: bool) -> InFlight {
+        InFlight {
+            req: req.to_owned(),
+            msg: msg.clone(),
+            first_sent: Instant::now(),
+            written,
+            retries: 0,
+            retry_at: None,
+        }
+    }
+
     fn given_up(self) -> NetEvent {
         if self.written {
             NetEvent::Fate { req: self.req, fate: Fate::Unconfirmed }
@@ -294,6 +355,7 @@ async fn session(
         tracing::info!(req = %f.req, ?fate, "sending a command the lost link left unanswered or held");
         // Written from here on: a write that fails may still have reached the server.
         f.written = true;
+        f.retry_at = None;
         ws.send(text(&f.msg)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
         events.send(NetEvent::Fate { req: f.req.clone(), fate }).await.map_err(|_| SessionEnd::Shutdown)?;
     }
@@ -308,8 +370,9 @@ async fn session(
                     Some(Ok(Message::Text(t))) => {
                         let msg = parse(&t)?;
                         progress.track(&msg);
-                        flights.answered(&msg);
-                        forward(events, msg).await?;
+                        if flights.answered(&msg, Instant::now()) {
+                            forward(events, msg).await?;
+                        }
                     }
                     Some(Ok(Message::Close(_))) | None => return Ok(()),
                     Some(Ok(_)) => {}
@@ -321,6 +384,15 @@ async fn session(
                 // Kept before writing: a write that fails may still have reached the server.
                 flights.sending(&cmd);
                 ws.send(text(&cmd)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
+            }
+            _ = tokio::time::sleep_until(flights.next_retry().unwrap_or_else(Instant::now)),
+                if flights.next_retry().is_some() =>
+            {
+                for (req, msg) in flights.due(Instant::now()) {
+                    tracing::info!(%req, "the server was overloaded; sending the command again");
+                    ws.send(text(&msg)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
+                    events.send(NetEvent::Fate { req, fate: Fate::Resent }).await.map_err(|_| SessionEnd::Shutdown)?;
+                }
             }
             _ = ping.tick() => {
                 let silent = last_heard.elapsed();
@@ -370,11 +442,12 @@ mod tests {
         f.sending(&cmd("c", Some("k2")));
         f.sending(&ClientMsg::Ping { t: 0 });
         assert_eq!(f.0.iter().map(|x| x.req.as_str()).collect::<Vec<_>>(), ["a", "c"], "keyed commands only");
-        f.answered(&ServerMsg::Ack { req: "a".into(), seq: None, incident: None, repeated: false });
+        let now = Instant::now();
+        f.answered(&ServerMsg::Ack { req: "a".into(), seq: None, incident: None, repeated: false }, now);
         let cameras = onegrid_protocol::QueryResult::Cameras { cameras: vec![] };
-        f.answered(&ServerMsg::Result { req: "c".into(), result: cameras });
+        f.answered(&ServerMsg::Result { req: "c".into(), result: cameras }, now);
         assert_eq!(f.0.len(), 1, "an ack answers; a query's result does not answer a command");
-        f.answered(&ServerMsg::error(Some("c".into()), ErrorCode::IllegalTransition, "no"));
+        f.answered(&ServerMsg::error(Some("c".into()), ErrorCode::IllegalTransition, "no"), now);
         assert!(f.0.is_empty(), "a refusal answers too");
 
         f.sending(&cmd("d", Some("k3")));
@@ -395,6 +468,30 @@ mod tests {
         let written: Vec<String> = f.written().iter().map(|e| format!("{e:?}")).collect();
         assert_eq!(written, [r#"Fate { req: "f", fate: Unconfirmed }"#], "the held one stays, to be sent");
         assert_eq!(f.0.len(), 1);
+    }
+
+    #[test]
+    fn a_command_refused_as_overloaded_is_sent_again_a_few_times() {
+        let cmd = ClientMsg::Command {
+            req: "r".into(),
+            cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act { incident: 1, note: String::new() }),
+            key: Some("k".into()),
+        };
+        let busy = ServerMsg::error(Some("r".into()), ErrorCode::Overloaded, "the journal queue is full");
+        let mut f = Flights::default();
+        f.sending(&cmd);
+        let t0 = Instant::now();
+        for n in 0..OVERLOAD_RETRIES {
+            assert!(!f.answered(&busy, t0), "kept, not passed on");
+            let at = f.next_retry().expect("a retry is due");
+            let (wait, base) = (at.duration_since(t0).as_secs_f64(), 0.25 * f64::from(1 << n));
+            assert!(wait >= base * 0.5 && wait < base * 1.5, "retry {n}: {wait} s, about {base} s");
+            assert!(f.due(at - Duration::from_millis(1)).is_empty(), "not before its time");
+            assert_eq!(f.due(at).len(), 1);
+            assert!(f.next_retry().is_none());
+        }
+        assert!(f.answered(&busy, t0), "the last refusal is passed on");
+        assert!(f.0.is_empty());
     }
 
     #[test]

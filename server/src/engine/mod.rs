@@ -46,11 +46,13 @@ pub struct Limits {
     pub ring: usize,
     /// Deltas a client may have queued before it is resynced by snapshot.
     pub outbox: usize,
+    /// Jobs waiting for the journal before commands are refused as `overloaded`.
+    pub journal_queue: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { ring: RING, outbox: crate::hub::MAX_QUEUED }
+        Limits { ring: RING, outbox: crate::hub::MAX_QUEUED, journal_queue: crate::journal::QUEUE }
     }
 }
 
@@ -131,6 +133,8 @@ pub struct Engine {
     system: UserInfo,
     /// Position updates applied.
     pub positions: std::sync::atomic::AtomicU64,
+    /// Commands refused because the journal's queue was full.
+    pub overloaded: std::sync::atomic::AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -225,7 +229,7 @@ impl Engine {
             }
             b.take_moved();
         }
-        let journal = Journal::start(store, publish::publisher(live.clone()));
+        let journal = Journal::start(store, publish::publisher(live.clone()), limits.journal_queue);
         let cameras = CameraIndex::new(city.metric, city.cameras.clone());
         Ok(Arc::new(Engine {
             live,
@@ -236,6 +240,7 @@ impl Engine {
             journal,
             system: system_user(),
             positions: Default::default(),
+            overloaded: Default::default(),
         }))
     }
 
@@ -338,6 +343,7 @@ impl Engine {
         if self.journal.failed() {
             Refusal { code: ErrorCode::Internal, message: JournalError::Failed.to_string() }
         } else {
+            self.overloaded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Refusal { code: ErrorCode::Overloaded, message: "the journal queue is full; retry shortly".into() }
         }
     }

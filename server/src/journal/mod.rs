@@ -44,7 +44,7 @@ pub use store::TrackPoint;
 
 /// Most jobs in one transaction.
 pub const MAX_BATCH: usize = 4_096;
-/// Capacity of the job channel.
+/// Capacity of the job channel, by default.
 pub const QUEUE: usize = 16_384;
 /// The on-disk format this server reads and writes.
 pub const FORMAT: u32 = 1;
@@ -165,9 +165,9 @@ impl Journal {
         Ok((store, Recovered { events, id, tracks, keys }))
     }
 
-    /// Starts the journal thread over an opened store.
-    pub fn start(store: store::Store, mut publish: Publisher) -> Journal {
-        let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
+    /// Starts the journal thread over an opened store, with room for `queue` jobs waiting.
+    pub fn start(store: store::Store, mut publish: Publisher, queue: usize) -> Journal {
+        let (tx, mut rx) = mpsc::channel::<Job>(queue.max(1));
         let failed = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(Stats::default());
         let id = store.id.clone();
