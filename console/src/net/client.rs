@@ -144,10 +144,9 @@ impl Flights {
 /// The wait before sending a command refused as overloaded again, the `retries`-th time:
 /// 250 ms doubling, times a factor in [0.5, 1.5) drawn afresh for each.
 fn retry_wait(retries: u32, req: &str) -> Duration {
-    use std::hash::{BuildHasher, Hash, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    (req, retries).hash(&mut h);
-    let jitter = 0.5 + (h.finish() % 1000) as f64 / 1000.0;
+    use std::hash::BuildHasher;
+    let draw = std::collections::hash_map::RandomState::new().hash_one((req, retries));
+    let jitter = 0.5 + (draw % 1000) as f64 / 1000.0;
     Duration::from_millis(250u64 << retries.min(8)).mul_f64(jitter)
 }
 
