@@ -300,6 +300,8 @@ fn commands_the_server_refuses_as_overloaded_are_sent_again() {
         .with_published(|p| p.world.incidents.values().filter(|i| i.description.starts_with("来电：第 ")).count());
     assert_eq!(made, burst as usize, "every report made, once");
     assert!(refused > 0, "the burst met a full journal queue ({refused} refusals), so the retries were exercised");
+    let line = onegrid_server::summary::line(&server.engine, 0.0);
+    assert!(line.contains(&format!("refused {refused} (journal saturated)")), "the server's summary says so: {line}");
     eprintln!("{refused} overloaded refusals, all sent again");
     rt.block_on(server.shutdown());
 }

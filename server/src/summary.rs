@@ -1,5 +1,6 @@
 //! The live one-line summary the server prints: clients, incidents by state, overdue,
-//! position updates per second.
+//! position updates per second, journal commits, and commands refused because the journal
+//! was saturated (shown once there are any).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -14,8 +15,12 @@ pub fn line(engine: &Engine, updates_per_s: f64) -> String {
         (p.world.counts_by_state(), overdue, closed)
     });
     let by_state: Vec<String> = states.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let overloaded = match engine.overloaded.load(Ordering::Relaxed) {
+        0 => String::new(),
+        n => format!(" | refused {n} (journal saturated)"),
+    };
     format!(
-        "clients {} | open: {} | overdue {} | closed {} | positions {:.0}/s | journal {} commits",
+        "clients {} | open: {} | overdue {} | closed {} | positions {:.0}/s | journal {} commits{overloaded}",
         engine.live.hub.len(),
         if by_state.is_empty() { "none".into() } else { by_state.join(", ") },
         overdue,
