@@ -155,8 +155,7 @@ impl Journal {
         keys_since: onegrid_protocol::Millis,
     ) -> Result<(store::Store, Recovered), JournalError> {
         let store = store::Store::open(path, city)?;
-        let keys = store.read_keys(keys_since)?;
-        let events = store.read_events()?;
+        let (events, keys) = store.read_all(keys_since)?;
         let id = store.id.clone();
         let tracks = match store.last_track_time()? {
             Some(last) => store.tracks_since(last - RELOAD_TRACK_MS)?,

@@ -7,6 +7,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{FORMAT, Job, JournalError, KeyRecord};
 use crate::world::Event;
 
+/// A journal read back: its events in sequence order, and the recent idempotency keys.
+pub type ReadBack = (Vec<(u64, Event)>, Vec<KeyRecord>);
+
 /// One downsampled track point.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrackPoint {
@@ -115,40 +118,41 @@ impl Store {
 
     /// Every event, in sequence order.
     pub fn read_events(&self) -> Result<Vec<(u64, Event)>, JournalError> {
-        let mut stmt = self.conn.prepare("SELECT seq, body FROM events ORDER BY seq").map_err(storage)?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(storage)?;
-        let mut out = Vec::new();
+        Ok(self.read_all(i64::MAX)?.0)
+    }
+
+    /// The idempotency keys of commands applied at or after `since`, oldest first.
+    pub fn read_keys(&self, since: i64) -> Result<Vec<KeyRecord>, JournalError> {
+        Ok(self.read_all(since)?.1)
+    }
+
+    /// Every event in sequence order, and the idempotency keys of the commands applied at or
+    /// after `keys_since`, in one pass over the journal.
+    pub fn read_all(&self, keys_since: i64) -> Result<ReadBack, JournalError> {
+        let mut stmt = self.conn.prepare("SELECT seq, body, key FROM events ORDER BY seq").map_err(storage)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))
+            .map_err(storage)?;
+        let (mut events, mut keys) = (Vec::new(), Vec::new());
         for (expect, row) in (1u64..).zip(rows) {
-            let (seq, body) = row.map_err(storage)?;
+            let (seq, body, key) = row.map_err(storage)?;
             let seq = seq as u64;
             if seq != expect {
                 return Err(JournalError::Incompatible(format!("journal has a gap: event {expect} is missing")));
             }
             let event: Event = serde_json::from_str(&body)
                 .map_err(|e| JournalError::Incompatible(format!("journal event {seq} cannot be read: {e}")))?;
-            out.push((seq, event));
-        }
-        Ok(out)
-    }
-
-    /// The idempotency keys of commands applied at or after `since`, oldest first.
-    pub fn read_keys(&self, since: i64) -> Result<Vec<KeyRecord>, JournalError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT seq, key FROM events WHERE key IS NOT NULL AND at >= ?1 ORDER BY seq")
-            .map_err(storage)?;
-        let rows = stmt.query_map([since], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(storage)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, json) = row.map_err(storage)?;
-            let record: KeyRecord = serde_json::from_str(&json).map_err(|e| {
-                JournalError::Incompatible(format!("the key of journal event {seq} cannot be read: {e}"))
-            })?;
-            if record.at >= since {
-                out.push(record);
+            events.push((seq, event));
+            if let Some(key) = key {
+                let record: KeyRecord = serde_json::from_str(&key).map_err(|e| {
+                    JournalError::Incompatible(format!("the key of journal event {seq} cannot be read: {e}"))
+                })?;
+                if record.at >= keys_since {
+                    keys.push(record);
+                }
             }
         }
-        Ok(out)
+        Ok((events, keys))
     }
 
     /// Writes a batch in one transaction.
