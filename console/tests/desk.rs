@@ -34,6 +34,7 @@ fn report(lon: f64, lat: f64, category: &str) -> Report {
         attachments: vec![],
         severity: 3,
         scale: Scale::Individual,
+        held_ms: 0,
     }
 }
 
@@ -263,6 +264,7 @@ fn a_report_taken_while_the_link_is_down_is_sent_when_it_is_back() {
 
     // The server is back on its port and journal: the report goes, once.
     let server = common::server(&rt, dir.path(), |config| config.listen = addr);
+    let back = server.engine.clock.now();
     run_until(&mut app, "the held report's answer", |app| {
         app.world().resource::<Desk>().reported.as_ref().is_some_and(|(t, _)| *t == 41)
     });
@@ -270,9 +272,16 @@ fn a_report_taken_while_the_link_is_down_is_sent_when_it_is_back() {
         panic!("the report was registered: {:?}", app.world().resource::<Desk>().reported)
     };
     let made = server.engine.with_published(|p| {
-        p.world.incidents.values().filter(|i| i.description == r.description).map(|i| i.id).collect::<Vec<_>>()
+        p.world
+            .incidents
+            .values()
+            .filter(|i| i.description == r.description)
+            .map(|i| (i.id, i.reported_at))
+            .collect::<Vec<_>>()
     });
-    assert_eq!(made, vec![id]);
+    assert_eq!(made.iter().map(|m| m.0).collect::<Vec<_>>(), vec![id]);
+    // Dated when it was taken, before the server came back, not when it arrived.
+    assert!(made[0].1 < back, "reported at {} (taken before the server came back at {back})", made[0].1);
     rt.block_on(server.shutdown());
 }
 

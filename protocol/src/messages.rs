@@ -124,6 +124,16 @@ pub struct Report {
     /// How many people are involved.
     #[serde(default)]
     pub scale: Scale,
+    /// How long the client held the report before it could send it (its link was down),
+    /// in real milliseconds, at most [`MAX_HELD_MS`](crate::validate::MAX_HELD_MS): the
+    /// server dates the report that much earlier, so that its time limits run from when
+    /// the matter was taken, not from when the link came back.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub held_ms: u32,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 /// A step on an existing incident.

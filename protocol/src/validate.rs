@@ -20,6 +20,8 @@ pub const MAX_NEAREST: usize = 50;
 pub const MAX_REQ_BYTES: usize = 64;
 /// Longest idempotency key, in bytes.
 pub const MAX_KEY_BYTES: usize = 64;
+/// Longest a client may say it held a report before sending it (`Report::held_ms`).
+pub const MAX_HELD_MS: u32 = 120_000;
 /// How long the server remembers a command's idempotency key: 24 hours of its clock.
 pub const KEY_RETENTION_MS: i64 = 24 * 3_600_000;
 
@@ -49,7 +51,8 @@ impl Report {
         check((1..=4).contains(&self.severity), || format!("severity must be 1 to 4, not {}", self.severity))?;
         check(!self.description.trim().is_empty(), || "description is empty".into())?;
         check_text(&self.description, "description")?;
-        check(self.attachments.len() <= MAX_ATTACHMENTS, || format!("more than {MAX_ATTACHMENTS} attachments"))
+        check(self.attachments.len() <= MAX_ATTACHMENTS, || format!("more than {MAX_ATTACHMENTS} attachments"))?;
+        check(self.held_ms <= MAX_HELD_MS, || format!("held_ms is more than {MAX_HELD_MS}"))
     }
 }
 

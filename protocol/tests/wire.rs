@@ -31,6 +31,7 @@ fn command_frames() {
             attachments: vec!["photo/1.jpg".into()],
             severity: 3,
             scale: Scale::Individual,
+            held_ms: 0,
         }),
         key: None,
     });

@@ -270,6 +270,7 @@ pub fn report(category: &str, at: Point) -> Command {
         attachments: vec!["photo/test.jpg".into()],
         severity: 2,
         scale: Scale::Individual,
+        held_ms: 0,
     })
 }
 

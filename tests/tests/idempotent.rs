@@ -1,7 +1,8 @@
 //! Idempotent commands: a command sent again under its key (a lost ack, a reconnect, a
 //! restarted server) is acknowledged as the first time and not applied twice; a key is
 //! the user's own; a key reused for another command is refused; a refused command is not
-//! remembered.
+//! remembered. And a report its client held while its link was down is dated when it was
+//! taken.
 
 use onegrid_e2e::*;
 use onegrid_protocol::{ClientMsg, Command, ErrorCode, Layer, ServerMsg};
@@ -112,6 +113,28 @@ async fn keys_belong_to_their_user_and_name_one_command() -> anyhow::Result<()> 
     city.ok(Command::Return(act(id, "不属于本部门"))).await?;
     let closed = ack(&city.command_keyed(close, Some("later")).await?);
     assert!(!closed.2, "applied now, not a repeat of the refusal");
+    server.running.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_report_held_by_its_client_is_dated_when_it_was_taken() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let at = server.point_in_street(XIAGANG, 7);
+    let mut c = server.client("dev-city").await?;
+    let Command::Report(mut r) = described("断网时接的电话", at) else { unreachable!() };
+    r.held_ms = 90_000;
+    let id = ack(&c.command(Command::Report(r.clone())).await?).1.expect("incident");
+    let ServerMsg::Snapshot { incidents, .. } = c.subscribe(&[Layer::Incidents]).await? else { unreachable!() };
+    let i = incidents.iter().find(|i| i.id == id).expect("the incident");
+    assert_eq!(i.reported_at, T0 - 90_000, "dated 90 s before it arrived (the manual clock stands at T0)");
+    assert_eq!(i.history[0].at, T0 - 90_000, "and so is its first step");
+    // Longer than a client may hold one is a client's mistake.
+    r.held_ms = onegrid_protocol::validate::MAX_HELD_MS + 1;
+    match c.command(Command::Report(r)).await? {
+        ServerMsg::Error { code: ErrorCode::Invalid, .. } => {}
+        other => panic!("held too long is refused: {other:?}"),
+    }
     server.running.shutdown().await;
     Ok(())
 }

@@ -162,6 +162,16 @@ impl InFlight {
         }
     }
 
+    /// A held report, about to be written for the first time, says how long it was held,
+    /// so the server dates it when it was taken. Set once: every later sending is the same
+    /// command under the same key.
+    fn date_held_report(&mut self) {
+        if let ClientMsg::Command { cmd: onegrid_protocol::Command::Report(r), .. } = &mut self.msg {
+            let held = self.first_sent.elapsed().as_millis();
+            r.held_ms = held.min(u128::from(onegrid_protocol::validate::MAX_HELD_MS)) as u32;
+        }
+    }
+
     fn given_up(self) -> NetEvent {
         if self.written {
             NetEvent::Fate { req: self.req, fate: Fate::Unconfirmed }
@@ -351,6 +361,9 @@ async fn session(
     }
     for f in &mut flights.0 {
         let fate = if f.written { Fate::Resent } else { Fate::Sent };
+        if !f.written {
+            f.date_held_report();
+        }
         tracing::info!(req = %f.req, ?fate, "sending a command the lost link left unanswered or held");
         // Written from here on: a write that fails may still have reached the server.
         f.written = true;

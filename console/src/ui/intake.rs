@@ -76,6 +76,7 @@ impl Draft {
             attachments: Vec::new(),
             severity: self.severity,
             scale: self.scale,
+            held_ms: 0,
         })
     }
 }

@@ -145,6 +145,7 @@ async fn load(
                 attachments: Vec::new(),
                 severity: 1,
                 scale: Scale::Individual,
+                held_ms: 0,
             });
             let key = keyed.then(|| format!("bench-{c}-{n}"));
             let text = serde_json::to_string(&ClientMsg::Command { req: req.clone(), cmd, key })?;

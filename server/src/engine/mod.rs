@@ -293,7 +293,12 @@ impl Engine {
                 })
             }
         };
-        let events = decide(&core.world, &self.live.city, actor, cmd, now)?;
+        // A report the client held while its link was down is dated when it was taken.
+        let at = match cmd {
+            Command::Report(r) if r.held_ms > 0 => now - (f64::from(r.held_ms) * self.clock.factor()) as Millis,
+            _ => now,
+        };
+        let events = decide(&core.world, &self.live.city, actor, cmd, at)?;
         self.commit(&mut core, events, key)
     }
 

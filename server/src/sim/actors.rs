@@ -177,6 +177,7 @@ impl Sim {
                     },
                     severity: 1 + self.rng.below(3) as u8 + u8::from(category.skills.iter().any(|s| s == "fire")),
                     scale,
+                    held_ms: 0,
                 };
                 self.act(&reporter, Command::Report(report));
             }
