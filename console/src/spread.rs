@@ -116,32 +116,41 @@ impl Spread {
     }
 
     /// Stops every console: closing their standard input tells them to quit; they get a
-    /// moment, then are killed.
-    fn stop_all(&mut self) {
-        for c in &mut self.children {
-            if let Some(p) = &mut c.process {
+    /// moment, then are killed. The wait is on this thread when the wall quits (`wait`),
+    /// so that none outlives it, and on a thread of its own when the wall is laid out
+    /// again, so that this console's frames go on meanwhile.
+    fn stop_all(&mut self, wait: bool) {
+        let mut stopping: Vec<(usize, Child)> = Vec::new();
+        for c in self.children.drain(..) {
+            if let Some(mut p) = c.process {
                 drop(p.stdin.take());
+                stopping.push((c.monitor, p));
             }
         }
-        let until = Instant::now() + Duration::from_secs(3);
-        for c in &mut self.children {
-            let Some(p) = &mut c.process else { continue };
-            while matches!(p.try_wait(), Ok(None)) && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(20));
+        let mut reap = move || {
+            let until = Instant::now() + Duration::from_secs(3);
+            for (monitor, p) in &mut stopping {
+                while matches!(p.try_wait(), Ok(None)) && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                if matches!(p.try_wait(), Ok(None)) {
+                    warn!("the wall console on monitor {monitor} did not quit; stopping it");
+                    let _ = p.kill();
+                    let _ = p.wait();
+                }
             }
-            if matches!(p.try_wait(), Ok(None)) {
-                warn!("the wall console on monitor {} did not quit; stopping it", c.monitor);
-                let _ = p.kill();
-                let _ = p.wait();
-            }
+        };
+        if wait {
+            reap();
+        } else if let Err(e) = std::thread::Builder::new().name("onegrid-wall-stop".into()).spawn(reap) {
+            warn!("cannot wait for the old wall consoles on a thread of their own: {e}");
         }
-        self.children.clear();
     }
 }
 
 impl Drop for Spread {
     fn drop(&mut self) {
-        self.stop_all();
+        self.stop_all(true);
     }
 }
 
@@ -275,7 +284,7 @@ fn spread_wall(mut spread: ResMut<Spread>, monitors: Query<&Monitor>) {
             }
         }
         info!("wall: the monitors changed; laying the wall out again");
-        spread.stop_all();
+        spread.stop_all(false);
     }
     let n = now.len();
     info!("wall: {n} monitor(s)");
@@ -473,12 +482,13 @@ mod tests {
     }
 
     /// A stand-in for a wall console: it takes any arguments and runs until its standard
-    /// input closes (as `--exit-with-parent` does), or ends at once with `code`.
+    /// input closes (as `--exit-with-parent` does), or ends after 0.3 s with `code`.
     fn stand_in(dir: &std::path::Path, code: Option<u8>) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let path = dir.join(if code.is_some() { "ends" } else { "waits" });
         let body = match code {
-            Some(c) => format!("#!/bin/sh\nexit {c}\n"),
+            // It lives a moment first, so that the wall sees it running before it ends.
+            Some(c) => format!("#!/bin/sh\nsleep 0.3\nexit {c}\n"),
             None => "#!/bin/sh\nexec cat >/dev/null\n".to_owned(),
         };
         std::fs::write(&path, body).expect("script");
@@ -512,7 +522,13 @@ mod tests {
         let second = pids(&mut app);
         assert_eq!(second.iter().map(|p| p.0).collect::<Vec<_>>(), [1, 2], "one console per other monitor");
         assert_ne!(second[0].1, first[0].1, "monitor 1's console was started again");
-        assert!(!std::path::Path::new(&format!("/proc/{}", first[0].1)).exists(), "and the old one stopped");
+        // The old one is stopped and reaped on a thread of its own, without holding up a frame.
+        let gone = |pid: u32| !std::path::Path::new(&format!("/proc/{pid}")).exists();
+        let t = Instant::now();
+        while !gone(first[0].1) && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(gone(first[0].1), "and the old one stopped");
         assert_eq!(app.world_mut().resource_mut::<Spread>().running(), [1, 2]);
 
         // Unplugged: back to one other monitor.
