@@ -53,7 +53,8 @@ pub struct Cli {
     /// Map directory (local server and bench).
     #[arg(long, default_value = "maps/xiamen")]
     pub map: PathBuf,
-    /// Journal directory of the local server.
+    /// Data directory: the local server's journal, and the desk's outbox (commands not yet
+    /// answered, taken up again after a crash; see `net::outbox`).
     #[arg(long, default_value = "data")]
     pub data: PathBuf,
     /// Simulator profile of the local server: default or stress.

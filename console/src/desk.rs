@@ -21,7 +21,7 @@ use onegrid_protocol::{
 
 use crate::live::{IncidentC, LiveIndex, Selection, UnitC, UnitPos};
 use crate::map::CityMapRes;
-use crate::net::{CommandFate, Fate, Link, LinkState, NetLink, ServerEvent, Undelivered};
+use crate::net::{CommandFate, Fate, Link, LinkState, NetLink, NetNotice, Restored, ServerEvent, Undelivered};
 use crate::view::{Bounds, MapView};
 
 /// What the user asked for in a panel or on the map.
@@ -84,8 +84,10 @@ pub struct Pending {
     pub req: String,
     /// The incident it acts on.
     pub incident: Option<IncidentId>,
-    /// The ticket of a report.
+    /// The ticket of a report (of the intake form that sent it in this run).
     pub ticket: Option<u64>,
+    /// A report: its answer names the incident the server made.
+    pub report: bool,
     /// The unit it acts for.
     pub unit: Option<UnitId>,
     /// What, in words.
@@ -105,6 +107,7 @@ impl Pending {
             req: String::new(),
             incident: None,
             ticket: None,
+            report: false,
             unit: None,
             what,
             sent: Instant::now(),
@@ -299,6 +302,8 @@ impl Plugin for DeskPlugin {
             .add_message::<Intent>()
             .add_message::<Undelivered>()
             .add_message::<CommandFate>()
+            .add_message::<Restored>()
+            .add_message::<NetNotice>()
             .init_resource::<CloseGuard>()
             // Registered by bevy's window plugin too; a headless desk has none.
             .add_message::<bevy::window::WindowCloseRequested>()
@@ -417,7 +422,7 @@ fn execute_intents(
             }
             Intent::Report { report, ticket } => {
                 let what = report_words(report, &map);
-                let p = Pending { ticket: Some(*ticket), ..Pending::new(what) };
+                let p = Pending { ticket: Some(*ticket), report: true, ..Pending::new(what) };
                 sent_or_failed(&mut net, &mut desk, Command::Report(report.clone()), p);
             }
         }
@@ -435,8 +440,7 @@ fn sent_or_failed(net: &mut Option<ResMut<NetLink>>, desk: &mut Desk, cmd: Comma
     let (req, key) = (link.next_req(), link.next_key());
     let may_wait = matches!(cmd, Command::Report(_));
     let msg = ClientMsg::Command { req: req.clone(), cmd, key: Some(key) };
-    let sent = if may_wait { link.send_or_hold(msg) } else { link.send(msg) };
-    match sent.then_some(req) {
+    match link.command(msg, &p.what, may_wait).then_some(req) {
         Some(req) => {
             p.req = req;
             desk.pending.push(p);
@@ -488,13 +492,23 @@ fn ask_on_selection(
     desk.last_selection = now;
 }
 
+#[allow(clippy::too_many_arguments)]
 fn take_answers(
     mut events: MessageReader<ServerEvent>,
     mut lost: MessageReader<Undelivered>,
     mut fates: MessageReader<CommandFate>,
+    mut restored: MessageReader<Restored>,
+    mut said: MessageReader<NetNotice>,
     mut desk: ResMut<Desk>,
     mut intents: MessageWriter<Intent>,
 ) {
+    for NetNotice { text, error } in said.read() {
+        desk.notice(text.clone(), *error, None);
+    }
+    // Before their fates: a command a former run left is pending again first.
+    for r in restored.read() {
+        desk.pending.push(restored_pending(r));
+    }
     // Before the answers: a command is resent before its answer can come (the network
     // thread hands both over in that order, and both may arrive in one frame).
     for CommandFate { req, fate } in fates.read() {
@@ -515,7 +529,7 @@ fn take_answers(
                 let p = desk.pending.remove(i);
                 desk.failed(
                     p,
-                    "连接中断，未获确认，也未重发（断线过久，或服务器不支持重发），是否已办理不明，请核对事件状态"
+                    "连接中断，未获确认，也未重发（断线过久、服务器不支持重发或已更换），是否已办理不明，请核对事件状态"
                         .into(),
                 );
             }
@@ -528,9 +542,11 @@ fn take_answers(
                     let p = desk.pending.remove(i);
                     // A repeat: the first sending had been applied; its ack was lost with the link.
                     let how = if *repeated { "已确认（断线前已办理）" } else { "已确认" };
-                    match (p.ticket, *incident) {
-                        (Some(t), Some(id)) => {
-                            desk.reported = Some((t, Ok(id)));
+                    match (p.report, *incident) {
+                        (true, Some(id)) => {
+                            if let Some(t) = p.ticket {
+                                desk.reported = Some((t, Ok(id)));
+                            }
                             desk.notice(format!("{}：{how}，事件 #{id}", p.what), false, Some(id));
                             intents.write(Intent::SelectIncident(id));
                         }
@@ -568,6 +584,30 @@ fn take_answers(
         }
         desk.asked.remove(req);
     }
+}
+
+/// A command a former run of the console left unanswered, pending again: what it acts on
+/// is read off the command; its words say where it comes from.
+fn restored_pending(r: &Restored) -> Pending {
+    let mut p = Pending::new(format!("{}（上次运行时）", r.what));
+    p.req = r.req.clone();
+    p.held = !r.written;
+    p.resent = r.written;
+    match &r.cmd {
+        Command::Accept(a)
+        | Command::Start(a)
+        | Command::Feedback(a)
+        | Command::Verify(a)
+        | Command::Close(a)
+        | Command::Return(a)
+        | Command::Reopen(a)
+        | Command::Escalate(a) => p.incident = Some(a.incident),
+        Command::Dispatch(d) => p.incident = Some(d.incident),
+        Command::SetStatus { unit, .. } => p.unit = Some(*unit),
+        Command::Report(_) => p.report = true,
+        Command::Position(_) => {}
+    }
+    p
 }
 
 /// A command unanswered this long while connected is reported as unconfirmed. While the

@@ -33,8 +33,11 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
         Source::Bench(bench::BenchPlan { units: cli.units, frames: cli.frames as usize, map_dir: cli.map.clone() })
     } else {
         let token = cli.token.clone().unwrap_or_else(|| if cli.wall { "dev-wall" } else { "dev-commander" }.into());
+        // The desk keeps its unanswered commands in a file, to send them after a crash;
+        // the wall sends none.
+        let outbox = (!cli.wall).then(|| cli.data.join("outbox"));
         match &cli.server {
-            Some(url) => Source::Server(net::NetConfig { url: url.clone(), token }),
+            Some(url) => Source::Server(net::NetConfig { url: url.clone(), token, outbox }),
             None => {
                 let cfg = local::LocalConfig {
                     map_dir: cli.map.clone(),
@@ -46,7 +49,7 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
                     Ok(server) => {
                         let url = server.url.clone();
                         _local = Some(server);
-                        Source::Server(net::NetConfig { url, token })
+                        Source::Server(net::NetConfig { url, token, outbox })
                     }
                     Err(e) => {
                         let why = format!("{e:#}");

@@ -7,11 +7,14 @@
 //! refused in words, and a refused report's outcome reaches the form that sent it. And the
 //! link failing: an answer lost with it (the command is sent again, applied once), an
 //! older server (not sent again), a report taken while it is down (sent when it is back).
+//! And the console crashing with work unanswered: its next run takes it up from the
+//! outbox (a held report is sent once; a sent one is sent again to its own server only).
 
 use bevy::prelude::*;
 use onegrid_console::desk::{Desk, DeskPlugin, Intent};
 use onegrid_console::live::{IncidentC, LiveIndex, LivePlugin, Selection, UnitPos};
 use onegrid_console::map::{CityMapRes, MapModel};
+use onegrid_console::net::outbox::Outbox;
 use onegrid_console::net::{Link, LinkState, NetConfig, NetPlugin};
 use onegrid_console::view::MapView;
 use onegrid_protocol::{Action, Incident, IncidentState, Report, Scale, Source, UnitStatus};
@@ -69,7 +72,7 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
         .insert_resource(CityMapRes { model, ..Default::default() })
         .init_resource::<MapView>()
         .add_plugins(NetPlugin {
-            config: NetConfig { url: format!("ws://{}", server.addr), token: "dev-commander".into() },
+            config: NetConfig { url: format!("ws://{}", server.addr), token: "dev-commander".into(), outbox: None },
         });
     run_until(&mut app, "connected with the units", |app| {
         app.world().resource::<Link>().state == LinkState::Connected
@@ -156,13 +159,20 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
 
 /// A headless desk (without the city's map) connected to `addr` as the city's commander.
 fn desk_app(addr: std::net::SocketAddr) -> App {
+    desk_with_outbox(addr, None)
+}
+
+/// The same, keeping its unanswered commands in the outbox in `outbox`.
+fn desk_with_outbox(addr: std::net::SocketAddr, outbox: Option<&std::path::Path>) -> App {
     let mut app = App::new();
+    let config =
+        NetConfig { url: format!("ws://{addr}"), token: "dev-commander".into(), outbox: outbox.map(|p| p.to_owned()) };
     app.add_plugins(MinimalPlugins)
         .add_plugins(LivePlugin)
         .add_plugins(DeskPlugin)
         .init_resource::<CityMapRes>()
         .init_resource::<MapView>()
-        .add_plugins(NetPlugin { config: NetConfig { url: format!("ws://{addr}"), token: "dev-commander".into() } });
+        .add_plugins(NetPlugin { config });
     run_until(&mut app, "connected", |app| app.world().resource::<Link>().state == LinkState::Connected);
     app
 }
@@ -312,5 +322,125 @@ fn commands_the_server_refuses_as_overloaded_are_sent_again() {
     let line = onegrid_server::summary::line(&server.engine, 0.0);
     assert!(line.contains(&format!("refused {refused} (journal saturated)")), "the server's summary says so: {line}");
     eprintln!("{refused} overloaded refusals, all sent again");
+    rt.block_on(server.shutdown());
+}
+
+/// Ends a desk as a crash would: nothing is said to the server or done to the outbox; the
+/// network thread ends with the app, and its lock on the outbox with it (a dead process
+/// loses its locks at once; here the thread takes a moment).
+fn crash(app: App, outbox: &std::path::Path) {
+    drop(app);
+    let started = std::time::Instant::now();
+    while let Err(e) = Outbox::open(outbox, "dev-commander") {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the outbox stays locked: {e}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The newest notice that contains `words`, once there is one.
+fn notice_with(app: &mut App, words: &str) -> String {
+    let mut found = None;
+    run_until(app, words, |app| {
+        found = app.world().resource::<Desk>().notices.iter().find(|n| n.text.contains(words)).map(|n| n.text.clone());
+        found.is_some()
+    });
+    found.unwrap_or_default()
+}
+
+fn outbox_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("outbox dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json"))
+        .collect()
+}
+
+#[test]
+fn a_report_held_when_the_console_crashed_is_sent_by_its_next_run_once() {
+    let rt = common::runtime();
+    let (dir, outbox) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    let server = common::server(&rt, dir.path(), |_| {});
+    let addr = server.addr;
+    let mut app = desk_with_outbox(addr, Some(outbox.path()));
+    assert!(app.world().resource::<Link>().outbox.is_some(), "this desk keeps an outbox");
+    // A second desk of the same user on the same folder keeps its work in memory, and says so.
+    let mut second = desk_with_outbox(addr, Some(outbox.path()));
+    notice_with(&mut second, "另一控制台在运行");
+    assert!(second.world().resource::<Link>().outbox.is_none());
+    drop(second);
+    rt.block_on(server.shutdown());
+    run_until(&mut app, "the link to go down", |app| {
+        matches!(app.world().resource::<Link>().state, LinkState::Down { .. })
+    });
+    let mut r = report(118.13044, 24.46149, "0201");
+    r.description = "来电：控制台崩溃前登记".into();
+    app.world_mut().write_message(Intent::Report { report: r.clone(), ticket: 51 });
+    run_until(&mut app, "the report held for the link", |app| {
+        app.world().resource::<Desk>().report_pending(51).is_some_and(|p| p.held)
+    });
+    // In the file by the time the desk shows it held (the thread writes it first).
+    let files = outbox_files(outbox.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    let kept = std::fs::read_to_string(outbox.path().join(&files[0])).expect("outbox");
+    assert!(kept.contains(&r.description), "{kept}");
+    crash(app, outbox.path());
+
+    // The next run, with the server back: the report is pending again, then sent, once.
+    let server = common::server(&rt, dir.path(), |config| config.listen = addr);
+    let mut app = desk_with_outbox(addr, Some(outbox.path()));
+    let text = notice_with(&mut app, "登记 0201（上次运行时）：已确认，事件 #");
+    let made = server.engine.with_published(|p| {
+        p.world.incidents.values().filter(|i| i.description == r.description).map(|i| i.id).collect::<Vec<_>>()
+    });
+    assert_eq!(made.len(), 1, "one incident: {made:?}");
+    assert!(text.ends_with(&format!("#{}", made[0])), "{text}");
+    run_until(&mut app, "the outbox emptied", |_| outbox_files(outbox.path()).is_empty());
+    drop(app);
+    rt.block_on(server.shutdown());
+}
+
+#[test]
+fn a_command_sent_before_the_console_crashed_is_resent_by_its_next_run_to_its_server_only() {
+    let rt = common::runtime();
+    let (dir, outbox) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    let server = common::server(&rt, dir.path(), |_| {});
+    let relay = common::LossyRelay::start(&rt, server.addr);
+    let count = |server: &onegrid_server::Running, words: &str| {
+        server.engine.with_published(|p| p.world.incidents.values().filter(|i| i.description == words).count())
+    };
+    // The server registers a report; its ack is lost with the link, which stays down; the
+    // console crashes before it could send it again.
+    let lose_and_crash = |words: &str| {
+        let mut app = desk_with_outbox(relay.addr, Some(outbox.path()));
+        relay.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        relay.cuts.store(1, std::sync::atomic::Ordering::SeqCst);
+        let mut r = report(118.13044, 24.46149, "0201");
+        r.description = words.into();
+        app.world_mut().write_message(Intent::Report { report: r, ticket: 61 });
+        run_until(&mut app, "the ack lost", |_| relay.cuts.load(std::sync::atomic::Ordering::SeqCst) == 0);
+        crash(app, outbox.path());
+        relay.closed.store(false, std::sync::atomic::Ordering::SeqCst);
+    };
+
+    // Started again on the same server: sent again under its key, answered as a repeat.
+    lose_and_crash("来电：崩溃前已发出");
+    assert_eq!(count(&server, "来电：崩溃前已发出"), 1, "the server had applied it");
+    let mut app = desk_with_outbox(relay.addr, Some(outbox.path()));
+    notice_with(&mut app, "登记 0201（上次运行时）：已确认（断线前已办理），事件 #");
+    assert_eq!(count(&server, "来电：崩溃前已发出"), 1, "and did not apply it again");
+    run_until(&mut app, "the outbox emptied", |_| outbox_files(outbox.path()).is_empty());
+    crash(app, outbox.path());
+
+    // Started again on another server (another journal, which does not know the key): not
+    // sent, and the operator is asked to check.
+    lose_and_crash("来电：崩溃前发往旧服务器");
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let other = common::server(&rt, elsewhere.path(), |_| {});
+    let mut app = desk_with_outbox(other.addr, Some(outbox.path()));
+    notice_with(&mut app, "登记 0201（上次运行时）：连接中断，未获确认，也未重发");
+    assert_eq!(count(&other, "来电：崩溃前发往旧服务器"), 0, "the other server never heard of it");
+    assert!(outbox_files(outbox.path()).is_empty(), "given up, and said");
+    drop(app);
+    rt.block_on(other.shutdown());
     rt.block_on(server.shutdown());
 }

@@ -1,7 +1,9 @@
 //! The desk driven as an operator drives it: a real console in a real window (Xvfb) on a
 //! real server, with real pointer clicks and key strokes (xdotool). A caller gives
 //! coordinates; the operator searches them, opens the report there, narrows the category
-//! list by typing, describes the matter and sends it; the server numbers it.
+//! list by typing, describes the matter and sends it; the server numbers it. Then the
+//! server goes away, a second report is held for the link, and the console is killed:
+//! started again, it sends that report from its outbox, once.
 //!
 //! The clicks go to places in a 1600×900 window: the layout is the console's own and
 //! fixed for that size (the server has no simulator, so nothing else moves). A change to
@@ -57,7 +59,7 @@ fn wait_for_log(log: &Path, what: &str, limit: Duration) -> String {
 }
 
 #[test]
-fn an_operator_registers_a_callers_report_by_its_coordinates() {
+fn an_operator_registers_reports_and_a_killed_console_loses_none() {
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = common::runtime();
     let server = common::server(&rt, &dir.path().join("data"), |_| {});
@@ -81,39 +83,8 @@ fn an_operator_registers_a_callers_report_by_its_coordinates() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let log = dir.path().join("console.log");
-    let file = std::fs::File::create(&log).expect("log");
-    let _console = Killed(
-        Command::new(BIN)
-            .args(["--server", &format!("ws://{}", server.addr), "--size", "1600x900"])
-            .env("DISPLAY", &display)
-            .current_dir(dir.path())
-            .stdout(file.try_clone().expect("log"))
-            .stderr(file)
-            .spawn()
-            .expect("start the console"),
-    );
-    wait_for_log(&log, "map of ", Duration::from_secs(120));
-    std::thread::sleep(Duration::from_secs(3)); // the first frames with the map
-    // Without a window manager the window takes the keyboard only when told.
-    let out = Command::new("xdotool").args(["search", "--name", "OneGrid"]).env("DISPLAY", &display).output();
-    let window = String::from_utf8_lossy(&out.expect("xdotool").stdout).lines().next().unwrap_or_default().to_owned();
-    assert!(!window.is_empty(), "no console window");
-    xdotool(&display, &["windowfocus", &window]);
-
-    // The search tab, its box, the caller's coordinates, the first (GPS) hit.
-    click(&display, 160, 34);
-    click(&display, 130, 62);
-    type_text(&display, "118.13044, 24.46149");
-    click(&display, 60, 103);
-    // The category list, narrowed by code to the fire hazard, and chosen.
-    click(&display, 1237, 527);
-    type_text(&display, "0201");
-    click(&display, 1245, 592);
-    // What happened, and send.
-    click(&display, 1319, 650);
-    type_text(&display, "smoke on the 3rd floor, caller Wang 138");
-    click(&display, 1157, 686);
-
+    let console = start_console(&display, dir.path(), &log, server.addr);
+    file_report(&display, "smoke on the 3rd floor, caller Wang 138", 0);
     let text = wait_for_log(&log, "：已确认，事件 #1", Duration::from_secs(30));
     assert!(text.contains("登记 消防隐患：已确认，事件 #1"), "the fire hazard, numbered 1:\n{text}");
     assert!(!text.contains("panicked"), "{text}");
@@ -123,7 +94,69 @@ fn an_operator_registers_a_callers_report_by_its_coordinates() {
     assert_eq!(i.description, "smoke on the 3rd floor, caller Wang 138");
     assert!((i.location.x() - 118.13044).abs() < 1e-6 && (i.location.y() - 24.46149).abs() < 1e-6, "{:?}", i.location);
     assert_eq!(i.placement.street_name, "筼筜街道");
+
+    // The server goes away; the next caller's report is held for the link, and the console
+    // is killed (SIGKILL) before the link is back.
+    let addr = server.addr;
     rt.block_on(server.shutdown());
+    wait_for_log(&log, "link down", Duration::from_secs(30));
+    // The form now warns of #1 there, two lines higher up, so what is below sits lower.
+    file_report(&display, "gas smell in the stairwell, caller Li 139", 39);
+    wait_for_log(&log, "held until the link is back", Duration::from_secs(30));
+    drop(console);
+    // The server is back; the console, started again, sends the held report from its outbox.
+    let server = common::server(&rt, &dir.path().join("data"), |config| config.listen = addr);
+    let log = dir.path().join("console-again.log");
+    let _console = start_console(&display, dir.path(), &log, addr);
+    let text = wait_for_log(&log, "（上次运行时）：已确认，事件 #2", Duration::from_secs(60));
+    assert!(text.contains("登记 消防隐患（上次运行时）：已确认，事件 #2"), "{text}");
+    let i = rt.block_on(incident_from(&format!("ws://{addr}"), 2));
+    assert_eq!(i.description, "gas smell in the stairwell, caller Li 139");
+    assert!(!text.contains("panicked"), "{text}");
+    rt.block_on(server.shutdown());
+}
+
+/// Starts the console in `dir` (its data folder is `dir/data`) on `display`, logging to
+/// `log`, connected to `server`; returns once it shows the map and has the keyboard.
+fn start_console(display: &str, dir: &Path, log: &Path, server: std::net::SocketAddr) -> Killed {
+    let file = std::fs::File::create(log).expect("log");
+    let console = Killed(
+        Command::new(BIN)
+            .args(["--server", &format!("ws://{server}"), "--size", "1600x900"])
+            .env("DISPLAY", display)
+            .current_dir(dir)
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .spawn()
+            .expect("start the console"),
+    );
+    wait_for_log(log, "map of ", Duration::from_secs(120));
+    std::thread::sleep(Duration::from_secs(3)); // the first frames with the map
+    // Without a window manager the window takes the keyboard only when told.
+    let out = Command::new("xdotool").args(["search", "--name", "OneGrid"]).env("DISPLAY", display).output();
+    let window = String::from_utf8_lossy(&out.expect("xdotool").stdout).lines().next().unwrap_or_default().to_owned();
+    assert!(!window.is_empty(), "no console window");
+    xdotool(display, &["windowfocus", &window]);
+    console
+}
+
+/// Registers a caller's fire-hazard report at the caller's coordinates, as an operator
+/// does; the form's lower part sits `dy` pixels lower than on an empty map.
+fn file_report(display: &str, description: &str, dy: u32) {
+    // The search tab, its box (emptied), the caller's coordinates, the first (GPS) hit.
+    click(display, 160, 34);
+    click(display, 130, 62);
+    xdotool(display, &["key", "End", "key", "--repeat", "40", "BackSpace"]);
+    type_text(display, "118.13044, 24.46149");
+    click(display, 60, 103);
+    // The category list, narrowed by code to the fire hazard, and chosen.
+    click(display, 1237, 527 + dy);
+    type_text(display, "0201");
+    click(display, 1245, 592 + dy);
+    // What happened, and send.
+    click(display, 1319, 650 + dy);
+    type_text(display, description);
+    click(display, 1157, 686 + dy);
 }
 
 /// Incident `id` as the server answers the `incident` query, asked over its WebSocket.

@@ -33,9 +33,9 @@ fn a_restarted_server_is_resumed_without_duplicates() {
     let server = start(&rt, dir.path(), "127.0.0.1:0".parse().expect("addr"));
     let addr = server.addr;
     let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(LivePlugin)
-        .add_plugins(NetPlugin { config: NetConfig { url: format!("ws://{addr}"), token: "dev-commander".into() } });
+    app.add_plugins(MinimalPlugins).add_plugins(LivePlugin).add_plugins(NetPlugin {
+        config: NetConfig { url: format!("ws://{addr}"), token: "dev-commander".into(), outbox: None },
+    });
     run_until(&mut app, "connected with incidents", |app| {
         link(app) == LinkState::Connected && app.world().resource::<LiveIndex>().incidents.len() >= 3
     });

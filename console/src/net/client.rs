@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
 
+use super::outbox::{Entry, Outbox};
 use super::{Fate, LinkState, NetEvent, Outgoing};
 
 /// Where and as whom to connect.
@@ -34,6 +35,9 @@ pub struct NetConfig {
     pub url: String,
     /// Access token.
     pub token: String,
+    /// The folder of the [`Outbox`] that keeps unanswered commands across runs; none
+    /// keeps them in memory only (the wall, which sends none, and tests).
+    pub outbox: Option<std::path::PathBuf>,
 }
 
 /// How long a connect or hello may take.
@@ -56,33 +60,119 @@ pub const OVERLOAD_RETRIES: u32 = 5;
 struct InFlight {
     req: String,
     msg: ClientMsg,
+    /// What it does, in the desk's words (kept in the outbox for the next run).
+    what: String,
     /// When it was asked for.
     first_sent: Instant,
+    /// The same, by the wall clock (which outlives the process).
+    asked_at_ms: i64,
     /// Whether it was written to a server (else it was held while the link was down).
     written: bool,
+    /// The journal of the server it was written to: only that one knows its key.
+    journal: Option<String>,
     /// Times it was refused as `overloaded` and sent again.
     retries: u32,
     /// When to send it again after such a refusal.
     retry_at: Option<Instant>,
 }
 
-/// The commands in flight, across sessions.
+/// The commands in flight, across sessions, and across runs where they are kept in an
+/// [`Outbox`] too: it is rewritten whenever the set changes, and before a command is
+/// written to a server, so that the file never says "not sent" of one that may have been.
 #[derive(Debug, Default)]
-struct Flights(Vec<InFlight>);
+struct Flights {
+    list: Vec<InFlight>,
+    outbox: Option<Outbox>,
+    /// A failure to write the outbox not yet said to the desk.
+    problem: Option<String>,
+    /// Whether a failure to write it was said (once is enough).
+    said: bool,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
 
 impl Flights {
-    /// Keeps a command being written, if it carries a key (only those may be sent again).
-    fn sending(&mut self, msg: &ClientMsg) {
-        if let ClientMsg::Command { req, key: Some(_), .. } = msg {
-            self.0.push(InFlight::new(req, msg, true));
+    /// Keeps a command being written to the server of `journal`, if it carries a key
+    /// (only those may be sent again).
+    fn sending(&mut self, out: &Outgoing, journal: Option<&str>) {
+        if let ClientMsg::Command { key: Some(_), .. } = &out.msg {
+            let mut f = InFlight::new(out, true);
+            f.journal = journal.map(str::to_owned);
+            self.list.push(f);
+            self.persist();
         }
     }
 
     /// Holds a keyed command asked for while the link is down; false (not held) otherwise.
-    fn hold(&mut self, msg: &ClientMsg) -> bool {
-        let ClientMsg::Command { req, key: Some(_), .. } = msg else { return false };
-        self.0.push(InFlight::new(req, msg, false));
+    fn hold(&mut self, out: &Outgoing) -> bool {
+        let ClientMsg::Command { key: Some(_), .. } = &out.msg else { return false };
+        self.list.push(InFlight::new(out, false));
+        self.persist();
         true
+    }
+
+    /// Takes up what a former run left in `outbox`, under request ids of this run; says
+    /// each to the desk, so that it shows them pending. Those too old are then given up
+    /// by [`Flights::expired`], like any other.
+    fn restore(&mut self, outbox: Outbox, entries: Vec<Entry>) -> Vec<NetEvent> {
+        let (now, wall) = (Instant::now(), now_ms());
+        let mut said = Vec::new();
+        for (n, e) in entries.into_iter().enumerate() {
+            let ClientMsg::Command { cmd, key: Some(key), .. } = e.msg else { continue };
+            let req = format!("o{}", n + 1);
+            let age = Duration::from_millis(u64::try_from(wall - e.asked_at_ms).unwrap_or(0));
+            said.push(NetEvent::Restored {
+                req: req.clone(),
+                what: e.what.clone(),
+                cmd: cmd.clone(),
+                written: e.written,
+            });
+            self.list.push(InFlight {
+                req: req.clone(),
+                msg: ClientMsg::Command { req, cmd, key: Some(key) },
+                what: e.what,
+                first_sent: now.checked_sub(age).unwrap_or(now),
+                asked_at_ms: e.asked_at_ms,
+                written: e.written,
+                journal: e.journal,
+                retries: 0,
+                retry_at: None,
+            });
+        }
+        self.outbox = Some(outbox);
+        self.persist();
+        said
+    }
+
+    /// Rewrites the outbox, if there is one; a failure is kept to be said once.
+    fn persist(&mut self) {
+        let Some(outbox) = &self.outbox else { return };
+        let entries: Vec<Entry> = self
+            .list
+            .iter()
+            .map(|f| Entry {
+                msg: f.msg.clone(),
+                what: f.what.clone(),
+                asked_at_ms: f.asked_at_ms,
+                written: f.written,
+                journal: f.journal.clone(),
+            })
+            .collect();
+        if let Err(e) = outbox.save(&entries) {
+            let path = outbox.path().display();
+            tracing::error!("cannot write the outbox {path}: {e}; unanswered commands are kept in memory only");
+            if !self.said {
+                self.said = true;
+                self.problem = Some(format!("无法写入 {path}（{e}）：未获确认的操作只保存在内存中"));
+            }
+        }
+    }
+
+    /// A failure to write the outbox, to be said to the desk once.
+    fn take_problem(&mut self) -> Option<NetEvent> {
+        self.problem.take().map(|text| NetEvent::Notice { text, error: true })
     }
 
     /// Forgets a command the server answered; but one refused as `overloaded` (the
@@ -93,28 +183,29 @@ impl Flights {
             ServerMsg::Ack { req, .. } | ServerMsg::Error { req: Some(req), .. } => req,
             _ => return true,
         };
-        let Some(i) = self.0.iter().position(|f| f.req == *req) else { return true };
+        let Some(i) = self.list.iter().position(|f| f.req == *req) else { return true };
         if let ServerMsg::Error { code: ErrorCode::Overloaded, .. } = msg
-            && self.0[i].retries < OVERLOAD_RETRIES
+            && self.list[i].retries < OVERLOAD_RETRIES
         {
-            let f = &mut self.0[i];
+            let f = &mut self.list[i];
             f.retry_at = Some(now + retry_wait(f.retries, &f.req));
             f.retries += 1;
             return false;
         }
-        self.0.remove(i);
+        self.list.remove(i);
+        self.persist();
         true
     }
 
     /// When the next command refused as overloaded is due to be sent again.
     fn next_retry(&self) -> Option<Instant> {
-        self.0.iter().filter_map(|f| f.retry_at).min()
+        self.list.iter().filter_map(|f| f.retry_at).min()
     }
 
     /// The commands due to be sent again at `now`, taken off their wait.
     fn due(&mut self, now: Instant) -> Vec<(String, ClientMsg)> {
         let mut out = Vec::new();
-        for f in &mut self.0 {
+        for f in &mut self.list {
             if f.retry_at.is_some_and(|t| t <= now) {
                 f.retry_at = None;
                 out.push((f.req.clone(), f.msg.clone()));
@@ -123,21 +214,31 @@ impl Flights {
         out
     }
 
-    /// Takes out the commands first asked for longer than [`RESEND_WITHIN`] ago, as the
-    /// event that says what became of each: unconfirmed if it was written, undelivered if
-    /// it was only held.
+    /// Takes out the commands that match `which`, as the event that says what became of
+    /// each: unconfirmed if it was written, undelivered if it was only held.
+    fn give_up(&mut self, which: impl Fn(&InFlight) -> bool) -> Vec<NetEvent> {
+        let (out, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.list).into_iter().partition(which);
+        self.list = kept;
+        if !out.is_empty() {
+            self.persist();
+        }
+        out.into_iter().map(InFlight::given_up).collect()
+    }
+
+    /// Takes out the commands first asked for longer than [`RESEND_WITHIN`] ago.
     fn expired(&mut self, now: Instant) -> Vec<NetEvent> {
-        let (old, young): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.0).into_iter().partition(|f| now.duration_since(f.first_sent) > RESEND_WITHIN);
-        self.0 = young;
-        old.into_iter().map(InFlight::given_up).collect()
+        self.give_up(|f| now.duration_since(f.first_sent) > RESEND_WITHIN)
     }
 
     /// Takes out the commands already written (to a server that cannot take them again).
     fn written(&mut self) -> Vec<NetEvent> {
-        let (written, held): (Vec<_>, Vec<_>) = std::mem::take(&mut self.0).into_iter().partition(|f| f.written);
-        self.0 = held;
-        written.into_iter().map(InFlight::given_up).collect()
+        self.give_up(|f| f.written)
+    }
+
+    /// Takes out the commands written to another server than the one of `journal`: it
+    /// does not know their keys, so sending them again could apply them twice.
+    fn elsewhere(&mut self, journal: &str) -> Vec<NetEvent> {
+        self.give_up(|f| f.written && f.journal.as_deref() != Some(journal))
     }
 }
 
@@ -151,12 +252,15 @@ fn retry_wait(retries: u32, req: &str) -> Duration {
 }
 
 impl InFlight {
-    fn new(req: &str, msg: &ClientMsg, written: bool) -> InFlight {
+    fn new(out: &Outgoing, written: bool) -> InFlight {
         InFlight {
-            req: req.to_owned(),
-            msg: msg.clone(),
+            req: request_id(&out.msg).unwrap_or_default(),
+            msg: out.msg.clone(),
+            what: out.what.clone(),
             first_sent: Instant::now(),
+            asked_at_ms: now_ms(),
             written,
+            journal: None,
             retries: 0,
             retry_at: None,
         }
@@ -238,6 +342,11 @@ pub const MAP_REQ: &str = "map";
 pub async fn run(config: NetConfig, events: mpsc::Sender<NetEvent>, mut outgoing: mpsc::Receiver<Outgoing>) {
     let mut progress = Progress::default();
     let mut flights = Flights::default();
+    for event in open_outbox(&config, &mut flights) {
+        if events.send(event).await.is_err() {
+            return;
+        }
+    }
     let mut attempt: u32 = 0;
     loop {
         let state = if attempt == 0 { LinkState::Connecting } else { LinkState::Reconnecting { attempt } };
@@ -271,17 +380,49 @@ pub async fn run(config: NetConfig, events: mpsc::Sender<NetEvent>, mut outgoing
                 Ok(None) => return,
                 Ok(Some(out)) => {
                     let Some(req) = request_id(&out.msg) else { continue };
-                    let held = out.may_wait && flights.hold(&out.msg);
+                    let held = out.may_wait && flights.hold(&out);
+                    if held {
+                        tracing::info!(%req, what = %out.what, "held until the link is back");
+                    }
                     let event =
                         if held { NetEvent::Fate { req, fate: Fate::Held } } else { NetEvent::Undelivered { req } };
                     let _ = events.send(event).await;
                 }
             }
         }
-        for event in flights.expired(Instant::now()) {
+        for event in flights.expired(Instant::now()).into_iter().chain(flights.take_problem()) {
             let _ = events.send(event).await;
         }
     }
+}
+
+/// Opens the outbox, if the console keeps one, and takes up what a former run left in it:
+/// the events that tell the desk (what was restored, what was too old to send, and any
+/// trouble with the file).
+fn open_outbox(config: &NetConfig, flights: &mut Flights) -> Vec<NetEvent> {
+    let Some(dir) = &config.outbox else { return Vec::new() };
+    let mut said = Vec::new();
+    match Outbox::open(dir, &config.token) {
+        Ok(opened) => {
+            if let Some(aside) = opened.set_aside {
+                tracing::error!("{}", aside.log_line());
+                said.push(NetEvent::Notice { text: aside.words(), error: true });
+            }
+            if !opened.entries.is_empty() {
+                tracing::info!(commands = opened.entries.len(), "taking up unanswered commands a former run left");
+            }
+            said.push(NetEvent::Outbox(opened.outbox.path().to_owned()));
+            said.extend(flights.restore(opened.outbox, opened.entries));
+            said.extend(flights.expired(Instant::now()));
+            said.extend(flights.take_problem());
+        }
+        Err(e) => {
+            tracing::warn!("{e}");
+            let error = !matches!(e, super::outbox::OutboxError::Busy(_));
+            said.push(NetEvent::Notice { text: e.words(), error });
+        }
+    }
+    said
 }
 
 /// The delay before attempt `n` (1-based): 250 ms doubling to [`MAX_BACKOFF`].
@@ -336,9 +477,14 @@ async fn session(
         ServerMsg::Error { message, .. } => return Err(SessionEnd::Refused(message.clone())),
         other => return Err(SessionEnd::Refused(format!("expected welcome, got {other:?}"))),
     }
-    // Only a server that applies a keyed command at most once may be sent one again.
+    // Only a server that applies a keyed command at most once may be sent one again, and
+    // only the server (the journal) it was sent to knows its key.
     let keeps_keys =
         matches!(&welcome, ServerMsg::Welcome { features, .. } if features.iter().any(|f| f == FEATURE_KEYS));
+    let journal = match &welcome {
+        ServerMsg::Welcome { journal, .. } => journal.clone(),
+        _ => String::new(),
+    };
     progress.track(&welcome);
     forward(events, welcome).await?;
     if !progress.have_map {
@@ -352,24 +498,37 @@ async fn session(
     events.send(NetEvent::Link(LinkState::Connected)).await.map_err(|_| SessionEnd::Shutdown)?;
     progress.sessions_up += 1;
     let mut given_up = flights.expired(Instant::now());
-    if !keeps_keys && flights.0.iter().any(|f| f.written) {
+    if !keeps_keys && flights.list.iter().any(|f| f.written) {
         tracing::warn!("this server does not honour idempotency keys; commands left unanswered are not sent again");
         given_up.extend(flights.written());
     }
-    for event in given_up {
+    if flights.list.iter().any(|f| f.written && f.journal.as_deref() != Some(journal.as_str())) {
+        tracing::warn!(%journal, "another server than the one commands were sent to; they are not sent again");
+        given_up.extend(flights.elsewhere(&journal));
+    }
+    for event in given_up.into_iter().chain(flights.take_problem()) {
         events.send(event).await.map_err(|_| SessionEnd::Shutdown)?;
     }
-    for f in &mut flights.0 {
+    let mut fates = Vec::new();
+    for f in &mut flights.list {
         let fate = if f.written { Fate::Resent } else { Fate::Sent };
         if !f.written {
             f.date_held_report();
         }
-        tracing::info!(req = %f.req, ?fate, "sending a command the lost link left unanswered or held");
-        // Written from here on: a write that fails may still have reached the server.
+        // Written from here on (and so in the outbox, before the first byte goes out): a
+        // write that fails may still have reached the server.
         f.written = true;
+        f.journal = Some(journal.clone());
         f.retry_at = None;
-        ws.send(text(&f.msg)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
-        events.send(NetEvent::Fate { req: f.req.clone(), fate }).await.map_err(|_| SessionEnd::Shutdown)?;
+        fates.push((f.req.clone(), f.msg.clone(), fate));
+    }
+    if !fates.is_empty() {
+        flights.persist();
+    }
+    for (req, msg, fate) in fates {
+        tracing::info!(%req, ?fate, "sending a command the lost link left unanswered or held");
+        ws.send(text(&msg)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
+        events.send(NetEvent::Fate { req, fate }).await.map_err(|_| SessionEnd::Shutdown)?;
     }
 
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -392,10 +551,13 @@ async fn session(
                 }
             }
             out = outgoing.recv() => {
-                let Some(Outgoing { msg: cmd, .. }) = out else { return Err(SessionEnd::Shutdown) };
+                let Some(out) = out else { return Err(SessionEnd::Shutdown) };
                 // Kept before writing: a write that fails may still have reached the server.
-                flights.sending(&cmd);
-                ws.send(text(&cmd)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
+                flights.sending(&out, Some(&journal));
+                if let Some(event) = flights.take_problem() {
+                    events.send(event).await.map_err(|_| SessionEnd::Shutdown)?;
+                }
+                ws.send(text(&out.msg)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
             }
             _ = tokio::time::sleep_until(flights.next_retry().unwrap_or_else(Instant::now)),
                 if flights.next_retry().is_some() =>
@@ -433,6 +595,10 @@ async fn forward(events: &mpsc::Sender<NetEvent>, msg: ServerMsg) -> Result<(), 
 mod tests {
     use super::*;
 
+    fn out(msg: ClientMsg) -> Outgoing {
+        Outgoing { msg, what: "受理 #1".into(), may_wait: true }
+    }
+
     #[test]
     fn backoff_doubles_and_is_capped() {
         assert_eq!(backoff(1), Duration::from_millis(250));
@@ -449,22 +615,22 @@ mod tests {
             key: key.map(str::to_owned),
         };
         let mut f = Flights::default();
-        f.sending(&cmd("a", Some("k1")));
-        f.sending(&cmd("b", None));
-        f.sending(&cmd("c", Some("k2")));
-        f.sending(&ClientMsg::Ping { t: 0 });
-        assert_eq!(f.0.iter().map(|x| x.req.as_str()).collect::<Vec<_>>(), ["a", "c"], "keyed commands only");
+        f.sending(&out(cmd("a", Some("k1"))), Some("j1"));
+        f.sending(&out(cmd("b", None)), Some("j1"));
+        f.sending(&out(cmd("c", Some("k2"))), Some("j1"));
+        f.sending(&out(ClientMsg::Ping { t: 0 }), Some("j1"));
+        assert_eq!(f.list.iter().map(|x| x.req.as_str()).collect::<Vec<_>>(), ["a", "c"], "keyed commands only");
         let now = Instant::now();
         f.answered(&ServerMsg::Ack { req: "a".into(), seq: None, incident: None, repeated: false }, now);
         let cameras = onegrid_protocol::QueryResult::Cameras { cameras: vec![] };
         f.answered(&ServerMsg::Result { req: "c".into(), result: cameras }, now);
-        assert_eq!(f.0.len(), 1, "an ack answers; a query's result does not answer a command");
+        assert_eq!(f.list.len(), 1, "an ack answers; a query's result does not answer a command");
         f.answered(&ServerMsg::error(Some("c".into()), ErrorCode::IllegalTransition, "no"), now);
-        assert!(f.0.is_empty(), "a refusal answers too");
+        assert!(f.list.is_empty(), "a refusal answers too");
 
-        f.sending(&cmd("d", Some("k3")));
-        assert!(!f.hold(&cmd("e", None)), "only a keyed command is held");
-        assert!(f.hold(&cmd("e", Some("k4"))));
+        f.sending(&out(cmd("d", Some("k3"))), Some("j1"));
+        assert!(!f.hold(&out(cmd("e", None))), "only a keyed command is held");
+        assert!(f.hold(&out(cmd("e", Some("k4")))));
         assert!(f.expired(Instant::now()).is_empty());
         let later = Instant::now() + RESEND_WITHIN + Duration::from_secs(1);
         let fates: Vec<String> = f.expired(later).iter().map(|e| format!("{e:?}")).collect();
@@ -473,13 +639,76 @@ mod tests {
             [r#"Fate { req: "d", fate: Unconfirmed }"#, r#"Undelivered { req: "e" }"#],
             "one written, of unknown outcome; one held, known not sent"
         );
-        assert!(f.0.is_empty());
+        assert!(f.list.is_empty());
 
-        f.sending(&cmd("f", Some("k5")));
-        assert!(f.hold(&cmd("g", Some("k6"))));
+        f.sending(&out(cmd("f", Some("k5"))), Some("j1"));
+        assert!(f.hold(&out(cmd("g", Some("k6")))));
         let written: Vec<String> = f.written().iter().map(|e| format!("{e:?}")).collect();
         assert_eq!(written, [r#"Fate { req: "f", fate: Unconfirmed }"#], "the held one stays, to be sent");
-        assert_eq!(f.0.len(), 1);
+        assert_eq!(f.list.len(), 1);
+    }
+
+    #[test]
+    fn what_a_former_run_left_is_taken_up_under_new_ids_and_old_or_foreign_work_is_given_up() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let report = onegrid_protocol::Report {
+            category: "0201".into(),
+            location: geo_types::Point::new(118.13, 24.46),
+            datum: Default::default(),
+            source: onegrid_protocol::Source::Hotline,
+            description: String::new(),
+            attachments: vec![],
+            severity: 3,
+            scale: onegrid_protocol::Scale::Individual,
+            held_ms: 0,
+        };
+        let entry = |req: &str, age_s: i64, written: bool, journal: Option<&str>| Entry {
+            msg: ClientMsg::Command {
+                req: req.into(),
+                cmd: onegrid_protocol::Command::Report(report.clone()),
+                key: Some(format!("key-{req}")),
+            },
+            what: format!("登记 {req}"),
+            asked_at_ms: now_ms() - age_s * 1000,
+            written,
+            journal: journal.map(str::to_owned),
+        };
+        let left = vec![
+            entry("c7", 30, false, None),
+            entry("c3", 200, true, Some("j1")),
+            entry("c9", 10, true, Some("j1")),
+            entry("c4", 10, true, Some("j2")),
+        ];
+        let opened = Outbox::open(dir.path(), "t").expect("open");
+        opened.outbox.save(&left).expect("save");
+        let mut f = Flights::default();
+        let said: Vec<String> = f.restore(opened.outbox, left).iter().map(|e| format!("{e:?}")).collect();
+        assert_eq!(said.len(), 4);
+        assert!(
+            said[0].starts_with(r#"Restored { req: "o1", what: "登记 c7""#) && said[0].ends_with("written: false }")
+        );
+        assert!(
+            said[1].starts_with(r#"Restored { req: "o2", what: "登记 c3""#) && said[1].ends_with("written: true }")
+        );
+        assert!(
+            matches!(&f.list[0].msg, ClientMsg::Command { req, key: Some(k), .. } if req == "o1" && k == "key-c7"),
+            "a new request id, the same key"
+        );
+        // Its age counts from when it was asked for, in the former run.
+        f.list[0].date_held_report();
+        let ClientMsg::Command { cmd: onegrid_protocol::Command::Report(r), .. } = &f.list[0].msg else { panic!() };
+        assert!((30_000..31_000).contains(&r.held_ms), "held {} ms", r.held_ms);
+
+        let old: Vec<String> = f.expired(Instant::now()).iter().map(|e| format!("{e:?}")).collect();
+        assert_eq!(old, [r#"Fate { req: "o2", fate: Unconfirmed }"#], "asked for more than two minutes ago");
+        let foreign: Vec<String> = f.elsewhere("j1").iter().map(|e| format!("{e:?}")).collect();
+        assert_eq!(foreign, [r#"Fate { req: "o4", fate: Unconfirmed }"#], "sent to another journal than j1's");
+        let kept = Outbox::open(dir.path(), "t");
+        assert!(kept.is_err(), "the lock is held while the flights have the outbox");
+        drop(f);
+        let kept = Outbox::open(dir.path(), "t").expect("open again");
+        let reqs: Vec<_> = kept.entries.iter().map(|e| e.what.as_str()).collect();
+        assert_eq!(reqs, ["登记 c7", "登记 c9"], "the file follows the flights");
     }
 
     #[test]
@@ -491,7 +720,7 @@ mod tests {
         };
         let busy = ServerMsg::error(Some("r".into()), ErrorCode::Overloaded, "the journal queue is full");
         let mut f = Flights::default();
-        f.sending(&cmd);
+        f.sending(&out(cmd), Some("j1"));
         let t0 = Instant::now();
         for n in 0..OVERLOAD_RETRIES {
             assert!(!f.answered(&busy, t0), "kept, not passed on");
@@ -503,7 +732,7 @@ mod tests {
             assert!(f.next_retry().is_none());
         }
         assert!(f.answered(&busy, t0), "the last refusal is passed on");
-        assert!(f.0.is_empty());
+        assert!(f.list.is_empty());
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! Whatever the console wants sent goes through [`NetLink::send`], which never blocks.
 //! Commands carry an idempotency key ([`NetLink::next_key`]), so the client thread sends
 //! again, after a reconnect, every command it has no answer for; the desk hears of it as a
-//! [`CommandFate`].
+//! [`CommandFate`]. Those commands are kept in an [`outbox`] file as well, so that a
+//! console started again after a crash takes them up ([`Restored`]).
 
 pub mod client;
+pub mod outbox;
 
 use std::time::{Duration, Instant};
 
@@ -49,6 +51,26 @@ pub enum NetEvent {
         /// Its request id.
         req: String,
     },
+    /// A command a former run of this console left unanswered, taken up under `req`.
+    Restored {
+        /// Its request id in this run.
+        req: String,
+        /// What it does, in the desk's words.
+        what: String,
+        /// The command.
+        cmd: onegrid_protocol::Command,
+        /// Whether it had been written to the server (else it was held).
+        written: bool,
+    },
+    /// The outbox is open (unanswered commands outlive this run).
+    Outbox(std::path::PathBuf),
+    /// Something the operator should know about the link's bookkeeping (the outbox).
+    Notice {
+        /// Words.
+        text: String,
+        /// A failure, rather than information.
+        error: bool,
+    },
     /// What became of a command in flight when the link dropped.
     Fate {
         /// Its request id.
@@ -83,6 +105,28 @@ pub struct CommandFate {
     pub fate: Fate,
 }
 
+/// A command a former run left unanswered, now pending again ([`NetEvent::Restored`]).
+#[derive(Debug, Message)]
+pub struct Restored {
+    /// Its request id in this run.
+    pub req: String,
+    /// What it does, in the desk's words.
+    pub what: String,
+    /// The command.
+    pub cmd: onegrid_protocol::Command,
+    /// Whether it had been written to the server (else it was held).
+    pub written: bool,
+}
+
+/// Words from the network thread for the desk's notices ([`NetEvent::Notice`]).
+#[derive(Debug, Message)]
+pub struct NetNotice {
+    /// Words.
+    pub text: String,
+    /// A failure, rather than information.
+    pub error: bool,
+}
+
 /// A server message for the systems that apply it.
 #[derive(Debug, Message)]
 pub struct ServerEvent(pub ServerMsg);
@@ -100,6 +144,8 @@ pub struct Link {
     pub last_heard: Option<Instant>,
     /// Where.
     pub url: String,
+    /// The outbox that keeps unanswered commands for the next run, once it is open.
+    pub outbox: Option<std::path::PathBuf>,
 }
 
 impl Link {
@@ -114,6 +160,8 @@ impl Link {
 pub struct Outgoing {
     /// The message.
     pub msg: ClientMsg,
+    /// What a command does, in the desk's words (empty for the rest).
+    pub what: String,
     /// A keyed command that, asked for while the link is down, may wait for it (up to
     /// [`client::RESEND_WITHIN`]) instead of being refused at once.
     pub may_wait: bool,
@@ -133,13 +181,15 @@ impl NetLink {
     /// Sends `msg`; false when the client thread's queue is full or gone. Asked for while
     /// the link is down, it is refused ([`Undelivered`]).
     pub fn send(&mut self, msg: ClientMsg) -> bool {
-        self.outgoing.try_send(Outgoing { msg, may_wait: false }).is_ok()
+        self.outgoing.try_send(Outgoing { msg, what: String::new(), may_wait: false }).is_ok()
     }
 
-    /// Sends a keyed command that may wait for a link that is down (a report taken from a
-    /// caller: it is sent when the link is back, [`Fate::Held`] meanwhile).
-    pub fn send_or_hold(&mut self, msg: ClientMsg) -> bool {
-        self.outgoing.try_send(Outgoing { msg, may_wait: true }).is_ok()
+    /// Sends a command that does `what` (in the desk's words, kept with it in the outbox).
+    /// One that `may_wait` (a report taken from a caller), asked for while the link is
+    /// down, is held and sent when the link is back ([`Fate::Held`] meanwhile); any other
+    /// is then refused, as by [`NetLink::send`].
+    pub fn command(&mut self, msg: ClientMsg, what: &str, may_wait: bool) -> bool {
+        self.outgoing.try_send(Outgoing { msg, what: what.to_owned(), may_wait }).is_ok()
     }
 
     /// A fresh request id.
@@ -184,8 +234,17 @@ pub struct NetPlugin {
 
 impl Plugin for NetPlugin {
     fn build(&self, app: &mut App) {
-        app.add_message::<ServerEvent>().add_message::<Undelivered>().add_message::<CommandFate>();
-        app.insert_resource(Link { state: LinkState::Connecting, last_heard: None, url: self.config.url.clone() });
+        app.add_message::<ServerEvent>()
+            .add_message::<Undelivered>()
+            .add_message::<CommandFate>()
+            .add_message::<Restored>()
+            .add_message::<NetNotice>();
+        app.insert_resource(Link {
+            state: LinkState::Connecting,
+            last_heard: None,
+            url: self.config.url.clone(),
+            outbox: None,
+        });
         match connect(self.config.clone()) {
             Ok(link) => {
                 app.insert_resource(link);
@@ -197,6 +256,7 @@ impl Plugin for NetPlugin {
                     state: LinkState::Down { reason, retry_in_ms: 0 },
                     last_heard: None,
                     url: self.config.url.clone(),
+                    outbox: None,
                 });
             }
         }
@@ -213,6 +273,8 @@ fn drain(
     mut out: MessageWriter<ServerEvent>,
     mut lost: MessageWriter<Undelivered>,
     mut fates: MessageWriter<CommandFate>,
+    mut restored: MessageWriter<Restored>,
+    mut notices: MessageWriter<NetNotice>,
 ) {
     let Some(mut net) = net else { return };
     for _ in 0..MAX_EVENTS_PER_FRAME {
@@ -232,6 +294,13 @@ fn drain(
             }
             Ok(NetEvent::Fate { req, fate }) => {
                 fates.write(CommandFate { req, fate });
+            }
+            Ok(NetEvent::Restored { req, what, cmd, written }) => {
+                restored.write(Restored { req, what, cmd, written });
+            }
+            Ok(NetEvent::Outbox(path)) => link.outbox = Some(path),
+            Ok(NetEvent::Notice { text, error }) => {
+                notices.write(NetNotice { text, error });
             }
             Err(_) => break,
         }

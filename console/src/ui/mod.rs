@@ -252,7 +252,8 @@ fn ui_system(
     }
     if guard.asked.is_some() {
         let held = live.desk.pending.iter().filter(|p| p.held).count();
-        if let Some(close) = closing::close_modal(&ctx, live.desk.pending.len(), held) {
+        let kept = live.link.as_ref().is_some_and(|l| l.outbox.is_some());
+        if let Some(close) = closing::close_modal(&ctx, live.desk.pending.len(), held, kept) {
             guard.decision = Some(close);
         }
     }

@@ -64,8 +64,9 @@ pub fn run_until(app: &mut bevy::prelude::App, what: &str, mut done: impl FnMut(
 /// `cuts` is above zero, a chunk from the server holding an `ack` frame is dropped and
 /// both sides of that connection are closed (once per count), as when a link fails after
 /// the server answered. With `older` set, the server's welcome names no idempotency keys
-/// (its `"keys"` feature is overwritten in place), as an older server's would. Everything
-/// else passes through unchanged.
+/// (its `"keys"` feature is overwritten in place), as an older server's would. With
+/// `closed` set, new connections are closed at once, as when the link stays down.
+/// Everything else passes through unchanged.
 pub struct LossyRelay {
     /// Where clients connect.
     pub addr: std::net::SocketAddr,
@@ -75,6 +76,8 @@ pub struct LossyRelay {
     pub lost: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Pass the server off as one without idempotency keys.
     pub older: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Close new connections at once.
+    pub closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl LossyRelay {
@@ -87,9 +90,13 @@ impl LossyRelay {
         let addr = listener.local_addr().expect("relay addr");
         let (cuts, lost) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let older = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (c, l, o) = (cuts.clone(), lost.clone(), older.clone());
+        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (c, l, o, shut) = (cuts.clone(), lost.clone(), older.clone(), closed.clone());
         rt.spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                if shut.load(Ordering::SeqCst) {
+                    continue;
+                }
                 let Ok(server) = tokio::net::TcpStream::connect(upstream).await else { continue };
                 let (mut cr, mut cw) = client.into_split();
                 let (mut sr, mut sw) = server.into_split();
@@ -131,6 +138,6 @@ impl LossyRelay {
                 });
             }
         });
-        LossyRelay { addr, cuts, lost, older }
+        LossyRelay { addr, cuts, lost, older, closed }
     }
 }
