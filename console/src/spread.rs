@@ -8,8 +8,10 @@
 //! console holds open, and quits when it closes — when this console exits or is killed.
 //!
 //! The wall keeps itself whole. When monitors are plugged in, unplugged or rearranged (the
-//! layout holds still for [`SETTLE`]), the other consoles are stopped and started again for
-//! the new layout and this console fills its monitor again. A console that dies is started
+//! layout holds still for [`SETTLE`]), every console fills its monitor (by wall order)
+//! again by itself: this one starts consoles for monitors that are new and stops those of
+//! monitors that are gone, and leaves the rest running, so that their monitors do not go
+//! dark while the wall is laid out again. A console that dies is started
 //! again after [`RESTART_AFTER`], at most [`RESTARTS_PER_HOUR`] times a monitor; then it is
 //! left off, said in the log.
 //!
@@ -115,42 +117,51 @@ impl Spread {
         }
     }
 
-    /// Stops every console: closing their standard input tells them to quit; they get a
-    /// moment, then are killed. The wait is on this thread when the wall quits (`wait`),
-    /// so that none outlives it, and on a thread of its own when the wall is laid out
-    /// again, so that this console's frames go on meanwhile.
-    fn stop_all(&mut self, wait: bool) {
-        let mut stopping: Vec<(usize, Child)> = Vec::new();
-        for c in self.children.drain(..) {
-            if let Some(mut p) = c.process {
-                drop(p.stdin.take());
-                stopping.push((c.monitor, p));
+    /// Stops every console (when the wall quits; they are waited for, so that none
+    /// outlives it).
+    fn stop_all(&mut self) {
+        stop(self.children.drain(..).collect(), true);
+    }
+}
+
+/// Stops `children`: closing their standard input tells them to quit; they get a moment,
+/// then are killed. The wait is on this thread when the wall quits (`wait`), and on a
+/// thread of its own when the wall is laid out again, so that this console's frames go on
+/// meanwhile.
+fn stop(children: Vec<WallChild>, wait: bool) {
+    let mut stopping: Vec<(usize, Child)> = Vec::new();
+    for c in children {
+        if let Some(mut p) = c.process {
+            drop(p.stdin.take());
+            stopping.push((c.monitor, p));
+        }
+    }
+    if stopping.is_empty() {
+        return;
+    }
+    let mut reap = move || {
+        let until = Instant::now() + Duration::from_secs(3);
+        for (monitor, p) in &mut stopping {
+            while matches!(p.try_wait(), Ok(None)) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if matches!(p.try_wait(), Ok(None)) {
+                warn!("the wall console on monitor {monitor} did not quit; stopping it");
+                let _ = p.kill();
+                let _ = p.wait();
             }
         }
-        let mut reap = move || {
-            let until = Instant::now() + Duration::from_secs(3);
-            for (monitor, p) in &mut stopping {
-                while matches!(p.try_wait(), Ok(None)) && Instant::now() < until {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                if matches!(p.try_wait(), Ok(None)) {
-                    warn!("the wall console on monitor {monitor} did not quit; stopping it");
-                    let _ = p.kill();
-                    let _ = p.wait();
-                }
-            }
-        };
-        if wait {
-            reap();
-        } else if let Err(e) = std::thread::Builder::new().name("onegrid-wall-stop".into()).spawn(reap) {
-            warn!("cannot wait for the old wall consoles on a thread of their own: {e}");
-        }
+    };
+    if wait {
+        reap();
+    } else if let Err(e) = std::thread::Builder::new().name("onegrid-wall-stop".into()).spawn(reap) {
+        warn!("cannot wait for the old wall consoles on a thread of their own: {e}");
     }
 }
 
 impl Drop for Spread {
     fn drop(&mut self) {
-        self.stop_all(true);
+        self.stop_all();
     }
 }
 
@@ -262,8 +273,9 @@ fn refill_on_change(mut fill: ResMut<Fill>, monitors: Query<&Monitor>, mut since
     }
 }
 
-/// Starts a console for every monitor but the first once the monitors are listed, and
-/// again for the new layout when they change.
+/// Starts a console for every monitor but the first once the monitors are listed; when
+/// they change, starts those of new monitors and stops those of monitors gone (the others
+/// fill their monitors again by themselves).
 fn spread_wall(mut spread: ResMut<Spread>, monitors: Query<&Monitor>) {
     // The window system lists the monitors in the first frames.
     if monitors.is_empty() {
@@ -284,16 +296,26 @@ fn spread_wall(mut spread: ResMut<Spread>, monitors: Query<&Monitor>) {
             }
         }
         info!("wall: the monitors changed; laying the wall out again");
-        spread.stop_all(false);
     }
     let n = now.len();
     info!("wall: {n} monitor(s)");
     spread.layout = Some(now);
     spread.changing = None;
-    for m in others(n) {
-        let process = spread.start(m);
-        spread.children.push(WallChild { monitor: m, process, ended: None, restarts: Vec::new() });
+    let wanted = others(n);
+    let (kept, gone): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut spread.children).into_iter().partition(|c| wanted.contains(&c.monitor));
+    for c in &gone {
+        info!("wall: monitor {} is gone; stopping its console", c.monitor);
     }
+    stop(gone, false);
+    spread.children = kept;
+    for m in wanted {
+        if spread.children.iter().all(|c| c.monitor != m) {
+            let process = spread.start(m);
+            spread.children.push(WallChild { monitor: m, process, ended: None, restarts: Vec::new() });
+        }
+    }
+    spread.children.sort_by_key(|c| c.monitor);
 }
 
 /// Whether a console restarted at `restarts` may be started again at `now`: fewer than
@@ -502,7 +524,7 @@ mod tests {
     }
 
     #[test]
-    fn a_monitor_plugged_in_or_out_lays_the_wall_out_again() {
+    fn a_monitor_plugged_in_or_out_starts_or_stops_its_console_and_leaves_the_others_running() {
         let dir = tempfile::tempdir().expect("dir");
         let plan = SpreadPlan { exe: stand_in(dir.path(), None), args: vec!["--wall".into()] };
         let mut app = App::new();
@@ -521,22 +543,23 @@ mod tests {
         app.update();
         let second = pids(&mut app);
         assert_eq!(second.iter().map(|p| p.0).collect::<Vec<_>>(), [1, 2], "one console per other monitor");
-        assert_ne!(second[0].1, first[0].1, "monitor 1's console was started again");
-        // The old one is stopped and reaped on a thread of its own, without holding up a frame.
-        let gone = |pid: u32| !std::path::Path::new(&format!("/proc/{pid}")).exists();
-        let t = Instant::now();
-        while !gone(first[0].1) && t.elapsed() < Duration::from_secs(5) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(gone(first[0].1), "and the old one stopped");
+        assert_eq!(second[0], first[0], "monitor 1's console runs on, undisturbed");
         assert_eq!(app.world_mut().resource_mut::<Spread>().running(), [1, 2]);
 
-        // Unplugged: back to one other monitor.
+        // The middle one unplugged: two monitors again. Monitor 2's console stops (it is
+        // reaped on a thread of its own, without holding up a frame); monitor 1's runs on
+        // and fills what is monitor 1 now, by itself.
         app.world_mut().despawn(right);
         app.update();
         std::thread::sleep(SETTLE + Duration::from_millis(100));
         app.update();
-        assert_eq!(pids(&mut app).iter().map(|p| p.0).collect::<Vec<_>>(), [1]);
+        assert_eq!(pids(&mut app), [first[0]]);
+        let gone = |pid: u32| !std::path::Path::new(&format!("/proc/{pid}")).exists();
+        let t = Instant::now();
+        while !gone(second[1].1) && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(gone(second[1].1), "monitor 2's console stopped");
         assert_eq!(app.world_mut().resource_mut::<Spread>().running(), [1]);
     }
 
