@@ -444,3 +444,51 @@ fn a_command_sent_before_the_console_crashed_is_resent_by_its_next_run_to_its_se
     rt.block_on(other.shutdown());
     rt.block_on(server.shutdown());
 }
+
+/// What the outbox costs a command: the time from the desk asking to the desk hearing the
+/// server's ack, for reports sent one after another, by a desk with an outbox and one
+/// without, in alternating blocks on one server (so that both meet the same machine).
+#[test]
+#[ignore = "a measurement: cargo test -p onegrid-console --test desk outbox_cost -- --ignored --nocapture"]
+fn outbox_cost() {
+    let rt = common::runtime();
+    let (dir, outbox) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    let server = common::server(&rt, dir.path(), |_| {});
+    let mut apps = [desk_with_outbox(server.addr, Some(outbox.path())), desk_app(server.addr)];
+    let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut ticket = 0;
+    for round in 0..8 {
+        for (which, app) in apps.iter_mut().enumerate() {
+            for _ in 0..25 {
+                ticket += 1;
+                let mut r = report(118.13044, 24.46149, "0201");
+                r.description = format!("来电：第 {ticket} 通");
+                let started = std::time::Instant::now();
+                app.world_mut().write_message(Intent::Report { report: r, ticket });
+                app.update();
+                while !app.world().resource::<Desk>().pending.is_empty() {
+                    assert!(started.elapsed() < std::time::Duration::from_secs(10), "no answer");
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                    app.update();
+                }
+                if round > 0 {
+                    times[which].push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+        }
+    }
+    let pct = |v: &mut Vec<f64>, p: f64| {
+        v.sort_by(f64::total_cmp);
+        v[((v.len() - 1) as f64 * p).round() as usize]
+    };
+    let [mut with, mut without] = times;
+    let (w50, w95, o50, o95) =
+        (pct(&mut with, 0.5), pct(&mut with, 0.95), pct(&mut without, 0.5), pct(&mut without, 0.95));
+    println!(
+        "report round trip, {} each: with the outbox p50 {w50:.2} ms p95 {w95:.2} ms; without p50 {o50:.2} ms p95 {o95:.2} ms; with ÷ without p50 {:.2}×, p95 {:.2}×",
+        with.len(),
+        w50 / o50,
+        w95 / o95
+    );
+    rt.block_on(server.shutdown());
+}
