@@ -580,7 +580,14 @@ fn take_answers(
     for Undelivered(req) in lost.read() {
         if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
             let p = desk.pending.remove(i);
-            desk.failed(p, "连接中断，未发送".to_owned());
+            // A held report given up: the link stayed down past the resend window.
+            let why = if p.held {
+                let minutes = crate::net::client::RESEND_WITHIN.as_secs() / 60;
+                format!("连接中断超过 {minutes} 分钟，未发送，请重新登记")
+            } else {
+                "连接中断，未发送".to_owned()
+            };
+            desk.failed(p, why);
         }
         desk.asked.remove(req);
     }
@@ -633,6 +640,74 @@ fn expire_pending(mut desk: ResMut<Desk>, link: Option<Res<Link>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_a_former_run_left_is_pending_again_and_its_outcome_said() {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins).init_resource::<Desk>();
+        app.add_message::<ServerEvent>()
+            .add_message::<Undelivered>()
+            .add_message::<CommandFate>()
+            .add_message::<Restored>()
+            .add_message::<NetNotice>()
+            .add_message::<Intent>()
+            .add_systems(Update, take_answers);
+        let report = Report {
+            category: "0201".into(),
+            location: geo_types::Point::new(118.13, 24.46),
+            datum: Default::default(),
+            source: onegrid_protocol::Source::Hotline,
+            description: String::new(),
+            attachments: vec![],
+            severity: 3,
+            scale: onegrid_protocol::Scale::Individual,
+            held_ms: 0,
+        };
+        let restored = |req: &str, cmd: Command, written: bool| Restored {
+            req: req.into(),
+            what: format!("登记 {req}"),
+            cmd,
+            written,
+        };
+        app.world_mut().write_message(restored("o1", Command::Report(report.clone()), false));
+        app.world_mut().write_message(restored("o2", Command::Report(report), true));
+        app.world_mut().write_message(restored("o3", Command::Accept(Act { incident: 9, note: String::new() }), true));
+        app.world_mut()
+            .write_message(NetNotice { text: "上次运行遗留的未发送操作无法读取".into(), error: true });
+        app.update();
+        let desk = app.world().resource::<Desk>();
+        let shown: Vec<_> = desk.pending.iter().map(|p| (p.what.as_str(), p.held, p.report, p.incident)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("登记 o1（上次运行时）", true, true, None),
+                ("登记 o2（上次运行时）", false, true, None),
+                ("登记 o3（上次运行时）", false, false, Some(9)),
+            ]
+        );
+        assert!(desk.notices[0].error && desk.notices[0].text.contains("无法读取"));
+
+        // The held one was too old to send; the sent one is answered with its incident.
+        app.world_mut().write_message(Undelivered("o1".into()));
+        app.world_mut().write_message(ServerEvent(ServerMsg::Ack {
+            req: "o2".into(),
+            seq: Some(3),
+            incident: Some(5),
+            repeated: true,
+        }));
+        app.update();
+        let desk = app.world().resource::<Desk>();
+        let texts: Vec<&str> = desk.notices.iter().take(2).map(|n| n.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "登记 o1（上次运行时）：连接中断超过 2 分钟，未发送，请重新登记",
+                "登记 o2（上次运行时）：已确认（断线前已办理），事件 #5"
+            ]
+        );
+        assert_eq!(desk.pending.len(), 1);
+        assert!(desk.reported.is_none(), "no form of this run sent it");
+    }
 
     #[test]
     fn closing_with_commands_unanswered_asks_first() {
