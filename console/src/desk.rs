@@ -652,17 +652,7 @@ mod tests {
             .add_message::<NetNotice>()
             .add_message::<Intent>()
             .add_systems(Update, take_answers);
-        let report = Report {
-            category: "0201".into(),
-            location: geo_types::Point::new(118.13, 24.46),
-            datum: Default::default(),
-            source: onegrid_protocol::Source::Hotline,
-            description: String::new(),
-            attachments: vec![],
-            severity: 3,
-            scale: onegrid_protocol::Scale::Individual,
-            held_ms: 0,
-        };
+        let report = crate::testing::hotline_report();
         let restored = |req: &str, cmd: Command, written: bool| Restored {
             req: req.into(),
             what: format!("登记 {req}"),

@@ -15,6 +15,26 @@ pub mod style;
 pub mod ui;
 pub mod view;
 
+#[cfg(test)]
+mod testing {
+    //! What the unit tests of several modules share.
+
+    /// A caller's fire-hazard report in Siming, as the desk sends one.
+    pub fn hotline_report() -> onegrid_protocol::Report {
+        onegrid_protocol::Report {
+            category: "0201".into(),
+            location: geo_types::Point::new(118.13, 24.46),
+            datum: Default::default(),
+            source: onegrid_protocol::Source::Hotline,
+            description: String::new(),
+            attachments: vec![],
+            severity: 3,
+            scale: onegrid_protocol::Scale::Individual,
+            held_ms: 0,
+        }
+    }
+}
+
 use bevy::prelude::*;
 use bevy::window::{MonitorSelection, PresentMode, WindowMode, WindowPosition, WindowResolution};
 use bevy_egui::EguiPlugin;

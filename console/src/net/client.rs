@@ -651,17 +651,7 @@ mod tests {
     #[test]
     fn what_a_former_run_left_is_taken_up_under_new_ids_and_old_or_foreign_work_is_given_up() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let report = onegrid_protocol::Report {
-            category: "0201".into(),
-            location: geo_types::Point::new(118.13, 24.46),
-            datum: Default::default(),
-            source: onegrid_protocol::Source::Hotline,
-            description: String::new(),
-            attachments: vec![],
-            severity: 3,
-            scale: onegrid_protocol::Scale::Individual,
-            held_ms: 0,
-        };
+        let report = crate::testing::hotline_report();
         let entry = |req: &str, age_s: i64, written: bool, journal: Option<&str>| Entry {
             msg: ClientMsg::Command {
                 req: req.into(),
