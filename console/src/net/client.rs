@@ -702,6 +702,50 @@ mod tests {
     }
 
     #[test]
+    fn a_console_that_cannot_keep_an_outbox_says_so_and_runs_on() {
+        let file = tempfile::NamedTempFile::new().expect("file");
+        let config =
+            NetConfig { url: "ws://127.0.0.1:9".into(), token: "t".into(), outbox: Some(file.path().join("outbox")) };
+        let mut f = Flights::default();
+        let said: Vec<String> = open_outbox(&config, &mut f).iter().map(|e| format!("{e:?}")).collect();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].starts_with("Notice { text: \"无法在 ") && said[0].ends_with("error: true }"), "{said:?}");
+        assert!(f.outbox.is_none());
+        f.sending(
+            &out(ClientMsg::Command {
+                req: "a".into(),
+                cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act { incident: 1, note: String::new() }),
+                key: Some("k".into()),
+            }),
+            None,
+        );
+        assert_eq!(f.list.len(), 1, "kept in memory all the same");
+        assert!(f.take_problem().is_none(), "nothing more to say");
+    }
+
+    #[test]
+    fn an_outbox_that_cannot_be_written_any_more_is_said_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = dir.path().join("outbox");
+        let config = NetConfig { url: "ws://127.0.0.1:9".into(), token: "t".into(), outbox: Some(folder.clone()) };
+        let mut f = Flights::default();
+        open_outbox(&config, &mut f);
+        assert!(f.outbox.is_some());
+        std::fs::remove_dir_all(&folder).expect("the folder taken away");
+        let accept = |req: &str| ClientMsg::Command {
+            req: req.into(),
+            cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act { incident: 1, note: String::new() }),
+            key: Some(req.into()),
+        };
+        f.sending(&out(accept("a")), None);
+        let said = format!("{:?}", f.take_problem());
+        assert!(said.contains("无法写入") && said.contains("error: true"), "{said}");
+        f.sending(&out(accept("b")), None);
+        assert!(f.take_problem().is_none(), "said once");
+        assert_eq!(f.list.len(), 2, "kept in memory");
+    }
+
+    #[test]
     fn a_command_refused_as_overloaded_is_sent_again_a_few_times() {
         let cmd = ClientMsg::Command {
             req: "r".into(),
