@@ -88,6 +88,9 @@ pub struct Pending {
     pub ticket: Option<u64>,
     /// A report: its answer names the incident the server made.
     pub report: bool,
+    /// A held report a former run left: what it says, to be written again should it be
+    /// given up (this run's own reports stay in their form until answered).
+    pub content: Option<Report>,
     /// The unit it acts for.
     pub unit: Option<UnitId>,
     /// What, in words.
@@ -108,6 +111,7 @@ impl Pending {
             incident: None,
             ticket: None,
             report: false,
+            content: None,
             unit: None,
             what,
             sent: Instant::now(),
@@ -181,6 +185,9 @@ pub struct Desk {
     /// The outcome of the latest report sent: its ticket, and the incident the server
     /// made or the refusal in words.
     pub reported: Option<(u64, Result<IncidentId, String>)>,
+    /// Held reports a former run left that could not be sent any more: the intake form
+    /// takes each up in turn, filled in, to be sent again (oldest first; only added to).
+    pub retake: Vec<Report>,
     asked: HashMap<String, Asked>,
     last_selection: (Option<IncidentId>, Option<UnitId>),
 }
@@ -579,13 +586,17 @@ fn take_answers(
     }
     for Undelivered(req) in lost.read() {
         if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
-            let p = desk.pending.remove(i);
-            // A held report given up: the link stayed down past the resend window.
-            let why = if p.held {
-                let minutes = crate::net::client::RESEND_WITHIN.as_secs() / 60;
-                format!("连接中断超过 {minutes} 分钟，未发送，请重新登记")
-            } else {
-                "连接中断，未发送".to_owned()
+            let mut p = desk.pending.remove(i);
+            // A held report given up: the link stayed down past the resend window. This
+            // run's stays in its form; a former run's is put back into one.
+            let minutes = crate::net::client::RESEND_WITHIN.as_secs() / 60;
+            let why = match (p.held, p.content.take()) {
+                (true, Some(report)) => {
+                    desk.retake.push(report);
+                    format!("连接中断超过 {minutes} 分钟，未发送；内容已恢复到登记表，请核对后重新提交")
+                }
+                (true, None) => format!("连接中断超过 {minutes} 分钟，未发送，请重新提交"),
+                (false, _) => "连接中断，未发送".to_owned(),
             };
             desk.failed(p, why);
         }
@@ -611,7 +622,10 @@ fn restored_pending(r: &Restored) -> Pending {
         | Command::Escalate(a) => p.incident = Some(a.incident),
         Command::Dispatch(d) => p.incident = Some(d.incident),
         Command::SetStatus { unit, .. } => p.unit = Some(*unit),
-        Command::Report(_) => p.report = true,
+        Command::Report(r) => {
+            p.report = true;
+            p.content = p.held.then(|| r.clone());
+        }
         Command::Position(_) => {}
     }
     p
@@ -691,12 +705,14 @@ mod tests {
         assert_eq!(
             texts,
             [
-                "登记 o1（上次运行时）：连接中断超过 2 分钟，未发送，请重新登记",
+                "登记 o1（上次运行时）：连接中断超过 2 分钟，未发送；内容已恢复到登记表，请核对后重新提交",
                 "登记 o2（上次运行时）：已确认（断线前已办理），事件 #5"
             ]
         );
         assert_eq!(desk.pending.len(), 1);
         assert!(desk.reported.is_none(), "no form of this run sent it");
+        assert_eq!(desk.retake.len(), 1, "the report given up is to be written again");
+        assert_eq!(desk.retake[0].category, "0201");
     }
 
     #[test]

@@ -492,3 +492,37 @@ fn outbox_cost() {
     );
     rt.block_on(server.shutdown());
 }
+
+#[test]
+fn a_held_report_a_former_run_left_too_long_ago_is_not_sent_but_given_back() {
+    let rt = common::runtime();
+    let (dir, outbox) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    let server = common::server(&rt, dir.path(), |_| {});
+    // What a console that died three minutes ago, holding a report, left behind.
+    let mut r = report(118.13044, 24.46149, "0201");
+    r.description = "来电：三分钟前登记".into();
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
+    let left = onegrid_console::net::outbox::Entry {
+        msg: onegrid_protocol::ClientMsg::Command {
+            req: "c4".into(),
+            cmd: onegrid_protocol::Command::Report(r.clone()),
+            key: Some("former-run-4".into()),
+        },
+        what: "登记 0201".into(),
+        asked_at_ms: now_ms - 180_000,
+        written: false,
+        journal: None,
+    };
+    Outbox::open(outbox.path(), "dev-commander").expect("outbox").outbox.save(&[left]).expect("save");
+
+    let mut app = desk_with_outbox(server.addr, Some(outbox.path()));
+    let text = notice_with(&mut app, "登记 0201（上次运行时）：连接中断超过 2 分钟，未发送");
+    assert!(text.contains("内容已恢复到登记表"), "{text}");
+    assert_eq!(app.world().resource::<Desk>().retake, vec![r.clone()], "given back to be written again");
+    assert!(app.world().resource::<Desk>().pending.is_empty());
+    let made = server.engine.with_published(|p| p.world.incidents.len());
+    assert_eq!(made, 0, "not sent: the server would date it by the client's word, at most two minutes back");
+    assert!(outbox_files(outbox.path()).is_empty());
+    drop(app);
+    rt.block_on(server.shutdown());
+}

@@ -91,6 +91,9 @@ pub struct IntakeState {
     pub menu_at: Option<[f64; 2]>,
     /// The last ticket handed out.
     pub tickets: u64,
+    /// How many of the desk's reports to write again ([`crate::desk::Desk::retake`]) the
+    /// form has taken up.
+    pub retaken: usize,
 }
 
 impl IntakeState {
@@ -113,6 +116,30 @@ impl IntakeState {
     pub fn ticket(&mut self) -> u64 {
         self.tickets += 1;
         self.tickets
+    }
+
+    /// Takes up, when no report is being written, the next of the reports a former run
+    /// left that could not be sent (`retake`, only ever added to): the form opens filled
+    /// in, saying why, for the operator to check and send.
+    pub fn retake(&mut self, retake: &[Report]) {
+        if self.draft.is_some() {
+            return;
+        }
+        let Some(r) = retake.get(self.retaken) else { return };
+        self.retaken += 1;
+        let at = onegrid_protocol::coord::to_wgs84(r.location, r.datum);
+        self.draft = Some(Draft {
+            at: Some([at.x(), at.y()]),
+            picking: false,
+            category: Some(r.category.clone()),
+            severity: r.severity,
+            scale: r.scale,
+            source: r.source,
+            description: r.description.clone(),
+            category_filter: String::new(),
+            ticket: None,
+            error: Some(RETAKE.to_owned()),
+        });
     }
 
     /// Takes the server's answer to the draft, if `outcome` is for it: an incident made
@@ -195,6 +222,9 @@ const OUTSIDE: &str = "该点不在本市网格内";
 
 /// Why a point outside the user's own area cannot be registered from this desk.
 const OUT_OF_SCOPE: &str = "该点不在本级管辖范围";
+
+/// Why a report a former run left is in the form again.
+pub const RETAKE: &str = "上次运行时未能发送（断线超过 2 分钟）：内容已恢复，请核对后重新提交";
 
 /// The categories `filter` narrows the list to: by name or module (any part of it) or by
 /// code (its start); all of them for an empty filter. A responsibility list runs to
@@ -554,6 +584,35 @@ mod tests {
         s.draft.as_mut().expect("draft").ticket = Some(t2);
         s.settle(Some(&(t2, Ok(12))));
         assert!(s.draft.is_none(), "registered: the form closes");
+    }
+
+    #[test]
+    fn reports_a_former_run_could_not_send_come_back_into_the_form_one_by_one() {
+        let mut first = crate::testing::hotline_report();
+        first.description = "楼道堆物".into();
+        let mut second = first.clone();
+        second.description = "噪声扰民".into();
+        second.datum = Datum::Gcj02;
+        second.location = onegrid_protocol::coord::wgs84_to_gcj02(Point::new(118.1, 24.47));
+        let mut s = IntakeState { draft: Some(Draft::new(None)), ..Default::default() };
+        s.retake(&[first.clone()]);
+        assert_eq!(s.retaken, 0, "a report being written is not pushed aside");
+        s.draft = None;
+        s.retake(&[first.clone(), second.clone()]);
+        let d = s.draft.clone().expect("the first, filled in");
+        assert_eq!(d.error.as_deref(), Some(RETAKE));
+        assert_eq!(d.report().expect("complete"), Report { held_ms: 0, ..first.clone() }, "as it was");
+        s.retake(&[first.clone(), second.clone()]);
+        assert_eq!(s.draft.as_ref().map(|d| d.description.as_str()), Some("楼道堆物"), "one at a time");
+        s.draft = None;
+        s.retake(&[first.clone(), second.clone()]);
+        let at = s.draft.as_ref().and_then(|d| d.at).expect("placed");
+        assert!((at[0] - 118.1).abs() < 1e-5 && (at[1] - 24.47).abs() < 1e-5, "in WGS-84: {at:?}");
+        s.draft = None;
+        s.retake(&[first, second]);
+        assert!(s.draft.is_none(), "each once");
+        let minutes = crate::net::client::RESEND_WITHIN.as_secs() / 60;
+        assert!(RETAKE.contains(&format!("超过 {minutes} 分钟")));
     }
 
     #[test]

@@ -207,6 +207,7 @@ fn ui_system(
                 }
             });
             state.intake.settle(live.desk.reported.as_ref());
+            state.intake.retake(&live.desk.retake);
             let UiState { filter, detail, detail_for, intake, .. } = &mut *state;
             egui::Panel::right("right").resizable(true).default_size(420.0).show(&mut root, |ui| {
                 ui.horizontal(|ui| {
