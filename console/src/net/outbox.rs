@@ -177,7 +177,12 @@ impl Outbox {
         let body = Body { format: FORMAT, entries: entries.to_vec() };
         let bytes = serde_json::to_vec(&body).map_err(std::io::Error::other)?;
         let tmp = self.path.with_extension("json.new");
-        let mut f = File::create(&tmp)?;
+        // Reports carry callers' names and numbers: readable by this user only.
+        let mut open = OpenOptions::new();
+        open.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+        let mut f = open.open(&tmp)?;
         f.write_all(&bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, &self.path)
@@ -216,6 +221,12 @@ mod tests {
         let saved = vec![entry("k1", true), entry("k2", false)];
         first.outbox.save(&saved).expect("save");
         let path = first.outbox.path().to_owned();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("file").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "callers' details are for this user only");
+        }
         drop(first);
         let again = Outbox::open(dir.path(), "dev-commander").expect("open again");
         assert_eq!(again.entries, saved);
