@@ -8,6 +8,7 @@
 //! console started again after a crash takes them up ([`Restored`]).
 
 pub mod client;
+mod flights;
 pub mod outbox;
 
 use std::time::{Duration, Instant};

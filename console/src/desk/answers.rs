@@ -1,0 +1,230 @@
+//! What comes back for the desk: the server's acks, refusals and query results, what the
+//! network thread says became of a command (held, sent again, given up, restored from a
+//! former run), and commands left unanswered too long, turned into pending entries,
+//! notices and the panels' data.
+
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use onegrid_protocol::{Command, QueryResult, ServerMsg};
+
+use super::{Asked, Desk, Intent, Pending, refusal_words};
+use crate::net::{CommandFate, Fate, Link, LinkState, NetNotice, Restored, ServerEvent, Undelivered};
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn take_answers(
+    mut events: MessageReader<ServerEvent>,
+    mut lost: MessageReader<Undelivered>,
+    mut fates: MessageReader<CommandFate>,
+    mut restored: MessageReader<Restored>,
+    mut said: MessageReader<NetNotice>,
+    mut desk: ResMut<Desk>,
+    mut intents: MessageWriter<Intent>,
+) {
+    for NetNotice { text, error } in said.read() {
+        desk.notice(text.clone(), *error, None);
+    }
+    // Before their fates: a command a former run left is pending again first.
+    for r in restored.read() {
+        desk.pending.push(restored_pending(r));
+    }
+    // Before the answers: a command is resent before its answer can come (the network
+    // thread hands both over in that order, and both may arrive in one frame).
+    for CommandFate { req, fate } in fates.read() {
+        let Some(i) = desk.pending.iter().position(|p| &p.req == req) else { continue };
+        match fate {
+            Fate::Held => desk.pending[i].held = true,
+            Fate::Sent => {
+                let p = &mut desk.pending[i];
+                p.held = false;
+                p.sent = Instant::now();
+            }
+            Fate::Resent => {
+                let p = &mut desk.pending[i];
+                p.resent = true;
+                p.sent = Instant::now();
+            }
+            Fate::Unconfirmed => {
+                let p = desk.pending.remove(i);
+                desk.failed(
+                    p,
+                    "连接中断，未获确认，也未重发（断线过久、服务器不支持重发或已更换），是否已办理不明，请核对事件状态"
+                        .into(),
+                );
+            }
+        }
+    }
+    for ServerEvent(msg) in events.read() {
+        match msg {
+            ServerMsg::Ack { req, incident, repeated, .. } => {
+                if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
+                    let p = desk.pending.remove(i);
+                    // A repeat: the first sending had been applied; its ack was lost with the link.
+                    let how = if *repeated { "已确认（断线前已办理）" } else { "已确认" };
+                    match (p.report, *incident) {
+                        (true, Some(id)) => {
+                            if let Some(t) = p.ticket {
+                                desk.reported = Some((t, Ok(id)));
+                            }
+                            desk.notice(format!("{}：{how}，事件 #{id}", p.what), false, Some(id));
+                            intents.write(Intent::SelectIncident(id));
+                        }
+                        _ => desk.notice(format!("{}：{how}", p.what), false, p.incident),
+                    }
+                }
+            }
+            ServerMsg::Error { req: Some(req), code, message } => {
+                if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
+                    let p = desk.pending.remove(i);
+                    desk.failed(p, format!("被拒绝 — {}（{message}）", refusal_words(*code)));
+                } else if desk.asked.remove(req).is_some() {
+                    desk.notice(format!("查询失败：{message}"), true, None);
+                }
+            }
+            ServerMsg::Error { req: None, message, .. } => desk.notice(format!("服务器：{message}"), true, None),
+            ServerMsg::Result { req, result } => match (desk.asked.remove(req), result) {
+                (Some(Asked::Nearest(id)), QueryResult::Nearest { units }) => desk.nearest = Some((id, units.clone())),
+                (Some(Asked::Matched(id, skill)), QueryResult::Nearest { units }) => {
+                    desk.matched = Some((id, skill, units.clone()));
+                }
+                (Some(Asked::Cameras(id)), QueryResult::Cameras { cameras }) => {
+                    desk.linked_cameras = Some((id, cameras.clone()));
+                }
+                (Some(Asked::Track(u)), QueryResult::Track { points, .. }) => desk.track = Some((u, points.clone())),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    for Undelivered(req) in lost.read() {
+        if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
+            let mut p = desk.pending.remove(i);
+            // A held report given up: the link stayed down past the resend window. This
+            // run's stays in its form; a former run's is put back into one.
+            let minutes = crate::net::client::RESEND_WITHIN.as_secs() / 60;
+            let why = match (p.held, p.content.take()) {
+                (true, Some(report)) => {
+                    desk.retake.push(report);
+                    format!("连接中断超过 {minutes} 分钟，未发送；内容已恢复到登记表，请核对后重新提交")
+                }
+                (true, None) => format!("连接中断超过 {minutes} 分钟，未发送，请重新提交"),
+                (false, _) => "连接中断，未发送".to_owned(),
+            };
+            desk.failed(p, why);
+        }
+        desk.asked.remove(req);
+    }
+}
+
+/// A command a former run of the console left unanswered, pending again: what it acts on
+/// is read off the command; its words say where it comes from.
+fn restored_pending(r: &Restored) -> Pending {
+    let mut p = Pending::new(format!("{}（上次运行时）", r.what));
+    p.req = r.req.clone();
+    p.held = !r.written;
+    p.resent = r.written;
+    match &r.cmd {
+        Command::Accept(a)
+        | Command::Start(a)
+        | Command::Feedback(a)
+        | Command::Verify(a)
+        | Command::Close(a)
+        | Command::Return(a)
+        | Command::Reopen(a)
+        | Command::Escalate(a) => p.incident = Some(a.incident),
+        Command::Dispatch(d) => p.incident = Some(d.incident),
+        Command::SetStatus { unit, .. } => p.unit = Some(*unit),
+        Command::Report(r) => {
+            p.report = true;
+            p.content = p.held.then(|| r.clone());
+        }
+        Command::Position(_) => {}
+    }
+    p
+}
+
+/// A command unanswered this long while connected is reported as unconfirmed. While the
+/// link is down the clock does not run: the network thread holds the command and sends
+/// it again on reconnecting (then the clock starts over).
+const PENDING_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub(super) fn expire_pending(mut desk: ResMut<Desk>, link: Option<Res<Link>>) {
+    if link.is_some_and(|l| l.state != LinkState::Connected) {
+        let now = Instant::now();
+        for p in &mut desk.pending {
+            p.sent = now;
+        }
+        return;
+    }
+    let expired: Vec<Pending> = desk.pending.iter().filter(|p| p.sent.elapsed() > PENDING_TIMEOUT).cloned().collect();
+    for p in expired {
+        desk.pending.retain(|q| q.req != p.req);
+        desk.failed(p, format!("{} 秒未获确认，请核对事件状态", PENDING_TIMEOUT.as_secs()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onegrid_protocol::Act;
+
+    #[test]
+    fn what_a_former_run_left_is_pending_again_and_its_outcome_said() {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins).init_resource::<Desk>();
+        app.add_message::<ServerEvent>()
+            .add_message::<Undelivered>()
+            .add_message::<CommandFate>()
+            .add_message::<Restored>()
+            .add_message::<NetNotice>()
+            .add_message::<Intent>()
+            .add_systems(Update, take_answers);
+        let report = crate::testing::hotline_report();
+        let restored = |req: &str, cmd: Command, written: bool| Restored {
+            req: req.into(),
+            what: format!("登记 {req}"),
+            cmd,
+            written,
+        };
+        app.world_mut().write_message(restored("o1", Command::Report(report.clone()), false));
+        app.world_mut().write_message(restored("o2", Command::Report(report), true));
+        app.world_mut().write_message(restored("o3", Command::Accept(Act { incident: 9, note: String::new() }), true));
+        app.world_mut()
+            .write_message(NetNotice { text: "上次运行遗留的未发送操作无法读取".into(), error: true });
+        app.update();
+        let desk = app.world().resource::<Desk>();
+        let shown: Vec<_> = desk.pending.iter().map(|p| (p.what.as_str(), p.held, p.report, p.incident)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("登记 o1（上次运行时）", true, true, None),
+                ("登记 o2（上次运行时）", false, true, None),
+                ("登记 o3（上次运行时）", false, false, Some(9)),
+            ]
+        );
+        assert!(desk.notices[0].error && desk.notices[0].text.contains("无法读取"));
+
+        // The held one was too old to send; the sent one is answered with its incident.
+        app.world_mut().write_message(Undelivered("o1".into()));
+        app.world_mut().write_message(ServerEvent(ServerMsg::Ack {
+            req: "o2".into(),
+            seq: Some(3),
+            incident: Some(5),
+            repeated: true,
+        }));
+        app.update();
+        let desk = app.world().resource::<Desk>();
+        let texts: Vec<&str> = desk.notices.iter().take(2).map(|n| n.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "登记 o1（上次运行时）：连接中断超过 2 分钟，未发送；内容已恢复到登记表，请核对后重新提交",
+                "登记 o2（上次运行时）：已确认（断线前已办理），事件 #5"
+            ]
+        );
+        assert_eq!(desk.pending.len(), 1);
+        assert!(desk.reported.is_none(), "no form of this run sent it");
+        assert_eq!(desk.retake.len(), 1, "the report given up is to be written again");
+        assert_eq!(desk.retake[0].category, "0201");
+    }
+}
