@@ -459,6 +459,53 @@ mod tests {
     }
 
     #[test]
+    fn on_reconnecting_what_the_server_can_tell_apart_is_sent_and_the_rest_given_up() {
+        let accept = |req: &str| ClientMsg::Command {
+            req: req.into(),
+            cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act { incident: 1, note: String::new() }),
+            key: Some(req.into()),
+        };
+        let report = ClientMsg::Command {
+            req: "held".into(),
+            cmd: onegrid_protocol::Command::Report(crate::testing::hotline_report()),
+            key: Some("held".into()),
+        };
+        let fill = |f: &mut Flights| {
+            f.sending(&out(accept("to-j1")), Some("j1"));
+            f.sending(&out(accept("to-j2")), Some("j2"));
+            assert!(f.hold(&out(report.clone())));
+        };
+        let said = |events: Vec<NetEvent>| events.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>();
+        let sent =
+            |list: &[(String, ClientMsg, Fate)]| list.iter().map(|(r, _, fate)| (r.clone(), *fate)).collect::<Vec<_>>();
+
+        // Back on j1's server: its command goes again, the one sent to j2 is given up, the
+        // held report goes for the first time, dated and marked written to j1.
+        let mut f = Flights::default();
+        fill(&mut f);
+        let (given_up, to_send) = f.reconnected(true, "j1", Instant::now());
+        assert_eq!(said(given_up), [r#"Fate { req: "to-j2", fate: Unconfirmed }"#]);
+        assert_eq!(sent(&to_send), [("to-j1".to_owned(), Fate::Resent), ("held".to_owned(), Fate::Sent)]);
+        assert!(f.list.iter().all(|x| x.written && x.journal.as_deref() == Some("j1")));
+        let ClientMsg::Command { cmd: onegrid_protocol::Command::Report(r), .. } = &to_send[1].1 else { panic!() };
+        assert!(r.held_ms < 1000, "held a moment: {} ms", r.held_ms);
+
+        // A server without keys: nothing written goes again; the held report does.
+        let mut f = Flights::default();
+        fill(&mut f);
+        let (given_up, to_send) = f.reconnected(false, "j1", Instant::now());
+        assert_eq!(given_up.len(), 2);
+        assert_eq!(sent(&to_send), [("held".to_owned(), Fate::Sent)]);
+
+        // Past the window, all is given up.
+        let mut f = Flights::default();
+        fill(&mut f);
+        let (given_up, to_send) = f.reconnected(true, "j1", Instant::now() + RESEND_WITHIN + Duration::from_secs(1));
+        assert_eq!(given_up.len(), 3);
+        assert!(to_send.is_empty() && f.list.is_empty());
+    }
+
+    #[test]
     fn a_command_refused_as_overloaded_is_sent_again_a_few_times() {
         let cmd = ClientMsg::Command {
             req: "r".into(),
