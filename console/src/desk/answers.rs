@@ -33,7 +33,11 @@ pub(super) fn take_answers(
     for CommandFate { req, fate } in fates.read() {
         let Some(i) = desk.pending.iter().position(|p| &p.req == req) else { continue };
         match fate {
-            Fate::Held => desk.pending[i].held = true,
+            Fate::Held => {
+                desk.pending[i].held = true;
+                let what = desk.pending[i].what.clone();
+                desk.notice(format!("{what}：未连接，已暂存本机，恢复连接后自动发送"), false, None);
+            }
             Fate::Sent => {
                 let p = &mut desk.pending[i];
                 p.held = false;
@@ -99,8 +103,8 @@ pub(super) fn take_answers(
     for Undelivered(req) in lost.read() {
         if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
             let mut p = desk.pending.remove(i);
-            // A held report given up: the link stayed down past the resend window. This
-            // run's stays in its form; a former run's is put back into one.
+            // A held report given up: the link (or the console) stayed down past the resend
+            // window. Its form closed when it was held; its words go back into one.
             let minutes = crate::net::client::RESEND_WITHIN.as_secs() / 60;
             let why = match (p.held, p.content.take()) {
                 (true, Some(report)) => {
@@ -226,5 +230,26 @@ mod tests {
         assert!(desk.reported.is_none(), "no form of this run sent it");
         assert_eq!(desk.retake.len(), 1, "the report given up is to be written again");
         assert_eq!(desk.retake[0].category, "0201");
+
+        // This run's report, held, is said so; given up, it goes back to the form too.
+        let mine = crate::testing::hotline_report();
+        let p = Pending {
+            req: "c1".into(),
+            ticket: Some(4),
+            report: true,
+            content: Some(mine.clone()),
+            ..Pending::new("登记 c1".into())
+        };
+        app.world_mut().resource_mut::<Desk>().pending.push(p);
+        app.world_mut().write_message(CommandFate { req: "c1".into(), fate: Fate::Held });
+        app.update();
+        let desk = app.world().resource::<Desk>();
+        assert_eq!(desk.notices[0].text, "登记 c1：未连接，已暂存本机，恢复连接后自动发送");
+        assert!(desk.report_pending(4).is_some_and(|p| p.held));
+        app.world_mut().write_message(Undelivered("c1".into()));
+        app.update();
+        let desk = app.world().resource::<Desk>();
+        assert_eq!(desk.retake.len(), 2);
+        assert_eq!(desk.retake[1], mine);
     }
 }

@@ -97,8 +97,8 @@ pub struct Pending {
     pub ticket: Option<u64>,
     /// A report: its answer names the incident the server made.
     pub report: bool,
-    /// A held report a former run left: what it says, to be written again should it be
-    /// given up (this run's own reports stay in their form until answered).
+    /// A report's words, to be written again should it be held and then given up (the
+    /// form closes once a report is held, so that the next caller can be taken).
     pub content: Option<Report>,
     /// The unit it acts for.
     pub unit: Option<UnitId>,
@@ -194,8 +194,9 @@ pub struct Desk {
     /// The outcome of the latest report sent: its ticket, and the incident the server
     /// made or the refusal in words.
     pub reported: Option<(u64, Result<IncidentId, String>)>,
-    /// Held reports a former run left that could not be sent any more: the intake form
-    /// takes each up in turn, filled in, to be sent again (oldest first; only added to).
+    /// Held reports that could not be sent any more (the link stayed down, or the console
+    /// did, past the resend window): the intake form takes each up in turn, filled in, to
+    /// be sent again (oldest first; only added to).
     pub retake: Vec<Report>,
     asked: HashMap<String, Asked>,
     last_selection: (Option<IncidentId>, Option<UnitId>),
@@ -393,7 +394,12 @@ fn execute_intents(
             }
             Intent::Report { report, ticket } => {
                 let what = report_words(report, &map);
-                let p = Pending { ticket: Some(*ticket), report: true, ..Pending::new(what) };
+                let p = Pending {
+                    ticket: Some(*ticket),
+                    report: true,
+                    content: Some(report.clone()),
+                    ..Pending::new(what)
+                };
                 sent_or_failed(&mut net, &mut desk, Command::Report(report.clone()), p);
             }
         }

@@ -118,9 +118,9 @@ impl IntakeState {
         self.tickets
     }
 
-    /// Takes up, when no report is being written, the next of the reports a former run
-    /// left that could not be sent (`retake`, only ever added to): the form opens filled
-    /// in, saying why, for the operator to check and send.
+    /// Takes up, when no report is being written, the next of the held reports that could
+    /// not be sent (`retake`, only ever added to): the form opens filled in, saying why,
+    /// for the operator to check and send.
     pub fn retake(&mut self, retake: &[Report]) {
         if self.draft.is_some() {
             return;
@@ -143,8 +143,15 @@ impl IntakeState {
     }
 
     /// Takes the server's answer to the draft, if `outcome` is for it: an incident made
-    /// closes the draft; a refusal stays on it, with everything typed.
-    pub fn settle(&mut self, outcome: Option<&(u64, Result<u64, String>)>) {
+    /// closes the draft; a refusal stays on it, with everything typed. A draft whose report
+    /// is `held` for a link that is down closes too, so that the next caller can be taken:
+    /// the desk keeps the report, sends it when the link is back, and gives it back to the
+    /// form ([`IntakeState::retake`]) should it never go.
+    pub fn settle(&mut self, outcome: Option<&(u64, Result<u64, String>)>, held: bool) {
+        if held && self.draft.as_ref().is_some_and(|d| d.ticket.is_some()) {
+            self.draft = None;
+            return;
+        }
         let Some((ticket, result)) = outcome else { return };
         let Some(d) = self.draft.as_mut().filter(|d| d.ticket == Some(*ticket)) else { return };
         match result {
@@ -223,8 +230,8 @@ const OUTSIDE: &str = "该点不在本市网格内";
 /// Why a point outside the user's own area cannot be registered from this desk.
 const OUT_OF_SCOPE: &str = "该点不在本级管辖范围";
 
-/// Why a report a former run left is in the form again.
-pub const RETAKE: &str = "上次运行时未能发送（断线超过 2 分钟）：内容已恢复，请核对后重新提交";
+/// Why a held report is in the form again.
+pub const RETAKE: &str = "断线超过 2 分钟，未能发送：内容已恢复，请核对后重新提交";
 
 /// The categories `filter` narrows the list to: by name or module (any part of it) or by
 /// code (its start); all of them for an empty filter. A responsibility list runs to
@@ -567,13 +574,13 @@ mod tests {
         s.draft.as_mut().expect("draft").ticket = Some(t);
         s.place([118.2, 24.5]);
         assert_eq!(s.draft.as_ref().and_then(|d| d.at), Some([118.1, 24.47]), "sent: the place stays");
-        s.settle(Some(&(t + 1, Ok(9))));
+        s.settle(Some(&(t + 1, Ok(9))), false);
         assert!(s.draft.is_some(), "another report's answer leaves this one alone");
-        s.settle(Some(&(t, Err("登记：被拒绝 — 超出本级管辖范围".into()))));
+        s.settle(Some(&(t, Err("登记：被拒绝 — 超出本级管辖范围".into()))), false);
         let d = s.draft.as_ref().expect("a refusal keeps the draft");
         assert_eq!((d.ticket, d.error.as_deref()), (None, Some("登记：被拒绝 — 超出本级管辖范围")));
         assert_eq!(d.description, "噪声扰民", "nothing typed is lost");
-        s.settle(Some(&(t, Err("again".into()))));
+        s.settle(Some(&(t, Err("again".into()))), false);
         assert_eq!(
             s.draft.as_ref().and_then(|d| d.error.as_deref()),
             Some("登记：被拒绝 — 超出本级管辖范围"),
@@ -582,8 +589,19 @@ mod tests {
         let t2 = s.ticket();
         assert_ne!(t, t2);
         s.draft.as_mut().expect("draft").ticket = Some(t2);
-        s.settle(Some(&(t2, Ok(12))));
+        s.settle(Some(&(t2, Ok(12))), false);
         assert!(s.draft.is_none(), "registered: the form closes");
+
+        // Held for a link that is down: the form closes, for the next caller.
+        s.place([118.1, 24.47]);
+        s.settle(None, true);
+        assert!(s.draft.is_some(), "a draft not yet sent stays, whatever");
+        let t3 = s.ticket();
+        s.draft.as_mut().expect("draft").ticket = Some(t3);
+        s.settle(None, false);
+        assert!(s.draft.is_some(), "sent and awaiting the server: the form waits");
+        s.settle(None, true);
+        assert!(s.draft.is_none(), "held: the desk keeps it, the form is free");
     }
 
     #[test]

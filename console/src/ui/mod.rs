@@ -206,7 +206,10 @@ fn ui_system(
                     }
                 }
             });
-            state.intake.settle(live.desk.reported.as_ref());
+            let held = (state.intake.draft.as_ref().and_then(|d| d.ticket))
+                .and_then(|t| live.desk.report_pending(t))
+                .is_some_and(|p| p.held);
+            state.intake.settle(live.desk.reported.as_ref(), held);
             state.intake.retake(&live.desk.retake);
             let UiState { filter, detail, detail_for, intake, .. } = &mut *state;
             egui::Panel::right("right").resizable(true).default_size(420.0).show(&mut root, |ui| {
