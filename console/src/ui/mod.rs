@@ -154,6 +154,8 @@ fn ui_system(
     let model = map.model.as_deref();
     let mut asked: Vec<Intent> = Vec::new();
     let problem = state.problem.clone().or_else(|| map.error.clone());
+    let connected = live.link.as_ref().is_some_and(|l| l.state == LinkState::Connected);
+    let pending_lines: Vec<String> = live.desk.pending.iter().map(|p| p.waiting_words(connected)).collect();
     let status = status::StatusView {
         link: live.link.as_ref().map(|l| &l.state),
         url: live.link.as_ref().map_or("", |l| l.url.as_str()),
@@ -168,9 +170,9 @@ fn ui_system(
         // A server's clock; the bench's synthetic ticks are not one.
         now: (live.link.is_some() && live.feed.server_now > 0).then_some(live.feed.server_now),
         pending: (live.desk.pending.len(), live.desk.pending.iter().filter(|p| p.held).count()),
+        pending_lines: &pending_lines,
     };
     egui::Panel::top("status").show(&mut root, |ui| status::status_bar(ui, &status));
-    let connected = live.link.as_ref().is_some_and(|l| l.state == LinkState::Connected);
     match *mode {
         Mode::Wall => wall_panels(&mut root, &live, model, scale.0, *role),
         Mode::Desk => {

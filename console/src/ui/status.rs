@@ -37,6 +37,8 @@ pub struct StatusView<'a> {
     /// The desk's commands awaiting the server's answer, and of them those held for the
     /// link.
     pub pending: (usize, usize),
+    /// Each of them in words, where it stands (the count's tooltip).
+    pub pending_lines: &'a [String],
 }
 
 /// The desk's unanswered commands in words, if there are any: "待确认 2 · 待发送 1".
@@ -129,7 +131,10 @@ pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) {
             ui.label(RichText::new(p).color(Color32::from_rgb(255, 90, 90)).size(big));
         }
         if let Some(w) = pending_words(v.pending.0, v.pending.1) {
-            ui.label(RichText::new(format!("⏳ {w}")).color(Color32::from_rgb(250, 210, 90)).size(big));
+            let count = ui.label(RichText::new(format!("⏳ {w}")).color(Color32::from_rgb(250, 210, 90)).size(big));
+            if !v.pending_lines.is_empty() {
+                count.on_hover_text(v.pending_lines.join("\n"));
+            }
         }
         if v.link.is_some() {
             ui.label(RichText::new(v.url).weak().size(big * 0.8));
@@ -227,6 +232,7 @@ mod tests {
             figures_inline: inline,
             now,
             pending: (0, 0),
+            pending_lines: &[],
         };
         let words = ["一张网 OneGrid", "ws://127.0.0.1:9000", "人员 574 · 摄像机 428"];
         for inline in [true, false] {
@@ -282,5 +288,41 @@ mod tests {
         assert_eq!(pending_words(2, 0).as_deref(), Some("待确认 2"));
         assert_eq!(pending_words(1, 1).as_deref(), Some("待发送 1"));
         assert_eq!(pending_words(3, 1).as_deref(), Some("待确认 2 · 待发送 1"));
+    }
+
+    #[test]
+    fn the_count_lists_what_awaits_the_server_on_hover() {
+        use egui_kittest::kittest::Queryable;
+        let figures = Figures { open: 0, overdue: 0, escalated: 0, closed_today: 0, on_time_rate: None };
+        let lines = [
+            "⏳ 登记 消防隐患：未连接，恢复连接后自动发送…".to_owned(),
+            "⏳ 受理 #4：连接中断，恢复后自动重发…".to_owned(),
+        ];
+        let view = StatusView {
+            link: Some(&LinkState::Down { reason: "gone".into(), retry_in_ms: 500 }),
+            url: "ws://127.0.0.1:9000",
+            data_age: None,
+            user: None,
+            figures: &figures,
+            units: 0,
+            cameras: 0,
+            problem: None,
+            scale: 1.0,
+            figures_inline: true,
+            now: None,
+            pending: (2, 1),
+            pending_lines: &lines,
+        };
+        let mut h = egui_kittest::Harness::builder()
+            .with_size(bevy_egui::egui::vec2(2400.0, 40.0))
+            .build_ui(|ui| status_bar(ui, &view));
+        h.run();
+        assert!(h.query_by_label_contains("登记 消防隐患").is_none(), "not before the pointer is on the count");
+        h.get_by_label("⏳ 待确认 1 · 待发送 1").hover();
+        for _ in 0..60 {
+            h.step();
+        }
+        assert!(h.query_by_label_contains("登记 消防隐患：未连接").is_some(), "each one, where it stands");
+        assert!(h.query_by_label_contains("受理 #4：连接中断").is_some());
     }
 }
