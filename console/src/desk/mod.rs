@@ -132,7 +132,7 @@ impl Pending {
     /// Where it stands, for the panels.
     pub fn waiting_words(&self, connected: bool) -> String {
         match (connected, self.held, self.resent) {
-            (_, true, _) => format!("⏳ {}：未连接，恢复连接后自动发送…", self.what),
+            (_, true, _) => format!("⏳ {}：未连接，已暂存本机，恢复连接后自动发送…", self.what),
             (false, false, _) => format!("⏳ {}：连接中断，恢复后自动重发…", self.what),
             (true, false, true) => format!("⏳ {}：已重发，等待服务器确认…", self.what),
             (true, false, false) => format!("⏳ {}：等待服务器确认…", self.what),
@@ -481,7 +481,7 @@ mod tests {
         p.resent = true;
         assert_eq!(p.waiting_words(true), "⏳ 受理 #4：已重发，等待服务器确认…");
         let held = Pending { held: true, ..Pending::new("登记 0201".into()) };
-        assert_eq!(held.waiting_words(false), "⏳ 登记 0201：未连接，恢复连接后自动发送…");
+        assert_eq!(held.waiting_words(false), "⏳ 登记 0201：未连接，已暂存本机，恢复连接后自动发送…");
     }
 
     #[test]

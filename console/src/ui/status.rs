@@ -295,7 +295,7 @@ mod tests {
         use egui_kittest::kittest::Queryable;
         let figures = Figures { open: 0, overdue: 0, escalated: 0, closed_today: 0, on_time_rate: None };
         let lines = [
-            "⏳ 登记 消防隐患：未连接，恢复连接后自动发送…".to_owned(),
+            "⏳ 登记 消防隐患：未连接，已暂存本机，恢复连接后自动发送…".to_owned(),
             "⏳ 受理 #4：连接中断，恢复后自动重发…".to_owned(),
         ];
         let view = StatusView {
