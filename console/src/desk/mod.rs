@@ -226,6 +226,14 @@ impl Desk {
         self.pending.iter().find(|p| p.unit == Some(unit))
     }
 
+    /// Where the reports held for a link that is down were taken (WGS-84).
+    pub fn held_places(&self) -> impl Iterator<Item = [f64; 2]> + '_ {
+        self.pending.iter().filter(|p| p.held).filter_map(|p| p.content.as_ref()).map(|r| {
+            let p = onegrid_protocol::coord::to_wgs84(r.location, r.datum);
+            [p.x(), p.y()]
+        })
+    }
+
     /// The report with `ticket`, if it awaits its acknowledgement.
     pub fn report_pending(&self, ticket: u64) -> Option<&Pending> {
         self.pending.iter().find(|p| p.ticket == Some(ticket))
@@ -482,6 +490,20 @@ mod tests {
         assert_eq!(p.waiting_words(true), "⏳ 受理 #4：已重发，等待服务器确认…");
         let held = Pending { held: true, ..Pending::new("登记 0201".into()) };
         assert_eq!(held.waiting_words(false), "⏳ 登记 0201：未连接，已暂存本机，恢复连接后自动发送…");
+    }
+
+    #[test]
+    fn held_reports_are_placed_where_they_were_taken() {
+        let mut r = crate::testing::hotline_report();
+        r.datum = onegrid_protocol::coord::Datum::Gcj02;
+        r.location = onegrid_protocol::coord::wgs84_to_gcj02(geo_types::Point::new(118.1, 24.47));
+        let report =
+            |held: bool| Pending { held, report: true, content: Some(r.clone()), ..Pending::new("登记".into()) };
+        let desk =
+            Desk { pending: vec![report(true), report(false), Pending::new("受理 #4".into())], ..Default::default() };
+        let places: Vec<[f64; 2]> = desk.held_places().collect();
+        assert_eq!(places.len(), 1, "held ones only: a sent one is the server's to place");
+        assert!((places[0][0] - 118.1).abs() < 1e-5 && (places[0][1] - 24.47).abs() < 1e-5, "WGS-84: {places:?}");
     }
 
     #[test]

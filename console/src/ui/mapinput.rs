@@ -106,8 +106,19 @@ pub fn map_input(
     if !desk {
         return None;
     }
+    // Reports held for a link that is down, where they were taken; then the one being written.
+    for [lon, lat] in live.desk.held_places() {
+        let at = view.to_screen(m.projection.to_local(lon, lat));
+        report_pin(&painter, at, map.text_scale, "待发送", egui::Color32::from_rgb(250, 210, 90));
+    }
     if let Some([lon, lat]) = intake.draft.as_ref().and_then(|d| d.at) {
-        report_pin(&painter, view.to_screen(m.projection.to_local(lon, lat)), map.text_scale);
+        report_pin(
+            &painter,
+            view.to_screen(m.projection.to_local(lon, lat)),
+            map.text_scale,
+            "登记位置",
+            egui::Color32::WHITE,
+        );
     }
     let lonlat_at = |p: egui::Pos2| m.projection.to_lonlat(view.to_local(p));
     if resp.secondary_clicked()
@@ -161,28 +172,28 @@ pub fn map_input(
     None
 }
 
-/// The place of the report being written: a white cross hair on a dark halo, a shape no
-/// live marker has, named beside it.
-fn report_pin(painter: &egui::Painter, at: egui::Pos2, scale: f32) {
+/// The place of a report not yet registered (being written: white; held for the link:
+/// amber): a cross hair on a dark halo, a shape no live marker has, named beside it.
+fn report_pin(painter: &egui::Painter, at: egui::Pos2, scale: f32, name: &str, colour: egui::Color32) {
     let (outer, inner) = (17.0 * scale, 4.0 * scale);
     let halo = egui::Stroke::new(5.0 * scale, egui::Color32::from_black_alpha(170));
-    let ink = egui::Stroke::new(2.5 * scale, egui::Color32::WHITE);
+    let ink = egui::Stroke::new(2.5 * scale, colour);
     for stroke in [halo, ink] {
         for d in [egui::vec2(1.0, 0.0), egui::vec2(0.0, 1.0)] {
             painter.line_segment([at + d * inner, at + d * outer], stroke);
             painter.line_segment([at - d * inner, at - d * outer], stroke);
         }
     }
-    painter.circle_filled(at, 2.0 * scale, egui::Color32::WHITE);
+    painter.circle_filled(at, 2.0 * scale, colour);
     let font = egui::FontId::proportional(13.0 * scale);
-    let label = painter.layout_no_wrap("登记位置".to_owned(), font, egui::Color32::WHITE);
+    let label = painter.layout_no_wrap(name.to_owned(), font, colour);
     let corner = at + egui::vec2(outer + 3.0 * scale, -label.size().y / 2.0);
     painter.rect_filled(
         egui::Rect::from_min_size(corner, label.size()).expand(3.0 * scale),
         3.0 * scale,
         egui::Color32::from_black_alpha(190),
     );
-    painter.galley(corner, label, egui::Color32::WHITE);
+    painter.galley(corner, label, colour);
 }
 
 /// The tooltip for what the pointer is over.
