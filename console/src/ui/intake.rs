@@ -180,6 +180,9 @@ pub struct IntakeView<'a> {
     /// Open incidents near the place, nearest of the draft's category first: their
     /// numbers and words ("#12 噪声扰民 · 已受理 · 120 米").
     pub nearby: Vec<(IncidentId, String)>,
+    /// Reports held on this desk for a link that is down, near the place, in words
+    /// ("登记 噪声扰民 · 待发送 · 40 米"): the server has no number for them yet.
+    pub held_nearby: Vec<String>,
 }
 
 /// Open incidents within this many metres of a new report's place are listed with it.
@@ -315,7 +318,7 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
         });
         ui.end_row();
 
-        if !v.nearby.is_empty() && !d.picking {
+        if (!v.nearby.is_empty() || !v.held_nearby.is_empty()) && !d.picking {
             ui.label(RichText::new("附近在办").weak());
             ui.vertical(|ui| {
                 ui.label(RichText::new(format!("{NEARBY_M:.0} 米内已有事件，请核对是否重复：")).color(WARN));
@@ -323,6 +326,9 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
                     if ui.add(egui::Button::new(words).small()).on_hover_text("查看此事件").clicked() {
                         out = Some(IntakeAsk::Open(*id));
                     }
+                }
+                for words in &v.held_nearby {
+                    ui.label(RichText::new(words).color(Color32::from_rgb(250, 210, 90)));
                 }
             });
             ui.end_row();
@@ -471,6 +477,7 @@ mod tests {
             connected: true,
             sending: None,
             nearby: vec![],
+            held_nearby: vec![],
         }
     }
 
@@ -561,6 +568,16 @@ mod tests {
         let mut v = view(&cats, true);
         v.nearby = vec![(3, "#3 占道经营 · 已受理 · 120 米".into())];
         assert_eq!(run(&v, &mut d, Some("#3 占道经营 · 已受理 · 120 米")), Some(IntakeAsk::Open(3)));
+
+        // Reports held on this desk count too, though the server has not numbered them.
+        let mut v = view(&cats, true);
+        v.held_nearby = vec!["登记 占道经营 · 待发送 · 40 米".into()];
+        let mut h = Harness::new_ui(|ui| {
+            intake_panel(ui, &v, &mut d);
+        });
+        h.run();
+        assert!(h.query_by_label_contains("请核对是否重复").is_some(), "the warning, for a held report alone");
+        assert!(h.query_by_label("登记 占道经营 · 待发送 · 40 米").is_some(), "listed under it");
     }
 
     #[test]
