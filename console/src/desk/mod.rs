@@ -226,11 +226,12 @@ impl Desk {
         self.pending.iter().find(|p| p.unit == Some(unit))
     }
 
-    /// Where the reports held for a link that is down were taken (WGS-84).
-    pub fn held_places(&self) -> impl Iterator<Item = [f64; 2]> + '_ {
-        self.pending.iter().filter(|p| p.held).filter_map(|p| p.content.as_ref()).map(|r| {
-            let p = onegrid_protocol::coord::to_wgs84(r.location, r.datum);
-            [p.x(), p.y()]
+    /// The reports held for a link that is down, and where each was taken (WGS-84).
+    pub fn held_reports(&self) -> impl Iterator<Item = (&Pending, [f64; 2])> + '_ {
+        self.pending.iter().filter(|p| p.held).filter_map(|p| {
+            let r = p.content.as_ref()?;
+            let at = onegrid_protocol::coord::to_wgs84(r.location, r.datum);
+            Some((p, [at.x(), at.y()]))
         })
     }
 
@@ -501,7 +502,7 @@ mod tests {
             |held: bool| Pending { held, report: true, content: Some(r.clone()), ..Pending::new("登记".into()) };
         let desk =
             Desk { pending: vec![report(true), report(false), Pending::new("受理 #4".into())], ..Default::default() };
-        let places: Vec<[f64; 2]> = desk.held_places().collect();
+        let places: Vec<[f64; 2]> = desk.held_reports().map(|(_, at)| at).collect();
         assert_eq!(places.len(), 1, "held ones only: a sent one is the server's to place");
         assert!((places[0][0] - 118.1).abs() < 1e-5 && (places[0][1] - 24.47).abs() < 1e-5, "WGS-84: {places:?}");
     }

@@ -107,7 +107,7 @@ pub fn map_input(
         return None;
     }
     // Reports held for a link that is down, where they were taken; then the one being written.
-    for [lon, lat] in live.desk.held_places() {
+    for (_, [lon, lat]) in live.desk.held_reports() {
         let at = view.to_screen(m.projection.to_local(lon, lat));
         report_pin(&painter, at, map.text_scale, "待发送", egui::Color32::from_rgb(250, 210, 90));
     }

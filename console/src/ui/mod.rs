@@ -386,15 +386,13 @@ fn intake_form(
     });
     let held_nearby = d.at.map_or_else(Vec::new, |[lon, lat]| {
         let here = m.projection.to_local(lon, lat);
-        let held = live.desk.pending.iter().filter(|p| p.held && p.ticket.is_none_or(|t| d.ticket != Some(t)));
-        held.filter_map(|p| {
-            let r = p.content.as_ref()?;
-            let at = onegrid_protocol::coord::to_wgs84(r.location, r.datum);
-            let there = m.projection.to_local(at.x(), at.y());
-            let metres = (there[0] - here[0]).hypot(there[1] - here[1]);
-            (metres <= intake::NEARBY_M).then(|| format!("{} · 待发送 · {metres:.0} 米", p.what))
-        })
-        .collect()
+        (live.desk.held_reports())
+            .filter_map(|(p, [lon, lat])| {
+                let there = m.projection.to_local(lon, lat);
+                let metres = (there[0] - here[0]).hypot(there[1] - here[1]);
+                (metres <= intake::NEARBY_M).then(|| format!("{} · 待发送 · {metres:.0} 米", p.what))
+            })
+            .collect()
     });
     let v = intake::IntakeView { place, outside_scope, categories, connected, sending, nearby, held_nearby };
     let d = state.draft.as_mut()?;
