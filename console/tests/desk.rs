@@ -494,35 +494,51 @@ fn outbox_cost() {
 }
 
 #[test]
-fn a_held_report_a_former_run_left_too_long_ago_is_not_sent_but_given_back() {
+fn held_reports_a_former_run_left_are_sent_within_a_day_and_given_back_after() {
     let rt = common::runtime();
     let (dir, outbox) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
-    let server = common::server(&rt, dir.path(), |_| {});
-    // What a console that died three minutes ago, holding a report, left behind.
-    let mut r = report(118.13044, 24.46149, "0201");
-    r.description = "来电：三分钟前登记".into();
+    // The server's clock stands still, so that the dates it gives can be checked exactly.
+    const T: i64 = 1_795_305_600_000;
+    let server = common::server(&rt, dir.path(), |c| c.clock = onegrid_server::clock::Clock::manual(T));
+    // What a console left behind that took two calls while its link was down and then
+    // stayed down: one forty minutes ago, one a day and an hour ago.
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
-    let left = onegrid_console::net::outbox::Entry {
-        msg: onegrid_protocol::ClientMsg::Command {
-            req: "c4".into(),
-            cmd: onegrid_protocol::Command::Report(r.clone()),
-            key: Some("former-run-4".into()),
-        },
-        what: "登记 0201".into(),
-        asked_at_ms: now_ms - 180_000,
-        written: false,
-        journal: None,
+    let held = |n: u32, text: &str, ago_ms: i64| {
+        let mut r = report(118.13044, 24.46149, "0201");
+        r.description = text.into();
+        let entry = onegrid_console::net::outbox::Entry {
+            msg: onegrid_protocol::ClientMsg::Command {
+                req: format!("c{n}"),
+                cmd: onegrid_protocol::Command::Report(r.clone()),
+                key: Some(format!("former-run-{n}")),
+            },
+            what: format!("登记 0201 ({n})"),
+            asked_at_ms: now_ms - ago_ms,
+            written: false,
+            written_at_ms: None,
+            journal: None,
+        };
+        (r, entry)
     };
-    Outbox::open(outbox.path(), "dev-commander").expect("outbox").outbox.save(&[left]).expect("save");
+    let (recent, e1) = held(1, "来电：四十分钟前登记", 40 * 60_000);
+    let (stale, e2) = held(2, "来电：一天多前登记", 25 * 3_600_000);
+    Outbox::open(outbox.path(), "dev-commander").expect("outbox").outbox.save(&[e1, e2]).expect("save");
 
     let mut app = desk_with_outbox(server.addr, Some(outbox.path()));
-    let text = notice_with(&mut app, "登记 0201（上次运行时）：连接中断超过 2 分钟，未发送");
+    let text = notice_with(&mut app, "登记 0201 (2)（上次运行时）：暂存超过 1 天仍未能发送");
     assert!(text.contains("内容已恢复到登记表"), "{text}");
-    assert_eq!(app.world().resource::<Desk>().retake, vec![r.clone()], "given back to be written again");
+    assert_eq!(app.world().resource::<Desk>().retake, vec![stale.clone()], "given back to be written again");
+    notice_with(&mut app, "登记 0201 (1)（上次运行时）：已确认，事件 #");
+    let made = server.engine.with_published(|p| p.world.incidents.values().cloned().collect::<Vec<_>>());
+    assert_eq!(made.len(), 1, "the recent one only: {made:?}");
+    let i = &made[0];
+    assert_eq!(i.description, recent.description);
+    let back = i64::from(onegrid_protocol::validate::MAX_BACKDATE_MS);
+    assert_eq!(i.reported_at, T - back, "its time limits run from two minutes back at most");
+    let taken = i.taken_at.expect("the desk's word on when it was taken is kept");
+    assert!((T - taken - 40 * 60_000).abs() < 10_000, "taken forty minutes before it arrived: {}", T - taken);
     assert!(app.world().resource::<Desk>().pending.is_empty());
-    let made = server.engine.with_published(|p| p.world.incidents.len());
-    assert_eq!(made, 0, "not sent: the server would date it by the client's word, at most two minutes back");
-    assert!(outbox_files(outbox.path()).is_empty());
+    run_until(&mut app, "the outbox emptied", |_| outbox_files(outbox.path()).is_empty());
     drop(app);
     rt.block_on(server.shutdown());
 }

@@ -247,8 +247,15 @@ pub struct Incident {
     /// Units dispatched to it.
     #[serde(default)]
     pub units: Vec<UnitId>,
-    /// When it was reported.
+    /// When it was reported: when the server received it, or up to
+    /// [`MAX_BACKDATE_MS`](crate::validate::MAX_BACKDATE_MS) earlier for a report its
+    /// client held while its link was down. Time limits run from here.
     pub reported_at: Millis,
+    /// When its client says it took the report, where that lies further back than the
+    /// server dates reports (it was held longer while the link was down): the client's
+    /// word, kept for supervision, not the start of any time limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_at: Option<Millis>,
     /// When the current stage must be done; none once closed.
     pub deadline: Option<Millis>,
     /// Whether the current stage has passed its deadline.
@@ -372,6 +379,7 @@ mod tests {
             level,
             units,
             reported_at: 0,
+            taken_at: None,
             deadline: None,
             overdue: false,
             overdue_count: 0,

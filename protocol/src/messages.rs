@@ -126,8 +126,10 @@ pub struct Report {
     pub scale: Scale,
     /// How long the client held the report before it could send it (its link was down),
     /// in real milliseconds, at most [`MAX_HELD_MS`](crate::validate::MAX_HELD_MS): the
-    /// server dates the report that much earlier, so that its time limits run from when
-    /// the matter was taken, not from when the link came back.
+    /// server dates the report that much earlier, up to
+    /// [`MAX_BACKDATE_MS`](crate::validate::MAX_BACKDATE_MS), so that its time limits run
+    /// from when the matter was taken, not from when the link came back; a longer hold is
+    /// kept as the client's word (`Incident::taken_at`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub held_ms: u32,
 }

@@ -20,8 +20,16 @@ pub const MAX_NEAREST: usize = 50;
 pub const MAX_REQ_BYTES: usize = 64;
 /// Longest idempotency key, in bytes.
 pub const MAX_KEY_BYTES: usize = 64;
-/// Longest a client may say it held a report before sending it (`Report::held_ms`).
-pub const MAX_HELD_MS: u32 = 120_000;
+/// Longest a client may say it held a report before sending it (`Report::held_ms`): a day,
+/// in real milliseconds. A client gives up (and hands back to its operator) a report held
+/// longer than this.
+pub const MAX_HELD_MS: u32 = 24 * 3_600_000;
+/// Furthest back the server dates a held report (`Report::held_ms`), in real milliseconds:
+/// a client's word on when it took a report is trusted this far, so that a link that drops
+/// for a moment does not shift a matter's time limits, while a client's clock or a held
+/// report cannot make a matter overdue on arrival. A report held longer keeps its client's
+/// word in `Incident::taken_at`.
+pub const MAX_BACKDATE_MS: u32 = 120_000;
 /// How long the server remembers a command's idempotency key: 24 hours of its clock.
 pub const KEY_RETENTION_MS: i64 = 24 * 3_600_000;
 

@@ -2,10 +2,14 @@
 //! restarted server) is acknowledged as the first time and not applied twice; a key is
 //! the user's own; a key reused for another command is refused; a refused command is not
 //! remembered. And a report its client held while its link was down is dated when it was
-//! taken.
+//! taken, at most two minutes back, with a longer hold kept as the client's word.
 
 use onegrid_e2e::*;
-use onegrid_protocol::{ClientMsg, Command, ErrorCode, Layer, ServerMsg};
+use onegrid_protocol::{ClientMsg, Command, ErrorCode, Layer, Query, QueryResult, ServerMsg};
+use onegrid_server::{Config, clock::Clock};
+
+/// The time limit to accept a 道路破损 (0301) report, from the responsibility list.
+const ACCEPT_LIMIT_MS: i64 = 30 * 60_000;
 
 fn ack(m: &ServerMsg) -> (Option<u64>, Option<u64>, bool) {
     match m {
@@ -129,6 +133,34 @@ async fn a_report_held_by_its_client_is_dated_when_it_was_taken() -> anyhow::Res
     let i = incidents.iter().find(|i| i.id == id).expect("the incident");
     assert_eq!(i.reported_at, T0 - 90_000, "dated 90 s before it arrived (the manual clock stands at T0)");
     assert_eq!(i.history[0].at, T0 - 90_000, "and so is its first step");
+    assert_eq!(i.taken_at, None, "within what the server dates back: nothing more to keep");
+    assert_eq!(i.deadline, Some(T0 - 90_000 + ACCEPT_LIMIT_MS), "its time limit runs from then");
+
+    // Held through a long outage: dated at most two minutes back, the client's word kept.
+    r.held_ms = 40 * 60_000;
+    r.description = "断网四十分钟时接的电话".into();
+    let id = ack(&c.command(Command::Report(r.clone())).await?).1.expect("incident");
+    let Ok(QueryResult::Incident { incident: i }) = c.query(Query::Incident { id }).await? else {
+        panic!("the incident")
+    };
+    let back = i64::from(onegrid_protocol::validate::MAX_BACKDATE_MS);
+    assert_eq!(i.reported_at, T0 - back, "dated back two minutes, no more");
+    assert_eq!(i.deadline, Some(T0 - back + ACCEPT_LIMIT_MS), "not overdue on arrival");
+    assert_eq!(i.taken_at, Some(T0 - 40 * 60_000), "when the client says it was taken");
+    drop(c);
+    // The journal keeps it: a server started again on it says the same.
+    let TestServer { running, data, .. } = server;
+    running.shutdown().await;
+    let mut config = Config::new(map_dir(), data.path());
+    config.clock = Clock::manual(T0 + 60_000);
+    let running = onegrid_server::start(config).await?;
+    let mut c = Client::login(&format!("ws://{}", running.addr), "dev-city").await?;
+    let Ok(QueryResult::Incident { incident: again }) = c.query(Query::Incident { id }).await? else {
+        panic!("the incident after a restart")
+    };
+    assert_eq!((again.reported_at, again.taken_at), (i.reported_at, i.taken_at), "read back from the journal");
+    let server = TestServer { running, clock: Clock::manual(T0), data };
+
     // Longer than a client may hold one is a client's mistake.
     r.held_ms = onegrid_protocol::validate::MAX_HELD_MS + 1;
     match c.command(Command::Report(r)).await? {

@@ -103,15 +103,15 @@ pub(super) fn take_answers(
     for Undelivered(req) in lost.read() {
         if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
             let mut p = desk.pending.remove(i);
-            // A held report given up: the link (or the console) stayed down past the resend
+            // A held report given up: the link (or the console) stayed down past the hold
             // window. Its form closed when it was held; its words go back into one.
-            let minutes = crate::net::client::RESEND_WITHIN.as_secs() / 60;
+            let span = crate::ui::intake::hold_words();
             let why = match (p.held, p.content.take()) {
                 (true, Some(report)) => {
                     desk.retake.push(report);
-                    format!("连接中断超过 {minutes} 分钟，未发送；内容已恢复到登记表，请核对后重新提交")
+                    format!("暂存超过 {span}仍未能发送；内容已恢复到登记表，请核对后重新提交")
                 }
-                (true, None) => format!("连接中断超过 {minutes} 分钟，未发送，请重新提交"),
+                (true, None) => format!("暂存超过 {span}仍未能发送，请重新提交"),
                 (false, _) => "连接中断，未发送".to_owned(),
             };
             desk.failed(p, why);
@@ -222,7 +222,7 @@ mod tests {
         assert_eq!(
             texts,
             [
-                "登记 o1（上次运行时）：连接中断超过 2 分钟，未发送；内容已恢复到登记表，请核对后重新提交",
+                "登记 o1（上次运行时）：暂存超过 1 天仍未能发送；内容已恢复到登记表，请核对后重新提交",
                 "登记 o2（上次运行时）：已确认（断线前已办理），事件 #5"
             ]
         );

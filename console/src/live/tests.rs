@@ -29,6 +29,7 @@ pub(crate) fn incident(id: IncidentId, state: IncidentState) -> Incident {
         level: Level::Community,
         units: vec![],
         reported_at: 0,
+        taken_at: None,
         deadline: Some(60_000),
         overdue: false,
         overdue_count: 0,

@@ -8,12 +8,13 @@
 //! ack or error arrives. When the link drops first, it is sent again, under the same key,
 //! right after the next subscribe (the server answers a command it had already applied
 //! with the first time's ack, so nothing is doubled), unless the link stayed down longer
-//! than [`RESEND_WITHIN`]: then the console is told the outcome is unknown, rather than
-//! have a stale order carried out minutes after the operator gave it. Likewise when the
-//! server it reconnects to does not name [`FEATURE_KEYS`] in its welcome (an older one).
-//! A keyed command that may wait (a report taken from a caller), asked for while the link
-//! is down, is held and sent once the link is back, within the same window; every other
-//! command asked for while down is refused at once. A command the server refuses as
+//! than [`RESEND_WITHIN`] since it was written: then the console is told the outcome is
+//! unknown, rather than have a stale order carried out minutes after the operator gave it.
+//! Likewise when the server it reconnects to does not name [`FEATURE_KEYS`] in its welcome
+//! (an older one). A keyed command that may wait (a report taken from a caller: a fact, not
+//! an order decided on the picture of the moment), asked for while the link is down, is
+//! held and sent once the link is back, however long that takes up to [`HOLD_WITHIN`];
+//! every other command asked for while down is refused at once. A command the server refuses as
 //! `overloaded` (it applied nothing) is sent again after a short wait, a few times, before
 //! the refusal reaches the desk.
 
@@ -46,9 +47,13 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const PING_EVERY: Duration = Duration::from_secs(3);
 /// Longest wait between reconnect attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// How long after it was first sent a command unanswered at a link loss is still sent
+/// How long after it was first written a command unanswered at a link loss is still sent
 /// again on reconnecting.
 pub const RESEND_WITHIN: Duration = Duration::from_secs(120);
+/// How long a report taken while the link is down waits for it before it is handed back
+/// to its operator: as long as the server takes a client's word on how long it held one
+/// ([`MAX_HELD_MS`](onegrid_protocol::validate::MAX_HELD_MS), a day).
+pub const HOLD_WITHIN: Duration = Duration::from_millis(onegrid_protocol::validate::MAX_HELD_MS as u64);
 /// How often a command the server refused as `overloaded` (nothing applied) is sent again
 /// before the refusal is passed on: after about 250 ms, then 500 ms, 1, 2 and 4 s, each
 /// wait drawn between half and one and a half times that, so that a burst refused together

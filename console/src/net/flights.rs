@@ -1,15 +1,16 @@
 //! The commands in flight: every keyed command the client thread has written to a server
 //! and has no answer for, or holds for a link that is down, across sessions and, through
 //! the [`Outbox`], across runs. What to send again on reconnecting, and what to give up
-//! (too old, or sent to a server that cannot tell a resend from a new command), is decided
-//! here; the client thread ([`super::client`]) does the sending.
+//! (written too long ago, held too long, or sent to a server that cannot tell a resend
+//! from a new command), is decided here; the client thread ([`super::client`]) does the
+//! sending.
 
 use std::time::Duration;
 
 use onegrid_protocol::{ClientMsg, ErrorCode, ServerMsg};
 use tokio::time::Instant;
 
-use super::client::{NetConfig, OVERLOAD_RETRIES, RESEND_WITHIN, request_id};
+use super::client::{HOLD_WITHIN, NetConfig, OVERLOAD_RETRIES, RESEND_WITHIN, request_id};
 use super::outbox::{Entry, Outbox};
 use super::{Fate, NetEvent, Outgoing};
 
@@ -26,6 +27,10 @@ pub(super) struct InFlight {
     asked_at_ms: i64,
     /// Whether it was written to a server (else it was held while the link was down).
     written: bool,
+    /// When it was first written: the resend window runs from here.
+    written_at: Instant,
+    /// The same, by the wall clock, once written.
+    written_at_ms: Option<i64>,
     /// The journal of the server it was written to: only that one knows its key.
     journal: Option<String>,
     /// Times it was refused as `overloaded` and sent again.
@@ -80,7 +85,8 @@ impl Flights {
         for (n, e) in entries.into_iter().enumerate() {
             let ClientMsg::Command { cmd, key: Some(key), .. } = e.msg else { continue };
             let req = format!("o{}", n + 1);
-            let age = Duration::from_millis(u64::try_from(wall - e.asked_at_ms).unwrap_or(0));
+            let ago = |ms: i64| now.checked_sub(Duration::from_millis(u64::try_from(wall - ms).unwrap_or(0)));
+            let first_sent = ago(e.asked_at_ms).unwrap_or(now);
             said.push(NetEvent::Restored {
                 req: req.clone(),
                 what: e.what.clone(),
@@ -91,9 +97,11 @@ impl Flights {
                 req: req.clone(),
                 msg: ClientMsg::Command { req, cmd, key: Some(key) },
                 what: e.what,
-                first_sent: now.checked_sub(age).unwrap_or(now),
+                first_sent,
                 asked_at_ms: e.asked_at_ms,
                 written: e.written,
+                written_at: e.written_at_ms.and_then(ago).unwrap_or(first_sent),
+                written_at_ms: e.written_at_ms,
                 journal: e.journal,
                 retries: 0,
                 retry_at: None,
@@ -115,6 +123,7 @@ impl Flights {
                 what: f.what.clone(),
                 asked_at_ms: f.asked_at_ms,
                 written: f.written,
+                written_at_ms: f.written_at_ms,
                 journal: f.journal.clone(),
             })
             .collect();
@@ -183,9 +192,17 @@ impl Flights {
         out.into_iter().map(InFlight::given_up).collect()
     }
 
-    /// Takes out the commands first asked for longer than [`RESEND_WITHIN`] ago.
+    /// Takes out the commands written longer than [`RESEND_WITHIN`] ago (an order may be
+    /// stale by then, and the server's memory of keys is finite), and the reports held
+    /// longer than [`HOLD_WITHIN`].
     pub(super) fn expired(&mut self, now: Instant) -> Vec<NetEvent> {
-        self.give_up(|f| now.duration_since(f.first_sent) > RESEND_WITHIN)
+        self.give_up(|f| {
+            if f.written {
+                now.duration_since(f.written_at) > RESEND_WITHIN
+            } else {
+                now.duration_since(f.first_sent) > HOLD_WITHIN
+            }
+        })
     }
 
     /// Takes out the commands already written (to a server that cannot take them again).
@@ -219,7 +236,9 @@ impl Flights {
         for f in &mut self.list {
             let fate = if f.written { Fate::Resent } else { Fate::Sent };
             if !f.written {
-                f.date_held_report();
+                f.date_held_report(now);
+                f.written_at = now;
+                f.written_at_ms = Some(now_ms());
             }
             f.written = true;
             f.journal = Some(journal.to_owned());
@@ -251,13 +270,16 @@ fn retry_wait(retries: u32, req: &str) -> Duration {
 
 impl InFlight {
     fn new(out: &Outgoing, written: bool) -> InFlight {
+        let (now, wall) = (Instant::now(), now_ms());
         InFlight {
             req: request_id(&out.msg).unwrap_or_default(),
             msg: out.msg.clone(),
             what: out.what.clone(),
-            first_sent: Instant::now(),
-            asked_at_ms: now_ms(),
+            first_sent: now,
+            asked_at_ms: wall,
             written,
+            written_at: now,
+            written_at_ms: written.then_some(wall),
             journal: None,
             retries: 0,
             retry_at: None,
@@ -267,9 +289,9 @@ impl InFlight {
     /// A held report, about to be written for the first time, says how long it was held,
     /// so the server dates it when it was taken. Set once: every later sending is the same
     /// command under the same key.
-    fn date_held_report(&mut self) {
+    fn date_held_report(&mut self, now: Instant) {
         if let ClientMsg::Command { cmd: onegrid_protocol::Command::Report(r), .. } = &mut self.msg {
-            let held = self.first_sent.elapsed().as_millis();
+            let held = now.duration_since(self.first_sent).as_millis();
             r.held_ms = held.min(u128::from(onegrid_protocol::validate::MAX_HELD_MS)) as u32;
         }
     }
@@ -347,11 +369,12 @@ mod tests {
         assert!(f.expired(Instant::now()).is_empty());
         let later = Instant::now() + RESEND_WITHIN + Duration::from_secs(1);
         let fates: Vec<String> = f.expired(later).iter().map(|e| format!("{e:?}")).collect();
-        assert_eq!(
-            fates,
-            [r#"Fate { req: "d", fate: Unconfirmed }"#, r#"Undelivered { req: "e" }"#],
-            "one written, of unknown outcome; one held, known not sent"
-        );
+        assert_eq!(fates, [r#"Fate { req: "d", fate: Unconfirmed }"#], "written, of unknown outcome");
+        assert_eq!(f.list.len(), 1, "the held one waits on");
+        assert!(f.expired(Instant::now() + HOLD_WITHIN - Duration::from_secs(1)).is_empty());
+        let fates: Vec<String> =
+            f.expired(Instant::now() + HOLD_WITHIN + Duration::from_secs(1)).iter().map(|e| format!("{e:?}")).collect();
+        assert_eq!(fates, [r#"Undelivered { req: "e" }"#], "held a day: known not sent, handed back");
         assert!(f.list.is_empty());
 
         f.sending(&out(cmd("f", Some("k5"))), Some("j1"));
@@ -365,7 +388,8 @@ mod tests {
     fn what_a_former_run_left_is_taken_up_under_new_ids_and_old_or_foreign_work_is_given_up() {
         let dir = tempfile::tempdir().expect("tempdir");
         let report = crate::testing::hotline_report();
-        let entry = |req: &str, age_s: i64, written: bool, journal: Option<&str>| Entry {
+        // Asked for `age_s` ago, and written `written_s` ago if at all.
+        let entry = |req: &str, age_s: i64, written_s: Option<i64>, journal: Option<&str>| Entry {
             msg: ClientMsg::Command {
                 req: req.into(),
                 cmd: onegrid_protocol::Command::Report(report.clone()),
@@ -373,20 +397,24 @@ mod tests {
             },
             what: format!("登记 {req}"),
             asked_at_ms: now_ms() - age_s * 1000,
-            written,
+            written: written_s.is_some(),
+            written_at_ms: written_s.map(|s| now_ms() - s * 1000),
             journal: journal.map(str::to_owned),
         };
         let left = vec![
-            entry("c7", 30, false, None),
-            entry("c3", 200, true, Some("j1")),
-            entry("c9", 10, true, Some("j1")),
-            entry("c4", 10, true, Some("j2")),
+            entry("c7", 30, None, None),
+            entry("c3", 200, Some(200), Some("j1")),
+            entry("c9", 10, Some(10), Some("j1")),
+            entry("c4", 10, Some(10), Some("j2")),
+            entry("c5", 3 * 3600, None, None),
+            entry("c6", 25 * 3600, None, None),
+            entry("c8", 3 * 3600, Some(10), Some("j1")),
         ];
         let opened = Outbox::open(dir.path(), "t").expect("open");
         opened.outbox.save(&left).expect("save");
         let mut f = Flights::default();
         let said: Vec<String> = f.restore(opened.outbox, left).iter().map(|e| format!("{e:?}")).collect();
-        assert_eq!(said.len(), 4);
+        assert_eq!(said.len(), 7);
         assert!(
             said[0].starts_with(r#"Restored { req: "o1", what: "登记 c7""#) && said[0].ends_with("written: false }")
         );
@@ -398,12 +426,16 @@ mod tests {
             "a new request id, the same key"
         );
         // Its age counts from when it was asked for, in the former run.
-        f.list[0].date_held_report();
+        f.list[0].date_held_report(Instant::now());
         let ClientMsg::Command { cmd: onegrid_protocol::Command::Report(r), .. } = &f.list[0].msg else { panic!() };
         assert!((30_000..31_000).contains(&r.held_ms), "held {} ms", r.held_ms);
 
         let old: Vec<String> = f.expired(Instant::now()).iter().map(|e| format!("{e:?}")).collect();
-        assert_eq!(old, [r#"Fate { req: "o2", fate: Unconfirmed }"#], "asked for more than two minutes ago");
+        assert_eq!(
+            old,
+            [r#"Fate { req: "o2", fate: Unconfirmed }"#, r#"Undelivered { req: "o6" }"#],
+            "written more than two minutes ago; held more than a day"
+        );
         let foreign: Vec<String> = f.elsewhere("j1").iter().map(|e| format!("{e:?}")).collect();
         assert_eq!(foreign, [r#"Fate { req: "o4", fate: Unconfirmed }"#], "sent to another journal than j1's");
         let kept = Outbox::open(dir.path(), "t");
@@ -411,7 +443,9 @@ mod tests {
         drop(f);
         let kept = Outbox::open(dir.path(), "t").expect("open again");
         let reqs: Vec<_> = kept.entries.iter().map(|e| e.what.as_str()).collect();
-        assert_eq!(reqs, ["登记 c7", "登记 c9"], "the file follows the flights");
+        assert_eq!(reqs, ["登记 c7", "登记 c9", "登记 c5", "登记 c8"], "the file follows the flights");
+        let stamps: Vec<_> = kept.entries.iter().map(|e| e.written_at_ms.is_some()).collect();
+        assert_eq!(stamps, [false, true, false, true], "when each was written is kept");
     }
 
     #[test]
@@ -497,10 +531,23 @@ mod tests {
         assert_eq!(given_up.len(), 2);
         assert_eq!(sent(&to_send), [("held".to_owned(), Fate::Sent)]);
 
-        // Past the window, all is given up.
+        // Past the resend window, what was written is given up; the held report goes, dated
+        // as held that long.
         let mut f = Flights::default();
         fill(&mut f);
         let (given_up, to_send) = f.reconnected(true, "j1", Instant::now() + RESEND_WITHIN + Duration::from_secs(1));
+        assert_eq!(given_up.len(), 2);
+        assert_eq!(sent(&to_send), [("held".to_owned(), Fate::Sent)]);
+        let ClientMsg::Command { cmd: onegrid_protocol::Command::Report(r), .. } = &to_send[0].1 else { panic!() };
+        assert!((121_000..122_000).contains(&r.held_ms), "held {} ms", r.held_ms);
+        // Written now: its resend window starts now, not when it was taken.
+        assert!(f.expired(Instant::now() + RESEND_WITHIN * 2 - Duration::from_secs(2)).is_empty());
+        assert_eq!(f.expired(Instant::now() + RESEND_WITHIN * 2 + Duration::from_secs(2)).len(), 1);
+
+        // Past a day, the held report is given up too.
+        let mut f = Flights::default();
+        fill(&mut f);
+        let (given_up, to_send) = f.reconnected(true, "j1", Instant::now() + HOLD_WITHIN + Duration::from_secs(1));
         assert_eq!(given_up.len(), 3);
         assert!(to_send.is_empty() && f.list.is_empty());
     }

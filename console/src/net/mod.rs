@@ -92,8 +92,8 @@ pub enum Fate {
     /// Sent again under its key on the new connection; its answer follows.
     Resent,
     /// Not sent again, whether it was applied is unknown: the link stayed down longer than
-    /// the client resends after ([`client::RESEND_WITHIN`]), or the server it came back
-    /// to does not honour idempotency keys.
+    /// the client resends after ([`client::RESEND_WITHIN`] from its first writing), or the
+    /// server it came back to does not honour idempotency keys or is another one.
     Unconfirmed,
 }
 
@@ -164,7 +164,7 @@ pub struct Outgoing {
     /// What a command does, in the desk's words (empty for the rest).
     pub what: String,
     /// A keyed command that, asked for while the link is down, may wait for it (up to
-    /// [`client::RESEND_WITHIN`]) instead of being refused at once.
+    /// [`client::HOLD_WITHIN`]) instead of being refused at once.
     pub may_wait: bool,
 }
 

@@ -1,7 +1,8 @@
 //! The outbox: the keyed commands that await the server, kept in a file as well as in the
 //! network thread's memory, so that a console that crashes, or is closed with work held
-//! for a link that is down, sends that work when it is started again (within
-//! [`super::client::RESEND_WITHIN`] of when it was asked for). The server applies a keyed
+//! for a link that is down, sends that work when it is started again (a held report within
+//! [`super::client::HOLD_WITHIN`] of when it was taken, a command that may have reached the
+//! server within [`super::client::RESEND_WITHIN`] of when it was written). The server applies a keyed
 //! command at most once, so a command that had reached it before the crash is answered
 //! with its first ack, not applied twice.
 //!
@@ -33,6 +34,10 @@ pub struct Entry {
     pub asked_at_ms: i64,
     /// Whether it was written to a server (else it was held while the link was down).
     pub written: bool,
+    /// When it was first written to a server, Unix milliseconds; absent in files of
+    /// earlier consoles, which wrote commands when asked for (or held them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at_ms: Option<i64>,
     /// The journal of the server it was written to: only that server knows its key.
     pub journal: Option<String>,
 }
@@ -209,6 +214,7 @@ mod tests {
             what: "受理 #4".into(),
             asked_at_ms: 1_700_000_000_000,
             written,
+            written_at_ms: written.then_some(1_700_000_000_500),
             journal: written.then(|| "j1".to_owned()),
         }
     }

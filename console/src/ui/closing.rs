@@ -1,7 +1,7 @@
 //! The question asked when the console is closed while commands await the server: those
 //! already sent are decided by the server whatever the console does, but those held for a
-//! link that is down are sent only if the console is opened again within two minutes (it
-//! keeps them in its outbox), or lost with it where it keeps no outbox. A plain function of
+//! link that is down are sent only if the console is opened again within a day (it keeps
+//! them in its outbox), or lost with it where it keeps no outbox. A plain function of
 //! the counts that returns the user's answer.
 
 use bevy_egui::egui::{self, Color32, RichText, Ui};
@@ -15,7 +15,10 @@ pub fn close_dialog(ui: &mut Ui, waiting: usize, held: usize, kept: bool) -> Opt
     ui.label(format!("还有 {waiting} 项操作在等服务器确认。"));
     if held > 0 {
         let words = if kept {
-            format!("其中 {held} 项因连接中断尚未发送：已存于本机，2 分钟内重新打开控制台即自动发送，逾时作废。")
+            format!(
+                "其中 {held} 项因连接中断尚未发送：已存于本机，{}内重新打开控制台，连接恢复即自动发送。",
+                crate::ui::intake::hold_words()
+            )
         } else {
             format!("其中 {held} 项因连接中断尚未发送，关闭后将丢失。")
         };
@@ -61,7 +64,7 @@ mod tests {
         let mut h = Harness::new_ui(|ui| out = close_dialog(ui, waiting, held, kept).or(out));
         let lines = [
             "其中 1 项因连接中断尚未发送，关闭后将丢失。",
-            "其中 1 项因连接中断尚未发送：已存于本机，2 分钟内重新打开控制台即自动发送，逾时作废。",
+            "其中 1 项因连接中断尚未发送：已存于本机，1 天内重新打开控制台，连接恢复即自动发送。",
             "已发送的以服务器为准，重新打开后可在队列中核对。",
         ];
         let shown: Vec<&'static str> = lines.into_iter().filter(|l| h.query_by_label(l).is_some()).collect();
@@ -81,6 +84,6 @@ mod tests {
         assert_eq!(answer(1, 1, Some("仍然关闭")), (Some(true), vec!["其中 1 项因连接中断尚未发送，关闭后将丢失。"]));
         assert_eq!(answer(1, 0, Some("取消")).0, Some(false));
         let (_, shown) = answer_kept(1, 1, true, None);
-        assert_eq!(shown, ["其中 1 项因连接中断尚未发送：已存于本机，2 分钟内重新打开控制台即自动发送，逾时作废。"]);
+        assert_eq!(shown, ["其中 1 项因连接中断尚未发送：已存于本机，1 天内重新打开控制台，连接恢复即自动发送。"]);
     }
 }

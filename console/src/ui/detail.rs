@@ -106,6 +106,10 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
                 ago(v.now - i.reported_at)
             ),
         );
+        if let Some(t) = i.taken_at {
+            // Held by its desk through a long outage: the desk's word on when it was taken.
+            row("断网暂存", format!("坐席 {} 受理，{}后上报；时限自上报起算", clock(t), ago(i.reported_at - t)));
+        }
         row("责任部门", i.department.clone());
         row("处置层级", level_name(i.level).to_owned());
         row("严重程度", format!("{} / 4 · {}", i.severity, style::scale_name(i.scale)));
@@ -562,11 +566,19 @@ mod tests {
         });
         h.get_by_label("李四、12");
         h.get_by_label("12345 热线 · 06:55 上报（1 小时 5 分前）");
+        assert!(h.query_by_label_contains("断网暂存").is_none(), "only for a report held long");
         h.get_by_label("2 路：西边社区居委会探头068、探头069");
         h.get_by_label("08:00 吹哨上报 → 已吹哨（street-duty） — 需区级部门报到");
         drop(h);
         assert_eq!((step_name("report"), step_name("dispatch"), step_name("overdue")), ("上报", "派遣", "超时"));
         assert_eq!(step_name("audit"), "audit");
+        i.taken_at = Some(i.reported_at - 40 * 60_000);
+        let v = view(&i, None, true);
+        let h = Harness::new_ui(|ui| {
+            incident_panel(ui, &v, &mut DetailState::default());
+        });
+        h.get_by_label("坐席 06:15 受理，40 分钟后上报；时限自上报起算");
+        drop(h);
         assert_eq!((ago(59 * 60_000), ago(25 * 3_600_000)), ("59 分钟".to_owned(), "1 天 1 小时".to_owned()));
     }
 }

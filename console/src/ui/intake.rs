@@ -138,7 +138,7 @@ impl IntakeState {
             description: r.description.clone(),
             category_filter: String::new(),
             ticket: None,
-            error: Some(RETAKE.to_owned()),
+            error: Some(retake_words()),
         });
     }
 
@@ -233,8 +233,15 @@ const OUTSIDE: &str = "该点不在本市网格内";
 /// Why a point outside the user's own area cannot be registered from this desk.
 const OUT_OF_SCOPE: &str = "该点不在本级管辖范围";
 
+/// How long a report taken while the link is down waits for it, in words ("1 天").
+pub fn hold_words() -> String {
+    minutes_words((crate::net::client::HOLD_WITHIN.as_secs() / 60) as u32)
+}
+
 /// Why a held report is in the form again.
-pub const RETAKE: &str = "断线超过 2 分钟，未能发送：内容已恢复，请核对后重新提交";
+pub fn retake_words() -> String {
+    format!("暂存超过 {}仍未能发送：内容已恢复，请核对后重新提交", hold_words())
+}
 
 /// The categories `filter` narrows the list to: by name or module (any part of it) or by
 /// code (its start); all of them for an empty filter. A responsibility list runs to
@@ -417,8 +424,8 @@ pub fn intake_panel(ui: &mut Ui, v: &IntakeView<'_>, d: &mut Draft) -> Option<In
         } else if let Some(why) = why.filter(|w| !d.picking && *w != OUTSIDE && *w != OUT_OF_SCOPE) {
             ui.label(RichText::new(why).weak());
         } else if !v.connected {
-            let mins = crate::net::client::RESEND_WITHIN.as_secs() / 60;
-            ui.label(RichText::new(format!("未连接服务器：提交后待连接恢复自动发送（{mins} 分钟内）")).weak());
+            let words = format!("未连接服务器：提交后暂存本机，连接恢复即自动发送（{}内）", hold_words());
+            ui.label(RichText::new(words).weak());
         }
     });
     if let Some(e) = &d.error {
@@ -519,7 +526,7 @@ mod tests {
         let h = Harness::new_ui(|ui| {
             intake_panel(ui, &offline, &mut d.clone());
         });
-        h.get_by_label("未连接服务器：提交后待连接恢复自动发送（2 分钟内）");
+        h.get_by_label("未连接服务器：提交后暂存本机，连接恢复即自动发送（1 天内）");
         drop(h);
         assert!(matches!(run(&offline, &mut d, Some("提交登记")), Some(IntakeAsk::Submit(_))), "held for the link");
         let mut elsewhere = view(&cats, true);
@@ -635,7 +642,7 @@ mod tests {
         s.draft = None;
         s.retake(&[first.clone(), second.clone()]);
         let d = s.draft.clone().expect("the first, filled in");
-        assert_eq!(d.error.as_deref(), Some(RETAKE));
+        assert_eq!(d.error, Some(retake_words()));
         assert_eq!(d.report().expect("complete"), Report { held_ms: 0, ..first.clone() }, "as it was");
         s.retake(&[first.clone(), second.clone()]);
         assert_eq!(s.draft.as_ref().map(|d| d.description.as_str()), Some("楼道堆物"), "one at a time");
@@ -646,8 +653,7 @@ mod tests {
         s.draft = None;
         s.retake(&[first, second]);
         assert!(s.draft.is_none(), "each once");
-        let minutes = crate::net::client::RESEND_WITHIN.as_secs() / 60;
-        assert!(RETAKE.contains(&format!("超过 {minutes} 分钟")));
+        assert_eq!(retake_words(), "暂存超过 1 天仍未能发送：内容已恢复，请核对后重新提交");
     }
 
     #[test]

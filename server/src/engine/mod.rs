@@ -23,6 +23,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
 use onegrid_protocol::coord::to_wgs84;
+use onegrid_protocol::validate::MAX_BACKDATE_MS;
 use onegrid_protocol::{Change, Command, ErrorCode, IncidentId, Millis, Position, Unit, UnitStatus, UserInfo};
 use tokio::sync::oneshot;
 
@@ -293,12 +294,22 @@ impl Engine {
                 })
             }
         };
-        // A report the client held while its link was down is dated when it was taken.
-        let at = match cmd {
-            Command::Report(r) if r.held_ms > 0 => now - (f64::from(r.held_ms) * self.clock.factor()) as Millis,
-            _ => now,
+        // A report the client held while its link was down is dated when it was taken, at
+        // most MAX_BACKDATE_MS back; a longer hold is kept as the client's word.
+        let back = |ms: u32| now - (f64::from(ms) * self.clock.factor()) as Millis;
+        let (at, taken_at) = match cmd {
+            Command::Report(r) if r.held_ms > MAX_BACKDATE_MS => (back(MAX_BACKDATE_MS), Some(back(r.held_ms))),
+            Command::Report(r) if r.held_ms > 0 => (back(r.held_ms), None),
+            _ => (now, None),
         };
-        let events = decide(&core.world, &self.live.city, actor, cmd, at)?;
+        let mut events = decide(&core.world, &self.live.city, actor, cmd, at)?;
+        if let Some(taken_at) = taken_at {
+            for e in &mut events {
+                if let crate::world::Event::Reported { incident } = e {
+                    incident.taken_at = Some(taken_at);
+                }
+            }
+        }
         self.commit(&mut core, events, key)
     }
 

@@ -78,6 +78,7 @@ pub fn decide(
                 level: category.level,
                 units: Vec::new(),
                 reported_at: now,
+                taken_at: None,
                 deadline: deadline(city, &category.code, state, now),
                 overdue: false,
                 overdue_count: 0,

@@ -178,6 +178,7 @@ mod tests {
             level: Level::Street,
             units: vec![],
             reported_at: 0,
+            taken_at: None,
             deadline: Some(100),
             overdue: false,
             overdue_count: 0,
