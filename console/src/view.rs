@@ -29,6 +29,13 @@ impl Projection {
         [(lon - self.lon0) * self.m_per_deg_lon, (lat - self.lat0) * self.m_per_deg_lat]
     }
 
+    /// The same as `(scale, offset)`: `local = lonlat × scale + offset`, per axis, for
+    /// loops over many points that fold it into another affine map.
+    pub fn affine(&self) -> ([f64; 2], [f64; 2]) {
+        let scale = [self.m_per_deg_lon, self.m_per_deg_lat];
+        (scale, [-self.lon0 * scale[0], -self.lat0 * scale[1]])
+    }
+
     /// Back to longitude/latitude.
     pub fn to_lonlat(&self, p: [f64; 2]) -> [f64; 2] {
         [self.lon0 + p[0] / self.m_per_deg_lon, self.lat0 + p[1] / self.m_per_deg_lat]

@@ -148,15 +148,24 @@ pub fn batch<'a>(
     margin: f32,
     units: impl Iterator<Item = ([f64; 2], UnitStatus, bool, f32)> + 'a,
 ) -> Vec<Marker> {
-    let origin = view.viewport.min;
-    units
-        .filter_map(|(lonlat, status, team, heading)| {
-            let s = view.to_screen(projection.to_local(lonlat[0], lonlat[1]));
-            let (x, y) = ((s.x - origin.x) * ppp, (s.y - origin.y) * ppp);
-            let inside = x > -margin && y > -margin && x < width as f32 + margin && y < height as f32 + margin;
-            inside.then(|| Marker { x, y, sprite: sprite_index(status, team, heading) })
-        })
-        .collect()
+    // Longitude and latitude to image pixels is affine per axis: one multiply and add each
+    // (the projection, then the view's `to_screen`, then the image's origin and scale).
+    let (scale, offset) = projection.affine();
+    let (c, origin, k) = (view.viewport.center(), view.viewport.min, f64::from(ppp) / view.m_per_pt);
+    let kx = scale[0] * k;
+    let ky = -scale[1] * k;
+    let ax = f64::from(c.x - origin.x) * f64::from(ppp) + (offset[0] - view.center[0]) * k;
+    let ay = f64::from(c.y - origin.y) * f64::from(ppp) - (offset[1] - view.center[1]) * k;
+    let (right, bottom) = (width as f32 + margin, height as f32 + margin);
+    let mut out = Vec::new();
+    // `for_each`, not `collect`: an ECS query iterates its tables densely inside `fold`.
+    units.for_each(|(lonlat, status, team, heading)| {
+        let (x, y) = ((lonlat[0] * kx + ax) as f32, (lonlat[1] * ky + ay) as f32);
+        if x > -margin && y > -margin && x < right && y < bottom {
+            out.push(Marker { x, y, sprite: sprite_index(status, team, heading) });
+        }
+    });
+    out
 }
 
 /// Stamps the markers, premultiplied, over an RGBA buffer of `width × height` (zeroed for
@@ -358,6 +367,34 @@ mod tests {
         assert_eq!(b.len(), 1);
         // Centre of a 200×100 pt viewport at 2 px/pt is (200, 100) px; 10 m east, 20 m north.
         assert!((b[0].x - 220.0).abs() < 0.01 && (b[0].y - 60.0).abs() < 0.01, "{:?}", b[0]);
+    }
+
+    #[test]
+    fn the_batch_places_units_where_the_view_draws_everything_else() {
+        // The batch folds the projection and the view into one affine map per axis; it
+        // must agree with `to_screen` (which the map, symbols and picking use) at every
+        // zoom, away from the centre and the projection's reference alike.
+        let p = Projection::new(118.14, 24.48);
+        for (m_per_pt, center, ppp) in
+            [(0.25, [1_500.0, -800.0], 1.0), (3.0, [-4_000.0, 2_500.0], 1.5), (200.0, [0.0, 0.0], 2.0)]
+        {
+            let view = MapView {
+                center,
+                m_per_pt,
+                viewport: Rect::from_min_max(pos2(240.0, 30.0), pos2(1_040.0, 630.0)),
+                target: None,
+            };
+            let (w, h) = ((800.0 * ppp) as usize, (600.0 * ppp) as usize);
+            for i in 0..200 {
+                let (dx, dy) = (f64::from(i % 20) / 19.0 - 0.5, f64::from(i / 20) / 9.0 - 0.5);
+                let local = [center[0] + dx * 800.0 * m_per_pt, center[1] + dy * 600.0 * m_per_pt];
+                let ll = p.to_lonlat(local);
+                let b = batch(&view, &p, ppp, w, h, 1e6, [(ll, UnitStatus::Available, false, 0.0)].into_iter());
+                let s = view.to_screen(p.to_local(ll[0], ll[1]));
+                let (x, y) = ((s.x - 240.0) * ppp, (s.y - 30.0) * ppp);
+                assert!((b[0].x - x).abs() < 0.01 && (b[0].y - y).abs() < 0.01, "{:?} against ({x}, {y})", b[0]);
+            }
+        }
     }
 
     #[test]

@@ -22,10 +22,9 @@ use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 use bevy_egui::egui::{self, LayerId, Painter};
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
-use onegrid_protocol::UnitKind;
 
 use crate::desk::Desk;
-use crate::live::{CameraC, CellTints, Fresh, IncidentC, Selection, UnitC, UnitPos};
+use crate::live::{CameraC, CellTints, Fresh, IncidentC, LiveIndex, Selection, Team, UnitC, UnitPos};
 use crate::map::draw::{TintShape, VectorLine};
 use crate::map::{CityMapRes, LayerToggles, MapTextures, draw};
 use crate::view::MapView;
@@ -185,7 +184,7 @@ fn draw_units(
     view: Res<MapView>,
     map: Res<CityMapRes>,
     toggles: Res<LayerToggles>,
-    units: Query<(&UnitPos, &UnitC)>,
+    units: Query<(&UnitPos, Has<Team>)>,
     moved: Query<(), Changed<UnitPos>>,
     mut layer: ResMut<UnitLayer>,
     mut images: ResMut<Assets<Image>>,
@@ -239,7 +238,7 @@ fn draw_units(
         let it = units
             .iter()
             .filter(|_| toggles.personnel)
-            .filter_map(|(p, u)| p.lonlat.map(|ll| (ll, p.status, u.0.kind == UnitKind::Team, p.heading_deg)));
+            .filter_map(|(p, team)| p.lonlat.map(|ll| (ll, p.status, team, p.heading_deg)));
         let batch = markers::batch(&view, &model.projection, ppp, w, h, margin, it);
         if gpu {
             let count = sprites.rgba.len();
@@ -303,6 +302,7 @@ fn draw_symbols(
     incidents: Query<(&IncidentC, Has<Fresh>)>,
     cameras: Query<&CameraC>,
     units: Query<(&UnitC, &UnitPos)>,
+    index: Res<LiveIndex>,
     selection: Res<Selection>,
     desk: Res<Desk>,
     scale: Res<TextScale>,
@@ -324,7 +324,7 @@ fn draw_symbols(
         symbols::draw_track(&painter, &pts);
     }
     if let Some(sel) = selection.unit
-        && let Some((u, p)) = units.iter().find(|(u, _)| u.0.id == sel)
+        && let Some((u, p)) = index.units.get(&sel).and_then(|e| units.get(*e).ok())
         && let Some(ll) = p.lonlat
     {
         let at = view.to_screen(proj.to_local(ll[0], ll[1]));

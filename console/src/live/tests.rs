@@ -218,3 +218,23 @@ fn a_unit_change_keeps_the_last_position() {
     assert_eq!(p.status, UnitStatus::EnRoute);
     assert_eq!(app.world().get::<UnitC>(e).map(|u| u.0.task), Some(Some(4)));
 }
+
+#[test]
+fn teams_are_marked_as_such_for_the_marker_layer() {
+    let mut app = app();
+    let mut team = unit(8, UnitStatus::Available);
+    team.kind = UnitKind::Team;
+    send(&mut app, snapshot(1, vec![], vec![unit(7, UnitStatus::Available), team.clone()]));
+    let idx = app.world().resource::<LiveIndex>();
+    let (worker, squad) = (idx.units[&7], idx.units[&8]);
+    assert!(!app.world().entity(worker).contains::<Team>());
+    assert!(app.world().entity(squad).contains::<Team>());
+    // A roster change that makes a team of a worker (or the reverse) moves the mark.
+    let mut promoted = unit(7, UnitStatus::Available);
+    promoted.kind = UnitKind::Team;
+    team.kind = UnitKind::GridWorker;
+    let changes = vec![Change::Unit { unit: Box::new(promoted) }, Change::Unit { unit: Box::new(team) }];
+    send(&mut app, ServerMsg::Delta { seq: 2, at: 2, changes });
+    assert!(app.world().entity(worker).contains::<Team>());
+    assert!(!app.world().entity(squad).contains::<Team>());
+}
