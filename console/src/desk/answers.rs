@@ -125,6 +125,7 @@ pub(super) fn take_answers(
 fn restored_pending(r: &Restored) -> Pending {
     let mut p = Pending::new(format!("{}（上次运行时）", r.what));
     p.req = r.req.clone();
+    p.asked = Instant::now().checked_sub(r.asked_ago).unwrap_or(p.asked);
     p.held = !r.written;
     p.resent = r.written;
     match &r.cmd {
@@ -189,6 +190,7 @@ mod tests {
             what: format!("登记 {req}"),
             cmd,
             written,
+            asked_ago: Duration::from_secs(20 * 60),
         };
         app.world_mut().write_message(restored("o1", Command::Report(report.clone()), false));
         app.world_mut().write_message(restored("o2", Command::Report(report), true));
@@ -207,6 +209,11 @@ mod tests {
             ]
         );
         assert!(desk.notices[0].error && desk.notices[0].text.contains("无法读取"));
+        assert_eq!(
+            desk.pending[0].waiting_words(false),
+            "⏳ 登记 o1（上次运行时）：未连接，已暂存本机 20 分钟，恢复连接后自动发送…",
+            "held since the former run asked for it"
+        );
 
         // The held one was too old to send; the sent one is answered with its incident.
         app.world_mut().write_message(Undelivered("o1".into()));

@@ -106,6 +106,8 @@ pub struct Pending {
     pub what: String,
     /// When it was sent (last sent again).
     pub sent: Instant,
+    /// When it was asked for (by a former run, for one taken up from the outbox).
+    pub asked: Instant,
     /// Sent again after a reconnect.
     pub resent: bool,
     /// Held by the network thread while the link is down, to be sent when it is back.
@@ -124,6 +126,7 @@ impl Pending {
             unit: None,
             what,
             sent: Instant::now(),
+            asked: Instant::now(),
             resent: false,
             held: false,
         }
@@ -132,7 +135,16 @@ impl Pending {
     /// Where it stands, for the panels.
     pub fn waiting_words(&self, connected: bool) -> String {
         match (connected, self.held, self.resent) {
-            (_, true, _) => format!("⏳ {}：未连接，已暂存本机，恢复连接后自动发送…", self.what),
+            (_, true, _) => {
+                // Through a long outage, how long it has waited (reports wait up to a day).
+                let minutes = (self.asked.elapsed().as_secs() / 60) as u32;
+                let waited = if minutes == 0 {
+                    String::new()
+                } else {
+                    format!(" {}", crate::ui::intake::minutes_words(minutes))
+                };
+                format!("⏳ {}：未连接，已暂存本机{waited}，恢复连接后自动发送…", self.what)
+            }
             (false, false, _) => format!("⏳ {}：连接中断，恢复后自动重发…", self.what),
             (true, false, true) => format!("⏳ {}：已重发，等待服务器确认…", self.what),
             (true, false, false) => format!("⏳ {}：等待服务器确认…", self.what),
@@ -481,6 +493,7 @@ fn ask_on_selection(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn a_pending_command_says_where_it_stands() {
@@ -491,6 +504,8 @@ mod tests {
         assert_eq!(p.waiting_words(true), "⏳ 受理 #4：已重发，等待服务器确认…");
         let held = Pending { held: true, ..Pending::new("登记 0201".into()) };
         assert_eq!(held.waiting_words(false), "⏳ 登记 0201：未连接，已暂存本机，恢复连接后自动发送…");
+        let long = Pending { asked: Instant::now() - Duration::from_secs(37 * 60 + 5), ..held };
+        assert_eq!(long.waiting_words(false), "⏳ 登记 0201：未连接，已暂存本机 37 分钟，恢复连接后自动发送…");
     }
 
     #[test]

@@ -92,6 +92,7 @@ impl Flights {
                 what: e.what.clone(),
                 cmd: cmd.clone(),
                 written: e.written,
+                asked_ago: now.duration_since(first_sent),
             });
             self.list.push(InFlight {
                 req: req.clone(),
@@ -416,10 +417,16 @@ mod tests {
         let said: Vec<String> = f.restore(opened.outbox, left).iter().map(|e| format!("{e:?}")).collect();
         assert_eq!(said.len(), 7);
         assert!(
-            said[0].starts_with(r#"Restored { req: "o1", what: "登记 c7""#) && said[0].ends_with("written: false }")
+            said[0].starts_with(r#"Restored { req: "o1", what: "登记 c7""#)
+                && said[0].contains("written: false, asked_ago: 30"),
+            "{}",
+            said[0]
         );
         assert!(
-            said[1].starts_with(r#"Restored { req: "o2", what: "登记 c3""#) && said[1].ends_with("written: true }")
+            said[1].starts_with(r#"Restored { req: "o2", what: "登记 c3""#)
+                && said[1].contains("written: true, asked_ago: 200"),
+            "{}",
+            said[1]
         );
         assert!(
             matches!(&f.list[0].msg, ClientMsg::Command { req, key: Some(k), .. } if req == "o1" && k == "key-c7"),

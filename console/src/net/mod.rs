@@ -62,6 +62,8 @@ pub enum NetEvent {
         cmd: onegrid_protocol::Command,
         /// Whether it had been written to the server (else it was held).
         written: bool,
+        /// How long ago it was asked for, in the former run.
+        asked_ago: std::time::Duration,
     },
     /// The outbox is open (unanswered commands outlive this run).
     Outbox(std::path::PathBuf),
@@ -117,6 +119,8 @@ pub struct Restored {
     pub cmd: onegrid_protocol::Command,
     /// Whether it had been written to the server (else it was held).
     pub written: bool,
+    /// How long ago it was asked for, in the former run.
+    pub asked_ago: std::time::Duration,
 }
 
 /// Words from the network thread for the desk's notices ([`NetEvent::Notice`]).
@@ -296,8 +300,8 @@ fn drain(
             Ok(NetEvent::Fate { req, fate }) => {
                 fates.write(CommandFate { req, fate });
             }
-            Ok(NetEvent::Restored { req, what, cmd, written }) => {
-                restored.write(Restored { req, what, cmd, written });
+            Ok(NetEvent::Restored { req, what, cmd, written, asked_ago }) => {
+                restored.write(Restored { req, what, cmd, written, asked_ago });
             }
             Ok(NetEvent::Outbox(path)) => link.outbox = Some(path),
             Ok(NetEvent::Notice { text, error }) => {
