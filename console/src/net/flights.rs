@@ -22,13 +22,13 @@ pub(super) struct InFlight {
     /// What it does, in the desk's words (kept in the outbox for the next run).
     what: String,
     /// When it was asked for.
-    first_sent: Instant,
+    first_sent: Since,
     /// The same, by the wall clock (which outlives the process).
     asked_at_ms: i64,
     /// Whether it was written to a server (else it was held while the link was down).
     written: bool,
     /// When it was first written: the resend window runs from here.
-    written_at: Instant,
+    written_at: Since,
     /// The same, by the wall clock, once written.
     written_at_ms: Option<i64>,
     /// The journal of the server it was written to: only that one knows its key.
@@ -50,6 +50,37 @@ pub(super) struct Flights {
     problem: Option<String>,
     /// Whether a failure to write it was said (once is enough).
     said: bool,
+}
+
+/// A moment on this process's monotonic clock, or before what it can express: a command a
+/// former run left may be older than the machine's uptime, and where the platform's clock
+/// cannot go back past its origin (Linux's can; others' cannot), its age must not be lost.
+#[derive(Debug, Clone, Copy)]
+struct Since {
+    at: Instant,
+    /// How long before `at` the moment really was (zero unless `at` could not go back).
+    before: Duration,
+}
+
+impl Since {
+    fn now(now: Instant) -> Since {
+        Since { at: now, before: Duration::ZERO }
+    }
+
+    /// The moment `wall_ms` (Unix milliseconds) as seen at `now`, when the wall clock
+    /// reads `wall_now_ms`.
+    fn from_wall(now: Instant, wall_now_ms: i64, wall_ms: i64) -> Since {
+        let age = Duration::from_millis(u64::try_from(wall_now_ms - wall_ms).unwrap_or(0));
+        match now.checked_sub(age) {
+            Some(at) => Since::now(at),
+            None => Since { at: now, before: age },
+        }
+    }
+
+    /// How long ago it was, at `now`.
+    fn age(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.at) + self.before
+    }
 }
 
 fn now_ms() -> i64 {
@@ -85,14 +116,13 @@ impl Flights {
         for (n, e) in entries.into_iter().enumerate() {
             let ClientMsg::Command { cmd, key: Some(key), .. } = e.msg else { continue };
             let req = format!("o{}", n + 1);
-            let ago = |ms: i64| now.checked_sub(Duration::from_millis(u64::try_from(wall - ms).unwrap_or(0)));
-            let first_sent = ago(e.asked_at_ms).unwrap_or(now);
+            let first_sent = Since::from_wall(now, wall, e.asked_at_ms);
             said.push(NetEvent::Restored {
                 req: req.clone(),
                 what: e.what.clone(),
                 cmd: cmd.clone(),
                 written: e.written,
-                asked_ago: now.duration_since(first_sent),
+                asked_ago: first_sent.age(now),
             });
             self.list.push(InFlight {
                 req: req.clone(),
@@ -101,7 +131,7 @@ impl Flights {
                 first_sent,
                 asked_at_ms: e.asked_at_ms,
                 written: e.written,
-                written_at: e.written_at_ms.and_then(ago).unwrap_or(first_sent),
+                written_at: e.written_at_ms.map_or(first_sent, |ms| Since::from_wall(now, wall, ms)),
                 written_at_ms: e.written_at_ms,
                 journal: e.journal,
                 retries: 0,
@@ -198,11 +228,7 @@ impl Flights {
     /// longer than [`HOLD_WITHIN`].
     pub(super) fn expired(&mut self, now: Instant) -> Vec<NetEvent> {
         self.give_up(|f| {
-            if f.written {
-                now.duration_since(f.written_at) > RESEND_WITHIN
-            } else {
-                now.duration_since(f.first_sent) > HOLD_WITHIN
-            }
+            if f.written { f.written_at.age(now) > RESEND_WITHIN } else { f.first_sent.age(now) > HOLD_WITHIN }
         })
     }
 
@@ -238,7 +264,7 @@ impl Flights {
             let fate = if f.written { Fate::Resent } else { Fate::Sent };
             if !f.written {
                 f.date_held_report(now);
-                f.written_at = now;
+                f.written_at = Since::now(now);
                 f.written_at_ms = Some(now_ms());
             }
             f.written = true;
@@ -276,10 +302,10 @@ impl InFlight {
             req: request_id(&out.msg).unwrap_or_default(),
             msg: out.msg.clone(),
             what: out.what.clone(),
-            first_sent: now,
+            first_sent: Since::now(now),
             asked_at_ms: wall,
             written,
-            written_at: now,
+            written_at: Since::now(now),
             written_at_ms: written.then_some(wall),
             journal: None,
             retries: 0,
@@ -292,7 +318,7 @@ impl InFlight {
     /// command under the same key.
     fn date_held_report(&mut self, now: Instant) {
         if let ClientMsg::Command { cmd: onegrid_protocol::Command::Report(r), .. } = &mut self.msg {
-            let held = now.duration_since(self.first_sent).as_millis();
+            let held = self.first_sent.age(now).as_millis();
             r.held_ms = held.min(u128::from(onegrid_protocol::validate::MAX_HELD_MS)) as u32;
         }
     }
@@ -566,6 +592,22 @@ mod tests {
         let (given_up, to_send) = f.reconnected(true, "j1", Instant::now() + HOLD_WITHIN + Duration::from_secs(1));
         assert_eq!(given_up.len(), 3);
         assert!(to_send.is_empty() && f.list.is_empty());
+    }
+
+    #[test]
+    fn ages_from_a_former_run_survive_a_reboot_of_the_machine() {
+        // A report held 20 hours ago, on a machine that booted since: its age must not read
+        // as zero, whether the clock can go back that far (Linux) or not.
+        let now = Instant::now();
+        let wall = now_ms();
+        let s = Since::from_wall(now, wall, wall - 20 * 3_600_000);
+        assert_eq!(s.age(now + Duration::from_secs(5)), Duration::from_secs(20 * 3600 + 5));
+        // Within the clock's reach it is a plain instant.
+        let recent = Since::from_wall(now, wall, wall - 30_000);
+        assert_eq!(recent.age(now), Duration::from_secs(30));
+        // What goes past the origin, whatever this machine's uptime: the part before it is kept.
+        let beyond = Since { at: now, before: Duration::from_secs(25 * 3600) };
+        assert!(beyond.age(now) > HOLD_WITHIN, "given up, not taken for fresh");
     }
 
     #[test]
