@@ -302,14 +302,7 @@ impl Engine {
             Command::Report(r) if r.held_ms > 0 => (back(r.held_ms), None),
             _ => (now, None),
         };
-        let mut events = decide(&core.world, &self.live.city, actor, cmd, at)?;
-        if let Some(taken_at) = taken_at {
-            for e in &mut events {
-                if let crate::world::Event::Reported { incident } = e {
-                    incident.taken_at = Some(taken_at);
-                }
-            }
-        }
+        let events = decide(&core.world, &self.live.city, actor, cmd, at, taken_at)?;
         self.commit(&mut core, events, key)
     }
 

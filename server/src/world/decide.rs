@@ -39,13 +39,16 @@ pub fn deadline(city: &City, category: &str, state: IncidentState, now: Millis) 
     Some(now + i64::from(minutes) * 60_000)
 }
 
-/// Decides `cmd` for `actor` at `now`. Position commands are not decided here.
+/// Decides `cmd` for `actor` at `now`; a report its client held longer than the server
+/// dates back carries the client's word on when it was taken (`taken_at`). Position
+/// commands are not decided here.
 pub fn decide(
     world: &WorldState,
     city: &City,
     actor: Actor<'_>,
     cmd: &Command,
     now: Millis,
+    taken_at: Option<Millis>,
 ) -> Result<Vec<Event>, Refusal> {
     match cmd {
         Command::Report(r) => {
@@ -78,7 +81,7 @@ pub fn decide(
                 level: category.level,
                 units: Vec::new(),
                 reported_at: now,
-                taken_at: None,
+                taken_at,
                 deadline: deadline(city, &category.code, state, now),
                 overdue: false,
                 overdue_count: 0,
