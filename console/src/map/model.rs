@@ -165,7 +165,7 @@ impl MapModel {
     /// Projects `map` around its reference point.
     pub fn new(map: &CityMap) -> Self {
         let projection = Projection::new(map.reference.x(), map.reference.y());
-        let mut areas: Vec<AreaShape> = map
+        let areas: Vec<AreaShape> = map
             .areas
             .iter()
             .map(|a| {
@@ -249,14 +249,15 @@ impl MapModel {
             children,
             cells_of_community,
         };
-        for a in &mut areas {
-            a.label_at = model.label_anchor(a);
-        }
         model.bounds = bounds_of(areas.iter().filter(|a| a.level != Level::City).flat_map(|a| &a.rings));
         if !model.bounds.is_valid() {
             model.bounds = bounds_of(model.cells.iter().map(|c| &c.ring));
         }
         model.areas = areas;
+        // Anchored once the areas are in: a concave area looks among its descendants' cells.
+        for i in 0..model.areas.len() {
+            model.areas[i].label_at = model.label_anchor(&model.areas[i]);
+        }
         model
     }
 
@@ -495,10 +496,19 @@ pub(crate) mod tests {
             ]),
             vec![],
         );
-        map.areas[2].outline = MultiPolygon(vec![l]);
+        map.areas[2].outline = MultiPolygon(vec![l.clone()]);
+        // And a district of that shape: its label looks among the cells of its communities,
+        // which must not need the areas the model is still being built from.
+        map.areas[0].outline = MultiPolygon(vec![l]);
         let m = MapModel::new(&map);
         let a = m.area("999901001001").expect("community");
         let on_cell = m.community_cells(&a.code).iter().any(|&i| m.cells[i].bounds.center() == a.label_at);
         assert!(on_cell, "label at {:?}", a.label_at);
+        let district = m.area("999901000000").expect("district");
+        assert!(
+            m.cells_in(district).any(|i| m.cells[i].bounds.center() == district.label_at),
+            "{:?}",
+            district.label_at
+        );
     }
 }
