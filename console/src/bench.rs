@@ -88,8 +88,9 @@ fn load_scene(
     start: Res<crate::map::StartView>,
     toggles: Res<LayerToggles>,
 ) {
-    let city = match onegrid_server::city::load(&plan.map_dir) {
-        Ok(c) => c,
+    // The map as a console gets it: decoded from the server's encoded answer.
+    let map = match onegrid_server::city::load(&plan.map_dir).map_err(|e| e.to_string()).and_then(|c| c.map.decode()) {
+        Ok(m) => m,
         Err(e) => {
             error!("bench: cannot load the map: {e}");
             exit.write(AppExit::error());
@@ -97,12 +98,12 @@ fn load_scene(
         }
     };
     let mut rx = None;
-    crate::map::install_map(&city.map, composed_layers(&toggles), &mut res, &mut rx, &mut view);
+    crate::map::install_map(&map, composed_layers(&toggles), &mut res, &mut rx, &mut view);
     commands.insert_resource(crate::map::RasterJobs(rx.map(std::sync::Mutex::new)));
     crate::map::apply_start_view(&start, &res, &mut view);
     let mut rng = Rng::new(20261123);
     let cells: Vec<[f64; 2]> =
-        city.map.cells.iter().filter_map(|c| c.outline.exterior().0.first().map(|p| [p.x, p.y])).collect();
+        map.cells.iter().filter_map(|c| c.outline.exterior().0.first().map(|p| [p.x, p.y])).collect();
     let units: Vec<Unit> = (0..plan.units)
         .map(|i| {
             let c = cells[rng.below(cells.len())];
@@ -135,7 +136,7 @@ fn load_scene(
         cameras: vec![],
         cells: vec![],
     }));
-    info!("bench: {} cells, {} units, {} frames a phase", city.map.cells.len(), plan.units, plan.frames);
+    info!("bench: {} cells, {} units, {} frames a phase", map.cells.len(), plan.units, plan.frames);
 }
 
 fn percentile(v: &[f64], p: f64) -> f64 {

@@ -64,7 +64,7 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
     // The city's map as the console holds it once the server has sent it: its categories
     // say which skill a matter calls for.
     let city = onegrid_server::city::load(&common::maps()).expect("the default city");
-    let model = Some(std::sync::Arc::new(MapModel::new(&city.map)));
+    let model = Some(std::sync::Arc::new(MapModel::new(&city.map.decode().expect("the map decodes"))));
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .add_plugins(LivePlugin)

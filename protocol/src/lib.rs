@@ -2,6 +2,8 @@
 
 pub mod coord;
 pub mod domain;
+#[cfg(feature = "io")]
+pub mod io;
 pub mod lifecycle;
 pub mod map;
 pub mod messages;

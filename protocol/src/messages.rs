@@ -247,8 +247,14 @@ pub enum Query {
         /// The unit.
         unit: UnitId,
     },
-    /// The city map: areas, overlay nets, cells, roads, categories (several MB; ask once).
-    Map,
+    /// The city map: areas, overlay nets, cells, roads, categories (megabytes; ask once).
+    Map {
+        /// Lattice cells as their `(row, col)` alone, without outlines (about half the
+        /// bytes; see [`crate::map`]). Absent (false) from clients that predate it, which
+        /// get every outline.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        compact: bool,
+    },
 }
 
 /// A unit found by a `nearest` query.

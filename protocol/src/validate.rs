@@ -8,6 +8,11 @@ use crate::messages::{Act, ClientMsg, Command, Dispatch, Query, Report};
 
 /// Largest client frame the server reads, in bytes.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Largest frame a server sends, and so the least a client must be ready to read: the
+/// `map` answer, which for a whole city is tens of megabytes (Xiamen's 177,400 cells, every
+/// district, street and community, both nets and the roads). A server refuses to start on a
+/// map whose answer would be larger.
+pub const MAX_SERVER_FRAME_BYTES: usize = 256 << 20;
 /// Longest description or note, in characters.
 pub const MAX_TEXT_CHARS: usize = 2_000;
 /// Most attachments on one report.
@@ -141,7 +146,7 @@ impl ClientMsg {
                         check_point(*location, "location")?;
                         check((1..=MAX_NEAREST).contains(k), || format!("k must be 1 to {MAX_NEAREST}"))
                     }
-                    Query::Incident { .. } | Query::Track { .. } | Query::Map => Ok(()),
+                    Query::Incident { .. } | Query::Track { .. } | Query::Map { .. } => Ok(()),
                 }
             }
             ClientMsg::Subscribe { layers, .. } => check(!layers.is_empty(), || "subscribe names no layer".into()),

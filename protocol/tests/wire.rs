@@ -100,3 +100,74 @@ fn a_welcome_names_the_features_and_an_older_one_without_them_still_reads() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A map of two lattice cells and one cut by the coast, on a lattice of 0.001°.
+fn small_map() -> CityMap {
+    let lattice = GridLattice { origin_lon: 118.0, origin_lat: 24.0, dlon: 0.001, dlat: 0.0009, cell_m: 100.0 };
+    let cell = |code: &str, outline, lattice_pos| MapCell {
+        code: code.into(),
+        outline,
+        lattice_pos,
+        community: "350203001001".into(),
+        responsibility_unit: "R1".into(),
+        supervision_unit: "S1".into(),
+        grid_worker: Some(7),
+    };
+    let coast = geo_types::Polygon::new(
+        geo_types::LineString::from(vec![(118.002, 24.0), (118.003, 24.0), (118.002, 24.0009), (118.002, 24.0)]),
+        vec![],
+    );
+    CityMap {
+        name: "厦门市".into(),
+        code: "350200000000".into(),
+        profile: "test".into(),
+        reference: Point::new(118.0, 24.0),
+        lattice: Some(lattice),
+        synthetic_layers: vec![],
+        attribution: vec![],
+        areas: vec![],
+        overlays: vec![],
+        cells: vec![
+            cell("C1", lattice.square((0, 0)), Some((0, 0))),
+            cell("C2", lattice.square((3, 1)), Some((3, 1))),
+            cell("C3", coast, None),
+        ],
+        roads: vec![],
+        categories: vec![],
+    }
+}
+
+#[test]
+fn a_compact_map_carries_lattice_cells_as_positions_and_decodes_with_their_squares() {
+    let map = small_map();
+    let full = serde_json::to_value(&map).expect("encodes");
+    let compact = serde_json::to_value(map.clone().into_compact()).expect("encodes");
+    assert_json_snapshot!(compact["cells"]);
+    let cells = compact["cells"].as_array().expect("cells");
+    assert!(cells[..2].iter().all(|c| c.get("outline").is_none() && c.get("lattice_pos").is_some()));
+    assert!(cells[2].get("outline").is_some(), "a cell off the lattice keeps its outline");
+    assert!(full["cells"].as_array().expect("cells").iter().all(|c| c.get("outline").is_some()));
+    for wire in [full, compact] {
+        let back: CityMap = serde_json::from_value(wire).expect("decodes");
+        assert_eq!(back, map, "every outline is back");
+    }
+    // The query: a console asks for the compact form; a client that predates it asks
+    // without the field, and so does the server's encoding of the full request.
+    let ask = |compact| serde_json::to_string(&Query::Map { compact }).expect("encodes");
+    assert_eq!((ask(false).as_str(), ask(true).as_str()), (r#"{"q":"map"}"#, r#"{"q":"map","compact":true}"#));
+    let older: Query = serde_json::from_str(r#"{"q":"map"}"#).expect("decodes");
+    assert_eq!(older, Query::Map { compact: false });
+}
+
+#[test]
+fn a_map_with_a_cell_it_cannot_draw_is_refused_by_name() {
+    let mut no_lattice = serde_json::to_value(small_map().into_compact()).expect("encodes");
+    no_lattice["lattice"] = serde_json::Value::Null;
+    let e = serde_json::from_value::<CityMap>(no_lattice).expect_err("refused");
+    assert!(e.to_string().contains("cell C1 has a lattice position but the map has no lattice"), "{e}");
+    let mut bare = serde_json::to_value(small_map()).expect("encodes");
+    let c3 = &mut bare["cells"][2];
+    c3.as_object_mut().expect("cell").remove("outline");
+    let e = serde_json::from_value::<CityMap>(bare).expect_err("refused");
+    assert!(e.to_string().contains("cell C3 has neither an outline nor a lattice position"), "{e}");
+}

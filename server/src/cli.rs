@@ -58,7 +58,8 @@ pub enum Cmd {
 pub enum MapsCmd {
     /// Derive a map directory from the sources.
     Build {
-        /// Profile in `profiles.json`: `siming` or `island`.
+        /// Profile in `profiles.json`: `siming` (the default city), `island` (Siming and Huli),
+        /// `bay` (the island and Haicang, 38,105 cells) or `city` (all six districts, 177,400).
         #[arg(long, default_value = "siming")]
         profile: String,
         /// Sources directory.
@@ -111,7 +112,7 @@ pub fn main() -> anyhow::Result<()> {
         Some(Cmd::Maps { tool: MapsCmd::Check { dir } }) => {
             let city = crate::city::load(&dir)?;
             println!(
-                "{} ({}): {} cells ({} path), {} admin units, {} overlay units, {} road nodes / {} edges, {} units, {} cameras, {} categories",
+                "{} ({}): {} cells ({} path), {} admin units, {} overlay units, {} road nodes / {} edges, {} units, {} cameras, {} categories; the map a console fetches is {:.1} MB ({:.1} MB with every cell's outline)",
                 city.manifest.name,
                 city.manifest.profile,
                 city.cells.cells().len(),
@@ -122,7 +123,9 @@ pub fn main() -> anyhow::Result<()> {
                 city.roads.edge_count(),
                 city.roster.len(),
                 city.cameras.len(),
-                city.responsibility.categories.len()
+                city.responsibility.categories.len(),
+                city.map.len() as f64 / 1e6,
+                city.map.frame("", false).map_or(f64::NAN, |f| f.len() as f64 / 1e6)
             );
             Ok(())
         }

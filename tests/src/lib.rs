@@ -95,7 +95,11 @@ pub const WAIT: Duration = Duration::from_secs(10);
 impl Client {
     /// Connects without saying hello.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.context("connect")?;
+        // Frames up to the protocol's largest, as the console reads them (a whole city's map).
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(onegrid_protocol::validate::MAX_SERVER_FRAME_BYTES))
+            .max_frame_size(Some(onegrid_protocol::validate::MAX_SERVER_FRAME_BYTES));
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await.context("connect")?;
         Ok(Client { ws, inbox: Vec::new(), next_req: 0, seq: 0, journal: String::new() })
     }
 
@@ -139,17 +143,21 @@ impl Client {
 
     /// The next server message (skipping nothing).
     pub async fn next(&mut self) -> anyhow::Result<ServerMsg> {
+        let t = self.next_text().await?;
+        let m: ServerMsg = serde_json::from_str(&t).with_context(|| format!("undecodable: {t}"))?;
+        match &m {
+            ServerMsg::Snapshot { seq, .. } | ServerMsg::Delta { seq, .. } => self.seq = *seq,
+            _ => {}
+        }
+        Ok(m)
+    }
+
+    /// The next text frame as it came, undecoded.
+    pub async fn next_text(&mut self) -> anyhow::Result<String> {
         loop {
             let msg = tokio::time::timeout(WAIT, self.ws.next()).await.context("timed out waiting for a message")?;
             match msg {
-                Some(Ok(Message::Text(t))) => {
-                    let m: ServerMsg = serde_json::from_str(t.as_str()).with_context(|| format!("undecodable: {t}"))?;
-                    match &m {
-                        ServerMsg::Snapshot { seq, .. } | ServerMsg::Delta { seq, .. } => self.seq = *seq,
-                        _ => {}
-                    }
-                    return Ok(m);
-                }
+                Some(Ok(Message::Text(t))) => return Ok(t.as_str().to_owned()),
                 Some(Ok(Message::Close(_))) | None => bail!("connection closed"),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => bail!("read error: {e}"),

@@ -9,7 +9,7 @@ use onegrid_protocol::{Level, Net, Query, QueryResult};
 async fn the_map_query_answers_the_citys_areas_nets_cells_roads_and_categories() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let mut wall = server.client("dev-wall").await?;
-    let Ok(QueryResult::Map { map }) = wall.query(Query::Map).await? else { anyhow::bail!("no map") };
+    let Ok(QueryResult::Map { map }) = wall.query(Query::Map { compact: true }).await? else { anyhow::bail!("no map") };
     assert_eq!(map.name, "厦门市");
     let city = server.running.engine.city();
     assert_eq!(map.cells.len(), city.cells.cells().len());
@@ -33,7 +33,57 @@ async fn the_map_query_answers_the_citys_areas_nets_cells_roads_and_categories()
     let code = siming.code.clone();
     let street = map.areas.iter().find(|a| a.level == Level::Street).expect("street").code.clone();
     let mut street_desk = server.client(&format!("dev-{street}")).await?;
-    let Ok(QueryResult::Map { map: same }) = street_desk.query(Query::Map).await? else { anyhow::bail!("no map") };
+    let Ok(QueryResult::Map { map: same }) = street_desk.query(Query::Map { compact: true }).await? else {
+        anyhow::bail!("no map")
+    };
     assert_eq!(same.areas.len(), map.areas.len(), "a street centre sees the whole base map of {code}");
+
+    // A client that predates the compact form asks `{"q":"map"}` and gets every cell's
+    // outline on the wire: the same map.
+    let Ok(QueryResult::Map { map: full }) = wall.query(Query::Map { compact: false }).await? else {
+        anyhow::bail!("no map")
+    };
+    assert_eq!((full.cells.len(), &full.areas, &full.roads), (map.cells.len(), &map.areas, &map.roads));
+    for (a, b) in full.cells.iter().zip(&map.cells) {
+        assert_eq!((&a.code, a.lattice_pos, &a.community), (&b.code, b.lattice_pos, &b.community));
+        let (a, b) = (&a.outline.exterior().0, &b.outline.exterior().0);
+        assert!(a.len() == 5 && a.iter().zip(b).all(|(p, q)| (p.x - q.x).abs() < 1e-9 && (p.y - q.y).abs() < 1e-9));
+    }
+    Ok(())
+}
+
+/// A city past the console's 20,000-cell target (Xiamen Island and Haicang, `maps build
+/// --profile bay`: 38,105 cells) builds, loads and reaches a client whole, in either form.
+/// Its full map is larger than the 16 MiB frame WebSocket libraries read by default (and
+/// than the console read before); the compact one is about 60 % of it.
+#[tokio::test]
+async fn a_city_of_38_000_cells_reaches_a_client_in_either_form() -> anyhow::Result<()> {
+    use onegrid_server::maps::{Profile, build};
+    let sources = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../maps/sources");
+    let out = tempfile::tempdir()?;
+    let report = build(&sources, &Profile::load(&sources, "bay")?, out.path())?;
+    assert!((37_500..38_700).contains(&report.cells), "{report:?}");
+    let dir = out.path().to_owned();
+    let server = TestServer::start_with(|c| c.map_dir = dir).await?;
+    let mut wall = server.client("dev-wall").await?;
+    let mut sizes = vec![];
+    for compact in [true, false] {
+        let req = format!("map-{compact}");
+        wall.send(&onegrid_protocol::ClientMsg::Query { req: req.clone(), q: Query::Map { compact } }).await?;
+        let text = wall.next_text().await?;
+        sizes.push(text.len());
+        let msg: onegrid_protocol::ServerMsg = serde_json::from_str(&text)?;
+        let onegrid_protocol::ServerMsg::Result { req: answered, result: QueryResult::Map { map } } = msg else {
+            anyhow::bail!("not a map")
+        };
+        assert_eq!(answered, req);
+        assert_eq!(map.cells.len(), report.cells);
+        assert!(map.cells.iter().all(|c| c.outline.exterior().0.len() == 5));
+        let districts: Vec<&str> =
+            map.areas.iter().filter(|a| a.level == Level::District).map(|a| a.name.as_str()).collect();
+        assert_eq!(districts, ["思明区", "海沧区", "湖里区"]);
+    }
+    assert!(sizes[1] > 16 << 20, "the full map is over 16 MiB: {sizes:?}");
+    assert!(sizes[0] * 10 < sizes[1] * 7, "{sizes:?}");
     Ok(())
 }

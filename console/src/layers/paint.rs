@@ -443,7 +443,7 @@ mod tests {
     fn painting_speed() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen");
         let city = onegrid_server::city::load(&dir).expect("the map");
-        let model = crate::map::model::MapModel::new(&city.map);
+        let model = crate::map::model::MapModel::new(&city.map.decode().expect("the map decodes"));
         let toggles = crate::map::LayerToggles::default();
         let (w, h) = (1280usize, 720usize);
         for (name, lonlat, m_per_pt, moving) in [

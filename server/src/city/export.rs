@@ -2,10 +2,19 @@
 //! and handed out by the `map` query. Only what a console shows goes in (outlines, cells
 //! with their nets, road lines, categories with their departments and time limits); nothing of
 //! the roster or of live state.
+//!
+//! The map is the same for every user, so it is encoded once, at load, into a
+//! [`MapReply`]: answering a console is then one copy of its bytes, not a clone of the
+//! city's cells and a fresh encoding (tens of megabytes for a whole city). The encoding is
+//! also what is kept: the decoded map is not held in memory.
 
 use std::collections::HashMap;
 
-use onegrid_protocol::{CityMap, GridLattice, MapArea, MapCategory, MapCell, MapOverlay, MapRoad, Net};
+use std::sync::{Arc, OnceLock};
+
+use onegrid_protocol::validate::MAX_SERVER_FRAME_BYTES;
+use onegrid_protocol::{CityMap, GridLattice, MapArea, MapCategory, MapCell, MapOverlay, MapRoad, Net, QueryResult};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::roads::Way;
 use super::{AdminUnit, Manifest, OverlayUnit, ResponsibilityList};
@@ -57,6 +66,13 @@ pub fn city_map(p: &Parts<'_>) -> CityMap {
             outline: o.outline.clone(),
         })
         .collect();
+    let lattice = m.lattice.map(|l| GridLattice {
+        origin_lon: l.origin_lon,
+        origin_lat: l.origin_lat,
+        dlon: l.dlon,
+        dlat: l.dlat,
+        cell_m: l.cell_m,
+    });
     let cells = p
         .cells
         .cells()
@@ -64,7 +80,8 @@ pub fn city_map(p: &Parts<'_>) -> CityMap {
         .map(|c| MapCell {
             code: c.placement.cell.clone(),
             outline: c.polygon.clone(),
-            lattice_pos: c.lattice_pos,
+            // Only a cell that is its lattice square travels as its position alone.
+            lattice_pos: c.lattice_pos.filter(|&pos| lattice.is_some_and(|l| is_square(&l, pos, &c.polygon))),
             community: c.placement.community.clone(),
             responsibility_unit: c.placement.responsibility_unit.clone(),
             supervision_unit: c.placement.supervision_unit.clone(),
@@ -91,13 +108,7 @@ pub fn city_map(p: &Parts<'_>) -> CityMap {
         code: m.code.clone(),
         profile: m.profile.clone(),
         reference: geo_types::Point::new(m.reference[0], m.reference[1]),
-        lattice: m.lattice.map(|l| GridLattice {
-            origin_lon: l.origin_lon,
-            origin_lat: l.origin_lat,
-            dlon: l.dlon,
-            dlat: l.dlat,
-            cell_m: l.cell_m,
-        }),
+        lattice,
         synthetic_layers: m.synthetic_layers.clone(),
         attribution: m.attribution.clone(),
         areas,
@@ -105,5 +116,139 @@ pub fn city_map(p: &Parts<'_>) -> CityMap {
         cells,
         roads,
         categories,
+    }
+}
+
+/// How far a cell's corner may lie from its lattice node and still be that node: map files
+/// keep six decimals (half of 1e-6°, about 5 cm, off at most).
+const NODE_TOLERANCE_DEG: f64 = 2e-6;
+
+/// Whether `outline` is lattice square `pos`, corner by corner.
+fn is_square(l: &GridLattice, pos: (i32, i32), outline: &geo_types::Polygon) -> bool {
+    let square = l.square(pos);
+    outline.interiors().is_empty()
+        && outline.exterior().0.len() == square.exterior().0.len()
+        && outline
+            .exterior()
+            .0
+            .iter()
+            .zip(&square.exterior().0)
+            .all(|(a, b)| (a.x - b.x).abs() <= NODE_TOLERANCE_DEG && (a.y - b.y).abs() <= NODE_TOLERANCE_DEG)
+}
+
+/// The `map` answer, encoded once: the JSON of [`QueryResult::Map`] for the city, in its
+/// compact form (what consoles ask for), and in the full form with every cell's outline for
+/// clients that predate the compact one, encoded the first time one asks.
+#[derive(Debug)]
+pub struct MapReply {
+    compact: Arc<str>,
+    full: OnceLock<Result<Arc<str>, String>>,
+}
+
+/// Room in a frame for the envelope around the answer and the longest request id.
+const ENVELOPE: usize = 1024;
+
+fn encode_map(map: CityMap) -> Result<Arc<str>, String> {
+    let name = map.name.clone();
+    let result = serde_json::to_string(&QueryResult::Map { map: Box::new(map) })
+        .map_err(|e| format!("cannot encode the map of {name}: {e}"))?;
+    let limit = MAX_SERVER_FRAME_BYTES - ENVELOPE;
+    if result.len() > limit {
+        return Err(format!(
+            "the map of {name} is {:.1} MB on the wire, over the {} MB one frame may carry: split the city",
+            result.len() as f64 / 1e6,
+            limit / 1_000_000
+        ));
+    }
+    Ok(result.into())
+}
+
+impl MapReply {
+    /// Encodes `map`; an error when its compact answer would not fit in one frame a client
+    /// reads ([`MAX_SERVER_FRAME_BYTES`]).
+    pub fn new(map: CityMap) -> Result<Self, String> {
+        Ok(MapReply { compact: encode_map(map.into_compact())?, full: OnceLock::new() })
+    }
+
+    /// The whole `result` frame answering request `req`, compact or with every outline.
+    pub fn frame(&self, req: &str, compact: bool) -> Result<Utf8Bytes, String> {
+        let result = if compact { &self.compact } else { self.full()? };
+        let req = serde_json::to_string(req).unwrap_or_else(|_| "\"\"".to_owned());
+        let mut s = String::with_capacity(result.len() + req.len() + 32);
+        s.push_str("{\"type\":\"result\",\"req\":");
+        s.push_str(&req);
+        s.push_str(",\"result\":");
+        s.push_str(result);
+        s.push('}');
+        Ok(Utf8Bytes::from(s))
+    }
+
+    fn full(&self) -> Result<&Arc<str>, String> {
+        self.full.get_or_init(|| encode_map(self.decode()?)).as_ref().map_err(Clone::clone)
+    }
+
+    /// Bytes of the compact answer.
+    pub fn len(&self) -> usize {
+        self.compact.len()
+    }
+
+    /// Whether the answer is empty (never: it names at least the city).
+    pub fn is_empty(&self) -> bool {
+        self.compact.is_empty()
+    }
+
+    /// The map, decoded again (every outline back), for callers inside the server and tools;
+    /// sessions send the bytes.
+    pub fn decode(&self) -> Result<CityMap, String> {
+        match serde_json::from_str::<QueryResult>(&self.compact) {
+            Ok(QueryResult::Map { map }) => Ok(*map),
+            Ok(_) => Err("the encoded map answer is another result".to_owned()),
+            Err(e) => Err(format!("the encoded map does not decode: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use onegrid_protocol::ServerMsg;
+
+    use super::*;
+
+    #[test]
+    fn the_map_answer_is_the_encoded_result_in_either_form() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen");
+        let city = crate::city::load(&dir).expect("the default city");
+        let map = city.map.decode().expect("decodes");
+        assert!(map.cells.iter().all(|c| c.outline.exterior().0.len() == 5), "every square back");
+        let mut sizes = vec![];
+        for compact in [true, false] {
+            let req = "map \"1\"";
+            let frame = city.map.frame(req, compact).expect("a frame");
+            let sent = if compact { map.clone().into_compact() } else { map.clone() };
+            let want = ServerMsg::Result { req: req.into(), result: QueryResult::Map { map: Box::new(sent) } };
+            // Byte for byte what encoding the whole message gives.
+            assert!(*frame == *crate::hub::encode(&want), "compact: {compact}");
+            sizes.push(frame.len());
+        }
+        assert!(sizes[0] * 10 < sizes[1] * 7, "the compact form is much smaller: {sizes:?}");
+    }
+
+    #[test]
+    fn only_a_cell_that_is_its_lattice_square_travels_as_its_position() {
+        let l = GridLattice { origin_lon: 118.0, origin_lat: 24.0, dlon: 0.001, dlat: 0.0009, cell_m: 100.0 };
+        let square = l.square((2, 5));
+        assert!(is_square(&l, (2, 5), &square));
+        // As a map file keeps it, six decimals.
+        let rounded = geo_types::Polygon::new(
+            square.exterior().0.iter().map(|c| ((c.x * 1e6).round() / 1e6, (c.y * 1e6).round() / 1e6)).collect(),
+            vec![],
+        );
+        assert!(is_square(&l, (2, 5), &rounded));
+        assert!(!is_square(&l, (2, 6), &square), "another square");
+        let cut = geo_types::Polygon::new(
+            vec![(118.005, 24.0018), (118.006, 24.0018), (118.005, 24.0027), (118.005, 24.0018)].into(),
+            vec![],
+        );
+        assert!(!is_square(&l, (2, 5), &cut), "cut by the coast");
     }
 }

@@ -9,7 +9,7 @@ use geo_types::Point;
 use onegrid_protocol::{Camera, Level, Placement};
 use serde::Deserialize;
 
-use super::export::{Parts, city_map};
+use super::export::{MapReply, Parts, city_map};
 use super::geojson::{MapError, Reader, read_features, read_json};
 use super::roads::{RoadGraph, Way};
 use super::{AdminUnit, City, MANIFEST_FORMAT, Manifest, OverlayUnit, ResponsibilityList, RosterEntry, osm};
@@ -211,6 +211,6 @@ pub fn load(dir: &Path) -> Result<City, MapError> {
         ways: &ways,
         responsibility: &responsibility,
     };
-    let map = Arc::new(city_map(&parts));
+    let map = MapReply::new(city_map(&parts)).map_err(|e| MapError::bad(&dir.join("city.json"), None, e))?;
     Ok(City { manifest, metric, admin, overlays, cells, roads, roster, cameras, responsibility, map })
 }

@@ -10,13 +10,13 @@ pub mod responsibility;
 pub mod roads;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use geo_types::MultiPolygon;
-use onegrid_protocol::{Camera, CityMap, Level, UnitKind};
+use onegrid_protocol::{Camera, Level, UnitKind};
 use serde::{Deserialize, Serialize};
 
 use crate::spatial::{CellIndex, Lattice, LocalMetric};
+pub use export::MapReply;
 pub use geojson::MapError;
 pub use load::load;
 pub use responsibility::{Category, Limits, ResponsibilityList};
@@ -143,8 +143,8 @@ pub struct City {
     pub cameras: Vec<Camera>,
     /// The responsibility list.
     pub responsibility: ResponsibilityList,
-    /// What consoles draw, built once at load.
-    pub map: Arc<CityMap>,
+    /// What consoles draw, built and encoded once at load.
+    pub map: MapReply,
 }
 
 impl City {

@@ -8,6 +8,7 @@ use onegrid_protocol::{ErrorCode, Layer, NearUnit, Query, QueryResult, Resume, S
 use super::{Engine, Published, lock};
 use crate::hub::{ClientHandle, Filter, Out, encode};
 use crate::world::Refusal;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 impl Engine {
     /// The snapshot `filter` sees, as of the published state.
@@ -114,6 +115,21 @@ impl Engine {
             .map(|(text, _)| Out { seq: None, reset: false, text: text.into() })
     }
 
+    /// The encoded frame answering query `req` for `user`: the map's bytes as encoded at
+    /// load, any other answer or refusal encoded now.
+    pub fn answer(&self, user: &UserInfo, req: String, q: &Query) -> Utf8Bytes {
+        if let Query::Map { compact } = q {
+            return match self.live.city.map.frame(&req, *compact) {
+                Ok(frame) => frame,
+                Err(e) => encode(&ServerMsg::error(Some(req), ErrorCode::Internal, e)),
+            };
+        }
+        match self.query(user, q) {
+            Ok(result) => encode(&ServerMsg::Result { req, result }),
+            Err(r) => encode(&ServerMsg::error(Some(req), r.code, r.message)),
+        }
+    }
+
     /// Answers a query for `user`.
     pub fn query(&self, user: &UserInfo, q: &Query) -> Result<QueryResult, Refusal> {
         let refuse = |code, message: String| Err(Refusal { code, message });
@@ -149,7 +165,11 @@ impl Engine {
                     .collect();
                 Ok(QueryResult::Nearest { units })
             }
-            Query::Map => Ok(QueryResult::Map { map: Box::new((*self.live.city.map).clone()) }),
+            // Sessions send the encoded answer ([`Engine::answer`]); this decodes it again.
+            Query::Map { .. } => match self.live.city.map.decode() {
+                Ok(map) => Ok(QueryResult::Map { map: Box::new(map) }),
+                Err(e) => refuse(ErrorCode::Internal, e),
+            },
             Query::Cameras { location } => Ok(QueryResult::Cameras { cameras: self.cameras.covering(*location) }),
             Query::Track { unit } => {
                 let home = self.with_published(|p| p.world.units.get(unit).map(|u| u.home.clone()));

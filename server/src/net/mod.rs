@@ -7,6 +7,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use onegrid_protocol::validate::MAX_SERVER_FRAME_BYTES;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -22,12 +23,14 @@ pub const HARD_FRAME_LIMIT: usize = 1 << 20;
 /// stalled reader back up into its (bounded) outbox quickly.
 pub const SEND_BUFFER_BYTES: usize = 256 * 1024;
 
-/// The WebSocket settings of a session: small buffers so idle clients cost little.
+/// The WebSocket settings of a session: small buffers so idle clients cost little. The
+/// write buffer must hold the largest frame whole (the map, see
+/// [`MAX_SERVER_FRAME_BYTES`]); what a slow client may queue is bounded by its outbox.
 pub fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
         .write_buffer_size(64 * 1024)
-        .max_write_buffer_size(64 * 1024 * 1024)
+        .max_write_buffer_size(MAX_SERVER_FRAME_BYTES + 64 * 1024)
         .max_message_size(Some(HARD_FRAME_LIMIT))
         .max_frame_size(Some(HARD_FRAME_LIMIT))
 }

@@ -2,13 +2,16 @@
 //!
 //! The reader decodes and answers; commands are decided inline (in arrival order) and their
 //! acks are sent in the same order once durable by an acker task. The writer drains the
-//! client's outbox and writes whole batches with one flush.
+//! client's outbox and writes whole batches with one flush. A client is cut off when no byte
+//! of a batch has reached it for [`WRITE_TIMEOUT`]: a slow link taking a large frame (the
+//! map) is not a stalled one.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use onegrid_protocol::io::{Metered, Quiet, Traffic};
 use onegrid_protocol::validate::{DecodeError, MAX_FRAME_BYTES, decode_client};
 use onegrid_protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, UserInfo};
 use tokio::net::TcpStream;
@@ -22,15 +25,18 @@ use crate::world::Actor;
 
 /// How long a client has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// A client that does not take a write for this long is disconnected.
+/// A client that takes no byte of a write for this long is disconnected.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a write in progress is checked for bytes moving.
+const WRITE_CHECK: Duration = Duration::from_millis(500);
 /// Commands awaiting durability per connection before the reader waits.
 const IN_FLIGHT: usize = 1_024;
 
-type Sink = futures_util::stream::SplitSink<WebSocketStream<TcpStream>, Message>;
+type Sink = futures_util::stream::SplitSink<WebSocketStream<Metered<TcpStream>>, Message>;
 
 /// Serves one connection until it closes or the server stops.
 pub async fn serve(engine: Arc<Engine>, stream: TcpStream, addr: SocketAddr, stop: watch::Receiver<bool>) {
+    let (stream, traffic) = Metered::new(stream);
     let ws = match tokio_tungstenite::accept_async_with_config(stream, Some(super::ws_config())).await {
         Ok(ws) => ws,
         Err(e) => {
@@ -40,7 +46,7 @@ pub async fn serve(engine: Arc<Engine>, stream: TcpStream, addr: SocketAddr, sto
     };
     let (sink, mut reader) = ws.split();
     let client = engine.live.hub.new_client();
-    let mut writer = tokio::spawn(write_loop(engine.clone(), client.clone(), sink, stop.clone()));
+    let mut writer = tokio::spawn(write_loop(engine.clone(), client.clone(), sink, traffic, stop.clone()));
     let mut writer_done = false;
     let (ack_tx, ack_rx) = mpsc::channel::<(String, Pending)>(IN_FLIGHT);
     let acker = tokio::spawn(ack_loop(client.clone(), ack_rx));
@@ -153,10 +159,7 @@ impl Session {
                 true
             }
             (ClientMsg::Query { req, q }, Some(user)) => {
-                match self.engine.query(&user, &q) {
-                    Ok(result) => self.reply(&ServerMsg::Result { req, result }),
-                    Err(r) => self.reply_error(Some(req), r.code, &r.message),
-                }
+                self.client.push_direct(self.engine.answer(&user, req, &q));
                 true
             }
             (ClientMsg::Command { req, cmd, key }, Some(user)) => {
@@ -207,7 +210,13 @@ async fn ack_loop(client: Arc<ClientHandle>, mut rx: mpsc::Receiver<(String, Pen
 
 /// Drains the outbox into the socket: one flush per batch; deltas already covered by a
 /// snapshot are skipped.
-async fn write_loop(engine: Arc<Engine>, client: Arc<ClientHandle>, mut sink: Sink, mut stop: watch::Receiver<bool>) {
+async fn write_loop(
+    engine: Arc<Engine>,
+    client: Arc<ClientHandle>,
+    mut sink: Sink,
+    traffic: Arc<Traffic>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut last_seq = 0u64;
     loop {
         let taken = client.take();
@@ -245,23 +254,32 @@ async fn write_loop(engine: Arc<Engine>, client: Arc<ClientHandle>, mut sink: Si
                 }
                 sink.flush().await
             };
-            let outcome = tokio::select! {
-                r = tokio::time::timeout(WRITE_TIMEOUT, batch) => r,
-                _ = client.abort.notified() => {
-                    tracing::info!(client = client.id, "client left too many answers unread; disconnecting");
-                    return;
+            tokio::pin!(batch);
+            let mut quiet = Quiet::new(traffic.written(), tokio::time::Instant::now().into_std());
+            let mut check = tokio::time::interval(WRITE_CHECK);
+            let outcome = loop {
+                tokio::select! {
+                    r = &mut batch => break r,
+                    _ = check.tick() => {
+                        if quiet.quiet_for(traffic.written(), tokio::time::Instant::now().into_std()) >= WRITE_TIMEOUT {
+                            tracing::info!(client = client.id, "client stopped reading; disconnecting");
+                            return;
+                        }
+                    }
+                    _ = client.abort.notified() => {
+                        tracing::info!(client = client.id, "client left too many answers unread; disconnecting");
+                        return;
+                    }
                 }
             };
-            match outcome {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::debug!(client = client.id, "write failed: {e}");
-                    return;
+            if let Err(e) = outcome {
+                match e {
+                    WsError::WriteBufferFull(_) | WsError::Capacity(_) => {
+                        tracing::warn!(client = client.id, "cannot write to the client: {e}; disconnecting")
+                    }
+                    e => tracing::debug!(client = client.id, "write failed: {e}"),
                 }
-                Err(_) => {
-                    tracing::info!(client = client.id, "client stopped reading; disconnecting");
-                    return;
-                }
+                return;
             }
         }
         if taken.closed {
