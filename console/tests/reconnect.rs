@@ -68,3 +68,45 @@ fn a_restarted_server_is_resumed_without_duplicates() {
     let units = world.query::<&UnitC>().iter(world).count();
     assert_eq!(units, units_before.len());
 }
+
+/// A map that takes longer to arrive than the link's silence window (three ping intervals,
+/// 9 s) is not a dead link: bytes keep coming. Before the link was judged by bytes, a slow
+/// link dropped the connection halfway through the map, and fetched it again, for ever.
+#[test]
+fn a_map_slower_to_arrive_than_the_silence_window_is_not_a_dead_link() {
+    use onegrid_console::net::NetEvent;
+    use onegrid_console::net::client::run;
+    use onegrid_protocol::{QueryResult, ServerMsg};
+    use tokio::sync::mpsc;
+
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, dir.path(), |_| {});
+    let relay = common::LossyRelay::start(&rt, server.addr);
+    // Siming's map is about 2.7 MB: some 13 s at 200 kB/s.
+    relay.rate.store(200_000, std::sync::atomic::Ordering::SeqCst);
+    let (events, mut rx) = mpsc::channel(1024);
+    let (_keep, outgoing) = mpsc::channel(16);
+    let config = NetConfig { url: format!("ws://{}", relay.addr), token: "dev-wall".into(), outbox: None };
+    let started = Instant::now();
+    rt.spawn(run(config, events, outgoing));
+    let map = rt.block_on(async {
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await;
+            match event.expect("an event within a minute").expect("the client runs") {
+                NetEvent::Link(LinkState::Down { reason, .. }) => panic!("the link was dropped: {reason}"),
+                NetEvent::Server(msg) => {
+                    if let ServerMsg::Result { result: QueryResult::Map { map }, .. } = *msg {
+                        break map;
+                    }
+                }
+                _ => {}
+            }
+        }
+    });
+    let took = started.elapsed();
+    assert!(took > Duration::from_secs(10), "the link was slower than the silence window ({took:?})");
+    assert_eq!(map.cells.len(), 8_564);
+    assert!(map.cells.iter().all(|c| c.outline.exterior().0.len() == 5), "every cell has its square back");
+    rt.block_on(server.shutdown());
+}

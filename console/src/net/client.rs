@@ -17,14 +17,23 @@
 //! every other command asked for while down is refused at once. A command the server refuses as
 //! `overloaded` (it applied nothing) is sent again after a short wait, a few times, before
 //! the refusal reaches the desk.
+//!
+//! The link counts as alive while bytes arrive, not only when whole frames do: the map of
+//! a whole city is one frame of tens of megabytes, which a slow link takes many ping
+//! intervals to carry (see [`onegrid_protocol::io`]).
 
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use onegrid_protocol::io::{Metered, Quiet, Traffic};
+use onegrid_protocol::validate::MAX_SERVER_FRAME_BYTES;
 use onegrid_protocol::{ClientMsg, ErrorCode, FEATURE_KEYS, Layer, PROTOCOL_VERSION, Query, Resume, ServerMsg};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::flights::{Flights, open_outbox};
 use super::{Fate, LinkState, NetEvent, Outgoing};
@@ -43,7 +52,7 @@ pub struct NetConfig {
 
 /// How long a connect or hello may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Ping interval; the link is considered dead after three missed intervals of silence.
+/// Ping interval; the link is considered dead after three intervals in which no byte came.
 const PING_EVERY: Duration = Duration::from_secs(3);
 /// Longest wait between reconnect attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -196,10 +205,9 @@ async fn session(
     events: &mpsc::Sender<NetEvent>,
     outgoing: &mut mpsc::Receiver<Outgoing>,
 ) -> Result<(), SessionEnd> {
-    let connect = tokio_tungstenite::connect_async(config.url.as_str());
-    let (mut ws, _) = match timeout(CONNECT_TIMEOUT, connect).await {
+    let (mut ws, traffic) = match timeout(CONNECT_TIMEOUT, connect(&config.url)).await {
         Ok(Ok(pair)) => pair,
-        Ok(Err(e)) => return Err(SessionEnd::Connect { url: config.url.clone(), why: e.to_string() }),
+        Ok(Err(why)) => return Err(SessionEnd::Connect { url: config.url.clone(), why }),
         Err(_) => return Err(SessionEnd::Connect { url: config.url.clone(), why: "timed out".into() }),
     };
     let hello =
@@ -235,7 +243,7 @@ async fn session(
     progress.track(&welcome);
     forward(events, welcome).await?;
     if !progress.have_map {
-        ws.send(text(&ClientMsg::Query { req: MAP_REQ.into(), q: Query::Map }))
+        ws.send(text(&ClientMsg::Query { req: MAP_REQ.into(), q: Query::Map { compact: true } }))
             .await
             .map_err(|e| SessionEnd::Lost(e.to_string()))?;
     }
@@ -255,11 +263,10 @@ async fn session(
     }
 
     let mut ping = tokio::time::interval(PING_EVERY);
-    let mut last_heard = Instant::now();
+    let mut heard = Quiet::new(traffic.read(), Instant::now().into_std());
     loop {
         tokio::select! {
             frame = ws.next() => {
-                last_heard = Instant::now();
                 match frame {
                     Some(Ok(Message::Text(t))) => {
                         let msg = parse(&t)?;
@@ -292,7 +299,7 @@ async fn session(
                 }
             }
             _ = ping.tick() => {
-                let silent = last_heard.elapsed();
+                let silent = heard.quiet_for(traffic.read(), Instant::now().into_std());
                 if silent > PING_EVERY * 3 {
                     return Err(SessionEnd::Silent(silent.as_secs()));
                 }
@@ -301,6 +308,29 @@ async fn session(
             }
         }
     }
+}
+
+/// Opens the WebSocket to `url` over a metered socket; frames up to the protocol's largest
+/// (the map) are read.
+async fn connect(
+    url: &str,
+) -> Result<(WebSocketStream<Metered<tokio::net::TcpStream>>, std::sync::Arc<Traffic>), String> {
+    let request = url.into_client_request().map_err(|e| e.to_string())?;
+    let uri = request.uri();
+    if uri.scheme_str() != Some("ws") {
+        return Err(format!("`{url}` is not a ws:// address"));
+    }
+    let host = uri.host().ok_or_else(|| format!("`{url}` names no host"))?.trim_matches(['[', ']']).to_owned();
+    let port = uri.port_u16().unwrap_or(80);
+    let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| e.to_string())?;
+    let _ = tcp.set_nodelay(true);
+    let (stream, traffic) = Metered::new(tcp);
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_SERVER_FRAME_BYTES))
+        .max_frame_size(Some(MAX_SERVER_FRAME_BYTES));
+    let (ws, _) =
+        tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await.map_err(|e| e.to_string())?;
+    Ok((ws, traffic))
 }
 
 fn parse(t: &str) -> Result<ServerMsg, SessionEnd> {

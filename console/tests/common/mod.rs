@@ -65,8 +65,9 @@ pub fn run_until(app: &mut bevy::prelude::App, what: &str, mut done: impl FnMut(
 /// both sides of that connection are closed (once per count), as when a link fails after
 /// the server answered. With `older` set, the server's welcome names no idempotency keys
 /// (its `"keys"` feature is overwritten in place), as an older server's would. With
-/// `closed` set, new connections are closed at once, as when the link stays down.
-/// Everything else passes through unchanged.
+/// `closed` set, new connections are closed at once, as when the link stays down. With
+/// `rate` above zero, the server's bytes reach the client at that many bytes a second, as
+/// over a slow link. Everything else passes through unchanged.
 pub struct LossyRelay {
     /// Where clients connect.
     pub addr: std::net::SocketAddr,
@@ -78,6 +79,8 @@ pub struct LossyRelay {
     pub older: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Close new connections at once.
     pub closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Bytes a second from the server to the client; 0: as fast as the socket goes.
+    pub rate: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl LossyRelay {
@@ -91,7 +94,8 @@ impl LossyRelay {
         let (cuts, lost) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let older = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (c, l, o, shut) = (cuts.clone(), lost.clone(), older.clone(), closed.clone());
+        let rate = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (c, l, o, shut, r) = (cuts.clone(), lost.clone(), older.clone(), closed.clone(), rate.clone());
         rt.spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if shut.load(Ordering::SeqCst) {
@@ -103,13 +107,16 @@ impl LossyRelay {
                 let up = tokio::spawn(async move {
                     let _ = tokio::io::copy(&mut cr, &mut sw).await;
                 });
-                let (cuts, lost, older) = (c.clone(), l.clone(), o.clone());
+                let (cuts, lost, older, rate) = (c.clone(), l.clone(), o.clone(), r.clone());
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 64 * 1024];
+                    let (started, mut passed) = (tokio::time::Instant::now(), 0u64);
                     // The end of the previous chunk: a frame split across reads is still seen.
                     let mut tail: Vec<u8> = Vec::new();
                     loop {
-                        let n = match sr.read(&mut buf).await {
+                        let slow = rate.load(Ordering::SeqCst);
+                        let room = if slow > 0 { buf.len().min(4 * 1024) } else { buf.len() };
+                        let n = match sr.read(&mut buf[..room]).await {
                             Ok(0) | Err(_) => break,
                             Ok(n) => n,
                         };
@@ -129,6 +136,11 @@ impl LossyRelay {
                                 buf[i..i + KEYS.len()].copy_from_slice(br#""features":["none"]"#);
                             }
                         }
+                        if slow > 0 {
+                            passed += n as u64;
+                            tokio::time::sleep_until(started + Duration::from_secs_f64(passed as f64 / slow as f64))
+                                .await;
+                        }
                         if cw.write_all(&buf[..n]).await.is_err() {
                             break;
                         }
@@ -138,6 +150,6 @@ impl LossyRelay {
                 });
             }
         });
-        LossyRelay { addr, cuts, lost, older, closed }
+        LossyRelay { addr, cuts, lost, older, closed, rate }
     }
 }
