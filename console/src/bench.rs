@@ -156,6 +156,7 @@ fn time_frame(
     res: Res<CityMapRes>,
     path: Res<crate::layers::marker_mesh::MarkerPath>,
     underlay: Res<crate::layers::still::Underlay>,
+    view: Res<crate::view::MapView>,
     mut exit: MessageWriter<AppExit>,
 ) {
     let now = Instant::now();
@@ -188,7 +189,7 @@ fn time_frame(
             }
             let (blank_done, scene_done) = (state.blank_ms.len() >= plan.frames, state.scene_ms.len() >= plan.frames);
             if blank_done && scene_done {
-                report(&state, &plan, res.model.as_ref().map_or(0, |m| m.cells.len()), path.name());
+                report(&state, &plan, res.model.as_ref().map_or(0, |m| m.cells.len()), path.name(), view.m_per_pt);
                 exit.write(AppExit::Success);
                 return;
             }
@@ -223,7 +224,7 @@ fn time_update(mut state: ResMut<BenchState>, phase: Res<Phase>) {
     }
 }
 
-fn report(state: &BenchState, plan: &BenchPlan, cells: usize, path: &str) {
+fn report(state: &BenchState, plan: &BenchPlan, cells: usize, path: &str, m_per_pt: f64) {
     let line = |name: &str, v: &[f64]| {
         println!(
             "{name:<12} p50 {:7.2} ms  p95 {:7.2} ms  p99 {:7.2} ms",
@@ -253,6 +254,10 @@ fn report(state: &BenchState, plan: &BenchPlan, cells: usize, path: &str) {
         ticks.len()
     );
     line("markers", &state.raster_ms);
+    println!(
+        "view        {m_per_pt:.1} m a point: markers at {:.2} of their full size",
+        crate::layers::markers::zoom_share(m_per_pt)
+    );
     line("main update", &state.update_ms);
     println!(
         "viewport    {} of {} frames copied (still view), the rest shaded; map resampled in {:.2} ms",

@@ -229,8 +229,10 @@ fn draw_units(
     let drawn_for = DrawnFor { view: *view, size: (w, h), gpu, base, personnel: toggles.personnel, under };
     if layer.drawn_for.as_ref() != Some(&drawn_for) || (toggles.personnel && !moved.is_empty()) {
         let started = Instant::now();
-        if layer.sprites.as_ref().is_none_or(|(s, _)| *s != ppp) {
-            layer.sprites = Some((ppp, Sprites::new(ppp)));
+        // Smaller as the view takes in more of the city (`zoom_share`).
+        let sprite_scale = ppp * markers::zoom_share(view.m_per_pt);
+        if layer.sprites.as_ref().is_none_or(|(s, _)| *s != sprite_scale) {
+            layer.sprites = Some((sprite_scale, Sprites::new(sprite_scale)));
         }
         let layer = &mut *layer;
         let Some((_, sprites)) = &layer.sprites else { return Ok(()) };
@@ -247,7 +249,7 @@ fn draw_units(
             let min = view.viewport.min * ppp;
             let viewport_px = Vec4::new(min.x, min.y, w as f32, h as f32);
             let at = marker_mesh::mesh_transform(view.viewport, ppp, scale_factor, window_size);
-            let drawn = marker_mesh::Drawn { instances, viewport_px, under, at, sprites, scale: ppp };
+            let drawn = marker_mesh::Drawn { instances, viewport_px, under, at, sprites, scale: sprite_scale };
             let MeshOut { state, meshes, materials, instanced, buffers, quads, .. } = &mut out;
             let assets = marker_mesh::GpuAssets { meshes, materials, instanced, buffers, images: &mut images };
             marker_mesh::show(state, drawn, assets, quads);
