@@ -1,6 +1,6 @@
 //! OneGrid's benchmarks: each figure is a ratio against a baseline measured in the same run.
 //!
-//! `cargo bench -p onegrid-server --bench onegrid -- [spatial|journal|keys|fanout|latency|memory|all]`
+//! `cargo bench -p onegrid-server --bench onegrid -- [spatial|journal|keys|fanout|latency|memory|map|all]`
 //!
 //! Everything runs on this machine over loopback; load generators share the cores with the
 //! server, in the real path and in the baseline alike.
@@ -9,6 +9,7 @@ mod common;
 mod fanout;
 mod journal;
 mod latency;
+mod mapanswer;
 mod memory;
 mod spatial;
 
@@ -37,6 +38,9 @@ fn main() -> anyhow::Result<()> {
     }
     if all || what == "memory" {
         memory::run()?;
+    }
+    if all || what == "map" {
+        mapanswer::run()?;
     }
     Ok(())
 }

@@ -1,0 +1,55 @@
+//! The `map` answer: what a server spends per console that asks, and what a console spends
+//! decoding it. Against the baseline of the same run: cloning the decoded map and encoding it
+//! whole with every outline (what each request cost before the answer was encoded once at
+//! load), and decoding that full form.
+//!
+//! `ONEGRID_BENCH_MAP=DIR` measures another map directory (say `maps build --profile bay`).
+
+use std::hint::black_box;
+
+use onegrid_protocol::{CityMap, QueryResult, ServerMsg};
+use onegrid_server::city;
+
+use crate::common::{line, map_dir, time};
+
+/// Median seconds of `rounds` runs of `f`.
+fn median(rounds: usize, mut f: impl FnMut()) -> f64 {
+    let mut t: Vec<f64> = (0..rounds).map(|_| time(&mut f).1).collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+pub fn run() -> anyhow::Result<()> {
+    println!("== map answer");
+    let dir = std::env::var("ONEGRID_BENCH_MAP").map(std::path::PathBuf::from).unwrap_or_else(|_| map_dir());
+    let city = city::load(&dir)?;
+    let map = city.map.decode().map_err(anyhow::Error::msg)?;
+    let compact = city.map.frame("map", true).map_err(anyhow::Error::msg)?;
+    let full = city.map.frame("map", false).map_err(anyhow::Error::msg)?;
+    line("map", &format!("{}: {} cells", dir.display(), map.cells.len()));
+    line("compact / full answer, MB", &format!("{:.1} / {:.1}", compact.len() as f64 / 1e6, full.len() as f64 / 1e6));
+
+    let rounds = 7;
+    let t_old = median(rounds, || {
+        let result = QueryResult::Map { map: Box::new(map.clone()) };
+        black_box(onegrid_server::hub::encode(&ServerMsg::Result { req: "map".into(), result }));
+    });
+    let t_new = median(rounds, || {
+        black_box(city.map.frame("map", true).ok());
+    });
+    line("server per request: clone + encode (baseline), ms", &format!("{:.2}", t_old * 1e3));
+    line("server per request: copy of the encoded answer, ms", &format!("{:.2}", t_new * 1e3));
+    line("server per request, ratio", &format!("{:.3}x", t_new / t_old));
+
+    let decode = |text: &str| {
+        let msg: ServerMsg = serde_json::from_str(text).expect("decodes");
+        let ServerMsg::Result { result: QueryResult::Map { map }, .. } = msg else { panic!("not a map") };
+        black_box::<Box<CityMap>>(map);
+    };
+    let t_full = median(rounds, || decode(&full));
+    let t_compact = median(rounds, || decode(&compact));
+    line("client decoding the full form (baseline), ms", &format!("{:.1}", t_full * 1e3));
+    line("client decoding the compact form (squares rebuilt), ms", &format!("{:.1}", t_compact * 1e3));
+    line("client decoding, ratio", &format!("{:.2}x", t_compact / t_full));
+    Ok(())
+}
