@@ -154,11 +154,13 @@ pub fn spawn_raster(
 ) -> std::io::Result<mpsc::Receiver<Drawn>> {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new().name("onegrid-raster".into()).spawn(move || {
+        let started = std::time::Instant::now();
         for px in LEVELS_PX {
             if tx.send(Drawn::Level(layers.clone(), raster::render(&model, &layers, px))).is_err() {
                 return;
             }
         }
+        info!("map images composed in {:.0} ms ({} cells)", started.elapsed().as_secs_f64() * 1e3, model.cells.len());
         if with_fills {
             let last = LEVELS_PX[LEVELS_PX.len() - 1];
             let _ = tx.send(Drawn::Fills(raster::render(&model, &[StaticLayer::Base], last)));
@@ -196,13 +198,15 @@ pub fn install_map(
         res.error = Some(why);
         return;
     }
+    let started = std::time::Instant::now();
     let model = Arc::new(MapModel::new(map));
     info!(
-        "map of {}: {} cells, {} areas, {} categories",
+        "map of {}: {} cells, {} areas, {} categories, projected in {:.0} ms",
         map.name,
         map.cells.len(),
         map.areas.len(),
-        map.categories.len()
+        map.categories.len(),
+        started.elapsed().as_secs_f64() * 1e3
     );
     view.frame(&model.bounds);
     match spawn_raster(model.clone(), layers, true) {
