@@ -145,14 +145,15 @@ pub struct MapReply {
     full: OnceLock<Result<Arc<str>, String>>,
 }
 
-/// Room in a frame for the envelope around the answer and the longest request id.
-const ENVELOPE: usize = 1024;
+/// The most an answer may be: a frame, less room for the envelope around it and the
+/// longest request id.
+const FRAME_ROOM: usize = MAX_SERVER_FRAME_BYTES - 1024;
 
-fn encode_map(map: CityMap) -> Result<Arc<str>, String> {
+/// The answer's JSON, or why it cannot be sent: larger than `limit` bytes.
+fn encode_map(map: CityMap, limit: usize) -> Result<Arc<str>, String> {
     let name = map.name.clone();
     let result = serde_json::to_string(&QueryResult::Map { map: Box::new(map) })
         .map_err(|e| format!("cannot encode the map of {name}: {e}"))?;
-    let limit = MAX_SERVER_FRAME_BYTES - ENVELOPE;
     if result.len() > limit {
         return Err(format!(
             "the map of {name} is {:.1} MB on the wire, over the {} MB one frame may carry: split the city",
@@ -167,7 +168,7 @@ impl MapReply {
     /// Encodes `map`; an error when its compact answer would not fit in one frame a client
     /// reads ([`MAX_SERVER_FRAME_BYTES`]).
     pub fn new(map: CityMap) -> Result<Self, String> {
-        Ok(MapReply { compact: encode_map(map.into_compact())?, full: OnceLock::new() })
+        Ok(MapReply { compact: encode_map(map.into_compact(), FRAME_ROOM)?, full: OnceLock::new() })
     }
 
     /// The whole `result` frame answering request `req`, compact or with every outline.
@@ -184,7 +185,7 @@ impl MapReply {
     }
 
     fn full(&self) -> Result<&Arc<str>, String> {
-        self.full.get_or_init(|| encode_map(self.decode()?)).as_ref().map_err(Clone::clone)
+        self.full.get_or_init(|| encode_map(self.decode()?, FRAME_ROOM)).as_ref().map_err(Clone::clone)
     }
 
     /// Bytes of the compact answer.
@@ -231,6 +232,15 @@ mod tests {
             sizes.push(frame.len());
         }
         assert!(sizes[0] * 10 < sizes[1] * 7, "the compact form is much smaller: {sizes:?}");
+    }
+
+    #[test]
+    fn a_map_too_large_for_one_frame_is_refused_in_words() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen");
+        let map = crate::city::load(&dir).expect("the default city").map.decode().expect("decodes");
+        let e = encode_map(map.clone(), 1_000_000).expect_err("2.7 MB is over 1 MB");
+        assert!(e.starts_with("the map of 厦门市 is ") && e.contains("split the city"), "{e}");
+        assert!(encode_map(map, FRAME_ROOM).is_ok());
     }
 
     #[test]
