@@ -19,6 +19,18 @@ fn fly(b: &Bounds) -> Intent {
     Intent::FlyTo(*b, AREA_MIN_ZOOM)
 }
 
+/// What an administrative name ends with when it says its own kind: 思明区, 厦港街道, 灌口镇,
+/// 天竺山林场, 东坪社区居委会, 新塘村委会.
+const KIND_ENDINGS: [&str; 8] = ["市", "区", "县", "街道", "镇", "乡", "场", "委会"];
+
+/// An area's name as a person reads it in a list: the name alone where it says what it is
+/// (as nearly every official name does), else with its level in brackets. Appending the
+/// level to every name gave "厦港街道 街道", and "灌口镇 街道" for a town.
+pub fn area_label(name: &str, level: Level) -> String {
+    let says = KIND_ENDINGS.iter().any(|e| name.ends_with(e)) || name.ends_with("社区") || name.ends_with('村');
+    if says { name.to_owned() } else { format!("{name}（{}）", level_name(level)) }
+}
+
 /// The hierarchy tree.
 pub fn tree_panel(ui: &mut Ui, model: &MapModel) -> Option<Intent> {
     let mut out = None;
@@ -37,7 +49,7 @@ fn tree_node(ui: &mut Ui, model: &MapModel, i: usize, out: &mut Option<Intent>) 
     let open_default = matches!(a.level, Level::City | Level::District);
     egui::collapsing_header::CollapsingState::load_with_default_open(ui.ctx(), id, open_default)
         .show_header(ui, |ui| {
-            if ui.link(format!("{} {}", a.name, level_name(a.level))).clicked() {
+            if ui.link(area_label(&a.name, a.level)).clicked() {
                 *out = Some(fly(&a.bounds));
             }
         })
@@ -94,7 +106,7 @@ pub fn search<'a>(
     }
     for a in &model.areas {
         if a.name.contains(q) || a.code.starts_with(q) {
-            hits.push(Hit { label: format!("{} {} {}", level_name(a.level), a.name, a.code), intent: fly(&a.bounds) });
+            hits.push(Hit { label: format!("{} {}", area_label(&a.name, a.level), a.code), intent: fly(&a.bounds) });
         }
     }
     if q.len() >= 4 && q.chars().all(|c| c.is_ascii_digit()) {
@@ -201,6 +213,23 @@ mod tests {
     }
 
     #[test]
+    fn an_area_is_named_once_and_its_level_added_only_where_the_name_does_not_say_it() {
+        let cases = [
+            ("思明区", Level::District, "思明区"),
+            ("厦港街道", Level::Street, "厦港街道"),
+            ("灌口镇", Level::Street, "灌口镇"),
+            ("天竺山林场", Level::Street, "天竺山林场"),
+            ("东坪社区居委会", Level::Community, "东坪社区居委会"),
+            ("新塘村委会", Level::Community, "新塘村委会"),
+            ("鼓浪屿", Level::Street, "鼓浪屿（街道）"),
+            ("金山", Level::Community, "金山（社区）"),
+        ];
+        for (name, level, want) in cases {
+            assert_eq!(area_label(name, level), want);
+        }
+    }
+
+    #[test]
     fn choosing_a_tree_node_flies_to_it() {
         let m = MapModel::new(&tiny_map());
         let mut got = None;
@@ -209,7 +238,7 @@ mod tests {
                 got = Some(i);
             }
         });
-        h.get_by_label("乙街道 街道").click();
+        h.get_by_label("乙街道").click();
         h.run();
         drop(h);
         let street = m.area("999901001000").expect("street");
