@@ -21,6 +21,45 @@ pub fn map_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen")
 }
 
+/// A slow link in front of `upstream`: a TCP relay on a free port of 127.0.0.1 that passes
+/// the server's bytes to the client at `rate` bytes a second, reading from the server only
+/// as fast as it passes them on (through a small receive buffer), so that the server's
+/// writes progress at that rate too. The client's bytes pass as they come.
+pub async fn slow_relay(upstream: std::net::SocketAddr, rate: u64) -> anyhow::Result<std::net::SocketAddr> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(socket) = tokio::net::TcpSocket::new_v4() else { continue };
+            let _ = socket.set_recv_buffer_size(4096);
+            let Ok(server) = socket.connect(upstream).await else { continue };
+            let (mut cr, mut cw) = client.into_split();
+            let (mut sr, mut sw) = server.into_split();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut cr, &mut sw).await;
+            });
+            tokio::spawn(async move {
+                let (started, mut passed) = (tokio::time::Instant::now(), 0u64);
+                let mut buf = vec![0u8; 4096];
+                loop {
+                    let n = match sr.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    passed += n as u64;
+                    tokio::time::sleep_until(started + Duration::from_secs_f64(passed as f64 / rate as f64)).await;
+                    if cw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                let _ = cw.shutdown().await;
+            });
+        }
+    });
+    Ok(addr)
+}
+
 /// A clock start for manual-clock tests: 2026-11-22 08:00 +08:00.
 pub const T0: i64 = 1_795_305_600_000;
 

@@ -98,3 +98,30 @@ async fn a_client_flooding_requests_without_reading_is_dropped() -> anyhow::Resu
     server.running.shutdown().await;
     Ok(())
 }
+
+/// A slow link is not a stalled one. Behind a relay passing 500 kB/s, Siming's map (2.7 MB)
+/// takes about five times the server's stall limit (1 s here; 30 s by default) to arrive: the
+/// client gets it whole and stays connected, because bytes kept moving. A client that stops
+/// reading altogether is still cut off after the limit.
+#[tokio::test]
+async fn a_slow_link_taking_the_map_stays_and_a_stopped_reader_goes() -> anyhow::Result<()> {
+    use onegrid_protocol::{ClientMsg, Query, QueryResult};
+    let server = TestServer::start_with(|c| c.limits.write_stall = Duration::from_secs(1)).await?;
+    let relay = slow_relay(server.running.addr, 500_000).await?;
+    let mut slow = Client::login(&format!("ws://{relay}"), "dev-wall").await?;
+    let mut stopped = Client::connect_small(&server.url(), 4096).await?.hello("dev-wall").await?;
+    stopped.send(&ClientMsg::Query { req: "m".into(), q: Query::Map { compact: true } }).await?;
+    // From here `stopped` reads nothing.
+    let started = std::time::Instant::now();
+    let Ok(QueryResult::Map { map }) = slow.query(Query::Map { compact: true }).await? else { anyhow::bail!("no map") };
+    let took = started.elapsed();
+    assert!(took > Duration::from_secs(3), "the map took several stall limits to arrive: {took:?}");
+    assert_eq!(map.cells.len(), 8_564);
+    slow.send(&ClientMsg::Ping { t: 7 }).await?;
+    slow.wait_for(|m| matches!(m, ServerMsg::Pong { t: 7 }).then_some(())).await?;
+    // Reading again, the stopped client finds the part of the map its buffers held, then
+    // the end of a connection the server dropped.
+    assert!(stopped.closed().await, "the stopped reader was cut off");
+    server.running.shutdown().await;
+    Ok(())
+}

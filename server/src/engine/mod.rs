@@ -49,11 +49,18 @@ pub struct Limits {
     pub outbox: usize,
     /// Jobs waiting for the journal before commands are refused as `overloaded`.
     pub journal_queue: usize,
+    /// A client that takes no byte of a write for this long is disconnected.
+    pub write_stall: std::time::Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { ring: RING, outbox: crate::hub::MAX_QUEUED, journal_queue: crate::journal::QUEUE }
+        Limits {
+            ring: RING,
+            outbox: crate::hub::MAX_QUEUED,
+            journal_queue: crate::journal::QUEUE,
+            write_stall: std::time::Duration::from_secs(30),
+        }
     }
 }
 
@@ -69,6 +76,8 @@ pub struct Live {
     pub board: Mutex<Board>,
     /// Signalled when a unit moves: wakes the position pump.
     pub moved: tokio::sync::Notify,
+    /// How long a client may take no byte of a write before it is disconnected.
+    pub write_stall: std::time::Duration,
 }
 
 /// The durable, published state.
@@ -212,6 +221,7 @@ impl Engine {
             hub: Hub::new(limits.outbox.max(1)),
             board: Mutex::new(board),
             moved: tokio::sync::Notify::new(),
+            write_stall: limits.write_stall,
         });
         {
             let mut b = lock(&live.board);

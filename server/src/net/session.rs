@@ -3,8 +3,8 @@
 //! The reader decodes and answers; commands are decided inline (in arrival order) and their
 //! acks are sent in the same order once durable by an acker task. The writer drains the
 //! client's outbox and writes whole batches with one flush. A client is cut off when no byte
-//! of a batch has reached it for [`WRITE_TIMEOUT`]: a slow link taking a large frame (the
-//! map) is not a stalled one.
+//! of a batch has reached it for the engine's `write_stall` (30 s): a slow link taking a
+//! large frame (the map) is not a stalled one.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,9 +25,8 @@ use crate::world::Actor;
 
 /// How long a client has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// A client that takes no byte of a write for this long is disconnected.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-/// How often a write in progress is checked for bytes moving.
+/// How often a write in progress is checked for bytes moving (at most: a tenth of the
+/// stall limit when that is shorter).
 const WRITE_CHECK: Duration = Duration::from_millis(500);
 /// Commands awaiting durability per connection before the reader waits.
 const IN_FLIGHT: usize = 1_024;
@@ -256,12 +255,13 @@ async fn write_loop(
             };
             tokio::pin!(batch);
             let mut quiet = Quiet::new(traffic.written(), tokio::time::Instant::now().into_std());
-            let mut check = tokio::time::interval(WRITE_CHECK);
+            let stall = engine.live.write_stall;
+            let mut check = tokio::time::interval(WRITE_CHECK.min(stall / 10).max(Duration::from_millis(10)));
             let outcome = loop {
                 tokio::select! {
                     r = &mut batch => break r,
                     _ = check.tick() => {
-                        if quiet.quiet_for(traffic.written(), tokio::time::Instant::now().into_std()) >= WRITE_TIMEOUT {
+                        if quiet.quiet_for(traffic.written(), tokio::time::Instant::now().into_std()) >= stall {
                             tracing::info!(client = client.id, "client stopped reading; disconnecting");
                             return;
                         }
