@@ -193,7 +193,8 @@ impl Engine {
     ) -> Result<Arc<Engine>, JournalError> {
         std::fs::create_dir_all(data_dir).map_err(|e| JournalError::Storage(format!("{}: {e}", data_dir.display())))?;
         let keys_since = clock.now() - onegrid_protocol::validate::KEY_RETENTION_MS;
-        let (store, recovered) = Journal::open(&data_dir.join("journal.sqlite"), &city.manifest.code, keys_since)?;
+        let (store, recovered) =
+            Journal::open(&data_dir.join("journal.sqlite"), &city.manifest.code, &city.manifest.profile, keys_since)?;
         let units = roster_units(&city);
         let mut world = WorldState::new(units);
         for (seq, event) in &recovered.events {

@@ -17,7 +17,9 @@
 //!   before the column gains it when opened (its rows read NULL).
 //! - `tracks(unit INTEGER, at INTEGER, lon REAL, lat REAL)`: downsampled position tracks.
 //! - `meta(key TEXT PRIMARY KEY, value TEXT)`: `format`, `journal_id` (random, fixed at
-//!   creation: clients resume only against the same journal), `city`.
+//!   creation: clients resume only against the same journal), `city`, `profile` (the map of
+//!   the city it was written with: each has its own roster, so a journal opens only with its
+//!   own map; one from before the key takes the map it is next opened with).
 //!
 //! Compatibility: new event fields are added with serde defaults, so a newer server reads an
 //! older journal. A journal with another `format` is refused at start with a clear error.
@@ -152,9 +154,10 @@ impl Journal {
     pub fn open(
         path: &Path,
         city: &str,
+        profile: &str,
         keys_since: onegrid_protocol::Millis,
     ) -> Result<(store::Store, Recovered), JournalError> {
-        let store = store::Store::open(path, city)?;
+        let store = store::Store::open(path, city, profile)?;
         let (events, keys) = store.read_all(keys_since)?;
         let id = store.id.clone();
         let tracks = match store.last_track_time()? {

@@ -64,7 +64,7 @@ fn new_id() -> String {
 
 impl Store {
     /// Opens or creates the database and checks its format and city.
-    pub fn open(path: &Path, city: &str) -> Result<Store, JournalError> {
+    pub fn open(path: &Path, city: &str, profile: &str) -> Result<Store, JournalError> {
         let at = |e: rusqlite::Error| JournalError::Storage(format!("{}: {e}", path.display()));
         let conn = Connection::open(path).map_err(at)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(at)?;
@@ -102,11 +102,34 @@ impl Store {
                         path.display()
                     )));
                 }
+                // One city has several maps (profiles: Siming, the island, the whole city),
+                // each with its own roster: a journal's unit numbers mean people of its map.
+                match get("profile")? {
+                    Some(p) if p != profile => {
+                        return Err(JournalError::Incompatible(format!(
+                            "{}: journal of the `{p}` map of city {c}, but the map is `{profile}`; \
+                             give each map its own data directory",
+                            path.display()
+                        )));
+                    }
+                    Some(_) => {}
+                    // A journal from before profiles were recorded: the map it runs with now.
+                    None => {
+                        conn.execute("INSERT INTO meta(key, value) VALUES ('profile', ?1)", [profile])
+                            .map_err(storage)?;
+                    }
+                }
                 id
             }
             _ => {
                 let id = new_id();
-                for (k, v) in [("format", FORMAT.to_string()), ("journal_id", id.clone()), ("city", city.to_owned())] {
+                let meta = [
+                    ("format", FORMAT.to_string()),
+                    ("journal_id", id.clone()),
+                    ("city", city.to_owned()),
+                    ("profile", profile.to_owned()),
+                ];
+                for (k, v) in meta {
                     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", params![k, v])
                         .map_err(storage)?;
                 }
@@ -246,7 +269,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("j.sqlite");
         let id = {
-            let mut s = Store::open(&path, "350200000000").expect("open");
+            let mut s = Store::open(&path, "350200000000", "siming").expect("open");
             s.write(&[events_job(1, vec![status(1, 10), status(2, 11)])]).expect("write");
             let point = TrackPoint { unit: 1, at: 5, lon: 118.1, lat: 24.4 };
             s.write(&[
@@ -256,7 +279,7 @@ mod tests {
             .expect("write");
             s.id.clone()
         };
-        let s = Store::open(&path, "350200000000").expect("reopen");
+        let s = Store::open(&path, "350200000000", "siming").expect("reopen");
         assert_eq!(s.id, id, "the journal keeps its id");
         let events = s.read_events().expect("read");
         assert_eq!(events.iter().map(|e| e.0).collect::<Vec<_>>(), vec![1, 2, 3]);
@@ -278,7 +301,7 @@ mod tests {
             digest: u64::MAX - seq,
         };
         {
-            let mut s = Store::open(&path, "c").expect("open");
+            let mut s = Store::open(&path, "c", "p").expect("open");
             let keyed = |first_seq: u64, n: usize, k: KeyRecord| Job::Events {
                 first_seq,
                 events: vec![status(1, k.at); n],
@@ -288,7 +311,7 @@ mod tests {
             // The second command made two events: its key rides on the last.
             s.write(&[keyed(1, 1, key("old", 1_000, 1)), keyed(2, 2, key("new", 90_000_000, 3))]).expect("write");
         }
-        let s = Store::open(&path, "c").expect("reopen");
+        let s = Store::open(&path, "c", "p").expect("reopen");
         assert_eq!(s.read_keys(0).expect("all"), vec![key("old", 1_000, 1), key("new", 90_000_000, 3)]);
         let keyed_rows: Vec<i64> = s
             .conn
@@ -316,33 +339,49 @@ mod tests {
             let body = serde_json::to_string(&status(4, 7)).expect("json");
             conn.execute("INSERT INTO events VALUES (1, 7, ?1)", [body]).expect("old event");
         }
-        let mut s = Store::open(&path, "c").expect("an old journal opens");
+        let mut s = Store::open(&path, "c", "p").expect("an old journal opens");
         assert_eq!(s.read_events().expect("events"), vec![(1, status(4, 7))]);
         assert!(s.read_keys(0).expect("keys").is_empty());
         s.write(&[events_job(2, vec![status(4, 8)])]).expect("and takes new events");
         drop(s);
-        assert_eq!(Store::open(&path, "c").expect("again").read_events().expect("events").len(), 2);
+        assert_eq!(Store::open(&path, "c", "p").expect("again").read_events().expect("events").len(), 2);
     }
 
     #[test]
     fn a_journal_of_another_city_or_format_is_refused() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("j.sqlite");
-        drop(Store::open(&path, "350200000000").expect("open"));
-        let err = Store::open(&path, "110100000000").err().expect("refused").to_string();
+        drop(Store::open(&path, "350200000000", "siming").expect("open"));
+        let err = Store::open(&path, "110100000000", "siming").err().expect("refused").to_string();
         assert!(err.contains("journal of city 350200000000"), "{err}");
         let conn = Connection::open(&path).expect("raw");
         conn.execute("UPDATE meta SET value = '9' WHERE key = 'format'", []).expect("edit");
         drop(conn);
-        let err = Store::open(&path, "350200000000").err().expect("refused").to_string();
+        let err = Store::open(&path, "350200000000", "siming").err().expect("refused").to_string();
         assert!(err.contains("journal format 9"), "{err}");
+    }
+
+    #[test]
+    fn a_journal_of_another_map_of_the_city_is_refused_and_an_older_one_adopted() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("j.sqlite");
+        drop(Store::open(&path, "350200000000", "siming").expect("open"));
+        let err = Store::open(&path, "350200000000", "city").err().expect("refused").to_string();
+        assert!(err.contains("journal of the `siming` map of city 350200000000, but the map is `city`"), "{err}");
+        drop(Store::open(&path, "350200000000", "siming").expect("its own map"));
+        // A journal from before profiles were recorded takes the map it is opened with.
+        let conn = Connection::open(&path).expect("raw");
+        conn.execute("DELETE FROM meta WHERE key = 'profile'", []).expect("edit");
+        drop(conn);
+        drop(Store::open(&path, "350200000000", "island").expect("adopted"));
+        assert!(Store::open(&path, "350200000000", "siming").is_err(), "now it is the island's");
     }
 
     #[test]
     fn a_gap_or_an_unreadable_event_is_reported_not_skipped() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("j.sqlite");
-        let mut s = Store::open(&path, "c").expect("open");
+        let mut s = Store::open(&path, "c", "p").expect("open");
         s.write(&[events_job(1, vec![status(1, 1)]), events_job(3, vec![status(1, 2)])]).expect("write");
         let err = s.read_events().expect_err("gap").to_string();
         assert!(err.contains("event 2 is missing"), "{err}");
@@ -358,7 +397,7 @@ mod tests {
         let path = dir.path().join("j.sqlite");
         std::fs::write(&path, b"this is not a database, it is a text file long enough to have a header")
             .expect("write");
-        let err = Store::open(&path, "c").err().expect("refused").to_string();
+        let err = Store::open(&path, "c", "p").err().expect("refused").to_string();
         assert!(err.contains("j.sqlite"), "{err}");
     }
 }
