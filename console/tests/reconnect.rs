@@ -90,11 +90,13 @@ fn a_map_slower_to_arrive_than_the_silence_window_is_not_a_dead_link() {
     let config = NetConfig { url: format!("ws://{}", relay.addr), token: "dev-wall".into(), outbox: None };
     let started = Instant::now();
     rt.spawn(run(config, events, outgoing));
+    let mut received = vec![];
     let map = rt.block_on(async {
         loop {
             let event = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await;
             match event.expect("an event within a minute").expect("the client runs") {
                 NetEvent::Link(LinkState::Down { reason, .. }) => panic!("the link was dropped: {reason}"),
+                NetEvent::Receiving(bytes) => received.push(bytes),
                 NetEvent::Server(msg) => {
                     if let ServerMsg::Result { result: QueryResult::Map { map }, .. } = *msg {
                         break map;
@@ -108,5 +110,8 @@ fn a_map_slower_to_arrive_than_the_silence_window_is_not_a_dead_link() {
     assert!(took > Duration::from_secs(10), "the link was slower than the silence window ({took:?})");
     assert_eq!(map.cells.len(), 8_564);
     assert!(map.cells.iter().all(|c| c.outline.exterior().0.len() == 5), "every cell has its square back");
+    // The console was told the bytes as they came, twice a second.
+    assert!(received.len() >= 10 && received.windows(2).all(|w| w[0] <= w[1]), "{received:?}");
+    assert!(received.last().is_some_and(|&b| b > 2_000_000), "{received:?}");
     rt.block_on(server.shutdown());
 }

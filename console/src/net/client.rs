@@ -54,6 +54,8 @@ pub struct NetConfig {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Ping interval; the link is considered dead after three intervals in which no byte came.
 const PING_EVERY: Duration = Duration::from_secs(3);
+/// How often the bytes received are told while the map is awaited.
+const MAP_PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// Longest wait between reconnect attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long after it was first written a command unanswered at a link loss is still sent
@@ -264,6 +266,7 @@ async fn session(
 
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut heard = Quiet::new(traffic.read(), Instant::now().into_std());
+    let mut map_progress = tokio::time::interval(MAP_PROGRESS_EVERY);
     loop {
         tokio::select! {
             frame = ws.next() => {
@@ -288,6 +291,9 @@ async fn session(
                     events.send(event).await.map_err(|_| SessionEnd::Shutdown)?;
                 }
                 ws.send(text(&out.msg)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
+            }
+            _ = map_progress.tick(), if !progress.have_map => {
+                events.send(NetEvent::Receiving(traffic.read())).await.map_err(|_| SessionEnd::Shutdown)?;
             }
             _ = tokio::time::sleep_until(flights.next_retry().unwrap_or_else(Instant::now)),
                 if flights.next_retry().is_some() =>

@@ -67,6 +67,9 @@ pub enum NetEvent {
     },
     /// The outbox is open (unanswered commands outlive this run).
     Outbox(std::path::PathBuf),
+    /// Bytes received on this connection so far, while the map is awaited (it is one frame
+    /// of up to tens of megabytes: the operator sees it coming, not a stalled screen).
+    Receiving(u64),
     /// Something the operator should know about the link's bookkeeping (the outbox).
     Notice {
         /// Words.
@@ -151,6 +154,8 @@ pub struct Link {
     pub url: String,
     /// The outbox that keeps unanswered commands for the next run, once it is open.
     pub outbox: Option<std::path::PathBuf>,
+    /// Bytes received on the connection while the map is awaited (see [`NetEvent::Receiving`]).
+    pub receiving: Option<u64>,
 }
 
 impl Link {
@@ -249,6 +254,7 @@ impl Plugin for NetPlugin {
             last_heard: None,
             url: self.config.url.clone(),
             outbox: None,
+            receiving: None,
         });
         match connect(self.config.clone()) {
             Ok(link) => {
@@ -262,6 +268,7 @@ impl Plugin for NetPlugin {
                     last_heard: None,
                     url: self.config.url.clone(),
                     outbox: None,
+                    receiving: None,
                 });
             }
         }
@@ -304,6 +311,7 @@ fn drain(
                 restored.write(Restored { req, what, cmd, written, asked_ago });
             }
             Ok(NetEvent::Outbox(path)) => link.outbox = Some(path),
+            Ok(NetEvent::Receiving(bytes)) => link.receiving = Some(bytes),
             Ok(NetEvent::Notice { text, error }) => {
                 notices.write(NetNotice { text, error });
             }

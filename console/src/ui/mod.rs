@@ -250,10 +250,8 @@ fn ui_system(
         focus_card(&ctx, rect, id, &live, model, scale.0);
     }
     if model.is_none() {
-        let words = problem.clone().unwrap_or_else(|| match live.link.as_ref().map(|l| &l.state) {
-            Some(LinkState::Down { reason, .. }) => format!("等待地图：{reason}"),
-            _ => "正在载入地图…".to_owned(),
-        });
+        let words =
+            problem.clone().unwrap_or_else(|| map_waiting_words(live.link.as_ref().map(|l| (&l.state, l.receiving))));
         waiting_message(&ctx, rect, &words, problem.is_some());
     }
     if guard.asked.is_some() {
@@ -312,6 +310,18 @@ fn focus_card(ctx: &egui::Context, rect: egui::Rect, id: u64, live: &LiveRead, m
             ui.set_max_width((rect.width() * 0.45).max(200.0));
             wall::focus_card(ui, &card, scale);
         });
+}
+
+/// What the map's place says while the map is awaited: the link's trouble, or the bytes
+/// received so far (a whole city's map is tens of megabytes, a minute on a slow link).
+fn map_waiting_words(link: Option<(&LinkState, Option<u64>)>) -> String {
+    match link {
+        Some((LinkState::Down { reason, .. }, _)) => format!("等待地图：{reason}"),
+        Some((LinkState::Connected, Some(bytes))) if bytes >= 1_000_000 => {
+            format!("正在载入地图… 已收到 {:.1} MB", bytes as f64 / 1e6)
+        }
+        _ => "正在载入地图…".to_owned(),
+    }
 }
 
 fn waiting_message(ctx: &egui::Context, rect: egui::Rect, words: &str, is_problem: bool) {
@@ -558,6 +568,16 @@ mod tests {
     use crate::live::tests::incident;
     use crate::live::{TickerItem, TickerKind};
     use onegrid_protocol::IncidentState;
+
+    #[test]
+    fn while_the_map_comes_the_bytes_received_are_shown() {
+        let up = LinkState::Connected;
+        assert_eq!(map_waiting_words(Some((&up, Some(23_456_789)))), "正在载入地图… 已收到 23.5 MB");
+        assert_eq!(map_waiting_words(Some((&up, Some(4_000)))), "正在载入地图…", "a small map needs no count");
+        assert_eq!(map_waiting_words(None), "正在载入地图…");
+        let down = LinkState::Down { reason: "connection refused".into(), retry_in_ms: 500 };
+        assert_eq!(map_waiting_words(Some((&down, Some(23_456_789)))), "等待地图：connection refused");
+    }
 
     #[test]
     fn only_the_following_wall_flies_to_major_incidents() {
