@@ -171,6 +171,7 @@ fn ui_system(
         now: (live.link.is_some() && live.feed.server_now > 0).then_some(live.feed.server_now),
         pending: (live.desk.pending.len(), live.desk.pending.iter().filter(|p| p.held).count()),
         pending_lines: &pending_lines,
+        map_coming: model.is_none() && problem.is_none(),
     };
     egui::Panel::top("status").show(&mut root, |ui| status::status_bar(ui, &status));
     match *mode {

@@ -39,6 +39,8 @@ pub struct StatusView<'a> {
     pub pending: (usize, usize),
     /// Each of them in words, where it stands (the count's tooltip).
     pub pending_lines: &'a [String],
+    /// The map is still awaited: live data waits behind it on the link.
+    pub map_coming: bool,
 }
 
 /// The desk's unanswered commands in words, if there are any: "待确认 2 · 待发送 1".
@@ -124,7 +126,13 @@ pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) {
     ui.horizontal(|ui| {
         ui.label(RichText::new("一张网 OneGrid").strong().size(big + 2.0));
         ui.separator();
-        let (words, color) = link_words(v.link, v.data_age);
+        let (words, color) = match v.link {
+            // Live data comes after the map (one frame): its age says nothing until then.
+            Some(LinkState::Connected) if v.map_coming => {
+                ("已连接，正在接收地图…".into(), Color32::from_rgb(250, 190, 60))
+            }
+            _ => link_words(v.link, v.data_age),
+        };
         ui.label(RichText::new("●").color(color).size(big));
         ui.label(RichText::new(words).color(color).size(big));
         if let Some(p) = v.problem {
@@ -233,6 +241,7 @@ mod tests {
             now,
             pending: (0, 0),
             pending_lines: &[],
+            map_coming: false,
         };
         let words = ["一张网 OneGrid", "ws://127.0.0.1:9000", "人员 574 · 摄像机 428"];
         for inline in [true, false] {
@@ -291,6 +300,37 @@ mod tests {
     }
 
     #[test]
+    fn while_the_map_comes_the_link_says_so_and_not_that_data_is_stale() {
+        use egui_kittest::kittest::Queryable;
+        let figures = Figures { open: 0, overdue: 0, escalated: 0, closed_today: 0, on_time_rate: None };
+        let view = |map_coming: bool| StatusView {
+            link: Some(&LinkState::Connected),
+            url: "ws://127.0.0.1:9000",
+            data_age: Some(Duration::from_secs(25)),
+            user: None,
+            figures: &figures,
+            units: 0,
+            cameras: 0,
+            problem: None,
+            scale: 1.0,
+            figures_inline: true,
+            now: None,
+            pending: (0, 0),
+            pending_lines: &[],
+            map_coming,
+        };
+        for (coming, words) in [(true, "已连接，正在接收地图…"), (false, "已连接，数据已 25 秒未更新")]
+        {
+            let v = view(coming);
+            let mut h = egui_kittest::Harness::builder()
+                .with_size(bevy_egui::egui::vec2(2400.0, 40.0))
+                .build_ui(|ui| status_bar(ui, &v));
+            h.run();
+            assert!(h.query_by_label(words).is_some(), "{words}");
+        }
+    }
+
+    #[test]
     fn the_count_lists_what_awaits_the_server_on_hover() {
         use egui_kittest::kittest::Queryable;
         let figures = Figures { open: 0, overdue: 0, escalated: 0, closed_today: 0, on_time_rate: None };
@@ -312,6 +352,7 @@ mod tests {
             now: None,
             pending: (2, 1),
             pending_lines: &lines,
+            map_coming: false,
         };
         let mut h = egui_kittest::Harness::builder()
             .with_size(bevy_egui::egui::vec2(2400.0, 40.0))
