@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use onegrid_protocol::io::{Metered, Quiet, Traffic};
 use onegrid_protocol::validate::{DecodeError, MAX_FRAME_BYTES, decode_client};
 use onegrid_protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, UserInfo};
@@ -196,6 +196,34 @@ impl Session {
     }
 }
 
+/// Drives a batch to its end unless no byte of it moves for the engine's `write_stall`, or
+/// the client is aborted; `None` when the client is to be cut off (said in the log).
+async fn watch_stall<F: Future<Output = Result<(), WsError>>>(
+    engine: &Engine,
+    client: &ClientHandle,
+    traffic: &Traffic,
+    mut batch: std::pin::Pin<&mut F>,
+) -> Option<Result<(), WsError>> {
+    let stall = engine.live.write_stall;
+    let mut quiet = Quiet::new(traffic.written(), tokio::time::Instant::now().into_std());
+    let mut check = tokio::time::interval(WRITE_CHECK.min(stall / 10).max(Duration::from_millis(10)));
+    loop {
+        tokio::select! {
+            r = &mut batch => return Some(r),
+            _ = check.tick() => {
+                if quiet.quiet_for(traffic.written(), tokio::time::Instant::now().into_std()) >= stall {
+                    tracing::info!(client = client.id, "client stopped reading; disconnecting");
+                    return None;
+                }
+            }
+            _ = client.abort.notified() => {
+                tracing::info!(client = client.id, "client left too many answers unread; disconnecting");
+                return None;
+            }
+        }
+    }
+}
+
 /// Sends acks (or errors) in command order as each becomes durable.
 async fn ack_loop(client: Arc<ClientHandle>, mut rx: mpsc::Receiver<(String, Pending)>) {
     while let Some((req, pending)) = rx.recv().await {
@@ -254,22 +282,13 @@ async fn write_loop(
                 sink.flush().await
             };
             tokio::pin!(batch);
-            let mut quiet = Quiet::new(traffic.written(), tokio::time::Instant::now().into_std());
-            let stall = engine.live.write_stall;
-            let mut check = tokio::time::interval(WRITE_CHECK.min(stall / 10).max(Duration::from_millis(10)));
-            let outcome = loop {
-                tokio::select! {
-                    r = &mut batch => break r,
-                    _ = check.tick() => {
-                        if quiet.quiet_for(traffic.written(), tokio::time::Instant::now().into_std()) >= stall {
-                            tracing::info!(client = client.id, "client stopped reading; disconnecting");
-                            return;
-                        }
-                    }
-                    _ = client.abort.notified() => {
-                        tracing::info!(client = client.id, "client left too many answers unread; disconnecting");
-                        return;
-                    }
+            // Most batches go into the socket at once: the stall watch (a timer) starts only
+            // for one that has to wait.
+            let outcome = match batch.as_mut().now_or_never() {
+                Some(r) => r,
+                None => {
+                    let Some(r) = watch_stall(&engine, &client, &traffic, batch).await else { return };
+                    r
                 }
             };
             if let Err(e) = outcome {
