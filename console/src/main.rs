@@ -36,8 +36,10 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
         // The desk keeps its unanswered commands in a file, to send them after a crash;
         // the wall sends none.
         let outbox = (!cli.wall).then(|| cli.data.join("outbox"));
+        // The server's map, kept for the next run (desk and wall alike).
+        let maps = Some(cli.data.join("maps"));
         match &cli.server {
-            Some(url) => Source::Server(net::NetConfig { url: url.clone(), token, outbox }),
+            Some(url) => Source::Server(net::NetConfig { url: url.clone(), token, outbox, maps }),
             None => {
                 let cfg = local::LocalConfig {
                     map_dir: cli.map.clone(),
@@ -49,7 +51,7 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
                     Ok(server) => {
                         let url = server.url.clone();
                         _local = Some(server);
-                        Source::Server(net::NetConfig { url, token, outbox })
+                        Source::Server(net::NetConfig { url, token, outbox, maps })
                     }
                     Err(e) => {
                         let why = format!("{e:#}");

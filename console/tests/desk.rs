@@ -72,7 +72,12 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
         .insert_resource(CityMapRes { model, ..Default::default() })
         .init_resource::<MapView>()
         .add_plugins(NetPlugin {
-            config: NetConfig { url: format!("ws://{}", server.addr), token: "dev-commander".into(), outbox: None },
+            config: NetConfig {
+                url: format!("ws://{}", server.addr),
+                token: "dev-commander".into(),
+                outbox: None,
+                maps: None,
+            },
         });
     run_until(&mut app, "connected with the units", |app| {
         app.world().resource::<Link>().state == LinkState::Connected
@@ -165,8 +170,12 @@ fn desk_app(addr: std::net::SocketAddr) -> App {
 /// The same, keeping its unanswered commands in the outbox in `outbox`.
 fn desk_with_outbox(addr: std::net::SocketAddr, outbox: Option<&std::path::Path>) -> App {
     let mut app = App::new();
-    let config =
-        NetConfig { url: format!("ws://{addr}"), token: "dev-commander".into(), outbox: outbox.map(|p| p.to_owned()) };
+    let config = NetConfig {
+        url: format!("ws://{addr}"),
+        token: "dev-commander".into(),
+        outbox: outbox.map(|p| p.to_owned()),
+        maps: None,
+    };
     app.add_plugins(MinimalPlugins)
         .add_plugins(LivePlugin)
         .add_plugins(DeskPlugin)

@@ -34,7 +34,7 @@ fn a_restarted_server_is_resumed_without_duplicates() {
     let addr = server.addr;
     let mut app = App::new();
     app.add_plugins(MinimalPlugins).add_plugins(LivePlugin).add_plugins(NetPlugin {
-        config: NetConfig { url: format!("ws://{addr}"), token: "dev-commander".into(), outbox: None },
+        config: NetConfig { url: format!("ws://{addr}"), token: "dev-commander".into(), outbox: None, maps: None },
     });
     run_until(&mut app, "connected with incidents", |app| {
         link(app) == LinkState::Connected && app.world().resource::<LiveIndex>().incidents.len() >= 3
@@ -87,7 +87,7 @@ fn a_map_slower_to_arrive_than_the_silence_window_is_not_a_dead_link() {
     relay.rate.store(200_000, std::sync::atomic::Ordering::SeqCst);
     let (events, mut rx) = mpsc::channel(1024);
     let (_keep, outgoing) = mpsc::channel(16);
-    let config = NetConfig { url: format!("ws://{}", relay.addr), token: "dev-wall".into(), outbox: None };
+    let config = NetConfig { url: format!("ws://{}", relay.addr), token: "dev-wall".into(), outbox: None, maps: None };
     let started = Instant::now();
     rt.spawn(run(config, events, outgoing));
     let mut received = vec![];
@@ -113,5 +113,71 @@ fn a_map_slower_to_arrive_than_the_silence_window_is_not_a_dead_link() {
     // The console was told the bytes as they came, twice a second.
     assert!(received.len() >= 10 && received.windows(2).all(|w| w[0] <= w[1]), "{received:?}");
     assert!(received.last().is_some_and(|&b| b > 2_000_000), "{received:?}");
+    rt.block_on(server.shutdown());
+}
+
+/// The map is kept across runs: a console started again whose server names the same map
+/// (`map_digest`) reads it from its data folder instead of asking; one whose kept file does
+/// not read asks again and keeps it anew.
+#[test]
+fn a_console_started_again_reads_the_map_it_kept_instead_of_asking() {
+    use onegrid_console::net::NetEvent;
+    use onegrid_console::net::client::run;
+    use onegrid_protocol::{QueryResult, ServerMsg};
+    use tokio::sync::mpsc;
+
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, dir.path(), |_| {});
+    let maps = dir.path().join("maps");
+    // One run of the client until it has the map: whether it was told of bytes coming for
+    // it (only while it waits for the server's answer), and the map's cells.
+    let once = || {
+        let (events, mut rx) = mpsc::channel(1024);
+        let (keep, outgoing) = mpsc::channel(16);
+        let config = NetConfig {
+            url: format!("ws://{}", server.addr),
+            token: "dev-wall".into(),
+            outbox: None,
+            maps: Some(maps.clone()),
+        };
+        let task = rt.spawn(run(config, events, outgoing));
+        let got = rt.block_on(async {
+            let mut asked = false;
+            loop {
+                let event = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await;
+                match event.expect("an event within a minute").expect("the client runs") {
+                    NetEvent::Receiving(_) => asked = true,
+                    NetEvent::Server(msg) => {
+                        if let ServerMsg::Result { result: QueryResult::Map { map }, .. } = *msg {
+                            break (asked, map.cells.len());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+        drop(keep);
+        task.abort();
+        got
+    };
+    let kept_file = || std::fs::read_dir(&maps).ok().and_then(|d| d.flatten().map(|e| e.path()).next());
+    let wait_for_file = || {
+        let t = Instant::now();
+        while kept_file().is_none_or(|p| std::fs::metadata(&p).map_or(0, |m| m.len()) < 1_000_000) {
+            assert!(t.elapsed() < Duration::from_secs(30), "the map was kept");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+
+    assert_eq!(once(), (true, 8_564), "the first run asks the server");
+    wait_for_file();
+    assert_eq!(once(), (false, 8_564), "the next reads what it kept");
+    // A kept file that does not read: asked again, and kept anew.
+    let file = kept_file().expect("the kept map");
+    std::fs::write(&file, "{\"type\":\"result\",\"req\":\"map\",\"result\":{\"q\":\"map\"").expect("spoilt");
+    assert_eq!(once(), (true, 8_564), "a spoilt file: the server is asked");
+    wait_for_file();
+    assert_eq!(once(), (false, 8_564), "and the map kept again");
     rt.block_on(server.shutdown());
 }

@@ -217,3 +217,15 @@ impl CityMap {
         Ok(())
     }
 }
+
+/// The digest a server names its map by in `welcome` (`map_digest`): FNV-1a, 64 bits, of the
+/// compact answer's JSON (`{"q":"map",...}`), in 16 hex digits. Not a security measure: it
+/// tells a client whether the map it kept is the one the server would send.
+pub fn map_digest(compact_answer_json: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in compact_answer_json {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}

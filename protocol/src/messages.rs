@@ -352,6 +352,11 @@ pub enum ServerMsg {
         /// lost only to a server that does.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         features: Vec<String>,
+        /// A digest of the map the `map` query answers (compact form; see
+        /// [`map_digest`](crate::map::map_digest)): a client that kept a map with this
+        /// digest may use it instead of asking again. Absent from servers that predate it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        map_digest: Option<String>,
     },
     /// The whole state in the subscribed layers, scope and area, as of `seq`.
     Snapshot {

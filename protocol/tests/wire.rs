@@ -92,11 +92,12 @@ fn a_welcome_names_the_features_and_an_older_one_without_them_still_reads() {
         user,
         journal: "5b5ca9f27dc6c542".into(),
         features: vec![FEATURE_KEYS.into()],
+        map_digest: Some("9e3779b97f4a7c15".into()),
     });
     let older = r#"{"type":"welcome","version":1,"journal":"j",
         "user":{"id":"u","name":"u","role":"operator","scope":{"level":"city","code":""}}}"#;
     match serde_json::from_str::<ServerMsg>(older).expect("an older welcome") {
-        ServerMsg::Welcome { features, .. } => assert!(features.is_empty()),
+        ServerMsg::Welcome { features, map_digest, .. } => assert!(features.is_empty() && map_digest.is_none()),
         other => panic!("{other:?}"),
     }
 }
@@ -157,6 +158,14 @@ fn a_compact_map_carries_lattice_cells_as_positions_and_decodes_with_their_squar
     assert_eq!((ask(false).as_str(), ask(true).as_str()), (r#"{"q":"map"}"#, r#"{"q":"map","compact":true}"#));
     let older: Query = serde_json::from_str(r#"{"q":"map"}"#).expect("decodes");
     assert_eq!(older, Query::Map { compact: false });
+}
+
+#[test]
+fn a_map_digest_is_fnv1a_of_the_compact_answer() {
+    // FNV-1a 64's published test values.
+    assert_eq!(onegrid_protocol::map::map_digest(b""), "cbf29ce484222325");
+    assert_eq!(onegrid_protocol::map::map_digest(b"a"), "af63dc4c8601ec8c");
+    assert_eq!(onegrid_protocol::map::map_digest(b"foobar"), "85944171f73967e8");
 }
 
 #[test]

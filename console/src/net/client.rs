@@ -36,6 +36,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::flights::{Flights, open_outbox};
+use super::mapcache;
 use super::{Fate, LinkState, NetEvent, Outgoing};
 
 /// Where and as whom to connect.
@@ -48,6 +49,9 @@ pub struct NetConfig {
     /// The folder of the [`Outbox`](super::outbox::Outbox) that keeps unanswered commands across runs; none
     /// keeps them in memory only (the wall, which sends none, and tests).
     pub outbox: Option<std::path::PathBuf>,
+    /// The folder where the server's map is kept for the next run ([`super::mapcache`]);
+    /// none asks the server for it every run.
+    pub maps: Option<std::path::PathBuf>,
 }
 
 /// How long a connect or hello may take.
@@ -242,12 +246,25 @@ async fn session(
         ServerMsg::Welcome { journal, .. } => journal.clone(),
         _ => String::new(),
     };
+    let map_digest = match &welcome {
+        ServerMsg::Welcome { map_digest, .. } => map_digest.clone(),
+        _ => None,
+    };
     progress.track(&welcome);
     forward(events, welcome).await?;
     if !progress.have_map {
-        ws.send(text(&ClientMsg::Query { req: MAP_REQ.into(), q: Query::Map { compact: true } }))
-            .await
-            .map_err(|e| SessionEnd::Lost(e.to_string()))?;
+        // The map this server names, kept from an earlier run, else asked for.
+        let kept = config.maps.as_deref().zip(map_digest.as_deref()).and_then(|(dir, d)| mapcache::load(dir, d));
+        match kept {
+            Some(map) => {
+                progress.track(&map);
+                forward(events, map).await?;
+            }
+            None => ws
+                .send(text(&ClientMsg::Query { req: MAP_REQ.into(), q: Query::Map { compact: true } }))
+                .await
+                .map_err(|e| SessionEnd::Lost(e.to_string()))?,
+        }
     }
     let layers = vec![Layer::Incidents, Layer::Personnel, Layer::Cameras, Layer::Grid];
     let subscribe = ClientMsg::Subscribe { layers, area: None, resume: progress.resume() };
@@ -273,6 +290,12 @@ async fn session(
                 match frame {
                     Some(Ok(Message::Text(t))) => {
                         let msg = parse(&t)?;
+                        if !progress.have_map
+                            && matches!(&msg, ServerMsg::Result { req, .. } if req == MAP_REQ)
+                            && let (Some(dir), Some(digest)) = (&config.maps, &map_digest)
+                        {
+                            mapcache::keep(dir.clone(), digest.clone(), t.clone());
+                        }
                         progress.track(&msg);
                         if flights.answered(&msg, Instant::now()) {
                             forward(events, msg).await?;
@@ -384,9 +407,15 @@ mod tests {
             scope: onegrid_protocol::Scope::city(),
             unit: None,
         };
-        p.track(&ServerMsg::Welcome { version: 1, user: user.clone(), journal: "j1".into(), features: vec![] });
+        p.track(&ServerMsg::Welcome {
+            version: 1,
+            user: user.clone(),
+            journal: "j1".into(),
+            features: vec![],
+            map_digest: None,
+        });
         assert_eq!(p.seq, 12, "same journal keeps its place");
-        p.track(&ServerMsg::Welcome { version: 1, user, journal: "j2".into(), features: vec![] });
+        p.track(&ServerMsg::Welcome { version: 1, user, journal: "j2".into(), features: vec![], map_digest: None });
         assert!(p.resume().is_none(), "a new journal starts from a snapshot");
     }
 }

@@ -493,8 +493,12 @@ mod tests {
     #[test]
     fn a_console_that_cannot_keep_an_outbox_says_so_and_runs_on() {
         let file = tempfile::NamedTempFile::new().expect("file");
-        let config =
-            NetConfig { url: "ws://127.0.0.1:9".into(), token: "t".into(), outbox: Some(file.path().join("outbox")) };
+        let config = NetConfig {
+            url: "ws://127.0.0.1:9".into(),
+            token: "t".into(),
+            outbox: Some(file.path().join("outbox")),
+            maps: None,
+        };
         let mut f = Flights::default();
         let said: Vec<String> = open_outbox(&config, &mut f).iter().map(|e| format!("{e:?}")).collect();
         assert_eq!(said.len(), 1, "{said:?}");
@@ -516,7 +520,8 @@ mod tests {
     fn an_outbox_that_cannot_be_written_any_more_is_said_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let folder = dir.path().join("outbox");
-        let config = NetConfig { url: "ws://127.0.0.1:9".into(), token: "t".into(), outbox: Some(folder.clone()) };
+        let config =
+            NetConfig { url: "ws://127.0.0.1:9".into(), token: "t".into(), outbox: Some(folder.clone()), maps: None };
         let mut f = Flights::default();
         open_outbox(&config, &mut f);
         assert!(f.outbox.is_some());

@@ -9,6 +9,7 @@
 
 pub mod client;
 mod flights;
+pub mod mapcache;
 pub mod outbox;
 
 use std::time::{Duration, Instant};

@@ -144,6 +144,7 @@ fn is_square(l: &GridLattice, pos: (i32, i32), outline: &geo_types::Polygon) -> 
 #[derive(Debug)]
 pub struct MapReply {
     compact: Arc<str>,
+    digest: String,
     full: OnceLock<Result<Arc<str>, String>>,
     last: Mutex<Option<(String, bool, Utf8Bytes)>>,
 }
@@ -172,7 +173,13 @@ impl MapReply {
     /// reads ([`MAX_SERVER_FRAME_BYTES`]).
     pub fn new(map: CityMap) -> Result<Self, String> {
         let compact = encode_map(map.into_compact(), FRAME_ROOM)?;
-        Ok(MapReply { compact, full: OnceLock::new(), last: Mutex::new(None) })
+        let digest = onegrid_protocol::map::map_digest(compact.as_bytes());
+        Ok(MapReply { compact, digest, full: OnceLock::new(), last: Mutex::new(None) })
+    }
+
+    /// The digest `welcome` names the map by (of the compact answer).
+    pub fn digest(&self) -> &str {
+        &self.digest
     }
 
     /// The whole `result` frame answering request `req`, compact or with every outline:

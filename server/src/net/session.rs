@@ -190,6 +190,7 @@ impl Session {
             user: user.clone(),
             journal: self.engine.journal_id().to_owned(),
             features: vec![onegrid_protocol::FEATURE_KEYS.to_owned()],
+            map_digest: Some(self.engine.live.city.map.digest().to_owned()),
         });
         self.user = Some(user);
         true
