@@ -53,8 +53,9 @@ pub struct Cli {
     /// Map directory (local server and bench).
     #[arg(long, default_value = "maps/xiamen")]
     pub map: PathBuf,
-    /// Data directory: the local server's journal, and the desk's outbox (commands not yet
-    /// answered, taken up again after a crash; see `net::outbox`).
+    /// Data directory: the local server's journal, the desk's outbox (commands not yet
+    /// answered, taken up again after a crash; see `net::outbox`) and the server's map, kept
+    /// for the next run (`net::mapcache`).
     #[arg(long, default_value = "data")]
     pub data: PathBuf,
     /// Simulator profile of the local server: default or stress.
