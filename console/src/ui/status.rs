@@ -141,7 +141,14 @@ pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) {
         if let Some(w) = pending_words(v.pending.0, v.pending.1) {
             let count = ui.label(RichText::new(format!("⏳ {w}")).color(Color32::from_rgb(250, 210, 90)).size(big));
             if !v.pending_lines.is_empty() {
-                count.on_hover_text(v.pending_lines.join("\n"));
+                // One line each, unwrapped: wrapped at the tooltip's width, a long line left
+                // its closing "…" alone on the next.
+                count.on_hover_ui(|ui| {
+                    ui.style_mut().wrap_mode = Some(TextWrapMode::Extend);
+                    for line in v.pending_lines {
+                        ui.label(line);
+                    }
+                });
             }
         }
         if v.link.is_some() {
@@ -335,7 +342,7 @@ mod tests {
         use egui_kittest::kittest::Queryable;
         let figures = Figures { open: 0, overdue: 0, escalated: 0, closed_today: 0, on_time_rate: None };
         let lines = [
-            "⏳ 登记 消防隐患：未连接，已暂存本机，恢复连接后自动发送…".to_owned(),
+            "⏳ 登记 消防隐患（上次运行时）：未连接，已暂存本机 37 分钟，恢复连接后自动发送…".to_owned(),
             "⏳ 受理 #4：连接中断，恢复后自动重发…".to_owned(),
         ];
         let view = StatusView {
@@ -363,7 +370,10 @@ mod tests {
         for _ in 0..60 {
             h.step();
         }
-        assert!(h.query_by_label_contains("登记 消防隐患：未连接").is_some(), "each one, where it stands");
-        assert!(h.query_by_label_contains("受理 #4：连接中断").is_some());
+        let long = h.get_by_label_contains("登记 消防隐患（上次运行时）：未连接").rect();
+        let short = h.get_by_label_contains("受理 #4：连接中断").rect();
+        // Each on one line, the long one too (wrapped, its "…" went alone to a second line).
+        assert!((long.height() - short.height()).abs() < 1.0, "{long:?} against {short:?}");
+        assert!(long.width() > short.width());
     }
 }
