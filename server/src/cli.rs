@@ -40,6 +40,10 @@ pub struct Cli {
     /// Seconds between summary lines; 0 for none.
     #[arg(long, default_value_t = 1.0)]
     pub summary_every: f64,
+    /// Days of field units' tracks the journal keeps (before its newest point); older
+    /// points are dropped as the server runs.
+    #[arg(long, default_value_t = 31)]
+    pub keep_tracks_days: u32,
 }
 
 /// Subcommands.
@@ -146,6 +150,8 @@ fn serve(cli: Cli) -> anyhow::Result<()> {
     config.simulate = simulate;
     config.users = cli.users;
     config.clock = Clock::scaled(cli.time_scale);
+    anyhow::ensure!(cli.keep_tracks_days > 0, "--keep-tracks-days must be at least 1");
+    config.limits.keep_tracks = Duration::from_secs(u64::from(cli.keep_tracks_days) * 86_400);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     runtime.block_on(async move {
         let running = start(config).await?;

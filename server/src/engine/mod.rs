@@ -51,6 +51,8 @@ pub struct Limits {
     pub journal_queue: usize,
     /// A client that takes no byte of a write for this long is disconnected.
     pub write_stall: std::time::Duration,
+    /// How long field units' track points are kept in the journal (before the newest).
+    pub keep_tracks: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -60,6 +62,7 @@ impl Default for Limits {
             outbox: crate::hub::MAX_QUEUED,
             journal_queue: crate::journal::QUEUE,
             write_stall: std::time::Duration::from_secs(30),
+            keep_tracks: std::time::Duration::from_secs(31 * 86_400),
         }
     }
 }
@@ -241,7 +244,7 @@ impl Engine {
             }
             b.take_moved();
         }
-        let journal = Journal::start(store, publish::publisher(live.clone()), limits.journal_queue);
+        let journal = Journal::start(store, publish::publisher(live.clone()), limits.journal_queue, limits.keep_tracks);
         let cameras = CameraIndex::new(city.metric, city.cameras.clone());
         Ok(Arc::new(Engine {
             live,

@@ -15,7 +15,9 @@
 //!   durable. The server reads back those of the last
 //!   [`KEY_RETENTION_MS`](onegrid_protocol::validate::KEY_RETENTION_MS). A journal from
 //!   before the column gains it when opened (its rows read NULL).
-//! - `tracks(unit INTEGER, at INTEGER, lon REAL, lat REAL)`: downsampled position tracks.
+//! - `tracks(unit INTEGER, at INTEGER, lon REAL, lat REAL)`: downsampled position tracks,
+//!   kept for a retention (31 days by default, `--keep-tracks-days`) before the newest
+//!   point: a whole city's 11,000 field units may leave tens of millions of points a day.
 //! - `meta(key TEXT PRIMARY KEY, value TEXT)`: `format`, `journal_id` (random, fixed at
 //!   creation: clients resume only against the same journal), `city`, `profile` (the map of
 //!   the city it was written with: each has its own roster, so a journal opens only with its
@@ -167,14 +169,20 @@ impl Journal {
         Ok((store, Recovered { events, id, tracks, keys }))
     }
 
-    /// Starts the journal thread over an opened store, with room for `queue` jobs waiting.
-    pub fn start(store: store::Store, mut publish: Publisher, queue: usize) -> Journal {
+    /// Starts the journal thread over an opened store, with room for `queue` jobs waiting;
+    /// track points older than `keep_tracks` (before the newest) are dropped as it runs.
+    pub fn start(
+        store: store::Store,
+        mut publish: Publisher,
+        queue: usize,
+        keep_tracks: std::time::Duration,
+    ) -> Journal {
         let (tx, mut rx) = mpsc::channel::<Job>(queue.max(1));
         let failed = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(Stats::default());
         let id = store.id.clone();
         let stop_checkpoints = Arc::new(AtomicBool::new(false));
-        store::checkpointer(&store.path, std::time::Duration::from_secs(1), stop_checkpoints.clone());
+        store::checkpointer(&store.path, std::time::Duration::from_secs(1), keep_tracks, stop_checkpoints.clone());
         let (t_failed, t_stats) = (failed.clone(), stats.clone());
         let thread = std::thread::Builder::new()
             .name("journal".into())

@@ -33,18 +33,68 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, JournalError> {
 
 /// Copies the WAL into the database every `every`, on its own connection and thread, with
 /// passive checkpoints that never block the writer; stops when `stop` is set. Keeps
-/// checkpoint I/O off the commit path.
-pub fn checkpointer(path: &Path, every: std::time::Duration, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+/// checkpoint I/O off the commit path. Every sixty checkpoints (a minute) it also drops
+/// track points older than `keep_tracks` ([`prune_tracks`]).
+pub fn checkpointer(
+    path: &Path,
+    every: std::time::Duration,
+    keep_tracks: std::time::Duration,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
     let path = path.to_owned();
     let _ = std::thread::Builder::new().name("checkpoint".into()).spawn(move || {
         let Ok(conn) = Connection::open(&path) else { return };
+        // Pruning writes: it waits its turn behind the journal's commits rather than fail.
+        let _ = conn.busy_timeout(std::time::Duration::from_secs(2));
+        let keep_ms = i64::try_from(keep_tracks.as_millis()).unwrap_or(i64::MAX);
+        let mut rounds = 0u32;
         while !stop.load(std::sync::atomic::Ordering::Relaxed) {
             std::thread::sleep(every);
             if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
                 tracing::warn!("journal checkpoint failed: {e}");
             }
+            rounds += 1;
+            if rounds.is_multiple_of(PRUNE_EVERY) {
+                match prune_tracks(&conn, keep_ms) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(points = n, "dropped track points past their retention"),
+                    Err(e) => tracing::warn!("pruning old track points failed (tried again later): {e}"),
+                }
+            }
         }
     });
+}
+
+/// Checkpoints between two looks for old track points.
+const PRUNE_EVERY: u32 = 60;
+/// Track points dropped per transaction, so that pruning holds the writer's lock briefly.
+const PRUNE_BATCH: i64 = 5_000;
+
+/// Drops track points more than `keep_ms` older than the newest one, oldest first, in
+/// small transactions; returns how many went. Rows are in arrival order, so it looks only
+/// at the oldest rows: with nothing to drop it costs two lookups, not a scan. The newest
+/// point is the reference, not a clock, so a server whose clock runs scaled or was stopped
+/// for a while keeps the span of tracks it says.
+pub fn prune_tracks(conn: &Connection, keep_ms: i64) -> rusqlite::Result<usize> {
+    let newest: Option<i64> =
+        conn.query_row("SELECT at FROM tracks ORDER BY rowid DESC LIMIT 1", [], |r| r.get(0)).optional()?;
+    let Some(cutoff) = newest.map(|n| n.saturating_sub(keep_ms)) else { return Ok(0) };
+    let mut dropped = 0;
+    loop {
+        let oldest: Option<i64> =
+            conn.query_row("SELECT at FROM tracks ORDER BY rowid LIMIT 1", [], |r| r.get(0)).optional()?;
+        if oldest.is_none_or(|at| at >= cutoff) {
+            return Ok(dropped);
+        }
+        let n = conn.execute(
+            "DELETE FROM tracks WHERE rowid IN (SELECT rowid FROM tracks ORDER BY rowid LIMIT ?1) AND at < ?2",
+            params![PRUNE_BATCH, cutoff],
+        )?;
+        if n == 0 {
+            return Ok(dropped);
+        }
+        dropped += n;
+    }
 }
 
 /// The open database.
@@ -262,6 +312,38 @@ mod tests {
 
     fn events_job(first_seq: u64, events: Vec<Event>) -> Job {
         Job::Events { first_seq, events, key: None, done: oneshot::channel().0 }
+    }
+
+    #[test]
+    fn track_points_past_their_retention_are_dropped_oldest_first() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("j.sqlite");
+        let mut s = Store::open(&path, "350200000000", "siming").expect("open");
+        const DAY: i64 = 86_400_000;
+        // 40 days of points, one an hour for three units, in the order they arrived.
+        let points: Vec<TrackPoint> = (0..40 * 24)
+            .flat_map(|h| (1..=3).map(move |unit| TrackPoint { unit, at: h * DAY / 24, lon: 118.1, lat: 24.4 }))
+            .collect();
+        s.write(&[Job::Track { points: points.clone(), done: oneshot::channel().0 }]).expect("write");
+        assert_eq!(prune_tracks(&s.conn, 50 * DAY).expect("prune"), 0, "nothing past 50 days");
+        let dropped = prune_tracks(&s.conn, 31 * DAY).expect("prune");
+        let newest = points.last().expect("points").at;
+        let kept = points.iter().filter(|p| p.at >= newest - 31 * DAY).count();
+        assert_eq!((dropped, s.track_len().expect("len") as usize), (points.len() - kept, kept));
+        assert!(s.track(2, 0).expect("track").iter().all(|p| p.at >= newest - 31 * DAY));
+        assert_eq!(prune_tracks(&s.conn, 31 * DAY).expect("again"), 0);
+
+        // The checkpoint thread does it as the journal runs.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ms = std::time::Duration::from_millis(2);
+        checkpointer(&path, ms, std::time::Duration::from_millis((20 * DAY) as u64), stop.clone());
+        let t = std::time::Instant::now();
+        let by20 = points.iter().filter(|p| p.at >= newest - 20 * DAY).count();
+        while s.track_len().expect("len") as usize != by20 {
+            assert!(t.elapsed() < std::time::Duration::from_secs(20), "pruned by the checkpoint thread");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     #[test]
