@@ -230,25 +230,37 @@ mod tests {
         }
     }
 
+    /// A bar with nothing in it but `figures`: connected, no user, nothing pending.
+    fn plain_view(figures: &Figures) -> StatusView<'_> {
+        StatusView {
+            link: Some(&LinkState::Connected),
+            url: "ws://127.0.0.1:9000",
+            data_age: None,
+            user: None,
+            figures,
+            units: 0,
+            cameras: 0,
+            problem: None,
+            scale: 1.0,
+            figures_inline: true,
+            now: None,
+            pending: (0, 0),
+            pending_lines: &[],
+            map_coming: false,
+        }
+    }
+
     #[test]
     fn the_bar_ends_with_the_citys_time_and_its_date_where_there_is_room() {
         use egui_kittest::kittest::Queryable;
         let figures = Figures { open: 27, overdue: 1, escalated: 1, closed_today: 3, on_time_rate: Some(0.5) };
         let view = |inline: bool, now: Option<i64>| StatusView {
-            link: Some(&LinkState::Connected),
-            url: "ws://127.0.0.1:9000",
             data_age: Some(Duration::from_millis(200)),
-            user: None,
-            figures: &figures,
             units: 574,
             cameras: 428,
-            problem: None,
-            scale: 1.0,
             figures_inline: inline,
             now,
-            pending: (0, 0),
-            pending_lines: &[],
-            map_coming: false,
+            ..plain_view(&figures)
         };
         let words = ["一张网 OneGrid", "ws://127.0.0.1:9000", "人员 574 · 摄像机 428"];
         for inline in [true, false] {
@@ -311,20 +323,9 @@ mod tests {
         use egui_kittest::kittest::Queryable;
         let figures = Figures { open: 0, overdue: 0, escalated: 0, closed_today: 0, on_time_rate: None };
         let view = |map_coming: bool| StatusView {
-            link: Some(&LinkState::Connected),
-            url: "ws://127.0.0.1:9000",
             data_age: Some(Duration::from_secs(25)),
-            user: None,
-            figures: &figures,
-            units: 0,
-            cameras: 0,
-            problem: None,
-            scale: 1.0,
-            figures_inline: true,
-            now: None,
-            pending: (0, 0),
-            pending_lines: &[],
             map_coming,
+            ..plain_view(&figures)
         };
         for (coming, words) in [(true, "已连接，正在接收地图…"), (false, "已连接，数据已 25 秒未更新")]
         {
@@ -345,22 +346,8 @@ mod tests {
             "⏳ 登记 消防隐患（上次运行时）：未连接，已暂存本机 37 分钟，恢复连接后自动发送…".to_owned(),
             "⏳ 受理 #4：连接中断，恢复后自动重发…".to_owned(),
         ];
-        let view = StatusView {
-            link: Some(&LinkState::Down { reason: "gone".into(), retry_in_ms: 500 }),
-            url: "ws://127.0.0.1:9000",
-            data_age: None,
-            user: None,
-            figures: &figures,
-            units: 0,
-            cameras: 0,
-            problem: None,
-            scale: 1.0,
-            figures_inline: true,
-            now: None,
-            pending: (2, 1),
-            pending_lines: &lines,
-            map_coming: false,
-        };
+        let down = LinkState::Down { reason: "gone".into(), retry_in_ms: 500 };
+        let view = StatusView { link: Some(&down), pending: (2, 1), pending_lines: &lines, ..plain_view(&figures) };
         let mut h = egui_kittest::Harness::builder()
             .with_size(bevy_egui::egui::vec2(2400.0, 40.0))
             .build_ui(|ui| status_bar(ui, &view));
