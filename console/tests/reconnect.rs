@@ -69,27 +69,15 @@ fn a_restarted_server_is_resumed_without_duplicates() {
     assert_eq!(units, units_before.len());
 }
 
-/// A map that takes longer to arrive than the link's silence window (three ping intervals,
-/// 9 s) is not a dead link: bytes keep coming. Before the link was judged by bytes, a slow
-/// link dropped the connection halfway through the map, and fetched it again, for ever.
-#[test]
-fn a_map_slower_to_arrive_than_the_silence_window_is_not_a_dead_link() {
+/// Runs the network client alone (no app) with `config` until the map comes: the bytes it
+/// was told of meanwhile (only while it waits for the server's answer) and the map. A link
+/// that goes down fails the test.
+fn client_until_map(rt: &tokio::runtime::Runtime, config: NetConfig) -> (Vec<u64>, Box<onegrid_protocol::CityMap>) {
     use onegrid_console::net::NetEvent;
-    use onegrid_console::net::client::run;
     use onegrid_protocol::{QueryResult, ServerMsg};
-    use tokio::sync::mpsc;
-
-    let rt = common::runtime();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = common::server(&rt, dir.path(), |_| {});
-    let relay = common::LossyRelay::start(&rt, server.addr);
-    // Siming's map is about 2.7 MB: some 13 s at 200 kB/s.
-    relay.rate.store(200_000, std::sync::atomic::Ordering::SeqCst);
-    let (events, mut rx) = mpsc::channel(1024);
-    let (_keep, outgoing) = mpsc::channel(16);
-    let config = NetConfig { url: format!("ws://{}", relay.addr), token: "dev-wall".into(), outbox: None, maps: None };
-    let started = Instant::now();
-    rt.spawn(run(config, events, outgoing));
+    let (events, mut rx) = tokio::sync::mpsc::channel(1024);
+    let (keep, outgoing) = tokio::sync::mpsc::channel(16);
+    let task = rt.spawn(onegrid_console::net::client::run(config, events, outgoing));
     let mut received = vec![];
     let map = rt.block_on(async {
         loop {
@@ -106,6 +94,25 @@ fn a_map_slower_to_arrive_than_the_silence_window_is_not_a_dead_link() {
             }
         }
     });
+    drop(keep);
+    task.abort();
+    (received, map)
+}
+
+/// A map that takes longer to arrive than the link's silence window (three ping intervals,
+/// 9 s) is not a dead link: bytes keep coming. Before the link was judged by bytes, a slow
+/// link dropped the connection halfway through the map, and fetched it again, for ever.
+#[test]
+fn a_map_slower_to_arrive_than_the_silence_window_is_not_a_dead_link() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, dir.path(), |_| {});
+    let relay = common::LossyRelay::start(&rt, server.addr);
+    // Siming's map is about 2.7 MB: some 13 s at 200 kB/s.
+    relay.rate.store(200_000, std::sync::atomic::Ordering::SeqCst);
+    let config = NetConfig { url: format!("ws://{}", relay.addr), token: "dev-wall".into(), outbox: None, maps: None };
+    let started = Instant::now();
+    let (received, map) = client_until_map(&rt, config);
     let took = started.elapsed();
     assert!(took > Duration::from_secs(10), "the link was slower than the silence window ({took:?})");
     assert_eq!(map.cells.len(), 8_564);
@@ -121,47 +128,27 @@ fn a_map_slower_to_arrive_than_the_silence_window_is_not_a_dead_link() {
 /// not read asks again and keeps it anew.
 #[test]
 fn a_console_started_again_reads_the_map_it_kept_instead_of_asking() {
-    use onegrid_console::net::NetEvent;
-    use onegrid_console::net::client::run;
-    use onegrid_protocol::{QueryResult, ServerMsg};
-    use tokio::sync::mpsc;
-
     let rt = common::runtime();
     let dir = tempfile::tempdir().expect("tempdir");
     let server = common::server(&rt, dir.path(), |_| {});
     let maps = dir.path().join("maps");
-    // One run of the client until it has the map: whether it was told of bytes coming for
-    // it (only while it waits for the server's answer), and the map's cells.
+    // One run of the client until it has the map: whether it asked the server for it (it
+    // is told of bytes coming only then), and the map's cells.
     let once = || {
-        let (events, mut rx) = mpsc::channel(1024);
-        let (keep, outgoing) = mpsc::channel(16);
         let config = NetConfig {
             url: format!("ws://{}", server.addr),
             token: "dev-wall".into(),
             outbox: None,
             maps: Some(maps.clone()),
         };
-        let task = rt.spawn(run(config, events, outgoing));
-        let got = rt.block_on(async {
-            let mut asked = false;
-            loop {
-                let event = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await;
-                match event.expect("an event within a minute").expect("the client runs") {
-                    NetEvent::Receiving(_) => asked = true,
-                    NetEvent::Server(msg) => {
-                        if let ServerMsg::Result { result: QueryResult::Map { map }, .. } = *msg {
-                            break (asked, map.cells.len());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        });
-        drop(keep);
-        task.abort();
-        got
+        let (received, map) = client_until_map(&rt, config);
+        (!received.is_empty(), map.cells.len())
     };
-    let kept_file = || std::fs::read_dir(&maps).ok().and_then(|d| d.flatten().map(|e| e.path()).next());
+    // The kept map's file: `<digest>.json` (not the temporary file it is written as first).
+    let kept_file = || {
+        let files = std::fs::read_dir(&maps).ok()?;
+        files.flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "json"))
+    };
     let wait_for_file = || {
         let t = Instant::now();
         while kept_file().is_none_or(|p| std::fs::metadata(&p).map_or(0, |m| m.len()) < 1_000_000) {
