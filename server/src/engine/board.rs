@@ -10,10 +10,16 @@ use onegrid_protocol::{Millis, Placement, UnitId, UnitStatus};
 use crate::journal::TrackPoint;
 use crate::spatial::{LocalMetric, UnitIndex};
 
-/// A track point is kept when this much time passed since the last kept one...
-pub const TRACK_MIN_INTERVAL_MS: Millis = 15_000;
-/// ...or the unit moved this far.
+/// A track point is kept when the unit moved this far since the last kept one...
 pub const TRACK_MIN_DISTANCE_M: f64 = 50.0;
+/// ...or when this much time passed and it moved at least [`TRACK_MIN_MOVE_M`] (more than a
+/// GPS fix wanders standing still)...
+pub const TRACK_MIN_INTERVAL_MS: Millis = 15_000;
+/// ...the least move that counts after [`TRACK_MIN_INTERVAL_MS`]...
+pub const TRACK_MIN_MOVE_M: f64 = 15.0;
+/// ...or, standing still, once in this long: the track still says the unit was there. A
+/// unit at its post no longer leaves a point every 15 s.
+pub const TRACK_HEARTBEAT_MS: Millis = 300_000;
 /// Recent track points kept in memory per unit.
 pub const RECENT_TRACK: usize = 120;
 
@@ -93,7 +99,10 @@ impl Board {
             None => true,
             Some((t, last)) => {
                 let d = ((xy[0] - last[0]).powi(2) + (xy[1] - last[1]).powi(2)).sqrt();
-                fix.time - t >= TRACK_MIN_INTERVAL_MS || d >= TRACK_MIN_DISTANCE_M
+                let since = fix.time - t;
+                d >= TRACK_MIN_DISTANCE_M
+                    || (since >= TRACK_MIN_INTERVAL_MS && d >= TRACK_MIN_MOVE_M)
+                    || since >= TRACK_HEARTBEAT_MS
             }
         };
         if !keep {
@@ -207,14 +216,18 @@ mod tests {
     }
 
     #[test]
-    fn tracks_are_downsampled_by_time_and_distance() {
+    fn tracks_are_downsampled_by_time_and_distance_and_a_standing_unit_leaves_few_points() {
         let mut b = board();
         let fix = |x: f64, time| Fix { at: Point::new(x, 24.47), heading_deg: 0.0, time };
         assert!(b.update(1, fix(118.1, 0)).is_some());
         assert!(b.update(1, fix(118.1001, 2_000)).is_none()); // 10 m, 2 s
         assert!(b.update(1, fix(118.1006, 4_000)).is_some()); // 60 m
-        assert!(b.update(1, fix(118.1006, 25_000)).is_some()); // 21 s later
-        assert_eq!(b.recent_track(1).len(), 3);
+        assert!(b.update(1, fix(118.1008, 25_000)).is_some()); // 21 s later, 20 m on
+        // Standing still (a few metres of GPS wander): not every 15 s, but every 5 minutes.
+        assert!(b.update(1, fix(118.10083, 45_000)).is_none());
+        assert!(b.update(1, fix(118.1008, 200_000)).is_none());
+        assert!(b.update(1, fix(118.10083, 325_000)).is_some());
+        assert_eq!(b.recent_track(1).len(), 4);
     }
 
     #[test]
