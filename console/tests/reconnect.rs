@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use onegrid_console::live::{Feed, IncidentC, LiveIndex, LivePlugin, UnitC};
-use onegrid_console::net::{Link, LinkState, NetConfig, NetPlugin};
+use onegrid_console::net::{Link, LinkState, MapLoad, NetConfig, NetPlugin};
 
 mod common;
 use common::run_until;
@@ -69,22 +69,35 @@ fn a_restarted_server_is_resumed_without_duplicates() {
     assert_eq!(units, units_before.len());
 }
 
-/// Runs the network client alone (no app) with `config` until the map comes: the bytes it
-/// was told of meanwhile (only while it waits for the server's answer) and the map. A link
-/// that goes down fails the test.
-fn client_until_map(rt: &tokio::runtime::Runtime, config: NetConfig) -> (Vec<u64>, Box<onegrid_protocol::CityMap>) {
+/// What one run of the network client alone (no app) saw until the map came.
+struct MapRun {
+    /// How far the map had come, as the client told it (only while it waited for the server),
+    /// with the link's drops before.
+    received: Vec<(usize, MapLoad)>,
+    /// The map.
+    map: Box<onegrid_protocol::CityMap>,
+    /// Times the link went down meanwhile.
+    drops: usize,
+}
+
+/// Runs the network client alone with `config` until the map comes. A link that goes down
+/// fails the test unless `drops_allowed`.
+fn client_until_map(rt: &tokio::runtime::Runtime, config: NetConfig, drops_allowed: bool) -> MapRun {
     use onegrid_console::net::NetEvent;
     use onegrid_protocol::{QueryResult, ServerMsg};
     let (events, mut rx) = tokio::sync::mpsc::channel(1024);
     let (keep, outgoing) = tokio::sync::mpsc::channel(16);
     let task = rt.spawn(onegrid_console::net::client::run(config, events, outgoing));
-    let mut received = vec![];
+    let (mut received, mut drops) = (vec![], 0);
     let map = rt.block_on(async {
         loop {
             let event = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await;
             match event.expect("an event within a minute").expect("the client runs") {
-                NetEvent::Link(LinkState::Down { reason, .. }) => panic!("the link was dropped: {reason}"),
-                NetEvent::Receiving(bytes) => received.push(bytes),
+                NetEvent::Link(LinkState::Down { reason, .. }) => {
+                    assert!(drops_allowed, "the link was dropped: {reason}");
+                    drops += 1;
+                }
+                NetEvent::Receiving(load) => received.push((drops, load)),
                 NetEvent::Server(msg) => {
                     if let ServerMsg::Result { result: QueryResult::Map { map }, .. } = *msg {
                         break map;
@@ -96,12 +109,17 @@ fn client_until_map(rt: &tokio::runtime::Runtime, config: NetConfig) -> (Vec<u64
     });
     drop(keep);
     task.abort();
-    (received, map)
+    MapRun { received, map, drops }
+}
+
+fn wall(url: impl std::fmt::Display, maps: Option<std::path::PathBuf>) -> NetConfig {
+    NetConfig { url: format!("ws://{url}"), token: "dev-wall".into(), outbox: None, maps }
 }
 
 /// A map that takes longer to arrive than the link's silence window (three ping intervals,
 /// 9 s) is not a dead link: bytes keep coming. Before the link was judged by bytes, a slow
 /// link dropped the connection halfway through the map, and fetched it again, for ever.
+/// Whole, from a server that predates parts, or in parts.
 #[test]
 fn a_map_slower_to_arrive_than_the_silence_window_is_not_a_dead_link() {
     let rt = common::runtime();
@@ -110,61 +128,96 @@ fn a_map_slower_to_arrive_than_the_silence_window_is_not_a_dead_link() {
     let relay = common::LossyRelay::start(&rt, server.addr);
     // Siming's map is about 2.7 MB: some 13 s at 200 kB/s.
     relay.rate.store(200_000, std::sync::atomic::Ordering::SeqCst);
-    let config = NetConfig { url: format!("ws://{}", relay.addr), token: "dev-wall".into(), outbox: None, maps: None };
-    let started = Instant::now();
-    let (received, map) = client_until_map(&rt, config);
-    let took = started.elapsed();
-    assert!(took > Duration::from_secs(10), "the link was slower than the silence window ({took:?})");
+    for whole in [true, false] {
+        relay.older.store(whole, std::sync::atomic::Ordering::SeqCst);
+        let started = Instant::now();
+        let MapRun { received, map, .. } = client_until_map(&rt, wall(relay.addr, None), false);
+        let took = started.elapsed();
+        assert!(took > Duration::from_secs(10), "the link was slower than the silence window ({took:?})");
+        assert_eq!(map.cells.len(), 8_564);
+        assert!(map.cells.iter().all(|c| c.outline.exterior().0.len() == 5), "every cell has its square back");
+        // The console was told the bytes as they came, twice a second, and in parts, of how many.
+        let bytes: Vec<u64> = received.iter().map(|(_, l)| l.bytes).collect();
+        assert!(bytes.len() >= 10 && bytes.windows(2).all(|w| w[0] <= w[1]), "whole: {whole}, {received:?}");
+        assert!(bytes.last().is_some_and(|&b| b > 2_000_000), "{received:?}");
+        let of = received.last().and_then(|(_, l)| l.of);
+        assert_eq!(of.is_some(), !whole, "{received:?}");
+        assert!(of.is_none_or(|of| (2_000_000..3_500_000).contains(&of)), "{received:?}");
+    }
+    rt.block_on(server.shutdown());
+}
+
+/// A link that never holds long enough for the whole map still brings it: the parts that
+/// came are kept across reconnects and only the others asked for. Before the map came in
+/// parts, each reconnect started the 2.7 MB over, and a link cut every megabyte never
+/// finished it.
+#[test]
+fn a_link_cut_every_megabyte_still_brings_the_whole_map_in_parts() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, dir.path(), |_| {});
+    let relay = common::LossyRelay::start(&rt, server.addr);
+    relay.cut_after.store(1_000_000, std::sync::atomic::Ordering::SeqCst);
+    let MapRun { received, map, drops } = client_until_map(&rt, wall(relay.addr, None), true);
     assert_eq!(map.cells.len(), 8_564);
     assert!(map.cells.iter().all(|c| c.outline.exterior().0.len() == 5), "every cell has its square back");
-    // The console was told the bytes as they came, twice a second.
-    assert!(received.len() >= 10 && received.windows(2).all(|w| w[0] <= w[1]), "{received:?}");
-    assert!(received.last().is_some_and(|&b| b > 2_000_000), "{received:?}");
+    assert!(map.areas.iter().any(|a| a.name == "厦港街道") && !map.categories.is_empty(), "the whole map");
+    assert!(drops >= 2, "2.7 MB over a link cut every 1 MB: {drops} drops");
+    // What came before a cut stayed counted: the first connection brought at least the
+    // first part (the cut comes at 1 MB), and from then on the client never said less.
+    let after: Vec<u64> = received.iter().filter(|(drops, _)| *drops > 0).map(|(_, l)| l.bytes).collect();
+    assert!(!after.is_empty() && after.iter().all(|&b| b >= 500_000), "never back to nothing: {received:?}");
     rt.block_on(server.shutdown());
 }
 
 /// The map is kept across runs: a console started again whose server names the same map
-/// (`map_digest`) reads it from its data folder instead of asking; one whose kept file does
-/// not read asks again and keeps it anew.
+/// (`map_digest`) reads it from its data folder instead of asking; one whose kept part does
+/// not read asks for that part again; and from a server that sends the map whole, it is kept
+/// whole.
 #[test]
 fn a_console_started_again_reads_the_map_it_kept_instead_of_asking() {
     let rt = common::runtime();
     let dir = tempfile::tempdir().expect("tempdir");
     let server = common::server(&rt, dir.path(), |_| {});
+    let relay = common::LossyRelay::start(&rt, server.addr);
     let maps = dir.path().join("maps");
     // One run of the client until it has the map: whether it asked the server for it (it
-    // is told of bytes coming only then), and the map's cells.
+    // is told how far the map has come only then), how far it had come when first told (the
+    // parts in hand), and the map's cells.
     let once = || {
-        let config = NetConfig {
-            url: format!("ws://{}", server.addr),
-            token: "dev-wall".into(),
-            outbox: None,
-            maps: Some(maps.clone()),
-        };
-        let (received, map) = client_until_map(&rt, config);
-        (!received.is_empty(), map.cells.len())
+        let MapRun { received, map, .. } = client_until_map(&rt, wall(relay.addr, Some(maps.clone())), false);
+        (!received.is_empty(), received.first().map_or(0, |(_, l)| l.bytes), map.cells.len())
     };
-    // The kept map's file: `<digest>.json` (not the temporary file it is written as first).
-    let kept_file = || {
+    let asked = |(asked, _, cells): (bool, u64, usize)| (asked, cells);
+    let kept = |ext: &str| {
         let files = std::fs::read_dir(&maps).ok()?;
-        files.flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "json"))
-    };
-    let wait_for_file = || {
-        let t = Instant::now();
-        while kept_file().is_none_or(|p| std::fs::metadata(&p).map_or(0, |m| m.len()) < 1_000_000) {
-            assert!(t.elapsed() < Duration::from_secs(30), "the map was kept");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        files.flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == ext))
     };
 
-    assert_eq!(once(), (true, 8_564), "the first run asks the server");
-    wait_for_file();
-    assert_eq!(once(), (false, 8_564), "the next reads what it kept");
-    // A kept file that does not read: asked again, and kept anew.
-    let file = kept_file().expect("the kept map");
-    std::fs::write(&file, "{\"type\":\"result\",\"req\":\"map\",\"result\":{\"q\":\"map\"").expect("spoilt");
-    assert_eq!(once(), (true, 8_564), "a spoilt file: the server is asked");
-    wait_for_file();
-    assert_eq!(once(), (false, 8_564), "and the map kept again");
+    let (asked_first, start, cells) = once();
+    assert!(asked_first && start < 600_000 && cells == 8_564, "the first run asks for all of it: {start}");
+    let parts = kept("parts").expect("the map's parts are kept");
+    let files = std::fs::read_dir(&parts).expect("parts").count();
+    assert!(files >= 5, "Siming's 2.7 MB in parts of 512 KiB: {files}");
+    assert_eq!(once(), (false, 0, 8_564), "the next reads what it kept");
+    // A kept part that does not read: that part is asked for again, and kept anew.
+    std::fs::write(parts.join("2.json"), "{\"type\":\"result\",\"req\":\"map-part-2\"").expect("spoilt");
+    let (asked_again, start, cells) = once();
+    assert!(asked_again && start > 1_500_000 && cells == 8_564, "the others were in hand: {start}");
+    assert_eq!(once(), (false, 0, 8_564), "and kept again");
+
+    // From a server that predates parts: the map comes and is kept whole, in place of the parts.
+    relay.older.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(asked(once()), (true, 8_564), "another form: asked again");
+    let t = Instant::now();
+    while kept("json").is_none_or(|p| std::fs::metadata(&p).map_or(0, |m| m.len()) < 1_000_000) {
+        assert!(t.elapsed() < Duration::from_secs(30), "the map was kept whole");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(kept("parts").is_none(), "the parts made way");
+    assert_eq!(once(), (false, 0, 8_564), "the next reads the whole map it kept");
+    // A kept whole map that does not read: asked again.
+    std::fs::write(kept("json").expect("kept"), "{\"type\":\"result\",\"req\":\"map\"").expect("spoilt");
+    assert_eq!(asked(once()), (true, 8_564), "a spoilt file: the server is asked");
     rt.block_on(server.shutdown());
 }

@@ -8,6 +8,11 @@
 //! back. That halves the map of a city (Siming's 8,564 cells: 5.0 → 2.7 MB; all 177,400 of
 //! Xiamen's: 102.5 → 53.3 MB), and a map whose cells lack outlines they cannot get back from
 //! the lattice is refused as malformed.
+//!
+//! A map also travels in parts (`{"q":"map_part",...}`, [`CityMap::split`]) of about half a
+//! megabyte each, every one a small map of its own: a console on a link that drops every
+//! half minute keeps the parts it got and asks for the rest, where the whole city in one
+//! 53 MB frame would start over each time and never arrive.
 
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -201,6 +206,77 @@ impl CityMap {
         self
     }
 
+    /// The map cut into parts of about `max_bytes` of JSON each, for the `map_part` query.
+    /// Every part carries the map's own fields (name, code, profile, reference, lattice,
+    /// synthetic layers, attribution) and a run of its lists, in their order (areas,
+    /// overlays, cells, roads, categories), so that [`CityMap::join`] of the parts, in
+    /// order, is the map again. An item larger than `max_bytes` makes a part alone; a map
+    /// is at least one part.
+    pub fn split(self, max_bytes: usize) -> Vec<CityMap> {
+        let CityMap {
+            name,
+            code,
+            profile,
+            reference,
+            lattice,
+            synthetic_layers,
+            attribution,
+            areas,
+            overlays,
+            cells,
+            roads,
+            categories,
+        } = self;
+        let head = CityMap {
+            name,
+            code,
+            profile,
+            reference,
+            lattice,
+            synthetic_layers,
+            attribution,
+            areas: vec![],
+            overlays: vec![],
+            cells: vec![],
+            roads: vec![],
+            categories: vec![],
+        };
+        let mut split = Splitter::new(head, max_bytes);
+        areas.into_iter().for_each(|a| split.push(a, |m| &mut m.areas));
+        overlays.into_iter().for_each(|o| split.push(o, |m| &mut m.overlays));
+        cells.into_iter().for_each(|c| split.push(c, |m| &mut m.cells));
+        roads.into_iter().for_each(|r| split.push(r, |m| &mut m.roads));
+        categories.into_iter().for_each(|c| split.push(c, |m| &mut m.categories));
+        split.finish()
+    }
+
+    /// The map whose parts, in order, are `parts` (see [`CityMap::split`]); an error when
+    /// there are none or one belongs to another map.
+    pub fn join(parts: impl IntoIterator<Item = CityMap>) -> Result<CityMap, String> {
+        let mut parts = parts.into_iter();
+        let mut map = parts.next().ok_or_else(|| "a map of no parts".to_owned())?;
+        for (i, part) in parts.enumerate() {
+            if (&part.name, &part.code, &part.profile, part.lattice)
+                != (&map.name, &map.code, &map.profile, map.lattice)
+            {
+                return Err(format!(
+                    "part {} is of another map ({} {}, not {} {})",
+                    i + 1,
+                    part.name,
+                    part.profile,
+                    map.name,
+                    map.profile
+                ));
+            }
+            map.areas.extend(part.areas);
+            map.overlays.extend(part.overlays);
+            map.cells.extend(part.cells);
+            map.roads.extend(part.roads);
+            map.categories.extend(part.categories);
+        }
+        Ok(map)
+    }
+
     /// Gives every lattice cell that arrived without an outline its lattice square; an
     /// error names the first cell that has neither.
     fn restore_outlines(&mut self) -> Result<(), String> {
@@ -216,6 +292,61 @@ impl CityMap {
         }
         Ok(())
     }
+}
+
+/// Fills parts up to a size, item by item.
+struct Splitter {
+    head: CityMap,
+    head_bytes: usize,
+    max_bytes: usize,
+    parts: Vec<CityMap>,
+    part: CityMap,
+    bytes: usize,
+}
+
+impl Splitter {
+    fn new(head: CityMap, max_bytes: usize) -> Self {
+        let head_bytes = json_len(&head);
+        Splitter { part: head.clone(), head, head_bytes, max_bytes, parts: vec![], bytes: head_bytes }
+    }
+
+    fn push<T: Serialize>(&mut self, item: T, list: fn(&mut CityMap) -> &mut Vec<T>) {
+        let n = json_len(&item) + 1;
+        if self.bytes + n > self.max_bytes && self.bytes > self.head_bytes {
+            self.parts.push(std::mem::replace(&mut self.part, self.head.clone()));
+            self.bytes = self.head_bytes;
+        }
+        list(&mut self.part).push(item);
+        self.bytes += n;
+    }
+
+    fn finish(mut self) -> Vec<CityMap> {
+        self.parts.push(self.part);
+        self.parts
+    }
+}
+
+/// Bytes of `value`'s JSON, counted without keeping them.
+fn json_len<T: Serialize>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+/// The request id a client asks for part `k` of the map under (`map-part-<k>`): a server
+/// keeps its answer to that id ready and shares it between clients.
+pub fn map_part_req(k: u32) -> String {
+    format!("map-part-{k}")
 }
 
 /// The digest a server names its map by in `welcome` (`map_digest`): FNV-1a, 64 bits, of the

@@ -255,6 +255,15 @@ pub enum Query {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         compact: bool,
     },
+    /// One part of the compact map (see [`CityMap::split`](crate::map::CityMap::split)), from
+    /// a server whose `welcome` gives `map_parts`: a client on a link that drops keeps the
+    /// parts it has and asks only for the others.
+    MapPart {
+        /// The digest of the map the part belongs to (`welcome`'s `map_digest`).
+        digest: String,
+        /// Which part, from 0.
+        part: u32,
+    },
 }
 
 /// A unit found by a `nearest` query.
@@ -302,6 +311,20 @@ pub enum QueryResult {
     /// Answer to `map`.
     Map {
         /// The map.
+        map: Box<CityMap>,
+    },
+    /// Answer to `map_part`: the part's slice of each list of the map, with the map's own
+    /// fields (name, lattice, …) repeated in every part.
+    MapPart {
+        /// The map's digest.
+        digest: String,
+        /// Which part.
+        part: u32,
+        /// How many parts the map has.
+        parts: u32,
+        /// Bytes of all the parts' answers together (for a progress bar).
+        bytes: u64,
+        /// The part.
         map: Box<CityMap>,
     },
 }
@@ -357,6 +380,10 @@ pub enum ServerMsg {
         /// digest may use it instead of asking again. Absent from servers that predate it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         map_digest: Option<String>,
+        /// In how many parts the `map_part` query gives the map; absent from servers that
+        /// answer only `map`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        map_parts: Option<u32>,
     },
     /// The whole state in the subscribed layers, scope and area, as of `seq`.
     Snapshot {

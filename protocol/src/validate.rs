@@ -25,6 +25,8 @@ pub const MAX_NEAREST: usize = 50;
 pub const MAX_REQ_BYTES: usize = 64;
 /// Longest idempotency key, in bytes.
 pub const MAX_KEY_BYTES: usize = 64;
+/// Longest map digest a `map_part` query may name, in bytes.
+pub const MAX_DIGEST_BYTES: usize = 64;
 /// Longest a client may say it held a report before sending it (`Report::held_ms`): a day,
 /// in real milliseconds. A client gives up (and hands back to its operator) a report held
 /// longer than this.
@@ -146,6 +148,9 @@ impl ClientMsg {
                         check_point(*location, "location")?;
                         check((1..=MAX_NEAREST).contains(k), || format!("k must be 1 to {MAX_NEAREST}"))
                     }
+                    Query::MapPart { digest, .. } => check(digest.len() <= MAX_DIGEST_BYTES, || {
+                        format!("digest is longer than {MAX_DIGEST_BYTES} bytes")
+                    }),
                     Query::Incident { .. } | Query::Track { .. } | Query::Map { .. } => Ok(()),
                 }
             }

@@ -93,11 +93,14 @@ fn a_welcome_names_the_features_and_an_older_one_without_them_still_reads() {
         journal: "5b5ca9f27dc6c542".into(),
         features: vec![FEATURE_KEYS.into()],
         map_digest: Some("9e3779b97f4a7c15".into()),
+        map_parts: Some(106),
     });
     let older = r#"{"type":"welcome","version":1,"journal":"j",
         "user":{"id":"u","name":"u","role":"operator","scope":{"level":"city","code":""}}}"#;
     match serde_json::from_str::<ServerMsg>(older).expect("an older welcome") {
-        ServerMsg::Welcome { features, map_digest, .. } => assert!(features.is_empty() && map_digest.is_none()),
+        ServerMsg::Welcome { features, map_digest, map_parts, .. } => {
+            assert!(features.is_empty() && map_digest.is_none() && map_parts.is_none())
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -158,6 +161,70 @@ fn a_compact_map_carries_lattice_cells_as_positions_and_decodes_with_their_squar
     assert_eq!((ask(false).as_str(), ask(true).as_str()), (r#"{"q":"map"}"#, r#"{"q":"map","compact":true}"#));
     let older: Query = serde_json::from_str(r#"{"q":"map"}"#).expect("decodes");
     assert_eq!(older, Query::Map { compact: false });
+}
+
+#[test]
+fn a_map_split_into_parts_joins_back_into_the_same_map() {
+    let mut map = small_map();
+    map.attribution = vec!["© OpenStreetMap contributors".into()];
+    map.roads = vec![onegrid_protocol::MapRoad {
+        class: "primary".into(),
+        line: geo_types::LineString::from(vec![(118.0, 24.0), (118.01, 24.0)]),
+    }];
+    let whole = serde_json::to_string(&map.clone().into_compact()).expect("encodes").len();
+    // One part when it fits; one item a part when nothing fits beside the map's own fields.
+    assert_eq!(map.clone().into_compact().split(whole + 8).len(), 1);
+    let parts = map.clone().into_compact().split(1);
+    assert_eq!(parts.len(), 4, "three cells and a road, a part each");
+    assert!(parts.iter().all(|p| p.name == "厦门市" && p.lattice == map.lattice && p.attribution.len() == 1));
+    // Each part travels on its own, compact, and decodes with its squares back.
+    let decoded: Vec<CityMap> = parts
+        .iter()
+        .map(|p| serde_json::from_str(&serde_json::to_string(p).expect("encodes")).expect("decodes"))
+        .collect();
+    assert_eq!(CityMap::join(decoded.clone()).expect("joins"), map);
+    // Every part is within the size asked, but for one that is a single item; each size
+    // joins back into the map.
+    for max in (200..whole + 40).step_by(20) {
+        let parts = map.clone().into_compact().split(max);
+        for p in &parts {
+            let items = p.cells.len() + p.roads.len();
+            let len = serde_json::to_string(p).expect("encodes").len();
+            assert!(len <= max || items == 1, "{len} bytes of {items} items, asked {max}");
+        }
+        let decoded = parts.iter().map(|p| serde_json::from_value(serde_json::to_value(p).expect("enc")).expect("dec"));
+        assert_eq!(CityMap::join(decoded).expect("joins"), map, "parts of {max}");
+    }
+    // A part of another map is refused by name, and so is a map of no parts.
+    let mut other = decoded.clone();
+    other[2].profile = "city".into();
+    let e = CityMap::join(other).expect_err("another map");
+    assert_eq!(e, "part 2 is of another map (厦门市 city, not 厦门市 test)");
+    assert!(CityMap::join(vec![]).is_err());
+    // The query and its answer on the wire.
+    let ask = Query::MapPart { digest: "9e3779b97f4a7c15".into(), part: 2 };
+    assert_eq!(
+        serde_json::to_string(&ask).expect("encodes"),
+        r#"{"q":"map_part","digest":"9e3779b97f4a7c15","part":2}"#
+    );
+    let answer = QueryResult::MapPart {
+        digest: "9e3779b97f4a7c15".into(),
+        part: 2,
+        parts: 4,
+        bytes: 1234,
+        map: Box::new(parts[2].clone()),
+    };
+    let wire = serde_json::to_value(&answer).expect("encodes");
+    assert_eq!((wire["q"].as_str(), wire["parts"].as_u64()), (Some("map_part"), Some(4)));
+    let back = serde_json::from_value::<QueryResult>(wire).expect("decodes");
+    let want = QueryResult::MapPart {
+        digest: "9e3779b97f4a7c15".into(),
+        part: 2,
+        parts: 4,
+        bytes: 1234,
+        map: Box::new(decoded[2].clone()),
+    };
+    assert_eq!(back, want, "with its outlines back");
 }
 
 #[test]

@@ -116,7 +116,7 @@ pub fn main() -> anyhow::Result<()> {
         Some(Cmd::Maps { tool: MapsCmd::Check { dir } }) => {
             let city = crate::city::load(&dir)?;
             println!(
-                "{} ({}): {} cells ({} path), {} admin units, {} overlay units, {} road nodes / {} edges, {} units, {} cameras, {} categories; the map a console fetches is {:.1} MB ({:.1} MB with every cell's outline)",
+                "{} ({}): {} cells ({} path), {} admin units, {} overlay units, {} road nodes / {} edges, {} units, {} cameras, {} categories; the map a console fetches is {:.1} MB in {} parts ({:.1} MB with every cell's outline)",
                 city.manifest.name,
                 city.manifest.profile,
                 city.cells.cells().len(),
@@ -129,6 +129,7 @@ pub fn main() -> anyhow::Result<()> {
                 city.cameras.len(),
                 city.responsibility.categories.len(),
                 city.map.len() as f64 / 1e6,
+                city.map.parts(),
                 city.map.frame("", false).map_or(f64::NAN, |f| f.len() as f64 / 1e6)
             );
             Ok(())

@@ -126,6 +126,8 @@ pub struct Client {
     pub seq: u64,
     /// The journal id from the welcome.
     pub journal: String,
+    /// The map's digest and count of parts, from the welcome.
+    pub map: Option<(String, u32)>,
 }
 
 /// How long a test waits for one message.
@@ -139,7 +141,7 @@ impl Client {
             .max_message_size(Some(onegrid_protocol::validate::MAX_SERVER_FRAME_BYTES))
             .max_frame_size(Some(onegrid_protocol::validate::MAX_SERVER_FRAME_BYTES));
         let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await.context("connect")?;
-        Ok(Client { ws, inbox: Vec::new(), next_req: 0, seq: 0, journal: String::new() })
+        Ok(Client { ws, inbox: Vec::new(), next_req: 0, seq: 0, journal: String::new(), map: None })
     }
 
     /// Connects with a small socket receive buffer, so that a client that stops reading
@@ -150,7 +152,7 @@ impl Client {
         socket.set_recv_buffer_size(rcvbuf)?;
         let stream = socket.connect(addr).await?;
         let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)).await.context("handshake")?;
-        Ok(Client { ws, inbox: Vec::new(), next_req: 0, seq: 0, journal: String::new() })
+        Ok(Client { ws, inbox: Vec::new(), next_req: 0, seq: 0, journal: String::new(), map: None })
     }
 
     /// Connects and authenticates.
@@ -164,7 +166,10 @@ impl Client {
         let mut c = self;
         c.send(&ClientMsg::Hello { version: PROTOCOL_VERSION, token: token.into(), client: "e2e".into() }).await?;
         match c.next().await? {
-            ServerMsg::Welcome { journal, .. } => c.journal = journal,
+            ServerMsg::Welcome { journal, map_digest, map_parts, .. } => {
+                c.journal = journal;
+                c.map = map_digest.zip(map_parts);
+            }
             other => bail!("expected welcome, got {other:?}"),
         }
         Ok(c)

@@ -53,7 +53,8 @@ async fn the_map_query_answers_the_citys_areas_nets_cells_roads_and_categories()
 }
 
 /// A city past the console's 20,000-cell target (Xiamen Island and Haicang, `maps build
-/// --profile bay`: 38,105 cells) builds, loads and reaches a client whole, in either form.
+/// --profile bay`: 38,105 cells) builds, loads and reaches a client whole, in either form,
+/// and in parts.
 /// Its full map is larger than the 16 MiB frame WebSocket libraries read by default (and
 /// than the console read before); the compact one is about 60 % of it.
 #[tokio::test]
@@ -85,5 +86,44 @@ async fn a_city_of_38_000_cells_reaches_a_client_in_either_form() -> anyhow::Res
     }
     assert!(sizes[1] > 16 << 20, "the full map is over 16 MiB: {sizes:?}");
     assert!(sizes[0] * 10 < sizes[1] * 7, "{sizes:?}");
+
+    // In parts, as consoles ask for it: each about half a megabyte, the same map joined.
+    let (digest, parts) = wall.map.clone().expect("the welcome names the map's parts");
+    assert!((20..30).contains(&parts), "11.6 MB in parts of 512 KiB: {parts}");
+    let mut pieces = vec![];
+    let mut total = 0;
+    for part in (0..parts).rev() {
+        let req = onegrid_protocol::map::map_part_req(part);
+        wall.send(&onegrid_protocol::ClientMsg::Query { req, q: Query::MapPart { digest: digest.clone(), part } })
+            .await?;
+        let text = wall.next_text().await?;
+        assert!(text.len() < 600_000, "part {part}: {} bytes", text.len());
+        total += text.len();
+        let msg: onegrid_protocol::ServerMsg = serde_json::from_str(&text)?;
+        let onegrid_protocol::ServerMsg::Result {
+            result: QueryResult::MapPart { part: k, parts: n, bytes, map, .. },
+            ..
+        } = msg
+        else {
+            anyhow::bail!("not a part: {}", &text[..200.min(text.len())])
+        };
+        assert_eq!((k, n), (part, parts));
+        assert!(bytes as usize <= sizes[0] + parts as usize * 1_000, "{bytes} for {}", sizes[0]);
+        pieces.push(*map);
+    }
+    pieces.reverse();
+    let joined = onegrid_protocol::CityMap::join(pieces).map_err(anyhow::Error::msg)?;
+    let Ok(QueryResult::Map { map: whole }) = wall.query(Query::Map { compact: true }).await? else {
+        anyhow::bail!("no map")
+    };
+    assert_eq!(joined, *whole, "the parts make the map");
+    assert!(total < sizes[0] + parts as usize * 2_000, "parts cost little beside the whole: {total} for {}", sizes[0]);
+
+    // Another map's part, or a part past the last, is refused in words.
+    let other = wall.query(Query::MapPart { digest: "0123456789abcdef".into(), part: 0 }).await?;
+    let Err((onegrid_protocol::ErrorCode::NotFound, words)) = other else { anyhow::bail!("{other:?}") };
+    assert!(words.contains(&format!("the map here is {digest}")), "{words}");
+    let past = wall.query(Query::MapPart { digest, part: parts }).await?;
+    assert!(matches!(past, Err((onegrid_protocol::ErrorCode::NotFound, _))), "{past:?}");
     Ok(())
 }

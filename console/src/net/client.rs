@@ -19,15 +19,20 @@
 //! the refusal reaches the desk.
 //!
 //! The link counts as alive while bytes arrive, not only when whole frames do: the map of
-//! a whole city is one frame of tens of megabytes, which a slow link takes many ping
-//! intervals to carry (see [`onegrid_protocol::io`]).
+//! a whole city is tens of megabytes, which a slow link takes many ping intervals to carry
+//! (see [`onegrid_protocol::io`]). From a server that gives the map in parts it is asked
+//! for in parts, all at once, before subscribing; the parts that come are kept (in memory
+//! and in [`mapcache`]), so a link that drops, or a console started again, asks only for
+//! the others, and the map is handed on once, whole, as the answer to a `map` query.
 
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use onegrid_protocol::io::{Metered, Quiet, Traffic};
 use onegrid_protocol::validate::MAX_SERVER_FRAME_BYTES;
-use onegrid_protocol::{ClientMsg, ErrorCode, FEATURE_KEYS, Layer, PROTOCOL_VERSION, Query, Resume, ServerMsg};
+use onegrid_protocol::{
+    ClientMsg, ErrorCode, FEATURE_KEYS, Layer, PROTOCOL_VERSION, Query, QueryResult, Resume, ServerMsg,
+};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::WebSocketStream;
@@ -36,8 +41,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::flights::{Flights, open_outbox};
-use super::mapcache;
-use super::{Fate, LinkState, NetEvent, Outgoing};
+use super::mapcache::{self, MapParts};
+use super::{Fate, LinkState, MapLoad, NetEvent, Outgoing};
 
 /// Where and as whom to connect.
 #[derive(Debug, Clone)]
@@ -92,12 +97,14 @@ enum SessionEnd {
     Shutdown,
 }
 
-/// What survives a reconnect: where the feed stood and whether the map is in hand.
+/// What survives a reconnect: where the feed stood and whether the map is in hand, or
+/// which parts of it.
 #[derive(Debug, Default)]
 struct Progress {
     journal: Option<String>,
     seq: u64,
     have_map: bool,
+    parts: Option<MapParts>,
     /// Sessions that got as far as subscribing.
     sessions_up: u64,
 }
@@ -246,21 +253,41 @@ async fn session(
         ServerMsg::Welcome { journal, .. } => journal.clone(),
         _ => String::new(),
     };
-    let map_digest = match &welcome {
-        ServerMsg::Welcome { map_digest, .. } => map_digest.clone(),
-        _ => None,
+    let (map_digest, map_parts) = match &welcome {
+        ServerMsg::Welcome { map_digest, map_parts, .. } => (map_digest.clone(), *map_parts),
+        _ => (None, None),
     };
     progress.track(&welcome);
     forward(events, welcome).await?;
     if !progress.have_map {
-        // The map this server names, kept from an earlier run, else asked for.
+        // The map this server names, kept from an earlier run, else asked for: in parts
+        // from a server that gives them (those not in hand), else whole.
         let kept = config.maps.as_deref().zip(map_digest.as_deref()).and_then(|(dir, d)| mapcache::load(dir, d));
-        match kept {
-            Some(map) => {
+        let parts = map_digest.as_deref().zip(map_parts);
+        match (kept, parts) {
+            (Some(map), _) => {
                 progress.track(&map);
                 forward(events, map).await?;
             }
-            None => ws
+            (None, Some((digest, count))) => {
+                let have = progress.parts.take().filter(|p| p.digest == digest && p.count() == count);
+                let have = have.unwrap_or_else(|| match &config.maps {
+                    Some(dir) => MapParts::load(dir, digest, count),
+                    None => MapParts::new(digest, count),
+                });
+                let missing = have.missing();
+                // Back in place before anything can fail: what came survives this session.
+                progress.parts = Some(have);
+                if missing.is_empty() {
+                    map_from_parts(progress, events).await?;
+                }
+                for part in missing {
+                    let q = Query::MapPart { digest: digest.to_owned(), part };
+                    let ask = ClientMsg::Query { req: onegrid_protocol::map::map_part_req(part), q };
+                    ws.send(text(&ask)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
+                }
+            }
+            (None, None) => ws
                 .send(text(&ClientMsg::Query { req: MAP_REQ.into(), q: Query::Map { compact: true } }))
                 .await
                 .map_err(|e| SessionEnd::Lost(e.to_string()))?,
@@ -284,12 +311,27 @@ async fn session(
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut heard = Quiet::new(traffic.read(), Instant::now().into_std());
     let mut map_progress = tokio::time::interval(MAP_PROGRESS_EVERY);
+    // Bytes read when the last part of the map came: what came since is of the next. And
+    // the most this session has said had come: a socket reads ahead into the next part, so
+    // the sum may dip when a part completes; what is said does not.
+    let (mut read_at_part, mut said) = (traffic.read(), 0);
     loop {
         tokio::select! {
             frame = ws.next() => {
                 match frame {
                     Some(Ok(Message::Text(t))) => {
                         let msg = parse(&t)?;
+                        let msg = match msg {
+                            ServerMsg::Result { result: result @ QueryResult::MapPart { .. }, .. } => {
+                                read_at_part = traffic.read();
+                                take_part(progress, result, &t, config.maps.as_deref(), events).await?;
+                                continue;
+                            }
+                            ServerMsg::Error { req: Some(req), message, .. } if req.starts_with(MAP_PART_REQ) => {
+                                return Err(SessionEnd::Refused(format!("the server did not give a part of its map: {message}")));
+                            }
+                            msg => msg,
+                        };
                         if !progress.have_map
                             && matches!(&msg, ServerMsg::Result { req, .. } if req == MAP_REQ)
                             && let (Some(dir), Some(digest)) = (&config.maps, &map_digest)
@@ -316,7 +358,16 @@ async fn session(
                 ws.send(text(&out.msg)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
             }
             _ = map_progress.tick(), if !progress.have_map => {
-                events.send(NetEvent::Receiving(traffic.read())).await.map_err(|_| SessionEnd::Shutdown)?;
+                let load = match &progress.parts {
+                    Some(parts) => {
+                        let coming = traffic.read().saturating_sub(read_at_part);
+                        let bytes = (parts.held + coming).max(said);
+                        said = parts.total.map_or(bytes, |t| bytes.min(t));
+                        MapLoad { bytes: said, of: parts.total }
+                    }
+                    None => MapLoad { bytes: traffic.read(), of: None },
+                };
+                events.send(NetEvent::Receiving(load)).await.map_err(|_| SessionEnd::Shutdown)?;
             }
             _ = tokio::time::sleep_until(flights.next_retry().unwrap_or_else(Instant::now)),
                 if flights.next_retry().is_some() =>
@@ -335,6 +386,46 @@ async fn session(
                 let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
                 ws.send(text(&ClientMsg::Ping { t })).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
             }
+        }
+    }
+}
+
+/// The prefix of the request ids of `map_part` queries.
+const MAP_PART_REQ: &str = "map-part-";
+
+/// Takes in a part of the map (`text`, as it came); once all are in, hands the map over as
+/// the answer to a `map` query would.
+async fn take_part(
+    progress: &mut Progress,
+    result: QueryResult,
+    text: &str,
+    dir: Option<&std::path::Path>,
+    events: &mpsc::Sender<NetEvent>,
+) -> Result<(), SessionEnd> {
+    let Some(parts) = progress.parts.as_mut() else { return Ok(()) };
+    if !parts.put(result, text, dir) {
+        tracing::warn!("a part of another map came; ignored");
+        return Ok(());
+    }
+    if parts.complete() { map_from_parts(progress, events).await } else { Ok(()) }
+}
+
+/// Joins the parts in hand, all in, into the map and hands it over; when they make no map
+/// (never from a sound server), they are forgotten, and the link dropped so that it starts
+/// over.
+async fn map_from_parts(progress: &mut Progress, events: &mpsc::Sender<NetEvent>) -> Result<(), SessionEnd> {
+    let Some(mut parts) = progress.parts.take() else { return Ok(()) };
+    match parts.join() {
+        Some(Ok(map)) => {
+            tracing::info!(parts = parts.count(), bytes = parts.held, "the map is in");
+            let msg = ServerMsg::Result { req: MAP_REQ.into(), result: QueryResult::Map { map: Box::new(map) } };
+            progress.track(&msg);
+            forward(events, msg).await
+        }
+        Some(Err(e)) => Err(SessionEnd::Refused(format!("the parts of the map do not make one: {e}"))),
+        None => {
+            progress.parts = Some(parts);
+            Ok(())
         }
     }
 }
@@ -413,9 +504,11 @@ mod tests {
             journal: "j1".into(),
             features: vec![],
             map_digest: None,
+            map_parts: None,
         });
         assert_eq!(p.seq, 12, "same journal keeps its place");
-        p.track(&ServerMsg::Welcome { version: 1, user, journal: "j2".into(), features: vec![], map_digest: None });
+        let journal = "j2".into();
+        p.track(&ServerMsg::Welcome { version: 1, user, journal, features: vec![], map_digest: None, map_parts: None });
         assert!(p.resume().is_none(), "a new journal starts from a snapshot");
     }
 }

@@ -68,9 +68,9 @@ pub enum NetEvent {
     },
     /// The outbox is open (unanswered commands outlive this run).
     Outbox(std::path::PathBuf),
-    /// Bytes received on this connection so far, while the map is awaited (it is one frame
-    /// of up to tens of megabytes: the operator sees it coming, not a stalled screen).
-    Receiving(u64),
+    /// How far the map has come, while it is awaited (tens of megabytes for a whole city:
+    /// the operator sees it coming, not a stalled screen).
+    Receiving(MapLoad),
     /// Something the operator should know about the link's bookkeeping (the outbox).
     Notice {
         /// Words.
@@ -155,8 +155,8 @@ pub struct Link {
     pub url: String,
     /// The outbox that keeps unanswered commands for the next run, once it is open.
     pub outbox: Option<std::path::PathBuf>,
-    /// Bytes received on the connection while the map is awaited (see [`NetEvent::Receiving`]).
-    pub receiving: Option<u64>,
+    /// How far the map has come while it is awaited (see [`NetEvent::Receiving`]).
+    pub receiving: Option<MapLoad>,
 }
 
 impl Link {
@@ -164,6 +164,16 @@ impl Link {
     pub fn data_age(&self) -> Option<Duration> {
         self.last_heard.map(|t| t.elapsed())
     }
+}
+
+/// How far the map has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MapLoad {
+    /// Bytes in hand: the parts kept, and what has come of the rest (or, from a server that
+    /// sends the map whole, the bytes received on this connection).
+    pub bytes: u64,
+    /// Bytes of the whole map, once the server has said.
+    pub of: Option<u64>,
 }
 
 /// A message for the client thread.

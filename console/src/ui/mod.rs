@@ -26,7 +26,7 @@ use crate::desk::{Desk, Intent, refusal_words};
 use crate::layers::{DrawMap, TextScale};
 use crate::live::{CameraC, Feed, Figures, IncidentC, LiveIndex, Selection, Ticker, UnitC, UnitPos};
 use crate::map::{CityMapRes, LayerToggles, MapModel};
-use crate::net::{Link, LinkState};
+use crate::net::{Link, LinkState, MapLoad};
 use crate::style;
 use crate::view::MapView;
 use detail::{DetailState, IncidentView, UnitView};
@@ -313,13 +313,22 @@ fn focus_card(ctx: &egui::Context, rect: egui::Rect, id: u64, live: &LiveRead, m
         });
 }
 
-/// What the map's place says while the map is awaited: the link's trouble, or the bytes
-/// received so far (a whole city's map is tens of megabytes, a minute on a slow link).
-fn map_waiting_words(link: Option<(&LinkState, Option<u64>)>) -> String {
+/// What the map's place says while the map is awaited: the link's trouble, and how much of
+/// the map is in (a whole city's map is tens of megabytes, a minute on a slow link; what
+/// came in parts is kept while the link is down).
+fn map_waiting_words(link: Option<(&LinkState, Option<MapLoad>)>) -> String {
+    let mb = |b: u64| b as f64 / 1e6;
     match link {
+        Some((LinkState::Down { reason, .. }, Some(MapLoad { bytes, of: Some(of) }))) if bytes > 0 => {
+            format!("等待地图：{reason}（已收到 {:.1} / {:.1} MB，连上后接着收）", mb(bytes), mb(of))
+        }
         Some((LinkState::Down { reason, .. }, _)) => format!("等待地图：{reason}"),
-        Some((LinkState::Connected, Some(bytes))) if bytes >= 1_000_000 => {
-            format!("正在载入地图… 已收到 {:.1} MB", bytes as f64 / 1e6)
+        Some((LinkState::Connected, Some(MapLoad { bytes, of: Some(of) }))) if of >= 1_000_000 => {
+            let pct = (bytes as f64 / of as f64 * 100.0).floor() as u32;
+            format!("正在载入地图… 已收到 {:.1} / {:.1} MB（{pct}%）", mb(bytes), mb(of))
+        }
+        Some((LinkState::Connected, Some(MapLoad { bytes, of: None }))) if bytes >= 1_000_000 => {
+            format!("正在载入地图… 已收到 {:.1} MB", mb(bytes))
         }
         _ => "正在载入地图…".to_owned(),
     }
@@ -573,11 +582,24 @@ mod tests {
     #[test]
     fn while_the_map_comes_the_bytes_received_are_shown() {
         let up = LinkState::Connected;
-        assert_eq!(map_waiting_words(Some((&up, Some(23_456_789)))), "正在载入地图… 已收到 23.5 MB");
-        assert_eq!(map_waiting_words(Some((&up, Some(4_000)))), "正在载入地图…", "a small map needs no count");
+        let whole = |bytes| Some(MapLoad { bytes, of: None });
+        let parts = |bytes, of| Some(MapLoad { bytes, of: Some(of) });
+        assert_eq!(map_waiting_words(Some((&up, whole(23_456_789)))), "正在载入地图… 已收到 23.5 MB");
+        assert_eq!(map_waiting_words(Some((&up, whole(4_000)))), "正在载入地图…", "a small map needs no count");
+        assert_eq!(
+            map_waiting_words(Some((&up, parts(23_456_789, 53_300_000)))),
+            "正在载入地图… 已收到 23.5 / 53.3 MB（44%）"
+        );
+        assert_eq!(map_waiting_words(Some((&up, parts(0, 900_000)))), "正在载入地图…", "a small map, in parts");
         assert_eq!(map_waiting_words(None), "正在载入地图…");
         let down = LinkState::Down { reason: "connection refused".into(), retry_in_ms: 500 };
-        assert_eq!(map_waiting_words(Some((&down, Some(23_456_789)))), "等待地图：connection refused");
+        assert_eq!(map_waiting_words(Some((&down, whole(23_456_789)))), "等待地图：connection refused");
+        assert_eq!(
+            map_waiting_words(Some((&down, parts(23_456_789, 53_300_000)))),
+            "等待地图：connection refused（已收到 23.5 / 53.3 MB，连上后接着收）",
+            "the parts in hand are kept"
+        );
+        assert_eq!(map_waiting_words(Some((&down, parts(0, 53_300_000)))), "等待地图：connection refused");
     }
 
     #[test]

@@ -81,6 +81,9 @@ pub struct LossyRelay {
     pub closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Bytes a second from the server to the client; 0: as fast as the socket goes.
     pub rate: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Drop each connection once this many bytes have gone from the server to the client
+    /// (a link that never holds long); 0: never.
+    pub cut_after: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl LossyRelay {
@@ -95,7 +98,9 @@ impl LossyRelay {
         let older = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let rate = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (c, l, o, shut, r) = (cuts.clone(), lost.clone(), older.clone(), closed.clone(), rate.clone());
+        let cut_after = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (c, l, o, shut, r, after) =
+            (cuts.clone(), lost.clone(), older.clone(), closed.clone(), rate.clone(), cut_after.clone());
         rt.spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if shut.load(Ordering::SeqCst) {
@@ -107,10 +112,10 @@ impl LossyRelay {
                 let up = tokio::spawn(async move {
                     let _ = tokio::io::copy(&mut cr, &mut sw).await;
                 });
-                let (cuts, lost, older, rate) = (c.clone(), l.clone(), o.clone(), r.clone());
+                let (cuts, lost, older, rate, after) = (c.clone(), l.clone(), o.clone(), r.clone(), after.clone());
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 64 * 1024];
-                    let (started, mut passed) = (tokio::time::Instant::now(), 0u64);
+                    let (started, mut passed, mut relayed) = (tokio::time::Instant::now(), 0u64, 0u64);
                     // The end of the previous chunk: a frame split across reads is still seen.
                     let mut tail: Vec<u8> = Vec::new();
                     loop {
@@ -130,18 +135,26 @@ impl LossyRelay {
                         }
                         tail = seen[seen.len().saturating_sub(ACK.len() - 1)..].to_vec();
                         if older.load(Ordering::SeqCst) {
-                            // Same length, so the WebSocket frame stays whole.
+                            // Same length, so the WebSocket frame stays whole: no keys, and
+                            // a map only whole (a field no one reads).
                             const KEYS: &[u8] = br#""features":["keys"]"#;
                             if let Some(i) = buf[..n].windows(KEYS.len()).position(|w| w == KEYS) {
                                 buf[i..i + KEYS.len()].copy_from_slice(br#""features":["none"]"#);
                             }
+                            const PARTS: &[u8] = br#""map_parts":"#;
+                            if let Some(i) = buf[..n].windows(PARTS.len()).position(|w| w == PARTS) {
+                                buf[i..i + PARTS.len()].copy_from_slice(br#""map_partz":"#);
+                            }
                         }
+                        let limit = after.load(Ordering::SeqCst);
+                        let n = if limit > 0 { n.min((limit - relayed.min(limit)) as usize) } else { n };
+                        relayed += n as u64;
                         if slow > 0 {
                             passed += n as u64;
                             tokio::time::sleep_until(started + Duration::from_secs_f64(passed as f64 / slow as f64))
                                 .await;
                         }
-                        if cw.write_all(&buf[..n]).await.is_err() {
+                        if cw.write_all(&buf[..n]).await.is_err() || (limit > 0 && relayed >= limit) {
                             break;
                         }
                     }
@@ -150,6 +163,6 @@ impl LossyRelay {
                 });
             }
         });
-        LossyRelay { addr, cuts, lost, older, closed, rate }
+        LossyRelay { addr, cuts, lost, older, closed, rate, cut_after }
     }
 }

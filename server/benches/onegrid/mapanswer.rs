@@ -5,6 +5,10 @@
 //! answer in a new frame, or, asked again with the same id (as consoles do), by the last
 //! frame shared.
 //!
+//! The map in parts (`map_part`), against the whole compact answer in the same run: the bytes
+//! on the wire, the server's one-off cost of cutting and encoding them at load, and the
+//! client's cost of decoding them all and joining them.
+//!
 //! `ONEGRID_BENCH_MAP=DIR` measures another map directory (say `maps build --profile bay`).
 
 use std::hint::black_box;
@@ -59,5 +63,36 @@ pub fn run() -> anyhow::Result<()> {
     line("client decoding the full form (baseline), ms", &format!("{:.1}", t_full * 1e3));
     line("client decoding the compact form (squares rebuilt), ms", &format!("{:.1}", t_compact * 1e3));
     line("client decoding, ratio", &format!("{:.2}x", t_compact / t_full));
+
+    // In parts.
+    let frames: Vec<_> = (0..city.map.parts())
+        .map(|k| city.map.part(&onegrid_protocol::map::map_part_req(k), city.map.digest(), k))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let part_bytes: usize = frames.iter().map(|f| f.len()).sum();
+    line("parts, count", &format!("{}", frames.len()));
+    line("parts / whole compact answer, bytes", &format!("{:.4}x", part_bytes as f64 / compact.len() as f64));
+    let small = map.clone().into_compact();
+    let t_whole_encode = median(rounds, || {
+        black_box(serde_json::to_string(&small).ok());
+    });
+    let t_parts_encode = median(rounds, || {
+        for part in small.clone().split(city::export::PART_BYTES) {
+            black_box(serde_json::to_string(&part).ok());
+        }
+    });
+    line("server at load: encode whole (baseline), ms", &format!("{:.1}", t_whole_encode * 1e3));
+    line("server at load: clone, cut and encode parts, ms", &format!("{:.1}", t_parts_encode * 1e3));
+    line("server at load, parts / whole", &format!("{:.2}x", t_parts_encode / t_whole_encode));
+    let t_parts_decode = median(rounds, || {
+        let parts = frames.iter().map(|f| {
+            let msg: ServerMsg = serde_json::from_str(f).expect("decodes");
+            let ServerMsg::Result { result: QueryResult::MapPart { map, .. }, .. } = msg else { panic!("not a part") };
+            *map
+        });
+        black_box(CityMap::join(parts).ok());
+    });
+    line("client decoding the parts and joining them, ms", &format!("{:.1}", t_parts_decode * 1e3));
+    line("client decoding, parts / whole compact", &format!("{:.2}x", t_parts_decode / t_compact));
     Ok(())
 }

@@ -137,16 +137,81 @@ fn is_square(l: &GridLattice, pos: (i32, i32), outline: &geo_types::Polygon) -> 
 }
 
 /// The `map` answer, encoded once: the JSON of [`QueryResult::Map`] for the city, in its
-/// compact form (what consoles ask for), and in the full form with every cell's outline for
-/// clients that predate the compact one, encoded the first time one asks. The last whole
-/// frame is kept too: consoles ask with the same request id, so the consoles of a wall
-/// starting together share one buffer (53 MB for the whole of Xiamen) instead of a copy each.
+/// compact form, and in the full form with every cell's outline for clients that predate
+/// the compact one, encoded the first time one asks. The last whole frame is kept too:
+/// consoles ask with the same request id, so the consoles of a wall starting together share
+/// one buffer (53 MB for the whole of Xiamen) instead of a copy each.
+///
+/// And the map in parts of about [`PART_BYTES`] (what consoles ask for: `map_part`), each
+/// a whole `result` frame for the request id [`map_part_req`] gives it, shared by every
+/// console that asks with that id.
 #[derive(Debug)]
 pub struct MapReply {
     compact: Arc<str>,
     digest: String,
     full: OnceLock<Result<Arc<str>, String>>,
     last: Mutex<Option<(String, bool, Utf8Bytes)>>,
+    parts: Vec<PartFrame>,
+}
+
+/// About how many bytes of JSON a part of the map holds: two seconds at 2 Mbit/s, so that a
+/// link that holds for a few seconds at a time still moves the map on.
+pub const PART_BYTES: usize = 512 * 1024;
+
+/// One part's frame, and where in it its `result` lies (to answer another request id).
+#[derive(Debug)]
+struct PartFrame {
+    frame: Utf8Bytes,
+    result: std::ops::Range<usize>,
+}
+
+/// The frame `{"type":"result","req":<req>,"result":<result>}`.
+fn result_frame(req: &str, result: &str) -> String {
+    let req = serde_json::to_string(req).unwrap_or_else(|_| "\"\"".to_owned());
+    let mut s = String::with_capacity(result.len() + req.len() + 32);
+    s.push_str("{\"type\":\"result\",\"req\":");
+    s.push_str(&req);
+    s.push_str(",\"result\":");
+    s.push_str(result);
+    s.push('}');
+    s
+}
+
+/// The `map_part` answers' frames of the compact `map`, for request ids [`map_part_req`].
+fn part_frames(map: CityMap, digest: &str) -> Result<Vec<PartFrame>, String> {
+    let maps: Vec<String> = map
+        .split(PART_BYTES)
+        .iter()
+        .map(|part| serde_json::to_string(part).map_err(|e| format!("cannot encode a part of the map: {e}")))
+        .collect::<Result<_, _>>()?;
+    let parts = maps.len();
+    let digest = serde_json::to_string(digest).unwrap_or_default();
+    // Each answer's length, less the total's own digits, which are the same in all.
+    let head = |k: usize, bytes: &str| {
+        format!("{{\"q\":\"map_part\",\"digest\":{digest},\"part\":{k},\"parts\":{parts},\"bytes\":{bytes},\"map\":")
+    };
+    let without_total: usize = maps.iter().enumerate().map(|(k, m)| head(k, "").len() + m.len() + 1).sum();
+    let mut total = without_total;
+    // The total counts its own digits in every part: settle on a length that stays put.
+    for _ in 0..3 {
+        total = without_total + parts * total.to_string().len();
+    }
+    Ok(maps
+        .into_iter()
+        .enumerate()
+        .map(|(k, m)| {
+            let result = format!("{}{m}}}", head(k, &total.to_string()));
+            let frame = result_frame(&map_part_req(k as u32), &result);
+            let start = frame.len() - 1 - result.len();
+            PartFrame { result: start..start + result.len(), frame: Utf8Bytes::from(frame) }
+        })
+        .collect())
+}
+
+/// The request id under which a console asks for part `k` of the map, and the server keeps
+/// its answer ready.
+pub fn map_part_req(k: u32) -> String {
+    onegrid_protocol::map::map_part_req(k)
 }
 
 /// The most an answer may be: a frame, less room for the envelope around it and the
@@ -172,9 +237,36 @@ impl MapReply {
     /// Encodes `map`; an error when its compact answer would not fit in one frame a client
     /// reads ([`MAX_SERVER_FRAME_BYTES`]).
     pub fn new(map: CityMap) -> Result<Self, String> {
-        let compact = encode_map(map.into_compact(), FRAME_ROOM)?;
+        let map = map.into_compact();
+        let compact = encode_map(map.clone(), FRAME_ROOM)?;
         let digest = onegrid_protocol::map::map_digest(compact.as_bytes());
-        Ok(MapReply { compact, digest, full: OnceLock::new(), last: Mutex::new(None) })
+        let parts = part_frames(map, &digest)?;
+        Ok(MapReply { compact, digest, full: OnceLock::new(), last: Mutex::new(None), parts })
+    }
+
+    /// How many parts the map travels in (`welcome`'s `map_parts`).
+    pub fn parts(&self) -> u32 {
+        self.parts.len() as u32
+    }
+
+    /// The frame answering `req`, a `map_part` query for part `part` of the map with
+    /// `digest`: the one kept for [`map_part_req`]`(part)`, shared, or a new one for
+    /// another id. An error, in words, when this map is not `digest` or has no such part.
+    pub fn part(&self, req: &str, digest: &str, part: u32) -> Result<Utf8Bytes, String> {
+        if digest != self.digest {
+            return Err(format!("the map here is {}, not {digest}: reconnect and ask again", self.digest));
+        }
+        let Some(p) = self.parts.get(part as usize) else {
+            return Err(format!(
+                "the map has {} parts, 0 to {}; there is no part {part}",
+                self.parts.len(),
+                self.parts.len() - 1
+            ));
+        };
+        if req == map_part_req(part) {
+            return Ok(p.frame.clone());
+        }
+        Ok(Utf8Bytes::from(result_frame(req, &p.frame.as_str()[p.result.clone()])))
     }
 
     /// The digest `welcome` names the map by (of the compact answer).
@@ -201,14 +293,7 @@ impl MapReply {
     /// A new frame answering `req` (the bench measures it against the old path).
     pub fn build(&self, req: &str, compact: bool) -> Result<Utf8Bytes, String> {
         let result = if compact { &self.compact } else { self.full()? };
-        let req = serde_json::to_string(req).unwrap_or_else(|_| "\"\"".to_owned());
-        let mut s = String::with_capacity(result.len() + req.len() + 32);
-        s.push_str("{\"type\":\"result\",\"req\":");
-        s.push_str(&req);
-        s.push_str(",\"result\":");
-        s.push_str(result);
-        s.push('}');
-        Ok(Utf8Bytes::from(s))
+        Ok(Utf8Bytes::from(result_frame(req, result)))
     }
 
     fn full(&self) -> Result<&Arc<str>, String> {
@@ -264,6 +349,65 @@ mod tests {
             assert!(other.as_str().contains("\"req\":\"other\""));
         }
         assert!(sizes[0] * 10 < sizes[1] * 7, "the compact form is much smaller: {sizes:?}");
+    }
+
+    #[test]
+    fn the_map_in_parts_is_the_encoded_answers_and_joins_back_into_the_map() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen");
+        let city = crate::city::load(&dir).expect("the default city");
+        let reply = &city.map;
+        let map = reply.decode().expect("decodes");
+        let pieces = map.clone().into_compact().split(PART_BYTES);
+        let n = reply.parts();
+        assert!(n >= 4 && n as usize == pieces.len(), "Siming's 2.7 MB in parts of 512 KiB: {n}");
+        let mut total = 0;
+        let mut decoded = vec![];
+        for (k, piece) in pieces.into_iter().enumerate() {
+            let req = map_part_req(k as u32);
+            let frame = reply.part(&req, reply.digest(), k as u32).expect("a part");
+            let Ok(ServerMsg::Result { result: QueryResult::MapPart { bytes, .. }, .. }) =
+                serde_json::from_str::<ServerMsg>(&frame)
+            else {
+                panic!("part {k} is not a map part")
+            };
+            let result = QueryResult::MapPart {
+                digest: reply.digest().to_owned(),
+                part: k as u32,
+                parts: n,
+                bytes,
+                map: Box::new(piece),
+            };
+            let want = ServerMsg::Result { req: req.clone(), result: result.clone() };
+            // Byte for byte what encoding the whole message gives.
+            assert!(*frame == *crate::hub::encode(&want), "part {k}");
+            total += serde_json::to_string(&result).expect("encodes").len() as u64;
+            // The same buffer for every console that asks under that id; another id, the same answer.
+            let again = reply.part(&req, reply.digest(), k as u32).expect("a part");
+            assert_eq!(again.as_str().as_ptr(), frame.as_str().as_ptr(), "shared");
+            let other = reply.part("p", reply.digest(), k as u32).expect("a part");
+            let want = ServerMsg::Result { req: "p".into(), result };
+            assert!(*other == *crate::hub::encode(&want), "part {k} for another id");
+            let Ok(ServerMsg::Result { result: QueryResult::MapPart { map, .. }, .. }) =
+                serde_json::from_str::<ServerMsg>(&other)
+            else {
+                panic!("part {k}")
+            };
+            decoded.push(*map);
+        }
+        let Ok(ServerMsg::Result { result: QueryResult::MapPart { bytes, .. }, .. }) =
+            serde_json::from_str::<ServerMsg>(&reply.part("p", reply.digest(), 0).expect("a part"))
+        else {
+            panic!("part 0")
+        };
+        assert_eq!(bytes, total, "every part says the bytes of all the answers");
+        assert_eq!(CityMap::join(decoded).expect("joins"), map);
+        let e = reply.part("p", "0123456789abcdef", 0).expect_err("another map");
+        assert!(
+            e.starts_with("the map here is ") && e.ends_with("not 0123456789abcdef: reconnect and ask again"),
+            "{e}"
+        );
+        let e = reply.part("p", reply.digest(), n).expect_err("no such part");
+        assert_eq!(e, format!("the map has {n} parts, 0 to {}; there is no part {n}", n - 1));
     }
 
     #[test]

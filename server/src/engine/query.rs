@@ -124,6 +124,12 @@ impl Engine {
                 Err(e) => encode(&ServerMsg::error(Some(req), ErrorCode::Internal, e)),
             };
         }
+        if let Query::MapPart { digest, part } = q {
+            return match self.live.city.map.part(&req, digest, *part) {
+                Ok(frame) => frame,
+                Err(e) => encode(&ServerMsg::error(Some(req), ErrorCode::NotFound, e)),
+            };
+        }
         match self.query(user, q) {
             Ok(result) => encode(&ServerMsg::Result { req, result }),
             Err(r) => encode(&ServerMsg::error(Some(req), r.code, r.message)),
@@ -170,6 +176,16 @@ impl Engine {
                 Ok(map) => Ok(QueryResult::Map { map: Box::new(map) }),
                 Err(e) => refuse(ErrorCode::Internal, e),
             },
+            Query::MapPart { digest, part } => {
+                let req = onegrid_protocol::map::map_part_req(*part);
+                match self.live.city.map.part(&req, digest, *part) {
+                    Ok(frame) => match serde_json::from_str::<ServerMsg>(&frame) {
+                        Ok(ServerMsg::Result { result, .. }) => Ok(result),
+                        _ => refuse(ErrorCode::Internal, "a part of the encoded map does not decode".to_owned()),
+                    },
+                    Err(e) => refuse(ErrorCode::NotFound, e),
+                }
+            }
             Query::Cameras { location } => Ok(QueryResult::Cameras { cameras: self.cameras.covering(*location) }),
             Query::Track { unit } => {
                 let home = self.with_published(|p| p.world.units.get(unit).map(|u| u.home.clone()));

@@ -191,6 +191,7 @@ impl Session {
             journal: self.engine.journal_id().to_owned(),
             features: vec![onegrid_protocol::FEATURE_KEYS.to_owned()],
             map_digest: Some(self.engine.live.city.map.digest().to_owned()),
+            map_parts: Some(self.engine.live.city.map.parts()),
         });
         self.user = Some(user);
         true
