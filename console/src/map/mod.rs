@@ -1,5 +1,6 @@
 //! The map feature: the city map arrives from the server once (`map` query), is projected
-//! into a [`MapModel`], and its static layers are rasterised off the frame loop into images
+//! into a [`MapModel`] on a worker thread (a whole city takes a few hundred milliseconds the
+//! window must not freeze for), and its static layers are rasterised off the frame loop into images
 //! the GPU only samples ([`raster`]). [`draw`] puts them on screen with labels, and switches
 //! to crisp vector lines for what is visible once zoomed in past the images' resolution.
 //! The view opens on what the user looks after: the whole city, or their district, street
@@ -178,10 +179,30 @@ impl Plugin for MapPlugin {
             .init_resource::<MapTextures>()
             .init_resource::<LayerToggles>()
             .init_resource::<RasterJobs>()
+            .init_resource::<Projecting>()
             .init_resource::<MapView>()
             .init_resource::<StartView>()
             .add_systems(Update, (receive_map, frame_home.after(receive_map), upload_rasters));
     }
+}
+
+/// Projects `map` into the model the console draws from; an error, in words, for a map it
+/// cannot draw.
+pub fn project(map: &CityMap) -> Result<MapModel, String> {
+    if map.cells.is_empty() {
+        return Err(format!("the server's map of {} has no cells", map.name));
+    }
+    let started = std::time::Instant::now();
+    let model = MapModel::new(map);
+    info!(
+        "map of {}: {} cells, {} areas, {} categories, projected in {:.0} ms",
+        map.name,
+        map.cells.len(),
+        map.areas.len(),
+        map.categories.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(model)
 }
 
 /// Installs `map`: projects it, frames the view on it and starts rasterising `layers`.
@@ -192,22 +213,23 @@ pub fn install_map(
     jobs_out: &mut Option<mpsc::Receiver<Drawn>>,
     view: &mut MapView,
 ) {
-    if map.cells.is_empty() {
-        let why = format!("the server's map of {} has no cells", map.name);
-        error!("{why}");
-        res.error = Some(why);
-        return;
+    match project(map) {
+        Ok(model) => install_model(Arc::new(model), layers, res, jobs_out, view),
+        Err(why) => {
+            error!("{why}");
+            res.error = Some(why);
+        }
     }
-    let started = std::time::Instant::now();
-    let model = Arc::new(MapModel::new(map));
-    info!(
-        "map of {}: {} cells, {} areas, {} categories, projected in {:.0} ms",
-        map.name,
-        map.cells.len(),
-        map.areas.len(),
-        map.categories.len(),
-        started.elapsed().as_secs_f64() * 1e3
-    );
+}
+
+/// Installs a projected map: frames the view on it and starts rasterising `layers`.
+pub fn install_model(
+    model: Arc<MapModel>,
+    layers: Vec<StaticLayer>,
+    res: &mut CityMapRes,
+    jobs_out: &mut Option<mpsc::Receiver<Drawn>>,
+    view: &mut MapView,
+) {
     view.frame(&model.bounds);
     match spawn_raster(model.clone(), layers, true) {
         Ok(rx) => {
@@ -219,26 +241,74 @@ pub fn install_map(
     res.model = Some(model);
 }
 
+/// A map being projected on a worker thread: a whole city's 177,400 cells take a few hundred
+/// milliseconds, for which the window must not stand still.
+#[derive(Default, Resource)]
+pub struct Projecting(Option<Mutex<mpsc::Receiver<Result<Arc<MapModel>, String>>>>);
+
+/// Starts projecting `map` on a worker thread, which then frees it too; on this thread
+/// when no thread can be started.
+fn spawn_projection(map: Box<CityMap>) -> mpsc::Receiver<Result<Arc<MapModel>, String>> {
+    let (tx, rx) = mpsc::channel();
+    // Shared, so that it is still here when the thread cannot be started.
+    let map = Arc::new(Mutex::new(Some(map)));
+    let (for_worker, worker_tx) = (map.clone(), tx.clone());
+    let spawned = std::thread::Builder::new().name("onegrid-project".into()).spawn(move || {
+        if let Some(map) = for_worker.lock().ok().and_then(|mut m| m.take()) {
+            let _ = worker_tx.send(project(&map).map(Arc::new));
+        }
+    });
+    if let Err(e) = spawned {
+        warn!("cannot project the map off the frame loop ({e}); projecting it here");
+        if let Some(map) = map.lock().ok().and_then(|mut m| m.take()) {
+            let _ = tx.send(project(&map).map(Arc::new));
+        }
+    }
+    rx
+}
+
+#[allow(clippy::too_many_arguments)] // a bevy system: one parameter per resource it touches
 fn receive_map(
-    mut events: MessageReader<ServerEvent>,
+    mut events: MessageMutator<ServerEvent>,
     mut res: ResMut<CityMapRes>,
     mut jobs: ResMut<RasterJobs>,
+    mut projecting: ResMut<Projecting>,
     mut view: ResMut<MapView>,
     start: Res<StartView>,
     toggles: Res<LayerToggles>,
 ) {
     for ServerEvent(msg) in events.read() {
         match msg {
-            ServerMsg::Result { req, result: QueryResult::Map { map } } if req == MAP_REQ => {
-                let mut rx = None;
-                install_map(map, composed_layers(&toggles), &mut res, &mut rx, &mut view);
-                jobs.0 = rx.map(Mutex::new);
-                apply_start_view(&start, &res, &mut view);
+            ServerMsg::Result { req, result: QueryResult::Map { .. } } if req == MAP_REQ => {
+                // Taken out of the message (nothing else reads the map from it) to be
+                // projected off the frame loop.
+                let owned = std::mem::replace(msg, ServerMsg::Pong { t: 0 });
+                let ServerMsg::Result { result: QueryResult::Map { map }, .. } = owned else { continue };
+                projecting.0 = Some(Mutex::new(spawn_projection(map)));
             }
             ServerMsg::Error { req: Some(req), message, .. } if req == MAP_REQ => {
                 res.error = Some(format!("the server did not give its map: {message}"));
             }
             _ => {}
+        }
+    }
+    let Some(rx) = &projecting.0 else { return };
+    let projected = match rx.lock().map(|rx| rx.try_recv()) {
+        Ok(Err(mpsc::TryRecvError::Empty)) => return,
+        Ok(Ok(projected)) => projected,
+        Ok(Err(mpsc::TryRecvError::Disconnected)) | Err(_) => Err("the map's projection failed".to_owned()),
+    };
+    projecting.0 = None;
+    match projected {
+        Ok(model) => {
+            let mut rx = None;
+            install_model(model, composed_layers(&toggles), &mut res, &mut rx, &mut view);
+            jobs.0 = rx.map(Mutex::new);
+            apply_start_view(&start, &res, &mut view);
+        }
+        Err(why) => {
+            error!("{why}");
+            res.error = Some(why);
         }
     }
 }
@@ -395,5 +465,112 @@ pub(crate) mod tests {
         let toggles = LayerToggles { cells: false, supervision: true, ..LayerToggles::default() };
         let l = composed_layers(&toggles);
         assert_eq!(l, vec![StaticLayer::Base, StaticLayer::Roads, StaticLayer::Supervision, StaticLayer::Boundaries]);
+    }
+
+    /// A headless app that takes the map from server messages as the console does.
+    fn receiving_app() -> App {
+        let mut app = App::new();
+        app.add_message::<ServerEvent>()
+            .init_resource::<CityMapRes>()
+            .init_resource::<RasterJobs>()
+            .init_resource::<Projecting>()
+            .init_resource::<MapView>()
+            .init_resource::<StartView>()
+            .init_resource::<LayerToggles>()
+            .add_systems(Update, receive_map);
+        app
+    }
+
+    fn map_message(map: CityMap) -> ServerEvent {
+        ServerEvent(ServerMsg::Result { req: MAP_REQ.into(), result: QueryResult::Map { map: Box::new(map) } })
+    }
+
+    /// Updates `app` until the map is in or refused: how many frames that took and the
+    /// longest of them.
+    fn until_installed(app: &mut App) -> (usize, std::time::Duration) {
+        let (mut frames, mut longest) = (0, std::time::Duration::ZERO);
+        let started = std::time::Instant::now();
+        loop {
+            let t = std::time::Instant::now();
+            app.update();
+            longest = longest.max(t.elapsed());
+            frames += 1;
+            let res = app.world().resource::<CityMapRes>();
+            if res.model.is_some() || res.error.is_some() {
+                return (frames, longest);
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(60), "the map was never installed");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn the_map_is_projected_off_the_frame_loop_and_then_installed() {
+        let mut app = receiving_app();
+        app.world_mut().write_message(map_message(model::tests::tiny_map()));
+        until_installed(&mut app);
+        let res = app.world().resource::<CityMapRes>();
+        let model = res.model.as_ref().expect("installed");
+        assert!(res.error.is_none());
+        assert!(model.area("999901001002").is_some());
+        assert!(app.world().resource::<RasterJobs>().0.is_some(), "the images are being composed");
+        assert!(app.world().resource::<Projecting>().0.is_none(), "nothing left under way");
+        // The view was framed on the map.
+        let v = *app.world().resource::<MapView>();
+        let c = model.bounds.center();
+        assert!((v.center[0] - c[0]).abs() < 1.0 && (v.center[1] - c[1]).abs() < 1.0, "{v:?}");
+        // The message no longer holds the map: the worker took it (and freed it).
+        let mut left = app.world_mut().resource_mut::<Messages<ServerEvent>>();
+        assert!(left.drain().all(|ServerEvent(m)| !matches!(m, ServerMsg::Result { .. })));
+
+        // A map with no cells is refused in words.
+        let mut refused = receiving_app();
+        refused.world_mut().write_message(map_message({
+            let mut m = model::tests::tiny_map();
+            m.cells.clear();
+            m
+        }));
+        until_installed(&mut refused);
+        let res = refused.world().resource::<CityMapRes>();
+        assert!(res.model.is_none());
+        assert_eq!(res.error.as_deref(), Some("the server's map of 测试市 has no cells"));
+    }
+
+    /// A benchmark, not a test (BENCHMARKS.md): the longest frame while the map arrives,
+    /// projected on a worker thread, against the frame that projected it (the install
+    /// before the worker) and dropped the message's map (as the message queue did two frames
+    /// later), in the same run, three rounds each, interleaved.
+    /// `ONEGRID_BENCH_MAP=/tmp/city cargo test -p onegrid-console --lib map_arrival_frame -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn map_arrival_frame() {
+        let dir = std::env::var("ONEGRID_BENCH_MAP")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen"));
+        let map = onegrid_server::city::load(&dir).expect("a map").map.decode().expect("decodes");
+        println!("map {}: {} cells", dir.display(), map.cells.len());
+        let (mut on, mut off) = (vec![], vec![]);
+        for _ in 0..3 {
+            let copy = map.clone();
+            let t = std::time::Instant::now();
+            let (mut res, mut jobs, mut view) = (CityMapRes::default(), None, MapView::default());
+            install_map(&copy, composed_layers(&LayerToggles::default()), &mut res, &mut jobs, &mut view);
+            drop(copy);
+            on.push(t.elapsed().as_secs_f64() * 1e3);
+            assert!(res.model.is_some());
+
+            let mut app = receiving_app();
+            app.world_mut().write_message(map_message(map.clone()));
+            let (frames, longest) = until_installed(&mut app);
+            off.push(longest.as_secs_f64() * 1e3);
+            println!(
+                "on the frame loop {:.1} ms; off it, the longest of {frames} frames {:.2} ms",
+                on[on.len() - 1],
+                off[off.len() - 1]
+            );
+        }
+        on.sort_by(f64::total_cmp);
+        off.sort_by(f64::total_cmp);
+        println!("median: {:.1} ms ÷ {:.2} ms; off ÷ on = {:.4}x", on[1], off[1], off[1] / on[1]);
     }
 }
