@@ -244,11 +244,14 @@ pub fn install_model(
 /// A map being projected on a worker thread: a whole city's 177,400 cells take a few hundred
 /// milliseconds, for which the window must not stand still.
 #[derive(Default, Resource)]
-pub struct Projecting(Option<Mutex<mpsc::Receiver<Result<Arc<MapModel>, String>>>>);
+pub struct Projecting(Option<Mutex<mpsc::Receiver<Projected>>>);
+
+/// What the projection worker hands back: the model, or why there is none.
+type Projected = Result<Arc<MapModel>, String>;
 
 /// Starts projecting `map` on a worker thread, which then frees it too; on this thread
 /// when no thread can be started.
-fn spawn_projection(map: Box<CityMap>) -> mpsc::Receiver<Result<Arc<MapModel>, String>> {
+fn spawn_projection(map: Box<CityMap>) -> mpsc::Receiver<Projected> {
     let (tx, rx) = mpsc::channel();
     // Shared, so that it is still here when the thread cannot be started.
     let map = Arc::new(Mutex::new(Some(map)));
