@@ -62,12 +62,13 @@ pub fn keep(dir: PathBuf, digest: String, text: tokio_tungstenite::tungstenite::
 pub fn write(dir: &Path, digest: &str, text: &str) -> std::io::Result<()> {
     let Some(path) = file(dir, digest) else { return Ok(()) };
     std::fs::create_dir_all(dir)?;
-    write_through_tmp(&path, text)?;
-    forget_others(dir, digest);
-    // The whole map in hand, its parts are not needed.
+    // The whole map in hand, its parts are not needed: gone before the whole appears, so
+    // that no one sees both.
     if let Some(parts) = parts_dir(dir, digest) {
         let _ = std::fs::remove_dir_all(parts);
     }
+    write_through_tmp(&path, text)?;
+    forget_others(dir, digest);
     tracing::info!(path = %path.display(), bytes = text.len(), "map kept for the next run");
     Ok(())
 }
