@@ -126,14 +126,17 @@ fn a_map_slower_to_arrive_than_the_silence_window_is_not_a_dead_link() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = common::server(&rt, dir.path(), |_| {});
     let relay = common::LossyRelay::start(&rt, server.addr);
-    // Siming's map is about 2.7 MB: some 13 s at 200 kB/s.
-    relay.rate.store(200_000, std::sync::atomic::Ordering::SeqCst);
     for whole in [true, false] {
+        // Siming's map is about 2.7 MB, some 13 s at 200 kB/s; in parts, compressed, about
+        // 230 kB, some 12 s at 20 kB/s.
+        relay.rate.store(if whole { 200_000 } else { 20_000 }, std::sync::atomic::Ordering::SeqCst);
         relay.older.store(whole, std::sync::atomic::Ordering::SeqCst);
         let started = Instant::now();
         let MapRun { received, map, .. } = client_until_map(&rt, wall(relay.addr, None), false);
         let took = started.elapsed();
         assert!(took > Duration::from_secs(10), "the link was slower than the silence window ({took:?})");
+        // Uncompressed, the parts would have taken over two minutes at 20 kB/s.
+        assert!(whole || took < Duration::from_secs(60), "the parts came compressed ({took:?})");
         assert_eq!(map.cells.len(), 8_564);
         assert!(map.cells.iter().all(|c| c.outline.exterior().0.len() == 5), "every cell has its square back");
         // The console was told the bytes as they came, twice a second, and in parts, of how many.
@@ -149,22 +152,22 @@ fn a_map_slower_to_arrive_than_the_silence_window_is_not_a_dead_link() {
 
 /// A link that never holds long enough for the whole map still brings it: the parts that
 /// came are kept across reconnects and only the others asked for. Before the map came in
-/// parts, each reconnect started the 2.7 MB over, and a link cut every megabyte never
-/// finished it.
+/// parts, each reconnect started the 2.7 MB over, and a link cut every 100 kB never
+/// finished it (nor would it the 230 kB of the parts compressed, in one piece).
 #[test]
-fn a_link_cut_every_megabyte_still_brings_the_whole_map_in_parts() {
+fn a_link_cut_every_100_kb_still_brings_the_whole_map_in_parts() {
     let rt = common::runtime();
     let dir = tempfile::tempdir().expect("tempdir");
     let server = common::server(&rt, dir.path(), |_| {});
     let relay = common::LossyRelay::start(&rt, server.addr);
-    relay.cut_after.store(1_000_000, std::sync::atomic::Ordering::SeqCst);
+    relay.cut_after.store(100_000, std::sync::atomic::Ordering::SeqCst);
     let MapRun { received, map, drops } = client_until_map(&rt, wall(relay.addr, None), true);
     assert_eq!(map.cells.len(), 8_564);
     assert!(map.cells.iter().all(|c| c.outline.exterior().0.len() == 5), "every cell has its square back");
     assert!(map.areas.iter().any(|a| a.name == "厦港街道") && !map.categories.is_empty(), "the whole map");
-    assert!(drops >= 2, "2.7 MB over a link cut every 1 MB: {drops} drops");
+    assert!(drops >= 2, "230 kB over a link cut every 100 kB: {drops} drops");
     // What came before a cut stayed counted: the first connection brought at least the
-    // first part (the cut comes at 1 MB), and from then on the client never said less.
+    // first part (some 45 kB compressed), and from then on the client never said less.
     let after: Vec<u64> = received.iter().filter(|(drops, _)| *drops > 0).map(|(_, l)| l.bytes).collect();
     assert!(!after.is_empty() && after.iter().all(|&b| b >= 500_000), "never back to nothing: {received:?}");
     rt.block_on(server.shutdown());

@@ -263,6 +263,10 @@ pub enum Query {
         digest: String,
         /// Which part, from 0.
         part: u32,
+        /// Answer in a binary frame: the answer's text frame, compressed with gzip (about a
+        /// twelfth of the bytes). Absent (false): a text frame.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        gzip: bool,
     },
 }
 

@@ -202,10 +202,14 @@ fn a_map_split_into_parts_joins_back_into_the_same_map() {
     assert_eq!(e, "part 2 is of another map (厦门市 city, not 厦门市 test)");
     assert!(CityMap::join(vec![]).is_err());
     // The query and its answer on the wire.
-    let ask = Query::MapPart { digest: "9e3779b97f4a7c15".into(), part: 2 };
+    let ask = |gzip| Query::MapPart { digest: "9e3779b97f4a7c15".into(), part: 2, gzip };
     assert_eq!(
-        serde_json::to_string(&ask).expect("encodes"),
+        serde_json::to_string(&ask(false)).expect("encodes"),
         r#"{"q":"map_part","digest":"9e3779b97f4a7c15","part":2}"#
+    );
+    assert_eq!(
+        serde_json::to_string(&ask(true)).expect("encodes"),
+        r#"{"q":"map_part","digest":"9e3779b97f4a7c15","part":2,"gzip":true}"#
     );
     let answer = QueryResult::MapPart {
         digest: "9e3779b97f4a7c15".into(),

@@ -209,6 +209,21 @@ impl Client {
         }
     }
 
+    /// The next frame's bytes, text or binary (a binary frame is a text frame compressed
+    /// with gzip), and whether it was binary.
+    pub async fn next_bytes(&mut self) -> anyhow::Result<(Vec<u8>, bool)> {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next()).await.context("timed out waiting for a message")?;
+            match msg {
+                Some(Ok(Message::Text(t))) => return Ok((t.as_bytes().to_vec(), false)),
+                Some(Ok(Message::Binary(b))) => return Ok((b.to_vec(), true)),
+                Some(Ok(Message::Close(_))) | None => bail!("connection closed"),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => bail!("read error: {e}"),
+            }
+        }
+    }
+
     /// Whether the server closed the connection (reads until close or timeout).
     pub async fn closed(&mut self) -> bool {
         loop {

@@ -92,11 +92,25 @@ async fn a_city_of_38_000_cells_reaches_a_client_in_either_form() -> anyhow::Res
     assert!((20..30).contains(&parts), "11.6 MB in parts of 512 KiB: {parts}");
     let mut pieces = vec![];
     let mut total = 0;
+    let mut compressed = 0;
     for part in (0..parts).rev() {
         let req = onegrid_protocol::map::map_part_req(part);
-        wall.send(&onegrid_protocol::ClientMsg::Query { req, q: Query::MapPart { digest: digest.clone(), part } })
-            .await?;
-        let text = wall.next_text().await?;
+        let ask = |gzip| onegrid_protocol::ClientMsg::Query {
+            req: req.clone(),
+            q: Query::MapPart { digest: digest.clone(), part, gzip },
+        };
+        wall.send(&ask(false)).await?;
+        let (text, binary) = wall.next_bytes().await?;
+        assert!(!binary, "asked in text");
+        let text = String::from_utf8(text)?;
+        // Asked compressed: a binary frame, the same text compressed with gzip.
+        wall.send(&ask(true)).await?;
+        let (z, binary) = wall.next_bytes().await?;
+        assert!(binary, "asked compressed");
+        let mut unzipped = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&z[..]), &mut unzipped)?;
+        assert_eq!(unzipped, text, "part {part}");
+        compressed += z.len();
         assert!(text.len() < 600_000, "part {part}: {} bytes", text.len());
         total += text.len();
         let msg: onegrid_protocol::ServerMsg = serde_json::from_str(&text)?;
@@ -118,12 +132,13 @@ async fn a_city_of_38_000_cells_reaches_a_client_in_either_form() -> anyhow::Res
     };
     assert_eq!(joined, *whole, "the parts make the map");
     assert!(total < sizes[0] + parts as usize * 2_000, "parts cost little beside the whole: {total} for {}", sizes[0]);
+    assert!(compressed * 6 < total, "compressed, a fraction of the bytes: {compressed} of {total}");
 
     // Another map's part, or a part past the last, is refused in words.
-    let other = wall.query(Query::MapPart { digest: "0123456789abcdef".into(), part: 0 }).await?;
+    let other = wall.query(Query::MapPart { digest: "0123456789abcdef".into(), part: 0, gzip: true }).await?;
     let Err((onegrid_protocol::ErrorCode::NotFound, words)) = other else { anyhow::bail!("{other:?}") };
     assert!(words.contains(&format!("the map here is {digest}")), "{words}");
-    let past = wall.query(Query::MapPart { digest, part: parts }).await?;
+    let past = wall.query(Query::MapPart { digest, part: parts, gzip: false }).await?;
     assert!(matches!(past, Err((onegrid_protocol::ErrorCode::NotFound, _))), "{past:?}");
     Ok(())
 }

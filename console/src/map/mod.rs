@@ -576,4 +576,65 @@ pub(crate) mod tests {
         off.sort_by(f64::total_cmp);
         println!("median: {:.1} ms ÷ {:.2} ms; off ÷ on = {:.4}x", on[1], off[1], off[1] / on[1]);
     }
+
+    /// Resident memory of this process, bytes (Linux).
+    fn rss() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let kb = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()));
+        kb.unwrap_or(0) * 1024
+    }
+
+    /// Where the console's memory goes on a map: resident memory after each step of taking
+    /// it in (decoding its parts and joining them, projecting, freeing the decoded map,
+    /// composing the images), from the parts a console kept (`<data>/maps/<digest>.parts`),
+    /// so that nothing else was loaded in the process before.
+    /// `ONEGRID_MAP_PARTS=data/maps/<digest>.parts cargo test -p onegrid-console --lib map_memory -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn map_memory() {
+        let Ok(dir) = std::env::var("ONEGRID_MAP_PARTS") else {
+            println!("set ONEGRID_MAP_PARTS to a folder of kept map parts");
+            return;
+        };
+        let mut texts = vec![];
+        for k in 0.. {
+            match std::fs::read_to_string(std::path::Path::new(&dir).join(format!("{k}.json"))) {
+                Ok(t) => texts.push(t),
+                Err(_) => break,
+            }
+        }
+        let mb = |b: u64| b as f64 / 1e6;
+        let mut last = rss();
+        let mut step = |what: &str| {
+            let now = rss();
+            println!("{what:<40} RSS {:>7.1} MB ({:+.1})", mb(now), mb(now) - mb(last));
+            last = now;
+        };
+        step(&format!("the {} parts' text", texts.len()));
+        let parts = texts.iter().map(|t| match serde_json::from_str::<ServerMsg>(t) {
+            Ok(ServerMsg::Result { result: QueryResult::MapPart { map, .. }, .. }) => *map,
+            _ => panic!("not a part"),
+        });
+        let map = CityMap::join(parts.collect::<Vec<_>>()).expect("joins");
+        step(&format!("decoded and joined ({} cells)", map.cells.len()));
+        drop(texts);
+        step("the text freed");
+        let model = Arc::new(MapModel::new(&map));
+        step("projected");
+        drop(map);
+        step("the decoded map freed");
+        let layers = composed_layers(&LayerToggles::default());
+        let levels: Vec<Raster> = LEVELS_PX.iter().map(|&px| raster::render(&model, &layers, px)).collect();
+        let sizes: Vec<String> = levels.iter().map(|r| format!("{}x{}", r.width, r.height)).collect();
+        step(&format!("levels composed {}", sizes.join(" ")));
+        let fills = raster::render(&model, &[StaticLayer::Base], LEVELS_PX[2]);
+        step("fills composed");
+        drop((levels, fills));
+        step("images freed");
+        drop(model);
+        step("model freed");
+    }
 }

@@ -21,7 +21,7 @@
 //! The link counts as alive while bytes arrive, not only when whole frames do: the map of
 //! a whole city is tens of megabytes, which a slow link takes many ping intervals to carry
 //! (see [`onegrid_protocol::io`]). From a server that gives the map in parts it is asked
-//! for in parts, all at once, before subscribing; the parts that come are kept (in memory
+//! for in parts, all at once and compressed, before subscribing; the parts that come are kept (in memory
 //! and in [`mapcache`]), so a link that drops, or a console started again, asks only for
 //! the others, and the map is handed on once, whole, as the answer to a `map` query.
 
@@ -282,7 +282,7 @@ async fn session(
                     map_from_parts(progress, events).await?;
                 }
                 for part in missing {
-                    let q = Query::MapPart { digest: digest.to_owned(), part };
+                    let q = Query::MapPart { digest: digest.to_owned(), part, gzip: true };
                     let ask = ClientMsg::Query { req: onegrid_protocol::map::map_part_req(part), q };
                     ws.send(text(&ask)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
                 }
@@ -311,19 +311,18 @@ async fn session(
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut heard = Quiet::new(traffic.read(), Instant::now().into_std());
     let mut map_progress = tokio::time::interval(MAP_PROGRESS_EVERY);
-    // Bytes read when the last part of the map came: what came since is of the next. And
-    // the most this session has said had come: a socket reads ahead into the next part, so
-    // the sum may dip when a part completes; what is said does not.
-    let (mut read_at_part, mut said) = (traffic.read(), 0);
     loop {
         tokio::select! {
             frame = ws.next() => {
+                let frame = match frame {
+                    Some(Ok(Message::Binary(z))) => Some(Ok(Message::Text(gunzip(&z)?))),
+                    other => other,
+                };
                 match frame {
                     Some(Ok(Message::Text(t))) => {
                         let msg = parse(&t)?;
                         let msg = match msg {
                             ServerMsg::Result { result: result @ QueryResult::MapPart { .. }, .. } => {
-                                read_at_part = traffic.read();
                                 take_part(progress, result, &t, config.maps.as_deref(), events).await?;
                                 continue;
                             }
@@ -358,13 +357,10 @@ async fn session(
                 ws.send(text(&out.msg)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
             }
             _ = map_progress.tick(), if !progress.have_map => {
+                // In parts, the parts in hand (they come compressed: what is on the way
+                // counts for a twelfth of what it brings); whole, the bytes on this link.
                 let load = match &progress.parts {
-                    Some(parts) => {
-                        let coming = traffic.read().saturating_sub(read_at_part);
-                        let bytes = (parts.held + coming).max(said);
-                        said = parts.total.map_or(bytes, |t| bytes.min(t));
-                        MapLoad { bytes: said, of: parts.total }
-                    }
+                    Some(parts) => MapLoad { bytes: parts.held, of: parts.total },
                     None => MapLoad { bytes: traffic.read(), of: None },
                 };
                 events.send(NetEvent::Receiving(load)).await.map_err(|_| SessionEnd::Shutdown)?;
@@ -453,6 +449,23 @@ async fn connect(
     Ok((ws, traffic))
 }
 
+/// A binary frame from the server: a text frame compressed with gzip (a map part), no
+/// larger than the largest frame once decompressed.
+fn gunzip(z: &[u8]) -> Result<tokio_tungstenite::tungstenite::Utf8Bytes, SessionEnd> {
+    gunzip_within(z, MAX_SERVER_FRAME_BYTES as u64)
+}
+
+fn gunzip_within(z: &[u8], limit: u64) -> Result<tokio_tungstenite::tungstenite::Utf8Bytes, SessionEnd> {
+    use std::io::Read;
+    let mut text = String::new();
+    let read = flate2::read::GzDecoder::new(z).take(limit + 1).read_to_string(&mut text);
+    match read {
+        Ok(n) if n as u64 <= limit => Ok(text.into()),
+        Ok(_) => Err(SessionEnd::Refused(format!("a compressed frame from the server is over {limit} bytes"))),
+        Err(e) => Err(SessionEnd::Refused(format!("unreadable compressed frame from the server: {e}"))),
+    }
+}
+
 fn parse(t: &str) -> Result<ServerMsg, SessionEnd> {
     serde_json::from_str(t).map_err(|e| {
         let head: String = t.chars().take(80).collect();
@@ -467,6 +480,18 @@ async fn forward(events: &mpsc::Sender<NetEvent>, msg: ServerMsg) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_compressed_frame_is_read_within_the_limit_or_refused_in_words() {
+        let z = onegrid_server::city::export::gzip(r#"{"type":"pong","t":1}"#);
+        assert_eq!(gunzip(&z).expect("reads").as_str(), r#"{"type":"pong","t":1}"#);
+        let e = gunzip_within(&z, 10).expect_err("over the limit").to_string();
+        assert_eq!(e, "a compressed frame from the server is over 10 bytes");
+        let e = gunzip(&z[..z.len() / 2]).expect_err("cut short").to_string();
+        assert!(e.starts_with("unreadable compressed frame from the server"), "{e}");
+        let e = gunzip(b"not gzip at all").expect_err("not gzip").to_string();
+        assert!(e.starts_with("unreadable compressed frame from the server"), "{e}");
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

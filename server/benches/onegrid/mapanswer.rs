@@ -72,6 +72,30 @@ pub fn run() -> anyhow::Result<()> {
     let part_bytes: usize = frames.iter().map(|f| f.len()).sum();
     line("parts, count", &format!("{}", frames.len()));
     line("parts / whole compact answer, bytes", &format!("{:.4}x", part_bytes as f64 / compact.len() as f64));
+    let gzip_bytes: usize = (0..city.map.parts())
+        .map(|k| city.map.part_gzip(&onegrid_protocol::map::map_part_req(k), city.map.digest(), k).map(|z| z.len()))
+        .sum::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
+    line("parts compressed (gzip), MB", &format!("{:.2}", gzip_bytes as f64 / 1e6));
+    line(
+        "parts compressed / whole compact answer, bytes",
+        &format!("{:.4}x", gzip_bytes as f64 / compact.len() as f64),
+    );
+    let t_gzip = median(rounds, || {
+        for f in &frames {
+            black_box(city::export::gzip(f));
+        }
+    });
+    line("server at load: compressing the parts, ms", &format!("{:.1}", t_gzip * 1e3));
+    let zipped: Vec<_> = frames.iter().map(|f| city::export::gzip(f)).collect();
+    let t_gunzip = median(rounds, || {
+        for z in &zipped {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&z[..]), &mut text);
+            black_box(text);
+        }
+    });
+    line("client decompressing the parts, ms", &format!("{:.1}", t_gunzip * 1e3));
     let small = map.clone().into_compact();
     let t_whole_encode = median(rounds, || {
         black_box(serde_json::to_string(&small).ok());
@@ -84,6 +108,10 @@ pub fn run() -> anyhow::Result<()> {
     line("server at load: encode whole (baseline), ms", &format!("{:.1}", t_whole_encode * 1e3));
     line("server at load: clone, cut and encode parts, ms", &format!("{:.1}", t_parts_encode * 1e3));
     line("server at load, parts / whole", &format!("{:.2}x", t_parts_encode / t_whole_encode));
+    line(
+        "server at load, parts and compressing / whole",
+        &format!("{:.2}x", (t_parts_encode + t_gzip) / t_whole_encode),
+    );
     let t_parts_decode = median(rounds, || {
         let parts = frames.iter().map(|f| {
             let msg: ServerMsg = serde_json::from_str(f).expect("decodes");
@@ -94,5 +122,9 @@ pub fn run() -> anyhow::Result<()> {
     });
     line("client decoding the parts and joining them, ms", &format!("{:.1}", t_parts_decode * 1e3));
     line("client decoding, parts / whole compact", &format!("{:.2}x", t_parts_decode / t_compact));
+    line(
+        "client decompressing and decoding, parts / whole",
+        &format!("{:.2}x", (t_gunzip + t_parts_decode) / t_compact),
+    );
     Ok(())
 }

@@ -72,7 +72,7 @@ impl Engine {
             Some(frames) => frames,
             None => {
                 let snap = self.snapshot(&published, &filter);
-                vec![Out { seq: Some(published.world.seq), reset: false, text: encode(&snap) }]
+                vec![Out { seq: Some(published.world.seq), reset: false, text: encode(&snap), gzip: None }]
             }
         };
         client.resubscribe(filter, first);
@@ -90,13 +90,17 @@ impl Engine {
         if resume.seq + 1 < oldest {
             return None;
         }
-        let mut frames =
-            vec![Out { seq: None, reset: false, text: encode(&ServerMsg::Resumed { from: resume.seq, seq: now }) }];
+        let mut frames = vec![Out {
+            seq: None,
+            reset: false,
+            text: encode(&ServerMsg::Resumed { from: resume.seq, seq: now }),
+            gzip: None,
+        }];
         for (seq, at, changes) in published.ring.iter().filter(|(s, _, _)| *s > resume.seq) {
             let mine = filter.changes(&self.live.city, changes);
             if !mine.is_empty() {
                 let text = encode(&ServerMsg::Delta { seq: *seq, at: *at, changes: mine });
-                frames.push(Out { seq: Some(*seq), reset: false, text });
+                frames.push(Out { seq: Some(*seq), reset: false, text, gzip: None });
             }
         }
         Some(frames)
@@ -105,14 +109,19 @@ impl Engine {
     /// A fresh snapshot for a client that fell behind, with its sequence number.
     pub fn resnapshot(&self, filter: &Filter) -> Out {
         let published = self.live.published.read().unwrap_or_else(|e| e.into_inner());
-        Out { seq: Some(published.world.seq), reset: false, text: encode(&self.snapshot(&published, filter)) }
+        Out {
+            seq: Some(published.world.seq),
+            reset: false,
+            text: encode(&self.snapshot(&published, filter)),
+            gzip: None,
+        }
     }
 
     /// The latest position of every unit `filter` sees, as one frame.
     pub fn full_positions(&self, filter: &Filter) -> Option<Out> {
         let all = lock(&self.live.board).all();
         super::board::encode_positions(self.clock.now(), &all, |m| filter.sees_unit(&m.home, Some(m.fix.at)))
-            .map(|(text, _)| Out { seq: None, reset: false, text: text.into() })
+            .map(|(text, _)| Out { seq: None, reset: false, text: text.into(), gzip: None })
     }
 
     /// The encoded frame answering query `req` for `user`: the map's bytes as encoded at
@@ -124,7 +133,7 @@ impl Engine {
                 Err(e) => encode(&ServerMsg::error(Some(req), ErrorCode::Internal, e)),
             };
         }
-        if let Query::MapPart { digest, part } = q {
+        if let Query::MapPart { digest, part, .. } = q {
             return match self.live.city.map.part(&req, digest, *part) {
                 Ok(frame) => frame,
                 Err(e) => encode(&ServerMsg::error(Some(req), ErrorCode::NotFound, e)),
@@ -133,6 +142,15 @@ impl Engine {
         match self.query(user, q) {
             Ok(result) => encode(&ServerMsg::Result { req, result }),
             Err(r) => encode(&ServerMsg::error(Some(req), r.code, r.message)),
+        }
+    }
+
+    /// The answer to `q` under `req` compressed with gzip, when `q` asks for it so and the
+    /// answer is there (a map part); else `None`, and [`Engine::answer`] answers, in text.
+    pub fn answer_gzip(&self, req: &str, q: &Query) -> Option<bytes::Bytes> {
+        match q {
+            Query::MapPart { digest, part, gzip: true } => self.live.city.map.part_gzip(req, digest, *part).ok(),
+            _ => None,
         }
     }
 
@@ -176,7 +194,7 @@ impl Engine {
                 Ok(map) => Ok(QueryResult::Map { map: Box::new(map) }),
                 Err(e) => refuse(ErrorCode::Internal, e),
             },
-            Query::MapPart { digest, part } => {
+            Query::MapPart { digest, part, .. } => {
                 let req = onegrid_protocol::map::map_part_req(*part);
                 match self.live.city.map.part(&req, digest, *part) {
                     Ok(frame) => match serde_json::from_str::<ServerMsg>(&frame) {

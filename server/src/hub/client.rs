@@ -23,6 +23,9 @@ pub struct Out {
     pub reset: bool,
     /// The encoded frame.
     pub text: Utf8Bytes,
+    /// Sent instead of `text`, as a binary frame: a text frame compressed with gzip (a map
+    /// part asked for so).
+    pub gzip: Option<bytes::Bytes>,
 }
 
 /// What is waiting to be written.
@@ -116,7 +119,7 @@ impl ClientHandle {
             o.deltas = 0;
             o.resync = true;
         } else {
-            o.frames.push_back(Out { seq: Some(seq), reset: false, text });
+            o.frames.push_back(Out { seq: Some(seq), reset: false, text, gzip: None });
             o.deltas += 1;
         }
         drop(o);
@@ -126,12 +129,21 @@ impl ClientHandle {
     /// Queues a direct answer (ack, error, result); these are never dropped, but a client
     /// that lets more than [`MAX_DIRECT`] pile up is closed.
     pub fn push_direct(&self, text: Utf8Bytes) {
+        self.push_answer(Out { seq: None, reset: false, text, gzip: None });
+    }
+
+    /// Queues a direct answer compressed with gzip, sent as a binary frame (see [`Out::gzip`]).
+    pub fn push_direct_gzip(&self, gzip: bytes::Bytes) {
+        self.push_answer(Out { seq: None, reset: false, text: Utf8Bytes::default(), gzip: Some(gzip) });
+    }
+
+    fn push_answer(&self, out: Out) {
         let mut o = self.outbox();
         if o.direct >= MAX_DIRECT {
             o.closed = true;
             self.abort.notify_one();
         } else {
-            o.frames.push_back(Out { seq: None, reset: false, text });
+            o.frames.push_back(out);
             o.direct += 1;
         }
         drop(o);

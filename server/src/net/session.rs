@@ -158,7 +158,10 @@ impl Session {
                 true
             }
             (ClientMsg::Query { req, q }, Some(user)) => {
-                self.client.push_direct(self.engine.answer(&user, req, &q));
+                match self.engine.answer_gzip(&req, &q) {
+                    Some(gzip) => self.client.push_direct_gzip(gzip),
+                    None => self.client.push_direct(self.engine.answer(&user, req, &q)),
+                }
                 true
             }
             (ClientMsg::Command { req, cmd, key }, Some(user)) => {
@@ -261,7 +264,7 @@ async fn write_loop(
                 frames.push(out);
             }
         } else if let Some(p) = taken.positions {
-            frames.push(crate::hub::Out { seq: None, reset: false, text: p });
+            frames.push(crate::hub::Out { seq: None, reset: false, text: p, gzip: None });
         }
         let mut out = Vec::with_capacity(frames.len());
         for f in frames {
@@ -274,7 +277,10 @@ async fn write_loop(
                 }
                 last_seq = seq;
             }
-            out.push(Message::Text(f.text));
+            out.push(match f.gzip {
+                Some(gzip) => Message::Binary(gzip),
+                None => Message::Text(f.text),
+            });
         }
         if !out.is_empty() {
             let batch = async {
