@@ -62,6 +62,11 @@ pub enum ClientMsg {
         /// Free text naming the client program, for the log.
         #[serde(default)]
         client: String,
+        /// The client reads binary frames, text frames compressed with gzip: the server
+        /// then sends so its snapshots and other large sequenced frames. Absent (false) from
+        /// clients that predate it, which get only text frames.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        gzip: bool,
     },
     /// Choose layers and an area; answered by a snapshot (or a replay when resuming).
     Subscribe {

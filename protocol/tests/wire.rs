@@ -10,7 +10,7 @@ use onegrid_protocol::*;
 
 #[test]
 fn hello_and_subscribe_frames() {
-    assert_json_snapshot!(ClientMsg::Hello { version: 1, token: "t".into(), client: "c".into() });
+    assert_json_snapshot!(ClientMsg::Hello { version: 1, token: "t".into(), client: "c".into(), gzip: false });
     assert_json_snapshot!(ClientMsg::Subscribe {
         layers: vec![Layer::Incidents, Layer::Personnel],
         area: Some(BBox([118.06, 24.42, 118.2, 24.5])),
@@ -250,4 +250,15 @@ fn a_map_with_a_cell_it_cannot_draw_is_refused_by_name() {
     c3.as_object_mut().expect("cell").remove("outline");
     let e = serde_json::from_value::<CityMap>(bare).expect_err("refused");
     assert!(e.to_string().contains("cell C3 has neither an outline nor a lattice position"), "{e}");
+}
+
+#[test]
+fn a_hello_says_whether_the_client_reads_compressed_frames() {
+    let hello = ClientMsg::Hello { version: 1, token: "t".into(), client: "c".into(), gzip: true };
+    assert_eq!(
+        serde_json::to_string(&hello).expect("encodes"),
+        r#"{"type":"hello","version":1,"token":"t","client":"c","gzip":true}"#
+    );
+    let older: ClientMsg = serde_json::from_str(r#"{"type":"hello","version":1,"token":"t"}"#).expect("decodes");
+    assert!(matches!(older, ClientMsg::Hello { gzip: false, .. }), "an older client reads text only");
 }

@@ -164,7 +164,8 @@ impl Client {
     /// Says hello on a connected client.
     pub async fn hello(self, token: &str) -> anyhow::Result<Self> {
         let mut c = self;
-        c.send(&ClientMsg::Hello { version: PROTOCOL_VERSION, token: token.into(), client: "e2e".into() }).await?;
+        c.send(&ClientMsg::Hello { version: PROTOCOL_VERSION, token: token.into(), client: "e2e".into(), gzip: false })
+            .await?;
         match c.next().await? {
             ServerMsg::Welcome { journal, map_digest, map_parts, .. } => {
                 c.journal = journal;

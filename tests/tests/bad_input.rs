@@ -70,19 +70,19 @@ async fn sessions_must_say_hello_with_the_right_version_and_token() -> anyhow::R
         .await?;
     assert_eq!(error_code(&mut c).await?, (ErrorCode::NotAuthenticated, "send hello first".into()));
 
-    c.send(&ClientMsg::Hello { version: 99, token: "dev-city".into(), client: String::new() }).await?;
+    c.send(&ClientMsg::Hello { version: 99, token: "dev-city".into(), client: String::new(), gzip: false }).await?;
     let (code, msg) = error_code(&mut c).await?;
     assert_eq!(code, ErrorCode::UnsupportedVersion);
     assert!(msg.contains("version 1, not 99"), "{msg}");
     assert!(c.closed().await);
 
     let mut c = Client::connect(&server.url()).await?;
-    c.send(&ClientMsg::Hello { version: 1, token: "stolen".into(), client: String::new() }).await?;
+    c.send(&ClientMsg::Hello { version: 1, token: "stolen".into(), client: String::new(), gzip: false }).await?;
     assert_eq!(error_code(&mut c).await?.0, ErrorCode::BadToken);
     assert!(c.closed().await);
 
     let mut c = server.client("dev-city").await?;
-    c.send(&ClientMsg::Hello { version: 1, token: "dev-city".into(), client: String::new() }).await?;
+    c.send(&ClientMsg::Hello { version: 1, token: "dev-city".into(), client: String::new(), gzip: false }).await?;
     assert_eq!(error_code(&mut c).await?.0, ErrorCode::NotAuthenticated);
     server.running.shutdown().await;
     Ok(())

@@ -174,3 +174,35 @@ async fn positions_flow_from_the_field_to_the_wall_and_feed_nearest() -> anyhow:
     server.running.shutdown().await;
     Ok(())
 }
+
+/// A client that says in `hello` it reads compressed frames gets its snapshot (hundreds of
+/// units: over 64 KiB) as a binary frame, the same snapshot compressed with gzip; one that
+/// does not say so gets text.
+#[tokio::test]
+async fn a_client_that_reads_compressed_frames_gets_its_snapshot_compressed() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let mut text = server.client("dev-wall").await?;
+    let ServerMsg::Snapshot { units, .. } = text.subscribe_all().await? else { anyhow::bail!("no snapshot") };
+    let mut zipped = Client::connect(&server.url()).await?;
+    let hello = onegrid_protocol::ClientMsg::Hello {
+        version: onegrid_protocol::PROTOCOL_VERSION,
+        token: "dev-wall".into(),
+        client: "e2e".into(),
+        gzip: true,
+    };
+    zipped.send(&hello).await?;
+    let (welcome, binary) = zipped.next_bytes().await?;
+    assert!(!binary && String::from_utf8(welcome)?.contains("\"welcome\""), "a small frame stays text");
+    let layers = vec![Layer::Incidents, Layer::Personnel, Layer::Cameras, Layer::Grid];
+    zipped.send(&onegrid_protocol::ClientMsg::Subscribe { layers, area: None, resume: None }).await?;
+    let (z, binary) = zipped.next_bytes().await?;
+    assert!(binary, "the snapshot came compressed");
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&z[..]), &mut json)?;
+    // Siming's 574 units: about 110 kB for 670 kB.
+    assert!(z.len() * 4 < json.len(), "{} bytes for {}", z.len(), json.len());
+    let ServerMsg::Snapshot { units: same, .. } = serde_json::from_str(&json)? else { anyhow::bail!("not a snapshot") };
+    assert_eq!(same.len(), units.len());
+    assert!(same.len() > 500);
+    Ok(())
+}

@@ -223,8 +223,12 @@ async fn session(
         Ok(Err(why)) => return Err(SessionEnd::Connect { url: config.url.clone(), why }),
         Err(_) => return Err(SessionEnd::Connect { url: config.url.clone(), why: "timed out".into() }),
     };
-    let hello =
-        ClientMsg::Hello { version: PROTOCOL_VERSION, token: config.token.clone(), client: "onegrid-console".into() };
+    let hello = ClientMsg::Hello {
+        version: PROTOCOL_VERSION,
+        token: config.token.clone(),
+        client: "onegrid-console".into(),
+        gzip: true,
+    };
     ws.send(text(&hello)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
     let welcome =
         timeout(CONNECT_TIMEOUT, ws.next()).await.map_err(|_| SessionEnd::Silent(CONNECT_TIMEOUT.as_secs()))?;

@@ -39,7 +39,8 @@ pub fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
 /// Connects, says hello and subscribes to `layers` (nothing when empty).
 pub async fn client(url: &str, token: &str, layers: &[Layer]) -> anyhow::Result<Ws> {
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
-    let hello = ClientMsg::Hello { version: PROTOCOL_VERSION, token: token.into(), client: "bench".into() };
+    let hello =
+        ClientMsg::Hello { version: PROTOCOL_VERSION, token: token.into(), client: "bench".into(), gzip: false };
     ws.send(Message::Text(serde_json::to_string(&hello)?.into())).await?;
     ws.next().await;
     if !layers.is_empty() {

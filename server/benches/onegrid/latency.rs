@@ -72,7 +72,7 @@ fn listen(mut ws: Ws, probe: Arc<Probe>, probe_unit: u32, out: Arc<std::sync::Mu
 /// Field connections sending 5,000 positions/s in 10 ms rounds; every round one probe.
 async fn field(url: String, units: Arc<Vec<(u32, Point)>>, probe: Arc<Probe>, sender: usize) -> anyhow::Result<()> {
     let (mut ws, _) = tokio_tungstenite::connect_async(&url).await?;
-    let hello = ClientMsg::Hello { version: 1, token: "dev-city".into(), client: "field".into() };
+    let hello = ClientMsg::Hello { version: 1, token: "dev-city".into(), client: "field".into(), gzip: false };
     ws.send(Message::Text(serde_json::to_string(&hello)?.into())).await?;
     let (mut sink, mut read) = ws.split();
     tokio::spawn(async move { while read.next().await.is_some() {} });

@@ -67,6 +67,7 @@ pub struct ClientHandle {
     pub notify: Notify,
     /// Tells the writer to drop the connection now, without flushing (a misbehaving client).
     pub abort: Notify,
+    gzip: std::sync::atomic::AtomicBool,
 }
 
 impl ClientHandle {
@@ -78,7 +79,18 @@ impl ClientHandle {
             outbox: Mutex::new(Outbox::default()),
             notify: Notify::new(),
             abort: Notify::new(),
+            gzip: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether the client reads binary frames compressed with gzip (it said so in `hello`).
+    pub fn gzip(&self) -> bool {
+        self.gzip.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records whether the client reads compressed frames.
+    pub fn set_gzip(&self, on: bool) {
+        self.gzip.store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {

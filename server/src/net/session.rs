@@ -139,7 +139,10 @@ impl Session {
             }
         };
         match (msg, self.user.clone()) {
-            (ClientMsg::Hello { version, token, client }, None) => self.hello(version, &token, &client),
+            (ClientMsg::Hello { version, token, client, gzip }, None) => {
+                self.client.set_gzip(gzip);
+                self.hello(version, &token, &client)
+            }
             (ClientMsg::Hello { .. }, Some(_)) => {
                 self.reply_error(None, ErrorCode::NotAuthenticated, "already authenticated; hello is sent once");
                 true
@@ -240,8 +243,12 @@ async fn ack_loop(client: Arc<ClientHandle>, mut rx: mpsc::Receiver<(String, Pen
     }
 }
 
+/// The size from which a snapshot or delta goes compressed to a client that reads
+/// compressed frames.
+pub const GZIP_OVER: usize = 64 * 1024;
+
 /// Drains the outbox into the socket: one flush per batch; deltas already covered by a
-/// snapshot are skipped.
+/// snapshot are skipped; a large one goes compressed to a client that said it reads so.
 async fn write_loop(
     engine: Arc<Engine>,
     client: Arc<ClientHandle>,
@@ -277,7 +284,17 @@ async fn write_loop(
                 }
                 last_seq = seq;
             }
-            out.push(match f.gzip {
+            let gzip = match f.gzip {
+                Some(gzip) => Some(gzip),
+                // A snapshot, or a delta as large, to a client that reads compressed frames:
+                // compressed off this task (a whole city's snapshot is megabytes).
+                None if f.seq.is_some() && f.text.len() >= GZIP_OVER && client.gzip() => {
+                    let text = f.text.clone();
+                    tokio::task::spawn_blocking(move || crate::city::export::gzip_fast(&text)).await.ok()
+                }
+                None => None,
+            };
+            out.push(match gzip {
                 Some(gzip) => Message::Binary(gzip),
                 None => Message::Text(f.text),
             });
