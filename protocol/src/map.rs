@@ -212,36 +212,14 @@ impl CityMap {
     /// overlays, cells, roads, categories), so that [`CityMap::join`] of the parts, in
     /// order, is the map again. An item larger than `max_bytes` makes a part alone; a map
     /// is at least one part.
-    pub fn split(self, max_bytes: usize) -> Vec<CityMap> {
-        let CityMap {
-            name,
-            code,
-            profile,
-            reference,
-            lattice,
-            synthetic_layers,
-            attribution,
-            areas,
-            overlays,
-            cells,
-            roads,
-            categories,
-        } = self;
-        let head = CityMap {
-            name,
-            code,
-            profile,
-            reference,
-            lattice,
-            synthetic_layers,
-            attribution,
-            areas: vec![],
-            overlays: vec![],
-            cells: vec![],
-            roads: vec![],
-            categories: vec![],
-        };
-        let mut split = Splitter::new(head, max_bytes);
+    pub fn split(mut self, max_bytes: usize) -> Vec<CityMap> {
+        let areas = std::mem::take(&mut self.areas);
+        let overlays = std::mem::take(&mut self.overlays);
+        let cells = std::mem::take(&mut self.cells);
+        let roads = std::mem::take(&mut self.roads);
+        let categories = std::mem::take(&mut self.categories);
+        // What is left is the map's own fields, which every part carries.
+        let mut split = Splitter::new(self, max_bytes);
         areas.into_iter().for_each(|a| split.push(a, |m| &mut m.areas));
         overlays.into_iter().for_each(|o| split.push(o, |m| &mut m.overlays));
         cells.into_iter().for_each(|c| split.push(c, |m| &mut m.cells));
