@@ -21,9 +21,11 @@
 //! The link counts as alive while bytes arrive, not only when whole frames do: the map of
 //! a whole city is tens of megabytes, which a slow link takes many ping intervals to carry
 //! (see [`onegrid_protocol::io`]). From a server that gives the map in parts it is asked
-//! for in parts, all at once and compressed, before subscribing; the parts that come are kept (in memory
-//! and in [`mapcache`]), so a link that drops, or a console started again, asks only for
-//! the others, and the map is handed on once, whole, as the answer to a `map` query.
+//! for in parts, all at once and compressed, before subscribing; the parts that come are
+//! kept (in memory and in [`mapcache`]), so a link that drops, or a console started again,
+//! asks only for the others, and the map is handed on once, whole, as the answer to a
+//! `map` query. The `hello` says the console reads compressed (binary) frames, so that
+//! snapshots come compressed too; a binary frame is read as the text it decompresses to.
 
 use std::time::Duration;
 
@@ -364,7 +366,7 @@ async fn session(
                 // In parts, the parts in hand (they come compressed: what is on the way
                 // counts for a twelfth of what it brings); whole, the bytes on this link.
                 let load = match &progress.parts {
-                    Some(parts) => MapLoad { bytes: parts.held, of: parts.total },
+                    Some(parts) => MapLoad { bytes: parts.total.map_or(parts.held, |t| parts.held.min(t)), of: parts.total },
                     None => MapLoad { bytes: traffic.read(), of: None },
                 };
                 events.send(NetEvent::Receiving(load)).await.map_err(|_| SessionEnd::Shutdown)?;
