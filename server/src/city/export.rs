@@ -241,10 +241,11 @@ pub fn map_part_req(k: u32) -> String {
 const FRAME_ROOM: usize = MAX_SERVER_FRAME_BYTES - 1024;
 
 /// The answer's JSON, or why it cannot be sent: larger than `limit` bytes.
-fn encode_map(map: CityMap, limit: usize) -> Result<Arc<str>, String> {
-    let name = map.name.clone();
-    let result = serde_json::to_string(&QueryResult::Map { map: Box::new(map) })
-        .map_err(|e| format!("cannot encode the map of {name}: {e}"))?;
+fn encode_map(map: &CityMap, limit: usize) -> Result<Arc<str>, String> {
+    let name = &map.name;
+    // `QueryResult::Map`'s form, written around the map so that it need not be moved in.
+    let map_json = serde_json::to_string(map).map_err(|e| format!("cannot encode the map of {name}: {e}"))?;
+    let result = format!("{{\"q\":\"map\",\"map\":{map_json}}}");
     if result.len() > limit {
         return Err(format!(
             "the map of {name} is {:.1} MB on the wire, over the {} MB one frame may carry: split the city",
@@ -260,7 +261,7 @@ impl MapReply {
     /// reads ([`MAX_SERVER_FRAME_BYTES`]).
     pub fn new(map: CityMap) -> Result<Self, String> {
         let map = map.into_compact();
-        let compact = encode_map(map.clone(), FRAME_ROOM)?;
+        let compact = encode_map(&map, FRAME_ROOM)?;
         let digest = onegrid_protocol::map::map_digest(compact.as_bytes());
         let parts = part_frames(map, &digest)?;
         Ok(MapReply { compact, digest, full: OnceLock::new(), last: Mutex::new(None), parts })
@@ -329,7 +330,7 @@ impl MapReply {
     }
 
     fn full(&self) -> Result<&Arc<str>, String> {
-        self.full.get_or_init(|| encode_map(self.decode()?, FRAME_ROOM)).as_ref().map_err(Clone::clone)
+        self.full.get_or_init(|| encode_map(&self.decode()?, FRAME_ROOM)).as_ref().map_err(Clone::clone)
     }
 
     /// Bytes of the compact answer.
@@ -458,9 +459,9 @@ mod tests {
     fn a_map_too_large_for_one_frame_is_refused_in_words() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen");
         let map = crate::city::load(&dir).expect("the default city").map.decode().expect("decodes");
-        let e = encode_map(map.clone(), 1_000_000).expect_err("2.7 MB is over 1 MB");
+        let e = encode_map(&map, 1_000_000).expect_err("2.7 MB is over 1 MB");
         assert!(e.starts_with("the map of 厦门市 is ") && e.contains("split the city"), "{e}");
-        assert!(encode_map(map, FRAME_ROOM).is_ok());
+        assert!(encode_map(&map, FRAME_ROOM).is_ok());
     }
 
     #[test]
