@@ -89,8 +89,10 @@ fn client_until_map(rt: &tokio::runtime::Runtime, config: NetConfig, drops_allow
     let (keep, outgoing) = tokio::sync::mpsc::channel(16);
     let task = rt.spawn(onegrid_console::net::client::run(config, events, outgoing));
     let (mut received, mut drops) = (vec![], 0);
+    let started = Instant::now();
     let map = rt.block_on(async {
         loop {
+            assert!(started.elapsed() < Duration::from_secs(120), "no map in two minutes, {drops} drops");
             let event = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await;
             match event.expect("an event within a minute").expect("the client runs") {
                 NetEvent::Link(LinkState::Down { reason, .. }) => {
@@ -175,7 +177,7 @@ fn a_link_cut_every_100_kb_still_brings_the_whole_map_in_parts() {
 
 /// The map is kept across runs: a console started again whose server names the same map
 /// (`map_digest`) reads it from its data folder instead of asking; one whose kept part does
-/// not read asks for that part again; and from a server that sends the map whole, it is kept
+/// not read, or is not the part the server names by its digest, asks for that part again; and from a server that sends the map whole, it is kept
 /// whole.
 #[test]
 fn a_console_started_again_reads_the_map_it_kept_instead_of_asking() {
@@ -207,6 +209,30 @@ fn a_console_started_again_reads_the_map_it_kept_instead_of_asking() {
     std::fs::write(parts.join("2.json"), "{\"type\":\"result\",\"req\":\"map-part-2\"").expect("spoilt");
     let (asked_again, start, cells) = once();
     assert!(asked_again && start > 1_500_000 && cells == 8_564, "the others were in hand: {start}");
+    assert_eq!(once(), (false, 0, 8_564), "and kept again");
+    // A kept part spoilt where it still reads and joins (one digit of a cell changed): the
+    // digest the server names that part by tells, and it is asked for again.
+    let text = std::fs::read_to_string(parts.join("3.json")).expect("kept");
+    let head = text.find("\"cells\":[{").expect("cells");
+    let at = head + text[head..].find(|c: char| c.is_ascii_digit()).expect("a digit");
+    let digit = if text.as_bytes()[at] == b'9' { '8' } else { char::from(text.as_bytes()[at] + 1) };
+    let spoilt = format!("{}{digit}{}", &text[..at], &text[at + 1..]);
+    assert!(serde_json::from_str::<onegrid_protocol::ServerMsg>(&spoilt).is_ok(), "it still reads");
+    std::fs::write(parts.join("3.json"), spoilt).expect("spoilt");
+    let (asked_again, start, cells) = once();
+    assert!(asked_again && start > 1_500_000 && cells == 8_564, "only part 3 again: {start}");
+    assert_eq!(once(), (false, 0, 8_564), "and kept again");
+    // From a server that names no digests, a kept part of another lattice is found only
+    // when the parts are joined: they are all forgotten then, and asked for again, rather
+    // than read again, and refused, at every reconnect.
+    relay.undigested.store(true, std::sync::atomic::Ordering::SeqCst);
+    let text = std::fs::read_to_string(parts.join("3.json")).expect("kept");
+    std::fs::write(parts.join("3.json"), text.replacen("\"origin_lon\":117.88", "\"origin_lon\":117.89", 1))
+        .expect("spoilt");
+    let MapRun { received, map, drops } = client_until_map(&rt, wall(relay.addr, Some(maps.clone())), true);
+    assert_eq!((drops, map.cells.len()), (1, 8_564), "refused once, then all asked again");
+    assert!(received.iter().any(|(d, l)| *d == 1 && l.bytes < 600_000), "from the start: {received:?}");
+    relay.undigested.store(false, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(once(), (false, 0, 8_564), "and kept again");
 
     // From a server that predates parts: the map comes and is kept whole, in place of the parts.

@@ -234,9 +234,7 @@ impl CityMap {
         let mut parts = parts.into_iter();
         let mut map = parts.next().ok_or_else(|| "a map of no parts".to_owned())?;
         for (i, part) in parts.enumerate() {
-            if (&part.name, &part.code, &part.profile, part.lattice)
-                != (&map.name, &map.code, &map.profile, map.lattice)
-            {
+            if (&part.name, &part.code, &part.profile) != (&map.name, &map.code, &map.profile) {
                 return Err(format!(
                     "part {} is of another map ({} {}, not {} {})",
                     i + 1,
@@ -245,6 +243,9 @@ impl CityMap {
                     map.name,
                     map.profile
                 ));
+            }
+            if part.lattice != map.lattice {
+                return Err(format!("part {} lies on another grid lattice than part 0", i + 1));
             }
             map.areas.extend(part.areas);
             map.overlays.extend(part.overlays);
@@ -328,11 +329,12 @@ pub fn map_part_req(k: u32) -> String {
 }
 
 /// The digest a server names its map by in `welcome` (`map_digest`): FNV-1a, 64 bits, of the
-/// compact answer's JSON (`{"q":"map",...}`), in 16 hex digits. Not a security measure: it
-/// tells a client whether the map it kept is the one the server would send.
-pub fn map_digest(compact_answer_json: &[u8]) -> String {
+/// compact answer's JSON (`{"q":"map",...}`), in 16 hex digits; the same of each part's
+/// frame gives `welcome`'s `map_part_digests`. Not a security measure: it tells a client
+/// whether the map it kept is the one the server would send.
+pub fn map_digest(bytes: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in compact_answer_json {
+    for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }

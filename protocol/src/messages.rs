@@ -393,6 +393,15 @@ pub enum ServerMsg {
         /// answer only `map`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         map_parts: Option<u32>,
+        /// The digest ([`map_digest`](crate::map::map_digest)) of each part's answer, in
+        /// order: of the whole `result` frame the server sends for part `k` asked under
+        /// [`map_part_req`](crate::map::map_part_req)`(k)`, byte for byte. A client checks
+        /// each part it receives or kept from an earlier run against it, so that a part
+        /// spoilt on disk, or cut at other bounds by a server with another part size, is
+        /// asked for again rather than joined into a wrong map. Absent from servers that
+        /// predate it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        map_part_digests: Vec<String>,
     },
     /// The whole state in the subscribed layers, scope and area, as of `seq`.
     Snapshot {

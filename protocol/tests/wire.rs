@@ -93,13 +93,14 @@ fn a_welcome_names_the_features_and_an_older_one_without_them_still_reads() {
         journal: "5b5ca9f27dc6c542".into(),
         features: vec![FEATURE_KEYS.into()],
         map_digest: Some("9e3779b97f4a7c15".into()),
-        map_parts: Some(106),
+        map_parts: Some(2),
+        map_part_digests: vec!["2f1e4c0b9d3a5e71".into(), "c40e2b7d61f8a093".into()],
     });
     let older = r#"{"type":"welcome","version":1,"journal":"j",
         "user":{"id":"u","name":"u","role":"operator","scope":{"level":"city","code":""}}}"#;
     match serde_json::from_str::<ServerMsg>(older).expect("an older welcome") {
-        ServerMsg::Welcome { features, map_digest, map_parts, .. } => {
-            assert!(features.is_empty() && map_digest.is_none() && map_parts.is_none())
+        ServerMsg::Welcome { features, map_digest, map_parts, map_part_digests, .. } => {
+            assert!(features.is_empty() && map_digest.is_none() && map_parts.is_none() && map_part_digests.is_empty())
         }
         other => panic!("{other:?}"),
     }
@@ -195,11 +196,16 @@ fn a_map_split_into_parts_joins_back_into_the_same_map() {
         let decoded = parts.iter().map(|p| serde_json::from_value(serde_json::to_value(p).expect("enc")).expect("dec"));
         assert_eq!(CityMap::join(decoded).expect("joins"), map, "parts of {max}");
     }
-    // A part of another map is refused by name, and so is a map of no parts.
+    // A part of another map is refused by name, one on another lattice as such, and so is a
+    // map of no parts.
     let mut other = decoded.clone();
     other[2].profile = "city".into();
     let e = CityMap::join(other).expect_err("another map");
     assert_eq!(e, "part 2 is of another map (厦门市 city, not 厦门市 test)");
+    let mut moved = decoded.clone();
+    moved[1].lattice.as_mut().expect("a lattice").origin_lon += 0.001;
+    let e = CityMap::join(moved).expect_err("another lattice");
+    assert_eq!(e, "part 1 lies on another grid lattice than part 0");
     assert!(CityMap::join(vec![]).is_err());
     // The query and its answer on the wire.
     let ask = |gzip| Query::MapPart { digest: "9e3779b97f4a7c15".into(), part: 2, gzip };

@@ -128,6 +128,8 @@ pub struct Client {
     pub journal: String,
     /// The map's digest and count of parts, from the welcome.
     pub map: Option<(String, u32)>,
+    /// The digest of each part's answer, from the welcome.
+    pub part_digests: Vec<String>,
 }
 
 /// How long a test waits for one message.
@@ -141,7 +143,15 @@ impl Client {
             .max_message_size(Some(onegrid_protocol::validate::MAX_SERVER_FRAME_BYTES))
             .max_frame_size(Some(onegrid_protocol::validate::MAX_SERVER_FRAME_BYTES));
         let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await.context("connect")?;
-        Ok(Client { ws, inbox: Vec::new(), next_req: 0, seq: 0, journal: String::new(), map: None })
+        Ok(Client {
+            ws,
+            inbox: Vec::new(),
+            next_req: 0,
+            seq: 0,
+            journal: String::new(),
+            map: None,
+            part_digests: vec![],
+        })
     }
 
     /// Connects with a small socket receive buffer, so that a client that stops reading
@@ -152,7 +162,15 @@ impl Client {
         socket.set_recv_buffer_size(rcvbuf)?;
         let stream = socket.connect(addr).await?;
         let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)).await.context("handshake")?;
-        Ok(Client { ws, inbox: Vec::new(), next_req: 0, seq: 0, journal: String::new(), map: None })
+        Ok(Client {
+            ws,
+            inbox: Vec::new(),
+            next_req: 0,
+            seq: 0,
+            journal: String::new(),
+            map: None,
+            part_digests: vec![],
+        })
     }
 
     /// Connects and authenticates.
@@ -167,9 +185,10 @@ impl Client {
         c.send(&ClientMsg::Hello { version: PROTOCOL_VERSION, token: token.into(), client: "e2e".into(), gzip: false })
             .await?;
         match c.next().await? {
-            ServerMsg::Welcome { journal, map_digest, map_parts, .. } => {
+            ServerMsg::Welcome { journal, map_digest, map_parts, map_part_digests, .. } => {
                 c.journal = journal;
                 c.map = map_digest.zip(map_parts);
+                c.part_digests = map_part_digests;
             }
             other => bail!("expected welcome, got {other:?}"),
         }

@@ -90,6 +90,7 @@ async fn a_city_of_38_000_cells_reaches_a_client_in_either_form() -> anyhow::Res
     // In parts, as consoles ask for it: each about half a megabyte, the same map joined.
     let (digest, parts) = wall.map.clone().expect("the welcome names the map's parts");
     assert!((20..30).contains(&parts), "11.6 MB in parts of 512 KiB: {parts}");
+    assert_eq!(wall.part_digests.len(), parts as usize, "a digest for every part");
     let mut pieces = vec![];
     let mut total = 0;
     let mut compressed = 0;
@@ -103,6 +104,9 @@ async fn a_city_of_38_000_cells_reaches_a_client_in_either_form() -> anyhow::Res
         let (text, binary) = wall.next_bytes().await?;
         assert!(!binary, "asked in text");
         let text = String::from_utf8(text)?;
+        // The answer the welcome named by its digest, byte for byte.
+        let digest_k = onegrid_protocol::map::map_digest(text.as_bytes());
+        assert_eq!(wall.part_digests[part as usize], digest_k, "part {part}");
         // Asked compressed: a binary frame, the same text compressed with gzip.
         wall.send(&ask(true)).await?;
         let (z, binary) = wall.next_bytes().await?;

@@ -259,9 +259,11 @@ async fn session(
         ServerMsg::Welcome { journal, .. } => journal.clone(),
         _ => String::new(),
     };
-    let (map_digest, map_parts) = match &welcome {
-        ServerMsg::Welcome { map_digest, map_parts, .. } => (map_digest.clone(), *map_parts),
-        _ => (None, None),
+    let (map_digest, map_parts, part_digests) = match &welcome {
+        ServerMsg::Welcome { map_digest, map_parts, map_part_digests, .. } => {
+            (map_digest.clone(), *map_parts, map_part_digests.clone())
+        }
+        _ => (None, None, vec![]),
     };
     progress.track(&welcome);
     forward(events, welcome).await?;
@@ -276,16 +278,19 @@ async fn session(
                 forward(events, map).await?;
             }
             (None, Some((digest, count))) => {
-                let have = progress.parts.take().filter(|p| p.digest == digest && p.count() == count);
+                // Parts in hand from before a reconnect are of the same cut only if the
+                // server names the same digests.
+                let same = |p: &MapParts| p.digest == digest && p.count() == count && p.expect == part_digests;
+                let have = progress.parts.take().filter(same);
                 let have = have.unwrap_or_else(|| match &config.maps {
-                    Some(dir) => MapParts::load(dir, digest, count),
-                    None => MapParts::new(digest, count),
+                    Some(dir) => MapParts::load(dir, digest, count, part_digests),
+                    None => MapParts::new(digest, count, part_digests),
                 });
                 let missing = have.missing();
                 // Back in place before anything can fail: what came survives this session.
                 progress.parts = Some(have);
                 if missing.is_empty() {
-                    map_from_parts(progress, events).await?;
+                    map_from_parts(progress, config.maps.as_deref(), events).await?;
                 }
                 for part in missing {
                     let q = Query::MapPart { digest: digest.to_owned(), part, gzip: true };
@@ -405,17 +410,22 @@ async fn take_part(
     events: &mpsc::Sender<NetEvent>,
 ) -> Result<(), SessionEnd> {
     let Some(parts) = progress.parts.as_mut() else { return Ok(()) };
-    if !parts.put(result, text, dir) {
-        tracing::warn!("a part of another map came; ignored");
-        return Ok(());
+    // Never from a sound server, which answers each part under the digests it gave:
+    // said in words, and the link started over.
+    if let Err(e) = parts.put(result, text, dir) {
+        return Err(SessionEnd::Refused(format!("the server gave a part that is not of its map: {e}")));
     }
-    if parts.complete() { map_from_parts(progress, events).await } else { Ok(()) }
+    if parts.complete() { map_from_parts(progress, dir, events).await } else { Ok(()) }
 }
 
 /// Joins the parts in hand, all in, into the map and hands it over; when they make no map
-/// (never from a sound server), they are forgotten, and the link dropped so that it starts
-/// over.
-async fn map_from_parts(progress: &mut Progress, events: &mpsc::Sender<NetEvent>) -> Result<(), SessionEnd> {
+/// (never from a sound server), they are forgotten, in memory and in `dir`, and the link
+/// dropped so that it starts over and asks for them all again.
+async fn map_from_parts(
+    progress: &mut Progress,
+    dir: Option<&std::path::Path>,
+    events: &mpsc::Sender<NetEvent>,
+) -> Result<(), SessionEnd> {
     let Some(mut parts) = progress.parts.take() else { return Ok(()) };
     match parts.join() {
         Some(Ok(map)) => {
@@ -424,7 +434,12 @@ async fn map_from_parts(progress: &mut Progress, events: &mpsc::Sender<NetEvent>
             progress.track(&msg);
             forward(events, msg).await
         }
-        Some(Err(e)) => Err(SessionEnd::Refused(format!("the parts of the map do not make one: {e}"))),
+        Some(Err(e)) => {
+            if let Some(dir) = dir {
+                mapcache::forget_parts(dir, &parts.digest);
+            }
+            Err(SessionEnd::Refused(format!("the parts of the map do not make one: {e}")))
+        }
         None => {
             progress.parts = Some(parts);
             Ok(())
@@ -536,10 +551,20 @@ mod tests {
             features: vec![],
             map_digest: None,
             map_parts: None,
+            map_part_digests: vec![],
         });
         assert_eq!(p.seq, 12, "same journal keeps its place");
         let journal = "j2".into();
-        p.track(&ServerMsg::Welcome { version: 1, user, journal, features: vec![], map_digest: None, map_parts: None });
+        let welcome = ServerMsg::Welcome {
+            version: 1,
+            user,
+            journal,
+            features: vec![],
+            map_digest: None,
+            map_parts: None,
+            map_part_digests: vec![],
+        };
+        p.track(&welcome);
         assert!(p.resume().is_none(), "a new journal starts from a snapshot");
     }
 }

@@ -93,6 +93,15 @@ fn forget_others(dir: &Path, digest: &str) {
     }
 }
 
+/// Removes the parts kept in `dir` of the map with `digest` (they did not make a map).
+pub fn forget_parts(dir: &Path, digest: &str) {
+    if let Some(folder) = parts_dir(dir, digest)
+        && std::fs::remove_dir_all(&folder).is_ok()
+    {
+        tracing::warn!(folder = %folder.display(), "the kept parts of the map do not make one; removed");
+    }
+}
+
 /// The folder of the parts of the map with `digest`; `None` for a digest that is no plain
 /// hex name.
 fn parts_dir(dir: &Path, digest: &str) -> Option<PathBuf> {
@@ -105,6 +114,9 @@ fn parts_dir(dir: &Path, digest: &str) -> Option<PathBuf> {
 pub struct MapParts {
     /// The map's digest.
     pub digest: String,
+    /// The digest of each part's answer, from the server's `welcome`; empty from a server
+    /// that gives none, whose parts are then taken unchecked.
+    pub expect: Vec<String>,
     parts: Vec<Option<CityMap>>,
     /// Bytes of the answers in hand.
     pub held: u64,
@@ -113,9 +125,14 @@ pub struct MapParts {
 }
 
 impl MapParts {
-    /// None of the `count` parts of the map with `digest` yet.
-    pub fn new(digest: &str, count: u32) -> Self {
-        MapParts { digest: digest.to_owned(), parts: (0..count).map(|_| None).collect(), held: 0, total: None }
+    /// None of the `count` parts of the map with `digest` yet; each part's answer is to have
+    /// the digest `expect` gives it (when it gives one for every part).
+    pub fn new(digest: &str, count: u32, mut expect: Vec<String>) -> Self {
+        if expect.len() != count as usize {
+            expect.clear();
+        }
+        let parts = (0..count).map(|_| None).collect();
+        MapParts { digest: digest.to_owned(), expect, parts, held: 0, total: None }
     }
 
     /// How many parts the map has.
@@ -129,12 +146,25 @@ impl MapParts {
     }
 
     /// Takes in `answer`, the answer (as it came, `text`) to a `map_part` query, keeping it
-    /// in `dir` when there is one. False, and nothing taken, when it is a part of another
-    /// map or of another count of parts.
-    pub fn put(&mut self, answer: QueryResult, text: &str, dir: Option<&Path>) -> bool {
-        let QueryResult::MapPart { digest, part, parts, bytes, map } = answer else { return false };
+    /// in `dir` when there is one. An error, and nothing taken, when it is a part of another
+    /// map or of another count of parts, or its answer is not the one the server's digest
+    /// names (spoilt, or cut at other bounds).
+    pub fn put(&mut self, answer: QueryResult, text: &str, dir: Option<&Path>) -> Result<(), String> {
+        let QueryResult::MapPart { digest, part, parts, bytes, map } = answer else {
+            return Err("not a map part".into());
+        };
         if digest != self.digest || parts != self.count() || part >= parts {
-            return false;
+            return Err(format!(
+                "part {part} of {parts} of map {digest}, not of {} of map {}",
+                self.count(),
+                self.digest
+            ));
+        }
+        if let Some(want) = self.expect.get(part as usize) {
+            let got = onegrid_protocol::map::map_digest(text.as_bytes());
+            if got != *want {
+                return Err(format!("part {part}'s digest is {got}, not the server's {want}"));
+            }
         }
         if let Some(dir) = dir
             && let Err(e) = keep_part(dir, &digest, part, text)
@@ -147,7 +177,7 @@ impl MapParts {
         }
         *slot = Some(*map);
         self.total = Some(bytes);
-        true
+        Ok(())
     }
 
     /// Whether every part is in.
@@ -164,21 +194,20 @@ impl MapParts {
         Some(CityMap::join(self.parts.iter_mut().filter_map(Option::take)))
     }
 
-    /// What is kept in `dir` of the `count` parts of the map with `digest`: those that read.
-    /// A part that does not is removed (and said in the log).
-    pub fn load(dir: &Path, digest: &str, count: u32) -> Self {
-        let mut parts = MapParts::new(digest, count);
+    /// What is kept in `dir` of the `count` parts of the map with `digest`: those that read
+    /// (and have the digests `expect` gives). A part that does not is removed (and said in
+    /// the log).
+    pub fn load(dir: &Path, digest: &str, count: u32, expect: Vec<String>) -> Self {
+        let mut parts = MapParts::new(digest, count, expect);
         let Some(folder) = parts_dir(dir, digest) else { return parts };
         for k in 0..count {
             let path = folder.join(format!("{k}.json"));
             let Ok(text) = std::fs::read_to_string(&path) else { continue };
             let why = match serde_json::from_str::<ServerMsg>(&text) {
-                Ok(ServerMsg::Result { result, .. }) => {
-                    if parts.put(result, &text, None) {
-                        continue;
-                    }
-                    "not this map's part".to_owned()
-                }
+                Ok(ServerMsg::Result { result, .. }) => match parts.put(result, &text, None) {
+                    Ok(()) => continue,
+                    Err(e) => e,
+                },
                 Ok(_) => "not a map part".to_owned(),
                 Err(e) => e.to_string(),
             };
@@ -209,7 +238,7 @@ fn keep_part(dir: &Path, digest: &str, k: u32, text: &str) -> std::io::Result<()
 
 #[cfg(test)]
 mod tests {
-    use onegrid_protocol::map::map_part_req;
+    use onegrid_protocol::map::{map_digest, map_part_req};
 
     use super::*;
 
@@ -271,48 +300,79 @@ mod tests {
     fn parts_are_kept_as_they_come_and_a_console_started_again_asks_only_for_the_others() {
         let dir = tempfile::tempdir().expect("dir");
         write(dir.path(), "00aa", ANSWER).expect("an older map kept whole");
-        let mut parts = MapParts::new("00cc", 2);
+        let mut parts = MapParts::new("00cc", 2, vec![]);
         assert_eq!(parts.missing(), vec![0, 1]);
         let (second, text) = part(1, "B");
-        assert!(parts.put(second, &text, Some(dir.path())));
+        parts.put(second, &text, Some(dir.path())).expect("taken");
         assert!(!dir.path().join("00aa.json").exists(), "another map's file goes when this one's parts come");
         assert_eq!((parts.missing(), parts.held, parts.total), (vec![0], text.len() as u64, Some(999)));
         assert!(parts.join().is_none(), "not all in");
         // Another map's part, or one of another count, is not taken.
         let (QueryResult::MapPart { map, .. }, other) = part(0, "X") else { panic!() };
         let stranger = QueryResult::MapPart { digest: "00dd".into(), part: 0, parts: 2, bytes: 9, map: map.clone() };
-        assert!(!parts.put(stranger, &other, Some(dir.path())));
+        parts.put(stranger, &other, Some(dir.path())).expect_err("another map");
         let recount = QueryResult::MapPart { digest: "00cc".into(), part: 0, parts: 3, bytes: 9, map };
-        assert!(!parts.put(recount, &other, Some(dir.path())));
+        parts.put(recount, &other, Some(dir.path())).expect_err("another count");
         assert_eq!(parts.missing(), vec![0]);
 
         // Started again: what was kept is in hand; only part 0 is asked for.
-        let mut again = MapParts::load(dir.path(), "00cc", 2);
+        let mut again = MapParts::load(dir.path(), "00cc", 2, vec![]);
         assert_eq!((again.missing(), again.held), (vec![0], text.len() as u64));
         let (first, text0) = part(0, "A");
-        assert!(again.put(first, &text0, Some(dir.path())));
+        again.put(first, &text0, Some(dir.path())).expect("taken");
         let map = again.join().expect("all in").expect("joins");
         let names: Vec<_> = map.areas.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["A", "B"], "in the parts' order, whatever order they came in");
-        assert!(MapParts::load(dir.path(), "00cc", 2).missing().is_empty(), "the whole map is kept");
+        assert!(MapParts::load(dir.path(), "00cc", 2, vec![]).missing().is_empty(), "the whole map is kept");
     }
 
     #[test]
     fn a_kept_part_that_does_not_read_is_removed_and_asked_for_again() {
         let dir = tempfile::tempdir().expect("dir");
-        let mut parts = MapParts::new("00cc", 2);
+        let mut parts = MapParts::new("00cc", 2, vec![]);
         for k in 0..2 {
             let (answer, text) = part(k, "A");
-            assert!(parts.put(answer, &text, Some(dir.path())));
+            parts.put(answer, &text, Some(dir.path())).expect("taken");
         }
         let folder = dir.path().join("00cc.parts");
         std::fs::write(folder.join("1.json"), "{\"type\":\"result\",\"req\"").expect("torn");
-        let again = MapParts::load(dir.path(), "00cc", 2);
+        let again = MapParts::load(dir.path(), "00cc", 2, vec![]);
         assert_eq!(again.missing(), vec![1]);
         assert!(!folder.join("1.json").exists(), "removed");
         // A whole map kept later for another digest takes the parts' place.
         write(dir.path(), "00ee", ANSWER).expect("kept");
         assert!(!folder.exists());
-        assert!(MapParts::load(dir.path(), "../x", 2).missing().len() == 2, "a strange digest is no path");
+        assert!(MapParts::load(dir.path(), "../x", 2, vec![]).missing().len() == 2, "a strange digest is no path");
+    }
+
+    #[test]
+    fn a_part_is_checked_against_the_servers_digest_live_and_when_kept() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (a0, t0) = part(0, "A");
+        let (a1, t1) = part(1, "B");
+        let expect = vec![map_digest(t0.as_bytes()), map_digest(t1.as_bytes())];
+        let mut parts = MapParts::new("00cc", 2, expect.clone());
+        parts.put(a0, &t0, Some(dir.path())).expect("its digest");
+        // Part 1 as a server cutting at other bounds gives it: it reads, and is not part 1.
+        let (other, t_other) = part(1, "C");
+        let e = parts.put(other, &t_other, Some(dir.path())).expect_err("another part 1");
+        assert!(e.contains("part 1's digest") && e.contains(&expect[1]), "{e}");
+        assert_eq!(parts.missing(), vec![1]);
+        parts.put(a1, &t1, Some(dir.path())).expect("its digest");
+
+        // On disk, part 0 spoilt where it still reads (a name changed, not its length).
+        let folder = dir.path().join("00cc.parts");
+        let spoilt = t0.replace("\"A\"", "\"Z\"");
+        assert_ne!(spoilt, t0);
+        std::fs::write(folder.join("0.json"), &spoilt).expect("spoilt");
+        assert!(serde_json::from_str::<ServerMsg>(&spoilt).is_ok(), "it still reads");
+        let again = MapParts::load(dir.path(), "00cc", 2, expect.clone());
+        assert_eq!(again.missing(), vec![0], "only the spoilt part is asked for again");
+        assert!(!folder.join("0.json").exists(), "removed");
+        // Unchecked, it would have been taken: the digests are what caught it.
+        std::fs::write(folder.join("0.json"), &spoilt).expect("spoilt");
+        assert!(MapParts::load(dir.path(), "00cc", 2, vec![]).missing().is_empty());
+        // A list that does not give every part a digest is not used.
+        assert!(MapParts::new("00cc", 2, vec![expect[0].clone()]).expect.is_empty());
     }
 }

@@ -65,7 +65,8 @@ pub fn run_until(app: &mut bevy::prelude::App, what: &str, mut done: impl FnMut(
 /// both sides of that connection are closed (once per count), as when a link fails after
 /// the server answered. With `older` set, the server's welcome names no idempotency keys
 /// (its `"keys"` feature is overwritten in place), as an older server's would. With
-/// `closed` set, new connections are closed at once, as when the link stays down. With
+/// `undigested` set, its welcome names no digests of the map's parts, as the servers of the
+/// thirteenth session's did. With `closed` set, new connections are closed at once, as when the link stays down. With
 /// `rate` above zero, the server's bytes reach the client at that many bytes a second, as
 /// over a slow link. Everything else passes through unchanged.
 pub struct LossyRelay {
@@ -77,6 +78,8 @@ pub struct LossyRelay {
     pub lost: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Pass the server off as one without idempotency keys.
     pub older: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Pass the server off as one that names no digests of the map's parts.
+    pub undigested: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Close new connections at once.
     pub closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Bytes a second from the server to the client; 0: as fast as the socket goes.
@@ -97,10 +100,12 @@ impl LossyRelay {
         let (cuts, lost) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let older = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let undigested = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let rate = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let cut_after = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (c, l, o, shut, r, after) =
             (cuts.clone(), lost.clone(), older.clone(), closed.clone(), rate.clone(), cut_after.clone());
+        let u = undigested.clone();
         rt.spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if shut.load(Ordering::SeqCst) {
@@ -113,6 +118,7 @@ impl LossyRelay {
                     let _ = tokio::io::copy(&mut cr, &mut sw).await;
                 });
                 let (cuts, lost, older, rate, after) = (c.clone(), l.clone(), o.clone(), r.clone(), after.clone());
+                let undigested = u.clone();
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 64 * 1024];
                     let (started, mut passed, mut relayed) = (tokio::time::Instant::now(), 0u64, 0u64);
@@ -146,6 +152,12 @@ impl LossyRelay {
                                 buf[i..i + PARTS.len()].copy_from_slice(br#""map_partz":"#);
                             }
                         }
+                        if undigested.load(Ordering::SeqCst) {
+                            const DIGESTS: &[u8] = br#""map_part_digests":"#;
+                            if let Some(i) = buf[..n].windows(DIGESTS.len()).position(|w| w == DIGESTS) {
+                                buf[i..i + DIGESTS.len()].copy_from_slice(br#""map_part_digestz":"#);
+                            }
+                        }
                         let limit = after.load(Ordering::SeqCst);
                         let n = if limit > 0 { n.min((limit - relayed.min(limit)) as usize) } else { n };
                         relayed += n as u64;
@@ -163,6 +175,6 @@ impl LossyRelay {
                 });
             }
         });
-        LossyRelay { addr, cuts, lost, older, closed, rate, cut_after }
+        LossyRelay { addr, cuts, lost, older, undigested, closed, rate, cut_after }
     }
 }

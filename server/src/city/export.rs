@@ -164,6 +164,8 @@ pub const PART_BYTES: usize = 512 * 1024;
 struct PartFrame {
     frame: Utf8Bytes,
     gzip: bytes::Bytes,
+    /// The digest of `frame` (`welcome`'s `map_part_digests`).
+    digest: String,
     result: std::ops::Range<usize>,
 }
 
@@ -225,7 +227,12 @@ fn part_frames(map: CityMap, digest: &str) -> Result<Vec<PartFrame>, String> {
             let result = format!("{}{m}}}", head(k, &total.to_string()));
             let frame = result_frame(&map_part_req(k as u32), &result);
             let start = frame.len() - 1 - result.len();
-            PartFrame { result: start..start + result.len(), gzip: gzip(&frame), frame: Utf8Bytes::from(frame) }
+            PartFrame {
+                result: start..start + result.len(),
+                gzip: gzip(&frame),
+                digest: onegrid_protocol::map::map_digest(frame.as_bytes()),
+                frame: Utf8Bytes::from(frame),
+            }
         })
         .collect())
 }
@@ -270,6 +277,11 @@ impl MapReply {
     /// How many parts the map travels in (`welcome`'s `map_parts`).
     pub fn parts(&self) -> u32 {
         self.parts.len() as u32
+    }
+
+    /// The digest of each part's frame, in order (`welcome`'s `map_part_digests`).
+    pub fn part_digests(&self) -> Vec<String> {
+        self.parts.iter().map(|p| p.digest.clone()).collect()
     }
 
     /// The frame answering `req`, a `map_part` query for part `part` of the map with
@@ -393,6 +405,9 @@ mod tests {
         let pieces = map.clone().into_compact().split(PART_BYTES);
         let n = reply.parts();
         assert!(n >= 4 && n as usize == pieces.len(), "Siming's 2.7 MB in parts of 512 KiB: {n}");
+        let digests = reply.part_digests();
+        assert_eq!(digests.len(), n as usize);
+        assert!(digests.windows(2).all(|w| w[0] != w[1]), "every part its own digest");
         let mut total = 0;
         let mut decoded = vec![];
         for (k, piece) in pieces.into_iter().enumerate() {
@@ -413,6 +428,8 @@ mod tests {
             let want = ServerMsg::Result { req: req.clone(), result: result.clone() };
             // Byte for byte what encoding the whole message gives.
             assert!(*frame == *crate::hub::encode(&want), "part {k}");
+            let digest = &reply.part_digests()[k];
+            assert_eq!(*digest, onegrid_protocol::map::map_digest(frame.as_bytes()), "part {k}'s digest");
             total += serde_json::to_string(&result).expect("encodes").len() as u64;
             // The same buffer for every console that asks under that id; another id, the same answer.
             let again = reply.part(&req, reply.digest(), k as u32).expect("a part");

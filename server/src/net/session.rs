@@ -198,6 +198,7 @@ impl Session {
             features: vec![onegrid_protocol::FEATURE_KEYS.to_owned()],
             map_digest: Some(self.engine.live.city.map.digest().to_owned()),
             map_parts: Some(self.engine.live.city.map.parts()),
+            map_part_digests: self.engine.live.city.map.part_digests(),
         });
         self.user = Some(user);
         true
