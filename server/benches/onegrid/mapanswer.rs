@@ -7,7 +7,7 @@
 //!
 //! The map in parts (`map_part`), against the whole compact answer in the same run: the bytes
 //! on the wire, the server's one-off cost of cutting and encoding them at load, and the
-//! client's cost of decoding them all and joining them.
+//! client's cost of checking them against their digests, decoding them all and joining them.
 //!
 //! `ONEGRID_BENCH_MAP=DIR` measures another map directory (say `maps build --profile bay`).
 
@@ -122,9 +122,15 @@ pub fn run() -> anyhow::Result<()> {
     });
     line("client decoding the parts and joining them, ms", &format!("{:.1}", t_parts_decode * 1e3));
     line("client decoding, parts / whole compact", &format!("{:.2}x", t_parts_decode / t_compact));
+    let t_digest = median(rounds, || {
+        for f in &frames {
+            black_box(onegrid_protocol::map::map_digest(f.as_bytes()));
+        }
+    });
+    line("client checking the parts' digests, ms", &format!("{:.1}", t_digest * 1e3));
     line(
-        "client decompressing and decoding, parts / whole",
-        &format!("{:.2}x", (t_gunzip + t_parts_decode) / t_compact),
+        "client decompressing, checking and decoding, parts / whole",
+        &format!("{:.2}x", (t_gunzip + t_digest + t_parts_decode) / t_compact),
     );
     Ok(())
 }
