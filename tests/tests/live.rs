@@ -206,3 +206,52 @@ async fn a_client_that_reads_compressed_frames_gets_its_snapshot_compressed() ->
     assert!(same.len() > 500);
     Ok(())
 }
+
+/// Consoles subscribing together with the same filter (a wall's, a centre's after a power
+/// cut) share one snapshot, built and encoded once; each is still brought to the state as
+/// of its own subscription: the snapshot is followed by the deltas since it was built, and
+/// by the latest position of every unit (one may have moved since). Another filter gets a
+/// snapshot of its own.
+#[tokio::test]
+async fn consoles_subscribing_together_share_one_snapshot_and_each_is_brought_to_now() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let layers = [Layer::Incidents, Layer::Personnel];
+    let mut first = server.client("dev-wall").await?;
+    let ServerMsg::Snapshot { seq: built, incidents, .. } = first.subscribe(&layers).await? else { unreachable!() };
+    assert!(incidents.is_empty());
+
+    // Since: an incident reported, and a unit moved.
+    let mut desk = server.client("dev-city").await?;
+    let id = desk.report("0401", server.point_in_street(JIALIAN, 3)).await?;
+    let target = server.point_in_street(XIAGANG, 40);
+    desk.ok(position(9, target)).await?;
+    first.incident_event(id, "reported").await?;
+    let moved = |m: &ServerMsg| match m {
+        ServerMsg::Positions { units, .. } => units.iter().find(|r| r.0 == 9).copied(),
+        _ => None,
+    };
+    first.wait_for(moved).await?;
+
+    // The next console with the same filter: the same snapshot, then the incident's delta,
+    // then unit 9 where it is now.
+    let mut second = server.client("dev-wall").await?;
+    let ServerMsg::Snapshot { seq, incidents, units, .. } = second.subscribe(&layers).await? else { unreachable!() };
+    assert_eq!(seq, built, "the snapshot built for the first console");
+    assert!(incidents.is_empty());
+    let nine = units.iter().find(|u| u.id == 9).expect("unit 9");
+    assert!(nine.position.is_none_or(|p| (p.x() - target.x()).abs() > 1e-9), "as built, before it moved");
+    let reported = second.incident_event(id, "reported").await?;
+    assert_eq!(reported.id, id);
+    assert!(second.seq > built, "brought past the snapshot: {}", second.seq);
+    let row = second.wait_for(moved).await?;
+    assert!((row.1 - target.x()).abs() < 1e-6 && (row.2 - target.y()).abs() < 1e-6, "{row:?}");
+
+    // Another filter: a snapshot of its own, as of now.
+    let mut third = server.client("dev-wall").await?;
+    let ServerMsg::Snapshot { seq, incidents, .. } = third.subscribe(&[Layer::Incidents]).await? else {
+        unreachable!()
+    };
+    assert!(seq > built);
+    assert_eq!(incidents.iter().map(|i| i.id).collect::<Vec<_>>(), [id]);
+    Ok(())
+}

@@ -1,6 +1,6 @@
 //! OneGrid's benchmarks: each figure is a ratio against a baseline measured in the same run.
 //!
-//! `cargo bench -p onegrid-server --bench onegrid -- [spatial|journal|keys|fanout|latency|memory|map|all]`
+//! `cargo bench -p onegrid-server --bench onegrid -- [spatial|journal|keys|fanout|latency|memory|map|storm|all]`
 //!
 //! Everything runs on this machine over loopback; load generators share the cores with the
 //! server, in the real path and in the baseline alike.
@@ -12,6 +12,7 @@ mod latency;
 mod mapanswer;
 mod memory;
 mod spatial;
+mod storm;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
@@ -41,6 +42,9 @@ fn main() -> anyhow::Result<()> {
     }
     if all || what == "map" {
         mapanswer::run()?;
+    }
+    if all || what == "storm" {
+        storm::run()?;
     }
     Ok(())
 }

@@ -35,6 +35,7 @@ use crate::journal::{Job, Journal, JournalError, KeyRecord};
 use crate::spatial::CameraIndex;
 use crate::world::{Actor, Refusal, WorldState, decide, decide::may_move};
 use board::{Board, Fix};
+pub use query::{Built, SHARE_SNAPSHOT_FOR};
 pub use tasks::{run_overdue, run_position_pump};
 
 /// Events kept in memory for resuming clients, by default.
@@ -81,6 +82,9 @@ pub struct Live {
     pub moved: tokio::sync::Notify,
     /// How long a client may take no byte of a write before it is disconnected.
     pub write_stall: std::time::Duration,
+    /// The last snapshot built for each filter, shared by the clients that subscribe with
+    /// the same filter soon after (see `Engine::subscribe`).
+    pub snapshots: Mutex<std::collections::HashMap<String, Built>>,
 }
 
 /// The durable, published state.
@@ -226,6 +230,7 @@ impl Engine {
             board: Mutex::new(board),
             moved: tokio::sync::Notify::new(),
             write_stall: limits.write_stall,
+            snapshots: Mutex::default(),
         });
         {
             let mut b = lock(&live.board);

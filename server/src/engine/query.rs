@@ -1,14 +1,34 @@
 //! Reads: snapshots, resumes and queries.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use onegrid_protocol::coord::to_wgs84;
 use onegrid_protocol::{ErrorCode, Layer, NearUnit, Query, QueryResult, Resume, ServerMsg, UnitStatus, UserInfo};
 
 use super::{Engine, Published, lock};
-use crate::hub::{ClientHandle, Filter, Out, encode};
+use crate::hub::{Body, ClientHandle, Filter, Out, SharedSnapshot, encode};
 use crate::world::Refusal;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// How long a snapshot built for one client serves others that subscribe with the same
+/// filter, followed by the deltas since it was built and the latest positions.
+pub const SHARE_SNAPSHOT_FOR: Duration = Duration::from_secs(2);
+
+/// A snapshot built for a filter: as of `seq`, built `when`.
+#[derive(Debug)]
+pub struct Built {
+    seq: u64,
+    when: Instant,
+    frame: Arc<SharedSnapshot>,
+}
+
+/// Whether the ring holds every change after `seq` (or `seq` is the published one).
+fn ring_reaches(published: &Published, seq: u64) -> bool {
+    let now = published.world.seq;
+    let oldest = published.ring.front().map_or(now + 1, |(s, _, _)| *s);
+    seq <= now && seq + 1 >= oldest
+}
 
 impl Engine {
     /// The snapshot `filter` sees, as of the published state.
@@ -64,18 +84,20 @@ impl Engine {
 
     /// Subscribes `client` with `filter`: a snapshot, or the replay after `resume` when the
     /// resume ring still holds it; registered in the hub under the same lock so that no
-    /// change falls between the two.
+    /// change falls between the two. The snapshot is encoded by the client's writer, off
+    /// the lock; one built for the same filter within [`SHARE_SNAPSHOT_FOR`] is shared (see
+    /// [`Engine::snapshot_frames`]).
     pub fn subscribe(&self, client: &Arc<ClientHandle>, filter: Filter, resume: Option<&Resume>) {
         let published = self.live.published.write().unwrap_or_else(|e| e.into_inner());
         let replay = resume.and_then(|r| self.replay(&published, &filter, r));
-        let first = match replay {
-            Some(frames) => frames,
-            None => {
-                let snap = self.snapshot(&published, &filter);
-                vec![Out { seq: Some(published.world.seq), reset: false, text: encode(&snap), gzip: None }]
-            }
+        let (first, shared) = match replay {
+            Some(frames) => (frames, false),
+            None => self.snapshot_frames(&published, &filter, true),
         };
         client.resubscribe(filter, first);
+        if shared {
+            client.refresh_positions();
+        }
         self.live.hub.register(client);
         drop(published);
     }
@@ -83,45 +105,66 @@ impl Engine {
     /// The frames that take a client from `resume` to now, if the ring reaches back that far.
     fn replay(&self, published: &Published, filter: &Filter, resume: &Resume) -> Option<Vec<Out>> {
         let now = published.world.seq;
-        if resume.journal != self.journal_id() || resume.seq > now {
+        if resume.journal != self.journal_id() || !ring_reaches(published, resume.seq) {
             return None;
         }
-        let oldest = published.ring.front().map_or(now + 1, |(s, _, _)| *s);
-        if resume.seq + 1 < oldest {
-            return None;
-        }
-        let mut frames = vec![Out {
-            seq: None,
-            reset: false,
-            text: encode(&ServerMsg::Resumed { from: resume.seq, seq: now }),
-            gzip: None,
-        }];
-        for (seq, at, changes) in published.ring.iter().filter(|(s, _, _)| *s > resume.seq) {
-            let mine = filter.changes(&self.live.city, changes);
-            if !mine.is_empty() {
-                let text = encode(&ServerMsg::Delta { seq: *seq, at: *at, changes: mine });
-                frames.push(Out { seq: Some(*seq), reset: false, text, gzip: None });
-            }
-        }
+        let resumed = encode(&ServerMsg::Resumed { from: resume.seq, seq: now });
+        let mut frames = vec![Out::text(None, resumed)];
+        frames.extend(self.deltas_since(published, filter, resume.seq));
         Some(frames)
     }
 
-    /// A fresh snapshot for a client that fell behind, with its sequence number.
-    pub fn resnapshot(&self, filter: &Filter) -> Out {
-        let published = self.live.published.read().unwrap_or_else(|e| e.into_inner());
-        Out {
-            seq: Some(published.world.seq),
-            reset: false,
-            text: encode(&self.snapshot(&published, filter)),
-            gzip: None,
+    /// The deltas `filter` sees after `from`, from the ring (which must reach back so far).
+    fn deltas_since(&self, published: &Published, filter: &Filter, from: u64) -> Vec<Out> {
+        let mut frames = vec![];
+        for (seq, at, changes) in published.ring.iter().filter(|(s, _, _)| *s > from) {
+            let mine = filter.changes(&self.live.city, changes);
+            if !mine.is_empty() {
+                frames.push(Out::text(Some(*seq), encode(&ServerMsg::Delta { seq: *seq, at: *at, changes: mine })));
+            }
         }
+        frames
+    }
+
+    /// The frames that bring a client with `filter` to the published state, and whether
+    /// they were shared: the snapshot last built for the same filter, when it is younger
+    /// than [`SHARE_SNAPSHOT_FOR`] and the ring still holds every change since, followed
+    /// by the deltas since (only when `with_deltas`; else only one as of the published
+    /// state); else a new snapshot, kept for the next. The positions in a shared snapshot
+    /// may have moved on: the caller has the client sent the latest ones. A wall's
+    /// consoles, or a centre's after a power cut, subscribing together with the same
+    /// filter then cost one snapshot, encoded and compressed once.
+    fn snapshot_frames(&self, published: &Published, filter: &Filter, with_deltas: bool) -> (Vec<Out>, bool) {
+        let mut built = lock(&self.live.snapshots);
+        built.retain(|_, b| b.when.elapsed() < SHARE_SNAPSHOT_FOR);
+        if let Some(b) = built.get(&filter.key)
+            && ring_reaches(published, b.seq)
+            && (with_deltas || b.seq == published.world.seq)
+        {
+            let mut frames = vec![Out { seq: Some(b.seq), reset: false, body: Body::Snapshot(b.frame.clone()) }];
+            frames.extend(self.deltas_since(published, filter, b.seq));
+            return (frames, true);
+        }
+        let seq = published.world.seq;
+        let frame = SharedSnapshot::new(self.snapshot(published, filter));
+        built.insert(filter.key.clone(), Built { seq, when: Instant::now(), frame: frame.clone() });
+        (vec![Out { seq: Some(seq), reset: false, body: Body::Snapshot(frame) }], false)
+    }
+
+    /// A snapshot as of the published state for a client that fell behind, with its
+    /// sequence number, and whether it was shared (see [`Engine::snapshot_frames`]): never
+    /// one followed by deltas, which would give a client that could not keep up with them
+    /// a backlog again.
+    pub fn resnapshot(&self, filter: &Filter) -> (Vec<Out>, bool) {
+        let published = self.live.published.read().unwrap_or_else(|e| e.into_inner());
+        self.snapshot_frames(&published, filter, false)
     }
 
     /// The latest position of every unit `filter` sees, as one frame.
     pub fn full_positions(&self, filter: &Filter) -> Option<Out> {
         let all = lock(&self.live.board).all();
         super::board::encode_positions(self.clock.now(), &all, |m| filter.sees_unit(&m.home, Some(m.fix.at)))
-            .map(|(text, _)| Out { seq: None, reset: false, text: text.into(), gzip: None })
+            .map(|(text, _)| Out::text(None, text.into()))
     }
 
     /// The encoded frame answering query `req` for `user`: the map's bytes as encoded at

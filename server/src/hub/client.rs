@@ -21,11 +21,65 @@ pub struct Out {
     pub seq: Option<u64>,
     /// The first frame of a (re)subscription: the writer forgets what it sent before.
     pub reset: bool,
-    /// The encoded frame.
-    pub text: Utf8Bytes,
-    /// Sent instead of `text`, as a binary frame: a text frame compressed with gzip (a map
-    /// part asked for so).
-    pub gzip: Option<bytes::Bytes>,
+    /// What goes on the wire.
+    pub body: Body,
+}
+
+impl Out {
+    /// A text frame; `seq` for a delta.
+    pub fn text(seq: Option<u64>, text: Utf8Bytes) -> Self {
+        Out { seq, reset: false, body: Body::Text(text) }
+    }
+}
+
+/// A frame's contents.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// An encoded text frame.
+    Text(Utf8Bytes),
+    /// A binary frame: a text frame compressed with gzip (a map part asked for so).
+    Gzip(bytes::Bytes),
+    /// A snapshot, encoded (and compressed, for a client that reads so) by the writer that
+    /// sends it, off the engine's locks, and only once for all the clients given the same.
+    Snapshot(Arc<SharedSnapshot>),
+}
+
+/// A snapshot built once and sent to every client whose filter sees the same: encoded by
+/// the first writer that needs its text, compressed by the first that needs it so; the
+/// others wait for that and share the bytes.
+#[derive(Debug)]
+pub struct SharedSnapshot {
+    msg: Mutex<Option<onegrid_protocol::ServerMsg>>,
+    text: std::sync::OnceLock<Utf8Bytes>,
+    gzip: std::sync::OnceLock<bytes::Bytes>,
+}
+
+impl SharedSnapshot {
+    /// The snapshot `msg`, not yet encoded.
+    pub fn new(msg: onegrid_protocol::ServerMsg) -> Arc<Self> {
+        Arc::new(SharedSnapshot {
+            msg: Mutex::new(Some(msg)),
+            text: std::sync::OnceLock::new(),
+            gzip: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Its text frame, encoded now if no writer has yet (blocking: call it off the
+    /// runtime's threads for a large one).
+    pub fn text(&self) -> Utf8Bytes {
+        self.text
+            .get_or_init(|| {
+                let msg = self.msg.lock().unwrap_or_else(|e| e.into_inner()).take();
+                msg.map(|m| super::encode(&m)).unwrap_or_default()
+            })
+            .clone()
+    }
+
+    /// Its text frame compressed with gzip (the fastest level), compressed now if no
+    /// writer has yet (blocking, as [`SharedSnapshot::text`]).
+    pub fn gzip(&self) -> bytes::Bytes {
+        self.gzip.get_or_init(|| crate::city::export::gzip_fast(&self.text())).clone()
+    }
 }
 
 /// What is waiting to be written.
@@ -120,6 +174,17 @@ impl ClientHandle {
         self.notify.notify_one();
     }
 
+    /// Has the writer send the latest position of every unit the filter sees next, in
+    /// place of the positions offered since: for a client given a snapshot built before
+    /// its subscription, whose positions may have moved on.
+    pub fn refresh_positions(&self) {
+        let mut o = self.outbox();
+        o.positions = None;
+        o.positions_full = true;
+        drop(o);
+        self.notify.notify_one();
+    }
+
     /// Queues a delta; on overflow drops the queued deltas and asks for a resync.
     pub fn push_delta(&self, seq: u64, text: Utf8Bytes) {
         let mut o = self.outbox();
@@ -131,7 +196,7 @@ impl ClientHandle {
             o.deltas = 0;
             o.resync = true;
         } else {
-            o.frames.push_back(Out { seq: Some(seq), reset: false, text, gzip: None });
+            o.frames.push_back(Out::text(Some(seq), text));
             o.deltas += 1;
         }
         drop(o);
@@ -141,12 +206,12 @@ impl ClientHandle {
     /// Queues a direct answer (ack, error, result); these are never dropped, but a client
     /// that lets more than [`MAX_DIRECT`] pile up is closed.
     pub fn push_direct(&self, text: Utf8Bytes) {
-        self.push_answer(Out { seq: None, reset: false, text, gzip: None });
+        self.push_answer(Out::text(None, text));
     }
 
     /// Queues a direct answer compressed with gzip, sent as a binary frame (see [`Out::gzip`]).
     pub fn push_direct_gzip(&self, gzip: bytes::Bytes) {
-        self.push_answer(Out { seq: None, reset: false, text: Utf8Bytes::default(), gzip: Some(gzip) });
+        self.push_answer(Out { seq: None, reset: false, body: Body::Gzip(gzip) });
     }
 
     fn push_answer(&self, out: Out) {
@@ -215,7 +280,7 @@ mod tests {
         let t = c.take();
         assert!(t.resync);
         assert_eq!(t.frames.len(), 1);
-        assert_eq!(t.frames[0].text.as_str(), "ack");
+        assert!(matches!(&t.frames[0].body, Body::Text(t) if t.as_str() == "ack"));
     }
 
     #[test]
@@ -227,6 +292,28 @@ mod tests {
         let t = c.take();
         assert!(t.closed);
         assert_eq!(t.frames.len(), MAX_DIRECT);
+    }
+
+    #[test]
+    fn a_shared_snapshot_is_encoded_and_compressed_once() {
+        let msg = onegrid_protocol::ServerMsg::Snapshot {
+            seq: 7,
+            journal: "j".into(),
+            at: 1,
+            incidents: vec![],
+            units: vec![],
+            cameras: vec![],
+            cells: vec![],
+        };
+        let shared = SharedSnapshot::new(msg.clone());
+        let text = shared.text();
+        assert_eq!(text, super::super::encode(&msg));
+        assert_eq!(shared.text().as_str().as_ptr(), text.as_str().as_ptr(), "the same buffer for every client");
+        let z = shared.gzip();
+        let mut unzipped = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&z[..]), &mut unzipped).expect("gunzips");
+        assert_eq!(unzipped, text.as_str());
+        assert_eq!(shared.gzip().as_ptr(), z.as_ptr(), "compressed once");
     }
 
     #[test]

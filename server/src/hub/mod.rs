@@ -17,7 +17,7 @@ use std::sync::{Arc, RwLock};
 use onegrid_protocol::{Change, Millis, ServerMsg};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-pub use client::{ClientHandle, MAX_QUEUED, Out, Outbox, Taken};
+pub use client::{Body, ClientHandle, MAX_QUEUED, Out, Outbox, SharedSnapshot, Taken};
 pub use filter::{Filter, LayerSet};
 
 use crate::city::City;

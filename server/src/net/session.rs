@@ -20,7 +20,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::engine::{Engine, Pending};
-use crate::hub::{ClientHandle, Filter, encode};
+use crate::hub::{Body, ClientHandle, Filter, Out, encode};
 use crate::world::Actor;
 
 /// How long a client has to say hello.
@@ -261,18 +261,21 @@ async fn write_loop(
     loop {
         let taken = client.take();
         let mut frames = Vec::with_capacity(taken.frames.len() + 2);
+        let mut positions_full = taken.positions_full;
         if taken.resync
             && let Some(filter) = client.filter()
         {
-            frames.push(engine.resnapshot(&filter));
+            let (snapshot, shared) = engine.resnapshot(&filter);
+            frames.extend(snapshot);
+            positions_full |= shared;
         }
         frames.extend(taken.frames);
-        if taken.positions_full {
+        if positions_full {
             if let Some(out) = client.filter().and_then(|f| engine.full_positions(&f)) {
                 frames.push(out);
             }
         } else if let Some(p) = taken.positions {
-            frames.push(crate::hub::Out { seq: None, reset: false, text: p, gzip: None });
+            frames.push(Out::text(None, p));
         }
         let mut out = Vec::with_capacity(frames.len());
         for f in frames {
@@ -285,20 +288,33 @@ async fn write_loop(
                 }
                 last_seq = seq;
             }
-            let gzip = match f.gzip {
-                Some(gzip) => Some(gzip),
-                // A snapshot, or a delta as large, to a client that reads compressed frames:
-                // compressed off this task (a whole city's snapshot is megabytes).
-                None if f.seq.is_some() && f.text.len() >= GZIP_OVER && client.gzip() => {
-                    let text = f.text.clone();
-                    tokio::task::spawn_blocking(move || crate::city::export::gzip_fast(&text)).await.ok()
+            let gzip = client.gzip();
+            let message = match f.body {
+                Body::Gzip(z) => Message::Binary(z),
+                // A delta as large as a snapshot, to a client that reads compressed frames:
+                // compressed off this task.
+                Body::Text(text) if f.seq.is_some() && text.len() >= GZIP_OVER && gzip => {
+                    match tokio::task::spawn_blocking(move || crate::city::export::gzip_fast(&text)).await {
+                        Ok(z) => Message::Binary(z),
+                        Err(e) => return tracing::warn!(client = client.id, "cannot compress a frame: {e}"),
+                    }
                 }
-                None => None,
+                Body::Text(text) => Message::Text(text),
+                // A snapshot (a whole city's is megabytes): encoded, and compressed for a
+                // client that reads so, off this task, once for every client it is shared by.
+                Body::Snapshot(snap) => {
+                    let encoded = tokio::task::spawn_blocking(move || {
+                        let text = snap.text();
+                        if gzip && text.len() >= GZIP_OVER { Message::Binary(snap.gzip()) } else { Message::Text(text) }
+                    })
+                    .await;
+                    match encoded {
+                        Ok(message) => message,
+                        Err(e) => return tracing::warn!(client = client.id, "cannot encode a snapshot: {e}"),
+                    }
+                }
             };
-            out.push(match gzip {
-                Some(gzip) => Message::Binary(gzip),
-                None => Message::Text(f.text),
-            });
+            out.push(message);
         }
         if !out.is_empty() {
             let batch = async {
