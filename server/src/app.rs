@@ -111,6 +111,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     })));
     tasks.push(tokio::spawn(run_overdue(engine.clone(), stop_rx.clone())));
     tasks.push(tokio::spawn(run_position_pump(engine.clone(), config.position_window, stop_rx.clone())));
+    tasks.push(tokio::spawn(crate::engine::run_snapshot_expiry(engine.clone(), stop_rx.clone())));
     if let Some(profile) = config.simulate.clone() {
         tasks.push(tokio::spawn(sim::run(engine.clone(), profile, stop_rx.clone())));
     }

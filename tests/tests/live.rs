@@ -253,5 +253,14 @@ async fn consoles_subscribing_together_share_one_snapshot_and_each_is_brought_to
     };
     assert!(seq > built);
     assert_eq!(incidents.iter().map(|i| i.id).collect::<Vec<_>>(), [id]);
+
+    // Too old to share, the kept snapshots are let go without waiting for another client.
+    let engine = &server.running.engine;
+    assert_eq!(engine.kept_snapshots(), 2, "one per filter");
+    let t = std::time::Instant::now();
+    while engine.kept_snapshots() > 0 {
+        assert!(t.elapsed() < onegrid_server::engine::SHARE_SNAPSHOT_FOR * 3, "let go");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     Ok(())
 }

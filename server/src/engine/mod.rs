@@ -36,7 +36,7 @@ use crate::spatial::CameraIndex;
 use crate::world::{Actor, Refusal, WorldState, decide, decide::may_move};
 use board::{Board, Fix};
 pub use query::{Built, SHARE_SNAPSHOT_FOR};
-pub use tasks::{run_overdue, run_position_pump};
+pub use tasks::{run_overdue, run_position_pump, run_snapshot_expiry};
 
 /// Events kept in memory for resuming clients, by default.
 pub const RING: usize = 20_000;

@@ -135,8 +135,8 @@ impl Engine {
     /// consoles, or a centre's after a power cut, subscribing together with the same
     /// filter then cost one snapshot, encoded and compressed once.
     fn snapshot_frames(&self, published: &Published, filter: &Filter, with_deltas: bool) -> (Vec<Out>, bool) {
+        self.expire_snapshots();
         let mut built = lock(&self.live.snapshots);
-        built.retain(|_, b| b.when.elapsed() < SHARE_SNAPSHOT_FOR);
         if let Some(b) = built.get(&filter.key)
             && ring_reaches(published, b.seq)
             && (with_deltas || b.seq == published.world.seq)
@@ -149,6 +149,16 @@ impl Engine {
         let frame = SharedSnapshot::new(self.snapshot(published, filter));
         built.insert(filter.key.clone(), Built { seq, when: Instant::now(), frame: frame.clone() });
         (vec![Out { seq: Some(seq), reset: false, body: Body::Snapshot(frame) }], false)
+    }
+
+    /// Lets go of the kept snapshots too old to share.
+    pub fn expire_snapshots(&self) {
+        lock(&self.live.snapshots).retain(|_, b| b.when.elapsed() < SHARE_SNAPSHOT_FOR);
+    }
+
+    /// How many snapshots are kept for sharing.
+    pub fn kept_snapshots(&self) -> usize {
+        lock(&self.live.snapshots).len()
     }
 
     /// A snapshot as of the published state for a client that fell behind, with its

@@ -18,6 +18,17 @@ pub async fn run_overdue(engine: Arc<Engine>, mut stop: tokio::sync::watch::Rece
     }
 }
 
+/// Lets go of the snapshots kept for sharing once they are too old to share, so that a
+/// whole city's (megabytes, encoded) is not held until the next client subscribes.
+pub async fn run_snapshot_expiry(engine: Arc<Engine>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(super::SHARE_SNAPSHOT_FOR) => engine.expire_snapshots(),
+            _ = stop.changed() => return,
+        }
+    }
+}
+
 /// Sends the units that moved to every client that sees them, one encoding per distinct
 /// filter. The pump sleeps until a unit moves, then waits a short batching window so that
 /// one frame carries every move of that window: `min_window`, growing by 20 µs per
