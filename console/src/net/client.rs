@@ -303,6 +303,11 @@ async fn session(
                 .await
                 .map_err(|e| SessionEnd::Lost(e.to_string()))?,
         }
+        // Asked for: how far it has come is told at once (the parts in hand), not only at
+        // the first tick, which a part arriving first could otherwise overtake.
+        if !progress.have_map {
+            events.send(NetEvent::Receiving(map_load(progress, &traffic))).await.map_err(|_| SessionEnd::Shutdown)?;
+        }
     }
     let layers = vec![Layer::Incidents, Layer::Personnel, Layer::Cameras, Layer::Grid];
     let subscribe = ClientMsg::Subscribe { layers, area: None, resume: progress.resume() };
@@ -368,13 +373,7 @@ async fn session(
                 ws.send(text(&out.msg)).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
             }
             _ = map_progress.tick(), if !progress.have_map => {
-                // In parts, the parts in hand (they come compressed: what is on the way
-                // counts for a twelfth of what it brings); whole, the bytes on this link.
-                let load = match &progress.parts {
-                    Some(parts) => MapLoad { bytes: parts.total.map_or(parts.held, |t| parts.held.min(t)), of: parts.total },
-                    None => MapLoad { bytes: traffic.read(), of: None },
-                };
-                events.send(NetEvent::Receiving(load)).await.map_err(|_| SessionEnd::Shutdown)?;
+                events.send(NetEvent::Receiving(map_load(progress, &traffic))).await.map_err(|_| SessionEnd::Shutdown)?;
             }
             _ = tokio::time::sleep_until(flights.next_retry().unwrap_or_else(Instant::now)),
                 if flights.next_retry().is_some() =>
@@ -394,6 +393,15 @@ async fn session(
                 ws.send(text(&ClientMsg::Ping { t })).await.map_err(|e| SessionEnd::Lost(e.to_string()))?;
             }
         }
+    }
+}
+
+/// How far the map has come: in parts, the parts in hand (they come compressed: what is on
+/// the way counts for a twelfth of what it brings); whole, the bytes on this link.
+fn map_load(progress: &Progress, traffic: &Traffic) -> MapLoad {
+    match &progress.parts {
+        Some(parts) => MapLoad { bytes: parts.total.map_or(parts.held, |t| parts.held.min(t)), of: parts.total },
+        None => MapLoad { bytes: traffic.read(), of: None },
     }
 }
 
