@@ -82,6 +82,34 @@ pub struct Hit {
 /// Most hits listed.
 pub const MAX_HITS: usize = 30;
 
+/// How long hits stand for their query before they are searched again (incidents and
+/// units come and go meanwhile).
+pub const FOUND_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The hits last found and the query they answer, kept between frames: searched again
+/// when the query changes or after [`FOUND_FRESH`]. Searching every frame cost up to 6.7
+/// ms a frame on the whole city (177,400 cells; BENCHMARKS.md).
+#[derive(Debug, Default)]
+pub struct Found {
+    query: String,
+    at: Option<std::time::Instant>,
+    hits: Vec<Hit>,
+}
+
+impl Found {
+    /// The hits for `query` at `now`: those kept, while they stand, else what `search`
+    /// finds now.
+    pub fn hits(&mut self, query: &str, now: std::time::Instant, search: impl FnOnce() -> Vec<Hit>) -> &[Hit] {
+        let stands = self.query == query && self.at.is_some_and(|t| now.saturating_duration_since(t) < FOUND_FRESH);
+        if !stands {
+            self.hits = search();
+            self.query = query.to_owned();
+            self.at = Some(now);
+        }
+        &self.hits
+    }
+}
+
 /// Searches areas (name or code), cells (code), incidents (`#id` or number) and units
 /// (name), in that order.
 pub fn search<'a>(
@@ -190,6 +218,69 @@ mod tests {
         assert!(labels("不存在").is_empty());
         let hit = &search("#42", &m, inc.iter(), us.iter())[0];
         assert_eq!(hit.intent, Intent::SelectIncident(42));
+    }
+
+    #[test]
+    fn hits_are_searched_again_only_for_a_new_query_or_after_a_second() {
+        let m = MapModel::new(&tiny_map());
+        let searches = std::cell::Cell::new(0);
+        let search = |q: &str| {
+            searches.set(searches.get() + 1);
+            super::search(q, &m, std::iter::empty(), std::iter::empty())
+        };
+        let mut found = Found::default();
+        let t0 = std::time::Instant::now();
+        assert!(found.hits("丙社区", t0, || search("丙社区"))[0].label.contains("丙社区"));
+        let again = found.hits("丙社区", t0 + FOUND_FRESH / 2, || search("丙社区")).to_vec();
+        assert_eq!((searches.get(), again.len()), (1, 1), "kept while it stands");
+        assert!(found.hits("丁社区", t0 + FOUND_FRESH / 2, || search("丁社区"))[0].label.contains("丁社区"));
+        assert_eq!(searches.get(), 2, "a new query is searched at once");
+        found.hits("丁社区", t0 + FOUND_FRESH * 2, || search("丁社区"));
+        assert_eq!(searches.get(), 3, "and searched again once it is a second old");
+    }
+
+    /// A benchmark, not a test (BENCHMARKS.md): what the search costs a frame on a map, for
+    /// queries of each kind: searching (every frame, before [`Found`]) against the hits
+    /// kept (every frame but one a second), in the same run.
+    /// `ONEGRID_BENCH_MAP=/tmp/city cargo test -p onegrid-console --lib search_cost -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn search_cost() {
+        let dir = std::env::var("ONEGRID_BENCH_MAP")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen"));
+        let city = onegrid_server::city::load(&dir).expect("a map");
+        let m = MapModel::new(&city.map.decode().expect("decodes"));
+        let us: Vec<_> = city
+            .roster
+            .iter()
+            .map(|r| {
+                let mut u = unit(r.id, UnitStatus::Available);
+                u.name = r.name.clone();
+                u
+            })
+            .collect();
+        println!("map {}: {} cells, {} areas, {} units", dir.display(), m.cells.len(), m.areas.len(), us.len());
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        for q in ["思明", "厦港街道", "3502030060", "99999999", "张伟", "#123"] {
+            let (mut every, mut kept) = (vec![], vec![]);
+            let mut found = Found::default();
+            let mut n = 0;
+            for _ in 0..21 {
+                let t = std::time::Instant::now();
+                n = search(q, &m, std::iter::empty(), us.iter()).len();
+                every.push(t.elapsed().as_secs_f64() * 1e3);
+                let t = std::time::Instant::now();
+                let hits = found.hits(q, t, || search(q, &m, std::iter::empty(), us.iter())).len();
+                kept.push(t.elapsed().as_secs_f64() * 1e3);
+                assert_eq!(hits, n);
+            }
+            let (e, k) = (median(every), median(kept));
+            println!("{q:>12}: {n:>2} hits; a frame searching {e:.3} ms, keeping the hits {k:.5} ms: {:.4}x", k / e);
+        }
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub struct UiState {
     pub tab: LeftTab,
     /// Search text.
     pub query: String,
+    /// What the search text found, kept between frames.
+    pub found: find::Found,
     /// Queue filter.
     pub filter: QueueFilter,
     /// Detail panel input.
@@ -196,13 +198,12 @@ fn ui_system(
                     }
                     (LeftTab::Tree, Some(m)) => asked.extend(find::tree_panel(ui, m)),
                     (LeftTab::Search, Some(m)) => {
-                        let hits = find::search(
-                            &state.query,
-                            m,
-                            live.incidents.iter().map(|i| &i.0),
-                            live.units.iter().map(|(u, _)| &u.0),
-                        );
-                        asked.extend(find::search_panel(ui, &mut state.query, &hits));
+                        let UiState { query, found, .. } = &mut *state;
+                        let hits = found.hits(query, std::time::Instant::now(), || {
+                            let incidents = live.incidents.iter().map(|i| &i.0);
+                            find::search(query, m, incidents, live.units.iter().map(|(u, _)| &u.0))
+                        });
+                        asked.extend(find::search_panel(ui, query, hits));
                     }
                     (_, None) => {
                         ui.label("等待地图…");
