@@ -110,29 +110,31 @@ pub fn vector_lines(view: &MapView, model: &MapModel, toggles: &LayerToggles) ->
             color,
         }));
     };
-    for r in model.roads.iter().filter(|r| r.bounds.intersects(&visible)) {
+    for r in model.index.roads.meeting(&visible).into_iter().map(|i| &model.roads[i]) {
         let (c, w) = style::road_style(&r.class);
         line(screen_line(view, &r.points), false, w * 1.4, c);
     }
     if toggles.cells {
-        for c in model.cells.iter().filter(|c| c.bounds.intersects(&visible)) {
+        for c in model.index.cells.meeting(&visible).into_iter().map(|i| &model.cells[i]) {
             line(screen_line(view, &c.ring), true, 1.0, style::CELL_LINE);
         }
     }
+    let overlays = model.index.overlays.meeting(&visible);
     for (on, net, color) in [
         (toggles.responsibility, Net::Responsibility, style::RESPONSIBILITY_LINE),
         (toggles.supervision, Net::Supervision, style::SUPERVISION_LINE),
     ] {
-        for o in model.overlays.iter().filter(|o| on && o.net == net && o.bounds.intersects(&visible)) {
+        for o in overlays.iter().map(|&i| &model.overlays[i]).filter(|o| on && o.net == net) {
             o.rings.iter().for_each(|r| line(screen_line(view, r), false, 2.0, color));
         }
     }
+    let areas = model.index.areas.meeting(&visible);
     for (level, color, w) in [
         (Level::Community, style::COMMUNITY_LINE, 1.2),
         (Level::Street, style::STREET_LINE, 2.2),
         (Level::District, style::DISTRICT_LINE, 3.0),
     ] {
-        for a in model.areas.iter().filter(|a| a.level == level && a.bounds.intersects(&visible)) {
+        for a in areas.iter().map(|&i| &model.areas[i]).filter(|a| a.level == level) {
             a.rings.iter().for_each(|r| line(screen_line(view, r), false, w, color));
         }
     }
@@ -214,13 +216,14 @@ pub fn labels(view: &MapView, model: &MapModel, scale: f32) -> Vec<Label> {
     let (districts, streets, communities, cells) = label_levels(view.m_per_pt);
     let visible = view.visible();
     let mut out = Vec::new();
+    let areas = model.index.areas.meeting(&visible);
     for (on, level, size) in
         [(districts, Level::District, 22.0), (streets, Level::Street, 17.0), (communities, Level::Community, 13.0)]
     {
         if !on {
             continue;
         }
-        for a in model.areas.iter().filter(|a| a.level == level && a.bounds.intersects(&visible)) {
+        for a in areas.iter().map(|&i| &model.areas[i]).filter(|a| a.level == level) {
             out.push(Label {
                 text: a.name.clone(),
                 at: view.to_screen(a.label_at),
@@ -230,7 +233,7 @@ pub fn labels(view: &MapView, model: &MapModel, scale: f32) -> Vec<Label> {
         }
     }
     if cells {
-        for c in model.cells.iter().filter(|c| c.bounds.intersects(&visible)) {
+        for c in model.index.cells.meeting(&visible).into_iter().map(|i| &model.cells[i]) {
             let code = c.code.get(c.code.len().saturating_sub(8)..).unwrap_or(&c.code);
             out.push(Label {
                 text: code.to_owned(),
