@@ -162,6 +162,41 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
     assert!(app.world().resource::<Desk>().pending.is_empty());
 }
 
+/// A console holds incidents closed within a day, as a new subscription would; one closed
+/// longer ago is let go of, and selecting it by number (the search offers it) asks the
+/// server for it, which is held and selected again.
+#[test]
+fn an_incident_closed_a_day_ago_is_let_go_and_asked_for_again_by_number() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = onegrid_server::clock::Clock::manual(1_800_000_000_000);
+    let server = common::server(&rt, dir.path(), |c| c.clock = clock.clone());
+    let mut app = desk_app(server.addr);
+    let (text, _) = settle(&mut app, Intent::Report { report: report(118.13044, 24.46149, "0201"), ticket: 1 });
+    let Some((1, Ok(old))) = app.world().resource::<Desk>().reported.clone() else { panic!("{text}") };
+    for (action, note) in [(Action::Return, "非本辖区事项"), (Action::Close, "不予受理")] {
+        let (text, error) = settle(&mut app, Intent::Act { incident: old, action, note: note.into() });
+        assert!(!error, "{text}");
+    }
+    run_until(&mut app, "the incident closed, live", |app| {
+        incident(app, old).is_some_and(|i| i.state == IncidentState::Closed)
+    });
+
+    // A day on (the server's clock, which the next change brings): let go of.
+    clock.advance(onegrid_protocol::LIVE_AFTER_CLOSE_MS + 60_000);
+    let (text, error) = settle(&mut app, Intent::Report { report: report(118.13044, 24.46149, "0201"), ticket: 2 });
+    assert!(!error, "{text}");
+    run_until(&mut app, "the old one let go", |app| incident(app, old).is_none());
+
+    // Asked for by number: held and selected again.
+    app.world_mut().write_message(Intent::SelectIncident(old));
+    run_until(&mut app, "the old one, from the server", |app| {
+        incident(app, old).is_some_and(|i| i.state == IncidentState::Closed)
+            && app.world().resource::<Selection>().incident == Some(old)
+    });
+    rt.block_on(server.shutdown());
+}
+
 /// A headless desk (without the city's map) connected to `addr` as the city's commander.
 fn desk_app(addr: std::net::SocketAddr) -> App {
     desk_with_outbox(addr, None)

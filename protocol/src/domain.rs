@@ -266,6 +266,29 @@ pub struct Incident {
     pub history: Vec<Step>,
 }
 
+/// How long a closed incident stays in the live picture after it was closed: in a
+/// subscription's snapshot, and in a console's own state. A day, so that what was closed
+/// today is all there whatever the hour; older ones are asked for by number
+/// ([`Query::Incident`](crate::Query::Incident)). Without a bound the live picture grew by
+/// every incident ever closed: Siming's simulated 834 a day made a year's snapshot
+/// hundreds of megabytes.
+pub const LIVE_AFTER_CLOSE_MS: Millis = 24 * 3_600_000;
+
+impl Incident {
+    /// When it was closed, if it is closed: its last `close` step (when it was reported, for
+    /// a closed incident with none).
+    pub fn closed_at(&self) -> Option<Millis> {
+        (self.state == IncidentState::Closed)
+            .then(|| self.history.iter().rev().find(|s| s.action == "close").map_or(self.reported_at, |s| s.at))
+    }
+
+    /// Whether it belongs to the live picture at `now`: open, or closed within
+    /// [`LIVE_AFTER_CLOSE_MS`].
+    pub fn is_live(&self, now: Millis) -> bool {
+        self.closed_at().is_none_or(|t| now - t < LIVE_AFTER_CLOSE_MS)
+    }
+}
+
 /// What kind of field unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

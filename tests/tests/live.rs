@@ -264,3 +264,43 @@ async fn consoles_subscribing_together_share_one_snapshot_and_each_is_brought_to
     }
     Ok(())
 }
+
+/// The live picture holds what is open and what was closed within a day: a subscription a
+/// day after an incident was closed no longer carries it, the server still gives it by
+/// number, and reopening it brings it back to the consoles that subscribed since.
+#[tokio::test]
+async fn an_incident_closed_a_day_ago_leaves_the_snapshot_and_is_given_by_number() -> anyhow::Result<()> {
+    use onegrid_protocol::{IncidentState, LIVE_AFTER_CLOSE_MS};
+    let server = TestServer::start().await?;
+    let mut desk = server.client("dev-city").await?;
+    let at = server.point_in_street(JIALIAN, 5);
+    let old = desk.report("0102", at).await?;
+    desk.ok(Command::Return(act(old, "非本辖区事项"))).await?;
+    desk.ok(Command::Close(act(old, "不予受理"))).await?;
+    let open = desk.report("0102", at).await?;
+    // Each subscription with its own layers, so that none is given another's snapshot.
+    let snapshot_ids = |snap: ServerMsg| match snap {
+        ServerMsg::Snapshot { incidents, .. } => incidents.iter().map(|i| i.id).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    let mut wall = server.client("dev-wall").await?;
+    let mut ids = snapshot_ids(wall.subscribe(&[Layer::Incidents]).await?);
+    ids.sort_unstable();
+    assert_eq!(ids, [old, open], "closed within the day: still in the picture");
+
+    server.clock.advance(LIVE_AFTER_CLOSE_MS);
+    let mut later = server.client("dev-wall").await?;
+    assert_eq!(snapshot_ids(later.subscribe(&[Layer::Incidents, Layer::Grid]).await?), [open], "a day on: gone");
+    let Ok(QueryResult::Incident { incident }) = desk.query(Query::Incident { id: old }).await? else {
+        anyhow::bail!("the closed incident by number")
+    };
+    assert_eq!(incident.state, IncidentState::Closed);
+
+    desk.ok(Command::Reopen(act(old, "群众反映问题复发"))).await?;
+    assert_eq!(later.incident_event(old, "reopen").await?.state, IncidentState::Reopened);
+    let mut third = server.client("dev-wall").await?;
+    let mut ids = snapshot_ids(third.subscribe(&[Layer::Incidents, Layer::Personnel]).await?);
+    ids.sort_unstable();
+    assert_eq!(ids, [old, open], "open again: back in the picture");
+    Ok(())
+}

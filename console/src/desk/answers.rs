@@ -20,6 +20,7 @@ pub(super) fn take_answers(
     mut said: MessageReader<NetNotice>,
     mut desk: ResMut<Desk>,
     mut intents: MessageWriter<Intent>,
+    mut fetched: MessageWriter<crate::live::FetchedIncident>,
 ) {
     for NetNotice { text, error } in said.read() {
         desk.notice(text.clone(), *error, None);
@@ -95,6 +96,9 @@ pub(super) fn take_answers(
                     desk.linked_cameras = Some((id, cameras.clone()));
                 }
                 (Some(Asked::Track(u)), QueryResult::Track { points, .. }) => desk.track = Some((u, points.clone())),
+                (Some(Asked::Incident(id)), QueryResult::Incident { incident }) if incident.id == id => {
+                    fetched.write(crate::live::FetchedIncident((**incident).clone()));
+                }
                 _ => {}
             },
             _ => {}
@@ -183,6 +187,7 @@ mod tests {
             .add_message::<Restored>()
             .add_message::<NetNotice>()
             .add_message::<Intent>()
+            .add_message::<crate::live::FetchedIncident>()
             .add_systems(Update, take_answers);
         let report = crate::testing::hotline_report();
         let restored = |req: &str, cmd: Command, written: bool| Restored {

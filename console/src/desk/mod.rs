@@ -171,6 +171,7 @@ enum Asked {
     Matched(IncidentId, String),
     Cameras(IncidentId),
     Track(UnitId),
+    Incident(IncidentId),
 }
 
 /// How much of the map a fly-to a selected incident or unit shows, metres: a street
@@ -212,6 +213,9 @@ pub struct Desk {
     pub retake: Vec<Report>,
     asked: HashMap<String, Asked>,
     last_selection: (Option<IncidentId>, Option<UnitId>),
+    /// An incident selected before it was held (asked for by number): the map flies to it
+    /// when it comes.
+    fly_when_held: Option<IncidentId>,
 }
 
 /// Notices kept.
@@ -342,6 +346,7 @@ impl Plugin for DeskPlugin {
             .add_message::<CommandFate>()
             .add_message::<Restored>()
             .add_message::<NetNotice>()
+            .add_message::<crate::live::FetchedIncident>()
             .init_resource::<CloseGuard>()
             // Registered by bevy's window plugin too; a headless desk has none.
             .add_message::<bevy::window::WindowCloseRequested>()
@@ -369,21 +374,35 @@ fn execute_intents(
     units: Query<(&UnitC, &UnitPos)>,
     span: Res<FocusSpan>,
 ) {
+    let proj = map.model.as_ref().map(|m| m.projection);
+    let half = span.0 / 2.0;
+    let fly_to_point = |view: &mut MapView, lonlat: [f64; 2]| {
+        if let Some(p) = proj {
+            let c = p.to_local(lonlat[0], lonlat[1]);
+            let b = Bounds { min: [c[0] - half, c[1] - half], max: [c[0] + half, c[1] + half] };
+            view.fly_to(&b, 0.5);
+        }
+    };
+    // An incident asked for by number, come since: the map flies to it, if still selected.
+    if let Some(id) = desk.fly_when_held
+        && let Some(i) = index.incidents.get(&id).and_then(|e| incidents.get(*e).ok())
+    {
+        desk.fly_when_held = None;
+        if selection.incident == Some(id) {
+            fly_to_point(&mut view, [i.0.location.x(), i.0.location.y()]);
+        }
+    }
     for intent in intents.read() {
-        let proj = map.model.as_ref().map(|m| m.projection);
-        let half = span.0 / 2.0;
-        let fly_to_point = |view: &mut MapView, lonlat: [f64; 2]| {
-            if let Some(p) = proj {
-                let c = p.to_local(lonlat[0], lonlat[1]);
-                let b = Bounds { min: [c[0] - half, c[1] - half], max: [c[0] + half, c[1] + half] };
-                view.fly_to(&b, 0.5);
-            }
-        };
         match intent {
             Intent::SelectIncident(id) => {
                 selection.incident = Some(*id);
+                desk.fly_when_held = None;
                 if let Some(i) = index.incidents.get(id).and_then(|e| incidents.get(*e).ok()) {
                     fly_to_point(&mut view, [i.0.location.x(), i.0.location.y()]);
+                } else if let Some(req) = send(&mut net, |req| ClientMsg::Query { req, q: Ask::Incident { id: *id } }) {
+                    // Not in the live picture (closed more than a day ago): asked for by number.
+                    desk.asked.insert(req, Asked::Incident(*id));
+                    desk.fly_when_held = Some(*id);
                 }
             }
             Intent::SelectUnit(id) => {

@@ -33,11 +33,6 @@ pub fn midnight_before(now: Millis) -> Millis {
     (now + CST_OFFSET_MS).div_euclid(day) * day - CST_OFFSET_MS
 }
 
-/// When the incident was closed, if it is closed.
-pub fn closed_at(i: &Incident) -> Option<Millis> {
-    (i.state == IncidentState::Closed).then(|| i.history.iter().rev().find(|s| s.action == "close").map_or(0, |s| s.at))
-}
-
 impl Figures {
     /// The figures over `incidents` at server time `now`.
     pub fn of<'a>(incidents: impl IntoIterator<Item = &'a Incident>, now: Millis) -> Self {
@@ -49,7 +44,7 @@ impl Figures {
                 f.open += 1;
                 f.overdue += usize::from(i.overdue);
                 f.escalated += usize::from(i.state == IncidentState::Escalated);
-            } else if closed_at(i).is_some_and(|t| t >= since) {
+            } else if i.closed_at().is_some_and(|t| t >= since) {
                 f.closed_today += 1;
                 on_time += usize::from(i.overdue_count == 0);
             }

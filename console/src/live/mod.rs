@@ -97,6 +97,11 @@ pub struct Selection {
     pub unit: Option<UnitId>,
 }
 
+/// An incident the desk asked the server for by number, one no longer in the live
+/// picture (closed more than a day ago): taken in as a change to it would be.
+#[derive(Message, Debug, Clone)]
+pub struct FetchedIncident(pub Incident);
+
 /// How long a new incident flashes, seconds.
 pub const FLASH_SECS: f64 = 6.0;
 
@@ -106,13 +111,48 @@ pub struct LivePlugin;
 impl Plugin for LivePlugin {
     fn build(&self, app: &mut App) {
         app.add_message::<ServerEvent>()
+            .add_message::<FetchedIncident>()
             .init_resource::<LiveIndex>()
             .init_resource::<CellTints>()
             .init_resource::<Feed>()
             .init_resource::<Selection>()
             .init_resource::<Ticker>()
             .init_resource::<Figures>()
-            .add_systems(Update, (apply_server, figures::update_figures, expire_fresh).chain());
+            .add_systems(Update, (apply_server, forget_closed, figures::update_figures, expire_fresh).chain());
+    }
+}
+
+/// How often, by the server's clock, the console looks for incidents to let go of.
+const FORGET_EVERY_MS: Millis = 60_000;
+
+/// Lets go of the incidents closed more than a day before the server's clock
+/// ([`LIVE_AFTER_CLOSE_MS`](onegrid_protocol::LIVE_AFTER_CLOSE_MS)), as a new subscription
+/// would not carry them, except the one selected: once a minute of the server's clock, and
+/// when the selection changes. A console left running for weeks held every incident
+/// closed since it started (Siming's simulated city closes 834 a day).
+fn forget_closed(
+    mut commands: Commands,
+    mut index: ResMut<LiveIndex>,
+    incidents: Query<&IncidentC>,
+    feed: Res<Feed>,
+    selection: Res<Selection>,
+    mut last: Local<Millis>,
+) {
+    let now = feed.server_now;
+    if (now - *last).abs() < FORGET_EVERY_MS && !selection.is_changed() {
+        return;
+    }
+    *last = now;
+    let gone: Vec<IncidentId> = index
+        .incidents
+        .iter()
+        .filter(|&(id, &e)| Some(*id) != selection.incident && incidents.get(e).is_ok_and(|c| !c.0.is_live(now)))
+        .map(|(id, _)| *id)
+        .collect();
+    for id in gone {
+        if let Some(e) = index.incidents.remove(&id) {
+            commands.entity(e).despawn();
+        }
     }
 }
 
@@ -128,8 +168,13 @@ pub fn apply_server(
     mut incidents: Query<&mut IncidentC>,
     mut units: Query<(&mut UnitC, &mut UnitPos)>,
     time: Res<Time>,
+    mut fetched: MessageReader<FetchedIncident>,
 ) {
     let now = time.elapsed_secs_f64();
+    // Asked for by number: held as any other, until let go of again.
+    for FetchedIncident(i) in fetched.read() {
+        upsert_incident(&mut commands, &mut index, &mut incidents, i.clone());
+    }
     for ServerEvent(msg) in events.read() {
         match msg {
             ServerMsg::Snapshot { seq, journal, at, incidents: inc, units: us, cameras, cells } => {

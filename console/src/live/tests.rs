@@ -124,6 +124,25 @@ fn a_snapshot_spawns_one_entity_per_incident_unit_and_camera() {
 }
 
 #[test]
+fn incidents_closed_a_day_before_the_servers_clock_are_let_go_but_not_the_selected_one() {
+    let mut app = app();
+    let closed = |id| incident(id, IncidentState::Closed);
+    let snap = snapshot(5, vec![closed(1), incident(2, IncidentState::Reported), closed(3)], vec![]);
+    send(&mut app, snap);
+    app.world_mut().resource_mut::<Selection>().incident = Some(3);
+    assert_eq!(count::<IncidentC>(&mut app), 3, "closed at 0, a second before the snapshot");
+    let at = |at| ServerMsg::Positions { at, units: vec![] };
+    send(&mut app, at(onegrid_protocol::LIVE_AFTER_CLOSE_MS - 1));
+    assert_eq!(count::<IncidentC>(&mut app), 3, "not yet a day");
+    send(&mut app, at(onegrid_protocol::LIVE_AFTER_CLOSE_MS + 60_000));
+    assert_eq!(incident_state(&mut app, 1), None, "a day on: let go");
+    assert_eq!(incident_state(&mut app, 2), Some(IncidentState::Reported), "open: kept");
+    assert_eq!(incident_state(&mut app, 3), Some(IncidentState::Closed), "selected: kept");
+    assert!(!app.world().resource::<LiveIndex>().incidents.contains_key(&1));
+    assert_eq!(app.world().resource::<Figures>().open, 1);
+}
+
+#[test]
 fn deltas_update_in_place_and_new_incidents_flash_and_tick() {
     let mut app = app();
     send(&mut app, snapshot(5, vec![incident(1, IncidentState::Reported)], vec![]));

@@ -143,13 +143,20 @@ pub fn search<'a>(
         }
     }
     let number = q.trim_start_matches('#').parse::<u64>().ok();
+    let mut held = false;
     for i in incidents {
         if Some(i.id) == number {
+            held = true;
             hits.push(Hit {
                 label: format!("事件 #{} {}", i.id, model.category_name(&i.category)),
                 intent: Intent::SelectIncident(i.id),
             });
         }
+    }
+    // One not held (closed more than a day ago, or never seen here): asked for by number.
+    // Only for "#…" or a number shorter than a cell code's first digits.
+    if let Some(id) = number.filter(|_| !held && (q.starts_with('#') || q.len() <= 7)) {
+        hits.push(Hit { label: format!("事件 #{id}（向服务器调取）"), intent: Intent::SelectIncident(id) });
     }
     for u in units {
         if u.name.contains(q) {
@@ -215,6 +222,10 @@ mod tests {
         assert!(labels("999901001002").iter().any(|l| l.contains("丁社区")));
         assert_eq!(labels("#42"), vec!["事件 #42 火灾隐患"]);
         assert!(labels("网格员5")[0].starts_with("人员"));
+        // A number not held here is asked for.
+        assert_eq!(labels("#77"), vec!["事件 #77（向服务器调取）"]);
+        assert_eq!(search("#77", &m, inc.iter(), us.iter())[0].intent, Intent::SelectIncident(77));
+        assert!(!labels("99990100100299").iter().any(|l| l.contains("调取")), "a cell code is not a number to ask");
         assert!(labels("不存在").is_empty());
         let hit = &search("#42", &m, inc.iter(), us.iter())[0];
         assert_eq!(hit.intent, Intent::SelectIncident(42));

@@ -35,8 +35,12 @@ impl Engine {
     fn snapshot(&self, published: &Published, filter: &Filter) -> ServerMsg {
         let world = &published.world;
         let layers = filter.layers;
+        let now = self.clock.now();
+        // The live picture: open incidents and those closed within a day; older ones are
+        // asked for by number.
         let incidents = if layers.has(Layer::Incidents) {
-            world.incidents.values().filter(|i| filter.sees(&i.placement, i.location)).cloned().collect()
+            let live = world.incidents.values().filter(|i| i.is_live(now));
+            live.filter(|i| filter.sees(&i.placement, i.location)).cloned().collect()
         } else {
             Vec::new()
         };
@@ -74,7 +78,7 @@ impl Engine {
         ServerMsg::Snapshot {
             seq: world.seq,
             journal: self.journal_id().to_owned(),
-            at: self.clock.now(),
+            at: now,
             incidents,
             units,
             cameras,
