@@ -1,12 +1,13 @@
 //! OneGrid's benchmarks: each figure is a ratio against a baseline measured in the same run.
 //!
-//! `cargo bench -p onegrid-server --bench onegrid -- [spatial|journal|keys|fanout|latency|memory|map|storm|all]`
+//! `cargo bench -p onegrid-server --bench onegrid -- [spatial|journal|keys|fanout|latency|memory|map|storm|history|all]`
 //!
 //! Everything runs on this machine over loopback; load generators share the cores with the
 //! server, in the real path and in the baseline alike.
 
 mod common;
 mod fanout;
+mod history;
 mod journal;
 mod latency;
 mod mapanswer;
@@ -45,6 +46,9 @@ fn main() -> anyhow::Result<()> {
     }
     if all || what == "storm" {
         storm::run()?;
+    }
+    if all || what == "history" {
+        history::run()?;
     }
     Ok(())
 }
