@@ -136,6 +136,11 @@ pub struct Client {
 pub const WAIT: Duration = Duration::from_secs(10);
 
 impl Client {
+    /// A client over `ws`, before its hello.
+    fn over(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
+        Client { ws, inbox: Vec::new(), next_req: 0, seq: 0, journal: String::new(), map: None, part_digests: vec![] }
+    }
+
     /// Connects without saying hello.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         // Frames up to the protocol's largest, as the console reads them (a whole city's map).
@@ -143,15 +148,7 @@ impl Client {
             .max_message_size(Some(onegrid_protocol::validate::MAX_SERVER_FRAME_BYTES))
             .max_frame_size(Some(onegrid_protocol::validate::MAX_SERVER_FRAME_BYTES));
         let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await.context("connect")?;
-        Ok(Client {
-            ws,
-            inbox: Vec::new(),
-            next_req: 0,
-            seq: 0,
-            journal: String::new(),
-            map: None,
-            part_digests: vec![],
-        })
+        Ok(Client::over(ws))
     }
 
     /// Connects with a small socket receive buffer, so that a client that stops reading
@@ -162,15 +159,7 @@ impl Client {
         socket.set_recv_buffer_size(rcvbuf)?;
         let stream = socket.connect(addr).await?;
         let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)).await.context("handshake")?;
-        Ok(Client {
-            ws,
-            inbox: Vec::new(),
-            next_req: 0,
-            seq: 0,
-            journal: String::new(),
-            map: None,
-            part_digests: vec![],
-        })
+        Ok(Client::over(ws))
     }
 
     /// Connects and authenticates.
