@@ -130,6 +130,29 @@ pub fn run() -> anyhow::Result<()> {
         line("snapshot now, kB", &format!("{:.0}", text.len() as f64 / 1e3));
         line("snapshot now / before, bytes", &format!("{:.3}x", text.len() as f64 / before as f64));
         running.shutdown().await;
+
+        // What the week costs a restart: the server rebuilds its world from every event of
+        // the journal (not bounded yet), against starting on an empty journal.
+        let start = |dir: std::path::PathBuf| async move {
+            let mut config = Config::new(map_dir(), dir);
+            config.clock = Clock::manual(1_800_000_000_000);
+            let t = std::time::Instant::now();
+            let running = onegrid_server::start(config).await?;
+            let took = t.elapsed().as_secs_f64();
+            running.shutdown().await;
+            anyhow::Ok(took)
+        };
+        let empty = data_dir()?;
+        let (mut with_week, mut without) = (vec![], vec![]);
+        for _ in 0..3 {
+            with_week.push(start(data.path().to_owned()).await?);
+            without.push(start(empty.path().to_owned()).await?);
+        }
+        with_week.sort_by(f64::total_cmp);
+        without.sort_by(f64::total_cmp);
+        line("restart on an empty journal (median of 3), ms", &format!("{:.0}", without[1] * 1e3));
+        line("restart on the week's journal (median of 3), ms", &format!("{:.0}", with_week[1] * 1e3));
+        line("restart, week / empty", &format!("{:.2}x", with_week[1] / without[1]));
         anyhow::Ok(())
     })
 }
