@@ -253,6 +253,13 @@ async fn consoles_subscribing_together_share_one_snapshot_and_each_is_brought_to
     };
     assert!(seq > built);
     assert_eq!(incidents.iter().map(|i| i.id).collect::<Vec<_>>(), [id]);
+    // Sharing that one, a console without the personnel layer is sent no positions.
+    let mut fourth = server.client("dev-wall").await?;
+    let ServerMsg::Snapshot { seq: shared, .. } = fourth.subscribe(&[Layer::Incidents]).await? else { unreachable!() };
+    assert_eq!(shared, seq, "shared");
+    desk.ok(position(9, server.point_in_street(XIAGANG, 41))).await?;
+    let heard = tokio::time::timeout(std::time::Duration::from_millis(500), fourth.wait_for(moved)).await;
+    assert!(heard.is_err(), "no positions without the personnel layer: {heard:?}");
 
     // Too old to share, the kept snapshots are let go without waiting for another client.
     let engine = &server.running.engine;

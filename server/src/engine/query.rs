@@ -174,8 +174,12 @@ impl Engine {
         self.snapshot_frames(&published, filter, false)
     }
 
-    /// The latest position of every unit `filter` sees, as one frame.
+    /// The latest position of every unit `filter` sees, as one frame; none for a filter
+    /// without the personnel layer.
     pub fn full_positions(&self, filter: &Filter) -> Option<Out> {
+        if !filter.layers.personnel() {
+            return None;
+        }
         let all = lock(&self.live.board).all();
         super::board::encode_positions(self.clock.now(), &all, |m| filter.sees_unit(&m.home, Some(m.fix.at)))
             .map(|(text, _)| Out::text(None, text.into()))
