@@ -33,6 +33,13 @@ mod testing {
             held_ms: 0,
         }
     }
+
+    /// The map a measuring test loads: `ONEGRID_BENCH_MAP`, else the default city.
+    pub fn bench_map_dir() -> std::path::PathBuf {
+        std::env::var("ONEGRID_BENCH_MAP")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen"))
+    }
 }
 
 use bevy::prelude::*;

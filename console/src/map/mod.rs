@@ -547,9 +547,7 @@ pub(crate) mod tests {
     #[test]
     #[ignore]
     fn map_arrival_frame() {
-        let dir = std::env::var("ONEGRID_BENCH_MAP")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen"));
+        let dir = crate::testing::bench_map_dir();
         let map = onegrid_server::city::load(&dir).expect("a map").map.decode().expect("decodes");
         println!("map {}: {} cells", dir.display(), map.cells.len());
         let (mut on, mut off) = (vec![], vec![]);

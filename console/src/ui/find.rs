@@ -257,9 +257,7 @@ mod tests {
     #[test]
     #[ignore]
     fn search_cost() {
-        let dir = std::env::var("ONEGRID_BENCH_MAP")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../maps/xiamen"));
+        let dir = crate::testing::bench_map_dir();
         let city = onegrid_server::city::load(&dir).expect("a map");
         let m = MapModel::new(&city.map.decode().expect("decodes"));
         let us: Vec<_> = city
