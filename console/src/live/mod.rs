@@ -178,9 +178,13 @@ pub fn apply_server(
     for ServerEvent(msg) in events.read() {
         match msg {
             ServerMsg::Snapshot { seq, journal, at, incidents: inc, units: us, cameras, cells } => {
+                // The same server's clock never goes back: a snapshot shared with consoles
+                // that subscribed before this one is up to two seconds old. Another
+                // journal's clock starts anew.
+                let same = feed.journal.as_ref() == Some(journal);
+                feed.server_now = if same { feed.server_now.max(*at) } else { *at };
                 feed.journal = Some(journal.clone());
                 feed.seq = *seq;
-                feed.server_now = *at;
                 feed.snapshots += 1;
                 reconcile_incidents(&mut commands, &mut index, &mut incidents, inc);
                 reconcile_units(&mut commands, &mut index, &mut units, us);

@@ -124,6 +124,22 @@ fn a_snapshot_spawns_one_entity_per_incident_unit_and_camera() {
 }
 
 #[test]
+fn the_servers_clock_never_goes_back_for_a_shared_snapshot_but_starts_anew_with_another_journal() {
+    let mut app = app();
+    send(&mut app, snapshot(5, vec![], vec![]));
+    send(&mut app, ServerMsg::Positions { at: 3_000, units: vec![] });
+    // A snapshot built a moment before (shared with consoles that subscribed earlier).
+    send(&mut app, snapshot(6, vec![], vec![]));
+    assert_eq!(app.world().resource::<Feed>().server_now, 3_000);
+    let mut other = snapshot(1, vec![], vec![]);
+    if let ServerMsg::Snapshot { journal, .. } = &mut other {
+        *journal = "another".into();
+    }
+    send(&mut app, other);
+    assert_eq!(app.world().resource::<Feed>().server_now, 1_000, "another server's clock");
+}
+
+#[test]
 fn incidents_closed_a_day_before_the_servers_clock_are_let_go_but_not_the_selected_one() {
     let mut app = app();
     let closed = |id| incident(id, IncidentState::Closed);
