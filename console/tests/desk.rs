@@ -164,7 +164,8 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
 
 /// A console holds incidents closed within a day, as a new subscription would; one closed
 /// longer ago is let go of, and selecting it by number (the search offers it) asks the
-/// server for it, which is held and selected again.
+/// server for it, which is held and selected again; a number the server never gave is
+/// said to be unknown, in words.
 #[test]
 fn an_incident_closed_a_day_ago_is_let_go_and_asked_for_again_by_number() {
     let rt = common::runtime();
@@ -194,6 +195,10 @@ fn an_incident_closed_a_day_ago_is_let_go_and_asked_for_again_by_number() {
         incident(app, old).is_some_and(|i| i.state == IncidentState::Closed)
             && app.world().resource::<Selection>().incident == Some(old)
     });
+    // A number the server never gave: said in words.
+    app.world_mut().write_message(Intent::SelectIncident(99_999));
+    let words = notice_with(&mut app, "调取事件 #99999 失败");
+    assert!(words.contains("事件、单位或类别不存在"), "{words}");
     rt.block_on(server.shutdown());
 }
 

@@ -82,8 +82,15 @@ pub(super) fn take_answers(
                 if let Some(i) = desk.pending.iter().position(|p| &p.req == req) {
                     let p = desk.pending.remove(i);
                     desk.failed(p, format!("被拒绝 — {}（{message}）", refusal_words(*code)));
-                } else if desk.asked.remove(req).is_some() {
-                    desk.notice(format!("查询失败：{message}"), true, None);
+                } else if let Some(asked) = desk.asked.remove(req) {
+                    let words = refusal_words(*code);
+                    match asked {
+                        Asked::Incident(id) => {
+                            desk.fly_when_held = desk.fly_when_held.filter(|f| *f != id);
+                            desk.notice(format!("调取事件 #{id} 失败 — {words}（{message}）"), true, Some(id));
+                        }
+                        _ => desk.notice(format!("查询失败 — {words}（{message}）"), true, None),
+                    }
                 }
             }
             ServerMsg::Error { req: None, message, .. } => desk.notice(format!("服务器：{message}"), true, None),
