@@ -23,6 +23,13 @@ pub struct Built {
     frame: Arc<SharedSnapshot>,
 }
 
+impl Built {
+    /// Whether it is young enough to share.
+    fn fresh(&self) -> bool {
+        self.when.elapsed() < SHARE_SNAPSHOT_FOR
+    }
+}
+
 /// Whether the ring holds every change after `seq` (or `seq` is the published one).
 fn ring_reaches(published: &Published, seq: u64) -> bool {
     let now = published.world.seq;
@@ -139,8 +146,8 @@ impl Engine {
     /// consoles, or a centre's after a power cut, subscribing together with the same
     /// filter then cost one snapshot, encoded and compressed once.
     fn snapshot_frames(&self, published: &Published, filter: &Filter, with_deltas: bool) -> (Vec<Out>, bool) {
-        self.expire_snapshots();
         let mut built = lock(&self.live.snapshots);
+        built.retain(|_, b| b.fresh());
         if let Some(b) = built.get(&filter.key)
             && ring_reaches(published, b.seq)
             && (with_deltas || b.seq == published.world.seq)
@@ -157,7 +164,7 @@ impl Engine {
 
     /// Lets go of the kept snapshots too old to share.
     pub fn expire_snapshots(&self) {
-        lock(&self.live.snapshots).retain(|_, b| b.when.elapsed() < SHARE_SNAPSHOT_FOR);
+        lock(&self.live.snapshots).retain(|_, b| b.fresh());
     }
 
     /// How many snapshots are kept for sharing.
