@@ -112,6 +112,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     tasks.push(tokio::spawn(run_overdue(engine.clone(), stop_rx.clone())));
     tasks.push(tokio::spawn(run_position_pump(engine.clone(), config.position_window, stop_rx.clone())));
     tasks.push(tokio::spawn(crate::engine::run_snapshot_expiry(engine.clone(), stop_rx.clone())));
+    tasks.push(tokio::spawn(crate::engine::run_housekeeping(engine.clone(), stop_rx.clone())));
     if let Some(profile) = config.simulate.clone() {
         tasks.push(tokio::spawn(sim::run(engine.clone(), profile, stop_rx.clone())));
     }
@@ -132,6 +133,10 @@ impl Running {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The next start then replays nothing.
+        if let Err(r) = self.engine.checkpoint(true).await {
+            tracing::warn!("no checkpoint at shutdown: {}", r.message);
         }
         self.engine.shutdown_journal();
     }

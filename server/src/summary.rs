@@ -1,6 +1,6 @@
-//! The live one-line summary the server prints: clients, incidents by state, overdue,
-//! position updates per second, journal commits, and commands refused because the journal
-//! was saturated (shown once there are any).
+//! The live one-line summary the server prints: clients, incidents by state, overdue, closed
+//! in the last day, position updates per second, journal commits, and commands refused
+//! because the journal was saturated (shown once there are any).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -9,9 +9,12 @@ use crate::engine::Engine;
 
 /// One summary line.
 pub fn line(engine: &Engine, updates_per_s: f64) -> String {
+    let now = engine.clock.now();
     let (states, overdue, closed) = engine.with_published(|p| {
         let overdue = p.world.incidents.values().filter(|i| i.overdue && i.state.is_open()).count();
-        let closed = p.world.incidents.values().filter(|i| !i.state.is_open()).count();
+        // The world holds a week of closed incidents: the line says the last day's.
+        let day = |t: onegrid_protocol::Millis| now - t < onegrid_protocol::LIVE_AFTER_CLOSE_MS;
+        let closed = p.world.incidents.values().filter(|i| i.closed_at().is_some_and(day)).count();
         (p.world.counts_by_state(), overdue, closed)
     });
     let by_state: Vec<String> = states.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -20,7 +23,7 @@ pub fn line(engine: &Engine, updates_per_s: f64) -> String {
         n => format!(" | refused {n} (journal saturated)"),
     };
     format!(
-        "clients {} | open: {} | overdue {} | closed {} | positions {:.0}/s | journal {} commits{overloaded}",
+        "clients {} | open: {} | overdue {} | closed in 24 h {} | positions {:.0}/s | journal {} commits{overloaded}",
         engine.live.hub.len(),
         if by_state.is_empty() { "none".into() } else { by_state.join(", ") },
         overdue,

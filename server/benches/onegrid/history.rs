@@ -1,9 +1,13 @@
-//! What a week of history costs a subscription: Siming's simulated rate of 834 incidents a
-//! day, each reported, returned and closed through a real server, over a week of the
-//! server's (manual) clock, then a subscription to the incidents layer. Baseline in the same
-//! run: the snapshot a subscription carried before the live picture was bounded, every
-//! incident ever closed, measured as the same snapshot with every incident the server gives
-//! by number put back in.
+//! What weeks of history cost: Siming's simulated rate of 834 incidents a day, each
+//! reported, returned and closed through a real server, over three weeks of the server's
+//! (manual) clock, archiving once a simulated day as its housekeeping would; then
+//! - a subscription to the incidents layer, against the snapshot it carried before the live
+//!   picture was bounded (the same snapshot with every incident the server gives by number
+//!   put back in: every incident ever closed);
+//! - the server's world, against the world it held before archiving (every incident ever
+//!   reported, the same incidents given by number);
+//! - restarts: from the checkpoint written at shutdown, against replaying every event of the
+//!   journal (the same journal with its checkpoint removed), and an empty journal.
 
 use futures_util::{SinkExt, StreamExt};
 use geo_types::Point;
@@ -16,7 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::common::{Ws, data_dir, line, map_dir};
 
 const PER_DAY: u64 = 834;
-const DAYS: u64 = 7;
+const DAYS: u64 = 21;
 
 async fn hello(url: &str, token: &str) -> anyhow::Result<Ws> {
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
@@ -95,7 +99,11 @@ pub fn run() -> anyhow::Result<()> {
             }
             ids.push(id);
             clock.advance(step);
+            if (n + 1) % PER_DAY == 0 {
+                running.engine.archive_closed().await.map_err(|r| anyhow::anyhow!(r.message))?;
+            }
         }
+        let held: Vec<Incident> = running.engine.with_world(|w| w.incidents.values().cloned().collect());
 
         let mut wall = hello(&url, "dev-wall").await?;
         let sub = ClientMsg::Subscribe { layers: vec![Layer::Incidents], area: None, resume: None };
@@ -121,38 +129,63 @@ pub fn run() -> anyhow::Result<()> {
         }
         let mut before: ServerMsg = serde_json::from_str(&text)?;
         if let ServerMsg::Snapshot { incidents, .. } = &mut before {
-            *incidents = all;
+            *incidents = all.clone();
         }
+        let world_before = serde_json::to_string(&all)?.len();
+        let world_now = serde_json::to_string(&held)?.len();
         let before = serde_json::to_string(&before)?.len();
-        line("incidents closed over the week", &format!("{}", ids.len()));
+        line("incidents closed over the three weeks", &format!("{}", ids.len()));
         line("in the snapshot now (closed within a day)", &format!("{}", live.len()));
         line("snapshot before (every incident ever closed), kB", &format!("{:.0}", before as f64 / 1e3));
         line("snapshot now, kB", &format!("{:.0}", text.len() as f64 / 1e3));
         line("snapshot now / before, bytes", &format!("{:.3}x", text.len() as f64 / before as f64));
+        line("incidents in the server's world before (every one reported)", &format!("{}", all.len()));
+        line("incidents in the server's world now (open, closed within a week)", &format!("{}", held.len()));
+        line("the world's incidents before, kB of JSON", &format!("{:.0}", world_before as f64 / 1e3));
+        line("the world's incidents now, kB of JSON", &format!("{:.0}", world_now as f64 / 1e3));
+        line("world now / before, bytes", &format!("{:.3}x", world_now as f64 / world_before as f64));
+        let events = running.engine.with_world(|w| w.seq);
         running.shutdown().await;
 
-        // What the week costs a restart: the server rebuilds its world from every event of
-        // the journal (not bounded yet), against starting on an empty journal.
+        // What the weeks cost a restart: from the checkpoint written at shutdown, against
+        // replaying every event (a copy of the journal without its checkpoint) and against
+        // an empty journal. The clock a day on, so that nothing is left to archive.
         let start = |dir: std::path::PathBuf| async move {
             let mut config = Config::new(map_dir(), dir);
-            config.clock = Clock::manual(1_800_000_000_000);
+            config.clock = Clock::manual(1_800_000_000_000 + (DAYS as i64 + 1) * 86_400_000);
             let t = std::time::Instant::now();
             let running = onegrid_server::start(config).await?;
             let took = t.elapsed().as_secs_f64();
+            let held = running.engine.with_world(|w| w.incidents.len());
             running.shutdown().await;
-            anyhow::Ok(took)
+            anyhow::Ok((took, held))
         };
+        let replay = data_dir()?;
+        for f in std::fs::read_dir(data.path())? {
+            let f = f?;
+            std::fs::copy(f.path(), replay.path().join(f.file_name()))?;
+        }
         let empty = data_dir()?;
-        let (mut with_week, mut without) = (vec![], vec![]);
+        let (mut from_checkpoint, mut from_first, mut without) = (vec![], vec![], vec![]);
         for _ in 0..3 {
-            with_week.push(start(data.path().to_owned()).await?);
+            // Each start writes a checkpoint at shutdown: removed again before each.
+            rusqlite::Connection::open(replay.path().join("journal.sqlite"))?.execute("DELETE FROM checkpoints", [])?;
+            from_first.push(start(replay.path().to_owned()).await?);
+            from_checkpoint.push(start(data.path().to_owned()).await?);
             without.push(start(empty.path().to_owned()).await?);
         }
-        with_week.sort_by(f64::total_cmp);
-        without.sort_by(f64::total_cmp);
-        line("restart on an empty journal (median of 3), ms", &format!("{:.0}", without[1] * 1e3));
-        line("restart on the week's journal (median of 3), ms", &format!("{:.0}", with_week[1] * 1e3));
-        line("restart, week / empty", &format!("{:.2}x", with_week[1] / without[1]));
+        anyhow::ensure!(from_first[0].1 == from_checkpoint[0].1, "the same world either way");
+        let median = |v: &mut Vec<(f64, usize)>| {
+            v.sort_by(|a, b| a.0.total_cmp(&b.0));
+            v[1].0
+        };
+        let (c, f, e) = (median(&mut from_checkpoint), median(&mut from_first), median(&mut without));
+        line("events in the journal", &format!("{events}"));
+        line("restart on an empty journal (median of 3), ms", &format!("{:.0}", e * 1e3));
+        line("restart replaying every event (median of 3), ms", &format!("{:.0}", f * 1e3));
+        line("restart from the checkpoint (median of 3), ms", &format!("{:.0}", c * 1e3));
+        line("restart, checkpoint / every event", &format!("{:.2}x", c / f));
+        line("restart beyond an empty journal's, checkpoint / every event", &format!("{:.2}x", (c - e) / (f - e)));
         anyhow::Ok(())
     })
 }

@@ -36,10 +36,17 @@ use crate::spatial::CameraIndex;
 use crate::world::{Actor, Refusal, WorldState, decide, decide::may_move};
 use board::{Board, Fix};
 pub use query::{Built, SHARE_SNAPSHOT_FOR};
-pub use tasks::{run_overdue, run_position_pump, run_snapshot_expiry};
+pub use tasks::{run_housekeeping, run_overdue, run_position_pump, run_snapshot_expiry};
 
 /// Events kept in memory for resuming clients, by default.
 pub const RING: usize = 20_000;
+/// Days after closing that an incident leaves the world for the archive, by default.
+pub const ARCHIVE_AFTER_DAYS: u64 = 7;
+/// Incidents archived by one event at most.
+pub const ARCHIVE_BATCH: usize = 2_000;
+/// Events between two checkpoints of the world, by default: replaying as many at start
+/// takes about a tenth of a second.
+pub const CHECKPOINT_EVERY: u64 = 20_000;
 
 /// Sizes of the engine's bounded buffers.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +61,11 @@ pub struct Limits {
     pub write_stall: std::time::Duration,
     /// How long field units' track points are kept in the journal (before the newest).
     pub keep_tracks: std::time::Duration,
+    /// How long after closing an incident leaves the world for the journal's archive
+    /// (server clock; at least [`LIVE_AFTER_CLOSE_MS`](onegrid_protocol::LIVE_AFTER_CLOSE_MS)).
+    pub archive_after: std::time::Duration,
+    /// Events after which a new checkpoint of the world is written.
+    pub checkpoint_every: u64,
 }
 
 impl Default for Limits {
@@ -64,6 +76,8 @@ impl Default for Limits {
             journal_queue: crate::journal::QUEUE,
             write_stall: std::time::Duration::from_secs(30),
             keep_tracks: std::time::Duration::from_secs(31 * 86_400),
+            archive_after: std::time::Duration::from_secs(ARCHIVE_AFTER_DAYS * 86_400),
+            checkpoint_every: CHECKPOINT_EVERY,
         }
     }
 }
@@ -100,6 +114,8 @@ pub struct Published {
 struct Core {
     world: WorldState,
     keys: keys::Keys,
+    /// The sequence number of the last checkpoint written (or read at start).
+    checkpointed: u64,
 }
 
 /// A command accepted and on its way to disk.
@@ -147,6 +163,8 @@ pub struct Engine {
     pub cameras: CameraIndex,
     core: Mutex<Core>,
     journal: Journal,
+    archive: crate::journal::Archive,
+    limits: Limits,
     system: UserInfo,
     /// Position updates applied.
     pub positions: std::sync::atomic::AtomicU64,
@@ -200,20 +218,34 @@ impl Engine {
     ) -> Result<Arc<Engine>, JournalError> {
         std::fs::create_dir_all(data_dir).map_err(|e| JournalError::Storage(format!("{}: {e}", data_dir.display())))?;
         let keys_since = clock.now() - onegrid_protocol::validate::KEY_RETENTION_MS;
-        let (store, recovered) =
-            Journal::open(&data_dir.join("journal.sqlite"), &city.manifest.code, &city.manifest.profile, keys_since)?;
+        // A held report is dated back by the client's hold, in the server's clock (which may
+        // have run at another scale when it was written: a day's margin at least).
+        let backdated = ((f64::from(MAX_BACKDATE_MS) * clock.factor()).ceil() as Millis)
+            .max(onegrid_protocol::validate::KEY_RETENTION_MS);
+        let (store, recovered) = Journal::open(
+            &data_dir.join("journal.sqlite"),
+            &city.manifest.code,
+            &city.manifest.profile,
+            (keys_since, backdated),
+        )?;
         let units = roster_units(&city);
-        let mut world = WorldState::new(units);
+        let checkpointed = recovered.checkpoint.as_ref().map_or(0, |c| c.seq);
+        let mut world = match recovered.checkpoint {
+            Some(c) => WorldState::restore(units, c),
+            None => WorldState::new(units),
+        };
         for (seq, event) in &recovered.events {
             world.apply(*seq, event);
         }
         let keys = keys::Keys::new(recovered.keys);
         tracing::info!(
+            checkpoint = checkpointed,
             events = recovered.events.len(),
             incidents = world.incidents.len(),
             keys = keys.len(),
             "rebuilt state from the journal"
         );
+        let archive = crate::journal::Archive::open(&data_dir.join("journal.sqlite"))?;
         let board = Board::new(
             city.metric,
             city.cells.extent(),
@@ -256,8 +288,10 @@ impl Engine {
             clock,
             users,
             cameras,
-            core: Mutex::new(Core { world, keys }),
+            core: Mutex::new(Core { world, keys, checkpointed }),
             journal,
+            archive,
+            limits,
             system: system_user(),
             positions: Default::default(),
             overloaded: Default::default(),
@@ -347,12 +381,16 @@ impl Engine {
         };
         let first_seq = core.world.seq + 1;
         let mut incident = None;
+        let mut archive = Vec::new();
         for (i, e) in events.iter().enumerate() {
+            if let crate::world::Event::Archived { ids, .. } = e {
+                archive.extend(ids.iter().filter_map(|id| core.world.incidents.get(id).cloned()));
+            }
             core.world.apply(first_seq + i as u64, e);
             incident = match e {
                 crate::world::Event::Reported { incident } => Some(incident.id),
                 crate::world::Event::Stepped { id, .. } | crate::world::Event::Overdue { id, .. } => Some(*id),
-                crate::world::Event::UnitStatus { .. } => incident,
+                crate::world::Event::UnitStatus { .. } | crate::world::Event::Archived { .. } => incident,
             };
         }
         let seq = core.world.seq;
@@ -363,7 +401,7 @@ impl Engine {
             Box::new(k)
         });
         let (done, rx) = oneshot::channel();
-        permit.send(Job::Events { first_seq, events, key, done });
+        permit.send(Job::Events { first_seq, events, key, archive, done });
         Ok(Pending { done: rx, seq: Some(seq), incident, repeated: false })
     }
 
@@ -416,6 +454,55 @@ impl Engine {
                 0
             }
         }
+    }
+
+    /// Takes the incidents closed longer ago than the archive age out of the world, into
+    /// the journal's archive, by one event (at most [`ARCHIVE_BATCH`] at a time); returns how
+    /// many, once durable. They stay given by number (`incident` query) from the archive.
+    pub async fn archive_closed(&self) -> Result<usize, Refusal> {
+        let now = self.clock.now();
+        let age = i64::try_from(self.limits.archive_after.as_millis()).unwrap_or(i64::MAX);
+        let before = now.saturating_sub(age.max(onegrid_protocol::LIVE_AFTER_CLOSE_MS));
+        let (n, pending) = {
+            let mut core = lock(&self.core);
+            let ids = core.world.closed_before(before, ARCHIVE_BATCH);
+            if ids.is_empty() {
+                return Ok(0);
+            }
+            (ids.len(), self.commit(&mut core, vec![crate::world::Event::Archived { ids, at: now }], None)?)
+        };
+        pending.durable().await?;
+        Ok(n)
+    }
+
+    /// Writes a checkpoint of the world when [`Limits::checkpoint_every`] events (or, with
+    /// `always`, any) have passed since the last; returns once it is durable, with the
+    /// sequence number it was taken at. Taken of the published world (on disk, so never
+    /// ahead of the journal), copied under its lock and encoded after.
+    pub async fn checkpoint(&self, always: bool) -> Result<Option<u64>, Refusal> {
+        let due = |seq: u64, last: u64| seq > last && (always || seq - last >= self.limits.checkpoint_every);
+        let last = lock(&self.core).checkpointed;
+        let checkpoint = self.with_published(|p| due(p.world.seq, last).then(|| p.world.checkpoint()));
+        let Some(checkpoint) = checkpoint else { return Ok(None) };
+        let seq = checkpoint.seq;
+        let body = tokio::task::spawn_blocking(move || serde_json::to_string(&checkpoint))
+            .await
+            .map_err(|e| Refusal { code: ErrorCode::Internal, message: e.to_string() })?
+            .map_err(|e| Refusal { code: ErrorCode::Internal, message: e.to_string() })?;
+        let Some(permit) = self.journal.try_reserve() else {
+            return Err(self.journal_refusal());
+        };
+        let (done, rx) = oneshot::channel();
+        permit.send(Job::Checkpoint { seq, at: self.clock.now(), body, done });
+        Pending { done: rx, seq: Some(seq), incident: None, repeated: false }.durable().await?;
+        let mut core = lock(&self.core);
+        core.checkpointed = core.checkpointed.max(seq);
+        Ok(Some(seq))
+    }
+
+    /// Incident `id` from the journal's archive, if it was archived.
+    pub fn archived(&self, id: IncidentId) -> Result<Option<onegrid_protocol::Incident>, Refusal> {
+        self.archive.get(id).map_err(|e| Refusal { code: ErrorCode::Internal, message: e.to_string() })
     }
 
     /// A unit's last known position.

@@ -286,11 +286,15 @@ impl Engine {
                 }
             }
             Query::Incident { id } => {
-                let published = self.live.published.read().unwrap_or_else(|e| e.into_inner());
-                match published.world.incidents.get(id) {
-                    Some(i) if user.scope.contains(&i.placement) => {
-                        Ok(QueryResult::Incident { incident: Box::new(i.clone()) })
-                    }
+                let held = self.with_published(|p| p.world.incidents.get(id).cloned());
+                // One the published world no longer holds was archived, and its archive
+                // row committed, before the publisher let it go.
+                let found = match held {
+                    Some(i) => Some(i),
+                    None => self.archived(*id)?,
+                };
+                match found {
+                    Some(i) if user.scope.contains(&i.placement) => Ok(QueryResult::Incident { incident: Box::new(i) }),
                     Some(_) => refuse(ErrorCode::OutOfScope, format!("incident {id} is outside your scope")),
                     None => refuse(ErrorCode::NotFound, format!("no incident {id}")),
                 }

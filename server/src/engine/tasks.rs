@@ -1,4 +1,5 @@
-//! The engine's own tasks: the overdue clock and the position pump.
+//! The engine's own tasks: the overdue clock, the position pump, the expiry of shared
+//! snapshots, and the world's housekeeping (archive and checkpoints).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,43 @@ pub async fn run_overdue(engine: Arc<Engine>, mut stop: tokio::sync::watch::Rece
         tokio::select! {
             _ = engine.clock.sleep_until(next, 1_000) => {}
             _ = stop.changed() => return,
+        }
+    }
+}
+
+/// How often the housekeeping task looks for incidents to archive and checkpoints due.
+pub const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
+
+/// Keeps the world bounded and its restart short: once a minute, archives the incidents
+/// closed longer ago than the archive age and writes a checkpoint when enough events have
+/// passed since the last. A failure (the journal full or failed) is logged and tried again
+/// at the next round.
+pub async fn run_housekeeping(engine: Arc<Engine>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+        // Archives in batches until none is due: a server started on a long journal
+        // catches up at once, not a batch a minute.
+        loop {
+            match engine.archive_closed().await {
+                Ok(super::ARCHIVE_BATCH) => continue,
+                Ok(0) => break,
+                Ok(n) => {
+                    tracing::info!(incidents = n, "archived incidents closed long ago");
+                    break;
+                }
+                Err(r) => {
+                    tracing::warn!("archiving postponed: {}", r.message);
+                    break;
+                }
+            }
+        }
+        match engine.checkpoint(false).await {
+            Ok(Some(seq)) => tracing::info!(seq, "wrote a checkpoint of the world"),
+            Ok(None) => {}
+            Err(r) => tracing::warn!("checkpoint postponed: {}", r.message),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! `synchronous=FULL` (one fsync of the WAL for the whole batch: group commit), hands the
 //! batch's events to the publisher, and only then answers each job.
 //!
-//! On-disk format (version 1, in table `meta` as `format`):
+//! On-disk format (version 2, in table `meta` as `format`):
 //! - `events(seq INTEGER PRIMARY KEY, at INTEGER, body TEXT, key TEXT)`: one row per event,
 //!   `body` the event's JSON (`world::Event`). Sequence numbers are dense and start at 1.
 //!   `key` (NULL but on the last event of a command sent with an idempotency key):
@@ -18,13 +18,23 @@
 //! - `tracks(unit INTEGER, at INTEGER, lon REAL, lat REAL)`: downsampled position tracks,
 //!   kept for a retention (31 days by default, `--keep-tracks-days`) before the newest
 //!   point: a whole city's 11,000 field units may leave tens of millions of points a day.
+//! - `archive(id INTEGER PRIMARY KEY, closed_at INTEGER, body TEXT)`: incidents closed long
+//!   enough ago to leave the world (the `archived` event, written in the same transaction),
+//!   each as it was then (JSON, `Incident`); the `incident` query reads them from here.
+//! - `checkpoints(seq INTEGER PRIMARY KEY, at INTEGER, body TEXT)`: the newest checkpoint of
+//!   the world (`world::Checkpoint`, JSON) as of event `seq`. A restart rebuilds from it and
+//!   the events after it; one that does not read is passed over (with a warning) for the
+//!   events from the first, which the journal keeps.
 //! - `meta(key TEXT PRIMARY KEY, value TEXT)`: `format`, `journal_id` (random, fixed at
 //!   creation: clients resume only against the same journal), `city`, `profile` (the map of
 //!   the city it was written with: each has its own roster, so a journal opens only with its
 //!   own map; one from before the key takes the map it is next opened with).
 //!
 //! Compatibility: new event fields are added with serde defaults, so a newer server reads an
-//! older journal. A journal with another `format` is refused at start with a clear error.
+//! older journal. A journal of format 1 (before the archive and checkpoints) gains their
+//! tables and becomes format 2 when opened; so a server that reads only format 1 refuses it
+//! rather than meet events it does not know. Any other `format` is refused at start with a
+//! clear error.
 //!
 //! Checkpoints (copying the WAL into the database file) run once a second on a second
 //! connection, passively, so they never sit inside a commit.
@@ -44,14 +54,14 @@ use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::world::Event;
-pub use store::TrackPoint;
+pub use store::{Archive, TrackPoint};
 
 /// Most jobs in one transaction.
 pub const MAX_BATCH: usize = 4_096;
 /// Capacity of the job channel, by default.
 pub const QUEUE: usize = 16_384;
 /// The on-disk format this server reads and writes.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// A journal error.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -80,7 +90,21 @@ pub enum Job {
         events: Vec<Event>,
         /// The command's idempotency key, stored with its events.
         key: Option<Box<KeyRecord>>,
+        /// Incidents an `archived` event among them takes out of the world, as they are:
+        /// written to the archive in the same transaction.
+        archive: Vec<onegrid_protocol::Incident>,
         /// Answered once durable and published.
+        done: oneshot::Sender<Result<(), JournalError>>,
+    },
+    /// A checkpoint of the world as of event `seq` (already durable), replacing the last.
+    Checkpoint {
+        /// The last event it includes.
+        seq: u64,
+        /// When it was taken (server clock).
+        at: onegrid_protocol::Millis,
+        /// Its JSON (`world::Checkpoint`).
+        body: String,
+        /// Answered once durable.
         done: oneshot::Sender<Result<(), JournalError>>,
     },
     /// Track points; answered once durable (may be empty: a barrier).
@@ -136,13 +160,15 @@ pub struct Journal {
 
 /// What the journal holds at start.
 pub struct Recovered {
-    /// Every event in order.
+    /// The newest checkpoint of the world, if there is one that reads.
+    pub checkpoint: Option<crate::world::Checkpoint>,
+    /// Every event after the checkpoint (every event, without one), in order.
     pub events: Vec<(u64, Event)>,
     /// The journal's id.
     pub id: String,
     /// Track points of the last hour before the newest one, by unit and time.
     pub tracks: Vec<TrackPoint>,
-    /// Idempotency keys applied at or after the `keys_since` given to [`Journal::open`],
+    /// Idempotency keys applied at or after the time given to [`Journal::open`],
     /// oldest first.
     pub keys: Vec<KeyRecord>,
 }
@@ -152,21 +178,24 @@ pub const RELOAD_TRACK_MS: i64 = 3_600_000;
 
 impl Journal {
     /// Opens (or creates) the journal at `path` and reads it back, with the idempotency keys
-    /// applied at or after `keys_since`.
+    /// applied at or after `keys.0`; a command's last event is dated at most `keys.1` before
+    /// its key (see [`store::Store::read_keys`]).
     pub fn open(
         path: &Path,
         city: &str,
         profile: &str,
-        keys_since: onegrid_protocol::Millis,
+        keys: (onegrid_protocol::Millis, onegrid_protocol::Millis),
     ) -> Result<(store::Store, Recovered), JournalError> {
         let store = store::Store::open(path, city, profile)?;
-        let (events, keys) = store.read_all(keys_since)?;
+        let checkpoint = store.checkpoint()?;
+        let events = store.read_events_after(checkpoint.as_ref().map_or(0, |c| c.seq))?;
+        let keys = store.read_keys(keys.0, keys.1)?;
         let id = store.id.clone();
         let tracks = match store.last_track_time()? {
             Some(last) => store.tracks_since(last - RELOAD_TRACK_MS)?,
             None => Vec::new(),
         };
-        Ok((store, Recovered { events, id, tracks, keys }))
+        Ok((store, Recovered { checkpoint, events, id, tracks, keys }))
     }
 
     /// Starts the journal thread over an opened store, with room for `queue` jobs waiting;
@@ -257,7 +286,7 @@ fn run_batch(store: &mut store::Store, batch: Vec<Job>, publish: &mut Publisher,
                     Job::Events { first_seq, events, .. } => {
                         events.iter().enumerate().map(|(i, e)| (first_seq + i as u64, e.clone())).collect()
                     }
-                    Job::Track { .. } => Vec::new(),
+                    Job::Track { .. } | Job::Checkpoint { .. } => Vec::new(),
                 })
                 .collect();
             if !events.is_empty() {
@@ -281,7 +310,7 @@ fn run_batch(store: &mut store::Store, batch: Vec<Job>, publish: &mut Publisher,
 
 fn answer(job: Job, result: Result<(), JournalError>) {
     let done = match job {
-        Job::Events { done, .. } | Job::Track { done, .. } => done,
+        Job::Events { done, .. } | Job::Track { done, .. } | Job::Checkpoint { done, .. } => done,
     };
     let _ = done.send(result);
 }

@@ -5,10 +5,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{FORMAT, Job, JournalError, KeyRecord};
-use crate::world::Event;
-
-/// A journal read back: its events in sequence order, and the recent idempotency keys.
-pub type ReadBack = (Vec<(u64, Event)>, Vec<KeyRecord>);
+use crate::world::{Checkpoint, Event};
 
 /// One downsampled track point.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,7 +122,9 @@ impl Store {
             "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS tracks(unit INTEGER NOT NULL, at INTEGER NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL);
-             CREATE INDEX IF NOT EXISTS tracks_unit_at ON tracks(unit, at);",
+             CREATE INDEX IF NOT EXISTS tracks_unit_at ON tracks(unit, at);
+             CREATE TABLE IF NOT EXISTS archive(id INTEGER PRIMARY KEY, closed_at INTEGER NOT NULL, body TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS checkpoints(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);",
         )
         .map_err(|e| JournalError::Incompatible(format!("{}: not a OneGrid journal: {e}", path.display())))?;
         // Journals written before idempotency keys gain the column (NULL in their rows).
@@ -135,14 +134,22 @@ impl Store {
         if !has_key {
             conn.execute("ALTER TABLE events ADD COLUMN key TEXT", []).map_err(at)?;
         }
+        // The keys of the last day are read without the events before a checkpoint.
+        conn.execute("CREATE INDEX IF NOT EXISTS events_keyed ON events(at) WHERE key IS NOT NULL", []).map_err(at)?;
         let get = |key: &str| -> Result<Option<String>, JournalError> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(storage)
         };
         let id = match (get("format")?, get("journal_id")?, get("city")?) {
             (Some(f), Some(id), Some(c)) => {
-                if f != FORMAT.to_string() {
+                // Format 1 lacked the archive and checkpoints, added above: it is format 2
+                // now, and a server that reads only 1 refuses it rather than meet an
+                // `archived` event it does not know.
+                if f == "1" {
+                    conn.execute("UPDATE meta SET value = ?1 WHERE key = 'format'", [FORMAT.to_string()])
+                        .map_err(storage)?;
+                } else if f != FORMAT.to_string() {
                     return Err(JournalError::Incompatible(format!(
-                        "{}: journal format {f}, this server reads format {FORMAT}",
+                        "{}: journal format {f}, this server reads format {FORMAT} (and upgrades format 1)",
                         path.display()
                     )));
                 }
@@ -191,24 +198,18 @@ impl Store {
 
     /// Every event, in sequence order.
     pub fn read_events(&self) -> Result<Vec<(u64, Event)>, JournalError> {
-        Ok(self.read_all(i64::MAX)?.0)
+        self.read_events_after(0)
     }
 
-    /// The idempotency keys of commands applied at or after `since`, oldest first.
-    pub fn read_keys(&self, since: i64) -> Result<Vec<KeyRecord>, JournalError> {
-        Ok(self.read_all(since)?.1)
-    }
-
-    /// Every event in sequence order, and the idempotency keys of the commands applied at or
-    /// after `keys_since`, in one pass over the journal.
-    pub fn read_all(&self, keys_since: i64) -> Result<ReadBack, JournalError> {
-        let mut stmt = self.conn.prepare("SELECT seq, body, key FROM events ORDER BY seq").map_err(storage)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))
-            .map_err(storage)?;
-        let (mut events, mut keys) = (Vec::new(), Vec::new());
-        for (expect, row) in (1u64..).zip(rows) {
-            let (seq, body, key) = row.map_err(storage)?;
+    /// Every event after `after`, in sequence order; they must follow it without a gap.
+    pub fn read_events_after(&self, after: u64) -> Result<Vec<(u64, Event)>, JournalError> {
+        let mut stmt =
+            self.conn.prepare("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq").map_err(storage)?;
+        let rows =
+            stmt.query_map([after as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(storage)?;
+        let mut events = Vec::new();
+        for (expect, row) in (after + 1..).zip(rows) {
+            let (seq, body) = row.map_err(storage)?;
             let seq = seq as u64;
             if seq != expect {
                 return Err(JournalError::Incompatible(format!("journal has a gap: event {expect} is missing")));
@@ -216,16 +217,69 @@ impl Store {
             let event: Event = serde_json::from_str(&body)
                 .map_err(|e| JournalError::Incompatible(format!("journal event {seq} cannot be read: {e}")))?;
             events.push((seq, event));
-            if let Some(key) = key {
-                let record: KeyRecord = serde_json::from_str(&key).map_err(|e| {
-                    JournalError::Incompatible(format!("the key of journal event {seq} cannot be read: {e}"))
-                })?;
-                if record.at >= keys_since {
-                    keys.push(record);
-                }
+        }
+        Ok(events)
+    }
+
+    /// The idempotency keys of commands applied at or after `since`, oldest first. A key
+    /// rides on its command's last event, dated at most `backdated` before the key (a held
+    /// report: [`MAX_BACKDATE_MS`](onegrid_protocol::validate::MAX_BACKDATE_MS) of the
+    /// client's time, scaled by the server's clock), so only the rows of that span are read
+    /// (index `events_keyed`), not the journal's every key.
+    pub fn read_keys(&self, since: i64, backdated: i64) -> Result<Vec<KeyRecord>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, key FROM events WHERE key IS NOT NULL AND at >= ?1 ORDER BY seq")
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map([since.saturating_sub(backdated.max(0))], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(storage)?;
+        let mut keys = Vec::new();
+        for row in rows {
+            let (seq, key) = row.map_err(storage)?;
+            let record: KeyRecord = serde_json::from_str(&key).map_err(|e| {
+                JournalError::Incompatible(format!("the key of journal event {seq} cannot be read: {e}"))
+            })?;
+            if record.at >= since {
+                keys.push(record);
             }
         }
-        Ok((events, keys))
+        Ok(keys)
+    }
+
+    /// The newest checkpoint of the world, when there is one that reads and that the events
+    /// reach; else `None` (with a warning for one that does not read), and the world is
+    /// rebuilt from the first event, which the journal keeps.
+    pub fn checkpoint(&self) -> Result<Option<Checkpoint>, JournalError> {
+        let row: Option<(i64, String)> = self
+            .conn
+            .query_row("SELECT seq, body FROM checkpoints ORDER BY seq DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(storage)?;
+        let Some((seq, body)) = row else { return Ok(None) };
+        let last: Option<i64> =
+            self.conn.query_row("SELECT MAX(seq) FROM events", [], |r| r.get(0)).map_err(storage)?;
+        if last.unwrap_or(0) < seq {
+            tracing::warn!(seq, "the journal's checkpoint is past its last event; rebuilding from the first event");
+            return Ok(None);
+        }
+        match serde_json::from_str::<Checkpoint>(&body) {
+            Ok(c) if c.seq == seq as u64 => Ok(Some(c)),
+            Ok(c) => {
+                tracing::warn!(
+                    seq,
+                    says = c.seq,
+                    "the journal's checkpoint is mislabelled; rebuilding from the first event"
+                );
+                Ok(None)
+            }
+            Err(e) => {
+                tracing::warn!(seq, "the journal's checkpoint cannot be read ({e}); rebuilding from the first event");
+                Ok(None)
+            }
+        }
     }
 
     /// Writes a batch in one transaction.
@@ -236,9 +290,12 @@ impl Store {
                 tx.prepare_cached("INSERT INTO events(seq, at, body, key) VALUES (?1, ?2, ?3, ?4)").map_err(storage)?;
             let mut tr =
                 tx.prepare_cached("INSERT INTO tracks(unit, at, lon, lat) VALUES (?1, ?2, ?3, ?4)").map_err(storage)?;
+            let mut ar = tx
+                .prepare_cached("INSERT OR REPLACE INTO archive(id, closed_at, body) VALUES (?1, ?2, ?3)")
+                .map_err(storage)?;
             for job in batch {
                 match job {
-                    Job::Events { first_seq, events, key, .. } => {
+                    Job::Events { first_seq, events, key, archive, .. } => {
                         // The command's key rides on its last event's row.
                         let key = key.as_deref().map(json).transpose()?;
                         for (i, e) in events.iter().enumerate() {
@@ -246,6 +303,19 @@ impl Store {
                             let key = if i + 1 == events.len() { key.as_deref() } else { None };
                             ev.execute(params![(first_seq + i as u64) as i64, e.at(), body, key]).map_err(storage)?;
                         }
+                        for inc in archive {
+                            let closed_at = inc.closed_at().unwrap_or(inc.reported_at);
+                            ar.execute(params![inc.id as i64, closed_at, json(inc)?]).map_err(storage)?;
+                        }
+                    }
+                    Job::Checkpoint { seq, at, body, .. } => {
+                        // Only the newest is kept: the events before it stay in the journal.
+                        tx.execute(
+                            "INSERT OR REPLACE INTO checkpoints(seq, at, body) VALUES (?1, ?2, ?3)",
+                            params![*seq as i64, at, body],
+                        )
+                        .map_err(storage)?;
+                        tx.execute("DELETE FROM checkpoints WHERE seq < ?1", [*seq as i64]).map_err(storage)?;
                     }
                     Job::Track { points, .. } => {
                         for p in points {
@@ -299,6 +369,36 @@ impl Store {
     }
 }
 
+/// Reads incidents back from the journal's archive, on a connection of its own (the
+/// journal thread's is busy writing; in WAL mode a reader sees every committed transaction
+/// and blocks no writer).
+pub struct Archive {
+    conn: std::sync::Mutex<Connection>,
+}
+
+impl Archive {
+    /// Opens the archive of the journal at `path` (which [`Store::open`] has created).
+    pub fn open(path: &Path) -> Result<Archive, JournalError> {
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| JournalError::Storage(format!("{}: {e}", path.display())))?;
+        Ok(Archive { conn: std::sync::Mutex::new(conn) })
+    }
+
+    /// Archived incident `id`, as it was when archived.
+    pub fn get(&self, id: onegrid_protocol::IncidentId) -> Result<Option<onegrid_protocol::Incident>, JournalError> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let body: Option<String> = conn
+            .query_row("SELECT body FROM archive WHERE id = ?1", [id as i64], |r| r.get(0))
+            .optional()
+            .map_err(storage)?;
+        body.map(|b| {
+            serde_json::from_str(&b)
+                .map_err(|e| JournalError::Storage(format!("archived incident {id} cannot be read: {e}")))
+        })
+        .transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,7 +411,7 @@ mod tests {
     }
 
     fn events_job(first_seq: u64, events: Vec<Event>) -> Job {
-        Job::Events { first_seq, events, key: None, done: oneshot::channel().0 }
+        Job::Events { first_seq, events, key: None, archive: vec![], done: oneshot::channel().0 }
     }
 
     #[test]
@@ -388,20 +488,21 @@ mod tests {
                 first_seq,
                 events: vec![status(1, k.at); n],
                 key: Some(Box::new(k)),
+                archive: vec![],
                 done: oneshot::channel().0,
             };
             // The second command made two events: its key rides on the last.
             s.write(&[keyed(1, 1, key("old", 1_000, 1)), keyed(2, 2, key("new", 90_000_000, 3))]).expect("write");
         }
         let s = Store::open(&path, "c", "p").expect("reopen");
-        assert_eq!(s.read_keys(0).expect("all"), vec![key("old", 1_000, 1), key("new", 90_000_000, 3)]);
+        assert_eq!(s.read_keys(0, 0).expect("all"), vec![key("old", 1_000, 1), key("new", 90_000_000, 3)]);
         let keyed_rows: Vec<i64> = s
             .conn
             .prepare("SELECT seq FROM events WHERE key IS NOT NULL")
             .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
             .expect("rows");
         assert_eq!(keyed_rows, vec![1, 3]);
-        let kept = s.read_keys(90_000_000 - onegrid_protocol::validate::KEY_RETENTION_MS).expect("recent");
+        let kept = s.read_keys(90_000_000 - onegrid_protocol::validate::KEY_RETENTION_MS, 0).expect("recent");
         assert_eq!(kept, vec![key("new", 90_000_000, 3)], "a key older than the retention is not read");
         assert_eq!(s.read_events().expect("events").len(), 3, "its event stays");
     }
@@ -423,10 +524,137 @@ mod tests {
         }
         let mut s = Store::open(&path, "c", "p").expect("an old journal opens");
         assert_eq!(s.read_events().expect("events"), vec![(1, status(4, 7))]);
-        assert!(s.read_keys(0).expect("keys").is_empty());
+        assert!(s.read_keys(0, 0).expect("keys").is_empty());
         s.write(&[events_job(2, vec![status(4, 8)])]).expect("and takes new events");
+        let format: String =
+            s.conn.query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| r.get(0)).expect("format");
+        assert_eq!(format, "2", "format 1 gained the archive and checkpoints: a format-1 server refuses it now");
+        assert!(s.checkpoint().expect("checkpoint").is_none());
         drop(s);
         assert_eq!(Store::open(&path, "c", "p").expect("again").read_events().expect("events").len(), 2);
+    }
+
+    fn closed(id: u64, at: i64) -> onegrid_protocol::Incident {
+        use onegrid_protocol::{Incident, IncidentState, Level, Placement, Scale, Source, Step};
+        let step = Step {
+            action: "close".into(),
+            state: IncidentState::Closed,
+            by: "u".into(),
+            at,
+            origin: "o".into(),
+            note: String::new(),
+        };
+        Incident {
+            id,
+            category: "0102".into(),
+            location: geo_types::Point::new(118.1, 24.47),
+            source: Source::Citizen,
+            description: "旧".into(),
+            attachments: vec![],
+            severity: 1,
+            scale: Scale::Individual,
+            state: IncidentState::Closed,
+            placement: Placement { cell: "c".into(), ..Default::default() },
+            department: "d".into(),
+            level: Level::Street,
+            units: vec![],
+            reported_at: at - 50,
+            taken_at: None,
+            deadline: None,
+            overdue: false,
+            overdue_count: 0,
+            history: vec![step],
+        }
+    }
+
+    #[test]
+    fn archived_incidents_are_read_back_by_number_from_another_connection() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("j.sqlite");
+        let mut s = Store::open(&path, "c", "p").expect("open");
+        let archive = Archive::open(&path).expect("reader");
+        assert_eq!(archive.get(1).expect("read"), None);
+        let (a, b) = (closed(1, 100), closed(2, 200));
+        let event = Event::Archived { ids: vec![1, 2], at: 300 };
+        s.write(&[Job::Events {
+            first_seq: 1,
+            events: vec![event.clone()],
+            key: None,
+            archive: vec![a.clone(), b.clone()],
+            done: oneshot::channel().0,
+        }])
+        .expect("write");
+        assert_eq!(archive.get(1).expect("read"), Some(a));
+        assert_eq!(archive.get(2).expect("read"), Some(b));
+        assert_eq!(archive.get(3).expect("read"), None);
+        let closed_at: i64 =
+            s.conn.query_row("SELECT closed_at FROM archive WHERE id = 2", [], |r| r.get(0)).expect("row");
+        assert_eq!(closed_at, 200);
+        assert_eq!(s.read_events().expect("events"), vec![(1, event)], "the event is journaled as any other");
+        s.conn.execute("UPDATE archive SET body = '{' WHERE id = 1", []).expect("spoil");
+        let err = archive.get(1).expect_err("spoilt").to_string();
+        assert!(err.contains("archived incident 1 cannot be read"), "{err}");
+    }
+
+    #[test]
+    fn the_newest_checkpoint_that_reads_is_used_and_the_events_after_it_read() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("j.sqlite");
+        let mut s = Store::open(&path, "c", "p").expect("open");
+        s.write(&[events_job(1, (1..=5).map(|i| status(1, i)).collect())]).expect("events");
+        let checkpoint = |seq: u64| Checkpoint { seq, next_id: 9, incidents: vec![closed(8, 1)], units: vec![] };
+        let job = |c: &Checkpoint| Job::Checkpoint {
+            seq: c.seq,
+            at: 7,
+            body: serde_json::to_string(c).expect("json"),
+            done: oneshot::channel().0,
+        };
+        s.write(&[job(&checkpoint(2))]).expect("first");
+        s.write(&[job(&checkpoint(4))]).expect("second");
+        let kept: i64 = s.conn.query_row("SELECT COUNT(*) FROM checkpoints", [], |r| r.get(0)).expect("count");
+        assert_eq!(kept, 1, "only the newest is kept");
+        assert_eq!(s.checkpoint().expect("read"), Some(checkpoint(4)));
+        assert_eq!(s.read_events_after(4).expect("after").iter().map(|e| e.0).collect::<Vec<_>>(), [5]);
+        let (_, recovered) = super::super::Journal::open(&path, "c", "p", (0, 0)).expect("journal");
+        assert_eq!(recovered.checkpoint, Some(checkpoint(4)));
+        assert_eq!(recovered.events.len(), 1, "only what follows the checkpoint is replayed");
+
+        // One that does not read, or claims more than the journal holds, is passed over for
+        // the events from the first.
+        s.conn.execute("UPDATE checkpoints SET body = 'not json'", []).expect("spoil");
+        assert_eq!(s.checkpoint().expect("read"), None);
+        s.write(&[job(&checkpoint(6))]).expect("ahead");
+        assert_eq!(s.checkpoint().expect("read"), None, "past the last event");
+        let (_, recovered) = super::super::Journal::open(&path, "c", "p", (0, 0)).expect("journal");
+        assert_eq!((recovered.checkpoint, recovered.events.len()), (None, 5));
+        // A gap after the checkpoint is reported as any other.
+        s.write(&[job(&checkpoint(4))]).expect("back");
+        s.conn.execute("DELETE FROM events WHERE seq = 5", []).expect("gap");
+        s.write(&[events_job(6, vec![status(1, 6)])]).expect("after the gap");
+        let err = s.read_events_after(4).expect_err("gap").to_string();
+        assert!(err.contains("event 5 is missing"), "{err}");
+    }
+
+    #[test]
+    fn keys_are_read_from_the_rows_of_their_span_only() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("j.sqlite");
+        let mut s = Store::open(&path, "c", "p").expect("open");
+        let record =
+            |at: i64| KeyRecord { user: "op".into(), key: format!("k{at}"), at, seq: None, incident: None, digest: 1 };
+        // A held report: its event dated 100 before its key.
+        let job = |seq: u64, event_at: i64, key_at: i64| Job::Events {
+            first_seq: seq,
+            events: vec![status(1, event_at)],
+            key: Some(Box::new(record(key_at))),
+            archive: vec![],
+            done: oneshot::channel().0,
+        };
+        s.write(&[job(1, 900, 1_000), job(2, 1_900, 2_000)]).expect("write");
+        let keys = |since, margin| s.read_keys(since, margin).expect("keys").iter().map(|k| k.at).collect::<Vec<_>>();
+        assert_eq!(keys(1_000, 100), [1_000, 2_000]);
+        assert_eq!(keys(1_000, 0), [2_000], "without the margin the held report's key is missed");
+        assert_eq!(keys(1_001, 1_000), [2_000], "by the key's own time");
     }
 
     #[test]

@@ -149,7 +149,17 @@ fn step(actor: Actor<'_>, action: &str, state: IncidentState, now: Millis, note:
 
 /// Checks that the actor may take `action` on incident `id`, and returns it.
 fn incident_for<'w>(world: &'w WorldState, actor: Actor<'_>, id: u64, action: Action) -> Result<&'w Incident, Refusal> {
-    let Some(inc) = world.incidents.get(&id) else { return refuse(ErrorCode::NotFound, format!("no incident {id}")) };
+    let Some(inc) = world.incidents.get(&id) else {
+        if world.is_archived(id) {
+            // Its last state is in the archive, to read; a matter that came back is a new
+            // report, with its own time limits.
+            return refuse(
+                ErrorCode::IllegalTransition,
+                format!("incident {id} was closed long ago and is archived; report the matter anew"),
+            );
+        }
+        return refuse(ErrorCode::NotFound, format!("no incident {id}"));
+    };
     actor.user.may_step(inc, action).map_err(|(code, message)| Refusal { code, message })?;
     Ok(inc)
 }

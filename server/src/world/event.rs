@@ -38,6 +38,16 @@ pub enum Event {
         /// When the clock noticed.
         at: Millis,
     },
+    /// Incidents closed long enough ago leave the world: their last state is kept in the
+    /// journal's archive (written in the same transaction as this event) and given by
+    /// number from there. Only closed incidents are archived; an id that is not closed when
+    /// this applies stays.
+    Archived {
+        /// The incidents, by number.
+        ids: Vec<IncidentId>,
+        /// When.
+        at: Millis,
+    },
     /// A unit's duty status changed by itself (on or off duty).
     UnitStatus {
         /// The unit.
@@ -55,7 +65,7 @@ impl Event {
         match self {
             Event::Reported { incident } => incident.reported_at,
             Event::Stepped { step, .. } => step.at,
-            Event::Overdue { at, .. } | Event::UnitStatus { at, .. } => *at,
+            Event::Overdue { at, .. } | Event::UnitStatus { at, .. } | Event::Archived { at, .. } => *at,
         }
     }
 }

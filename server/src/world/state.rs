@@ -1,4 +1,6 @@
 //! The state that events build: incidents, units, per-cell counts and the deadline queue.
+//! Incidents closed long enough ago leave it (`Event::Archived`), so that it holds what is
+//! open and what was closed recently, not every incident ever reported.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -11,7 +13,7 @@ use super::event::Event;
 /// Incidents, units and what derives from them.
 #[derive(Debug, Clone, Default)]
 pub struct WorldState {
-    /// Every incident, open or closed.
+    /// Every incident open, or closed and not yet archived.
     pub incidents: BTreeMap<IncidentId, Incident>,
     /// Every unit of the roster, with its status and task.
     pub units: BTreeMap<UnitId, Unit>,
@@ -21,6 +23,9 @@ pub struct WorldState {
     pub deadlines: BTreeSet<(Millis, IncidentId)>,
     /// The last applied sequence number.
     pub seq: u64,
+    /// One past the highest number ever reported, archived incidents included (0: none
+    /// yet), so that archiving the newest incidents never gives their numbers again.
+    pub next_id: IncidentId,
 }
 
 fn weight(i: &Incident) -> (u32, u32) {
@@ -36,7 +41,18 @@ impl WorldState {
 
     /// The number the next reported incident gets.
     pub fn next_incident_id(&self) -> IncidentId {
-        self.incidents.keys().next_back().map_or(1, |k| k + 1)
+        self.next_id.max(1)
+    }
+
+    /// Whether incident `id` was reported and has since been archived.
+    pub fn is_archived(&self, id: IncidentId) -> bool {
+        (1..self.next_incident_id()).contains(&id) && !self.incidents.contains_key(&id)
+    }
+
+    /// Up to `most` incidents closed before `before`, oldest number first: those an
+    /// `Event::Archived` may take out of the world.
+    pub fn closed_before(&self, before: Millis, most: usize) -> Vec<IncidentId> {
+        self.incidents.values().filter(|i| i.closed_at().is_some_and(|t| t < before)).map(|i| i.id).take(most).collect()
     }
 
     /// Applies event `seq`; returns the changes clients must see.
@@ -51,6 +67,7 @@ impl WorldState {
                 }
                 self.count_cell(&inc.placement.cell, (0, 0), weight(&inc), &mut changes);
                 changes.insert(0, incident_change("reported", &inc));
+                self.next_id = self.next_id.max(inc.id + 1);
                 self.incidents.insert(inc.id, inc);
             }
             Event::Stepped { id, action, step, units, level, deadline } => {
@@ -86,6 +103,20 @@ impl WorldState {
                 let inc = inc.clone();
                 changes.push(incident_change("overdue", &inc));
                 self.count_cell(&inc.placement.cell, before, weight(&inc), &mut changes);
+            }
+            // Clients let go of closed incidents a day after closing by themselves: nothing
+            // to tell them.
+            Event::Archived { ids, .. } => {
+                for id in ids {
+                    if !self.incidents.get(id).is_some_and(|i| i.state == IncidentState::Closed) {
+                        continue;
+                    }
+                    if let Some(inc) = self.incidents.remove(id)
+                        && let Some(d) = inc.deadline.filter(|_| !inc.overdue)
+                    {
+                        self.deadlines.remove(&(d, *id));
+                    }
+                }
             }
             Event::UnitStatus { unit, status, .. } => {
                 if let Some(u) = self.units.get_mut(unit) {
@@ -214,6 +245,112 @@ mod tests {
         assert!(!w.cells.contains_key("A"), "a cell with nothing open is dropped");
         assert!(w.deadlines.is_empty());
         assert_eq!(w.seq, 5);
+    }
+
+    fn step(id: u64, action: Action, state: IncidentState, at: Millis, units: Vec<UnitId>) -> Event {
+        let step =
+            Step { action: action.name().into(), state, by: "u".into(), at, origin: "o".into(), note: String::new() };
+        let deadline = state.is_open().then_some(at + 1_000);
+        Event::Stepped { id, action, step, units, level: Level::Street, deadline }
+    }
+
+    fn unit(id: UnitId) -> Unit {
+        Unit {
+            id,
+            name: format!("u{id}"),
+            kind: onegrid_protocol::UnitKind::Team,
+            skills: vec![],
+            phone: String::new(),
+            home: Placement::default(),
+            cells: vec![],
+            status: UnitStatus::Available,
+            task: None,
+            position: None,
+            heading_deg: 0.0,
+            synthetic: true,
+        }
+    }
+
+    /// Reports, dispatches, overdue stages, duty changes, closings and archiving.
+    fn history() -> Vec<Event> {
+        let mut events = Vec::new();
+        for id in 1..=6u64 {
+            let mut inc = incident(id, if id % 2 == 0 { "A" } else { "B" });
+            inc.reported_at = id as Millis * 10;
+            events.push(Event::Reported { incident: Box::new(inc) });
+        }
+        events.push(step(1, Action::Dispatch, IncidentState::Dispatched, 100, vec![1, 2]));
+        events.push(Event::Overdue { id: 2, stage: Stage::Accept, at: 110 });
+        events.push(Event::UnitStatus { unit: 3, status: UnitStatus::OffDuty, at: 120 });
+        events.push(step(3, Action::Close, IncidentState::Closed, 130, vec![]));
+        events.push(step(6, Action::Close, IncidentState::Closed, 140, vec![]));
+        events.push(step(1, Action::Start, IncidentState::InProgress, 150, vec![]));
+        events.push(Event::Overdue { id: 1, stage: Stage::Handle, at: 160 });
+        // 3 and 6 (the newest) are closed and go; 2 is open and stays.
+        events.push(Event::Archived { ids: vec![3, 6, 2], at: 170 });
+        events.push(step(4, Action::Close, IncidentState::Closed, 180, vec![]));
+        events.push(Event::Reported { incident: Box::new(incident(7, "A")) });
+        events
+    }
+
+    fn replay(events: &[Event]) -> WorldState {
+        let mut w = WorldState::new((1..=3).map(unit));
+        for (i, e) in events.iter().enumerate() {
+            w.apply(i as u64 + 1, e);
+        }
+        w
+    }
+
+    fn assert_same(a: &WorldState, b: &WorldState, what: &str) {
+        assert_eq!(a.incidents, b.incidents, "{what}: incidents");
+        assert_eq!(a.units, b.units, "{what}: units");
+        let cells = |w: &WorldState| {
+            let mut c: Vec<_> = w.cells.values().map(|s| (s.cell.clone(), s.open, s.overdue)).collect();
+            c.sort();
+            c
+        };
+        assert_eq!(cells(a), cells(b), "{what}: cells");
+        assert_eq!(a.deadlines, b.deadlines, "{what}: deadlines");
+        assert_eq!((a.seq, a.next_incident_id()), (b.seq, b.next_incident_id()), "{what}: seq, next number");
+    }
+
+    #[test]
+    fn archiving_takes_closed_incidents_out_and_never_gives_their_numbers_again() {
+        let events = history();
+        let archived_at = events.iter().position(|e| matches!(e, Event::Archived { .. })).expect("archived");
+        let w = replay(&events[..=archived_at]);
+        assert_eq!(w.incidents.keys().copied().collect::<Vec<_>>(), [1, 2, 4, 5], "closed 3 and 6 went, open 2 stayed");
+        assert_eq!(w.next_incident_id(), 7, "6, the newest, was archived: its number is not given again");
+        assert!(w.is_archived(3) && w.is_archived(6));
+        assert!(!w.is_archived(2) && !w.is_archived(7) && !w.is_archived(0));
+        assert!(w.deadlines.iter().all(|(_, id)| w.incidents.contains_key(id)));
+        assert_eq!(w.closed_before(1_000, 10), Vec::<u64>::new(), "nothing closed is left");
+        let w = replay(&events);
+        assert_eq!(w.closed_before(181, 10), [4]);
+        assert_eq!(w.closed_before(180, 10), Vec::<u64>::new(), "closed at 180: not before it");
+        assert_eq!(w.next_incident_id(), 8);
+    }
+
+    #[test]
+    fn a_checkpoint_and_the_events_after_it_give_the_world_of_every_event() {
+        let events = history();
+        let whole = replay(&events);
+        for k in 0..=events.len() {
+            let at_k = replay(&events[..k]);
+            let cp = at_k.checkpoint();
+            let json = serde_json::to_string(&cp).expect("encode");
+            let cp: super::super::Checkpoint = serde_json::from_str(&json).expect("decode");
+            let mut w = WorldState::restore((1..=3).map(unit), cp);
+            assert_same(&w, &at_k, &format!("restored at {k}"));
+            for (i, e) in events.iter().enumerate().skip(k) {
+                w.apply(i as u64 + 1, e);
+            }
+            assert_same(&w, &whole, &format!("from the checkpoint at {k}"));
+        }
+        // A unit the roster no longer has is left out; one it gained starts afresh.
+        let w = WorldState::restore([unit(1), unit(9)], whole.checkpoint());
+        assert_eq!(w.units.keys().copied().collect::<Vec<_>>(), [1, 9]);
+        assert_eq!(w.units[&1].status, whole.units[&1].status);
     }
 
     #[test]
