@@ -44,6 +44,10 @@ pub struct Cli {
     /// points are dropped as the server runs.
     #[arg(long, default_value_t = 31)]
     pub keep_tracks_days: u32,
+    /// Days after closing that an incident leaves the server's memory for the journal's
+    /// archive (still given by number; no longer reopened).
+    #[arg(long, default_value_t = crate::engine::ARCHIVE_AFTER_DAYS as u32)]
+    pub archive_after_days: u32,
 }
 
 /// Subcommands.
@@ -153,6 +157,8 @@ fn serve(cli: Cli) -> anyhow::Result<()> {
     config.clock = Clock::scaled(cli.time_scale);
     anyhow::ensure!(cli.keep_tracks_days > 0, "--keep-tracks-days must be at least 1");
     config.limits.keep_tracks = Duration::from_secs(u64::from(cli.keep_tracks_days) * 86_400);
+    anyhow::ensure!(cli.archive_after_days > 0, "--archive-after-days must be at least 1");
+    config.limits.archive_after = Duration::from_secs(u64::from(cli.archive_after_days) * 86_400);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     runtime.block_on(async move {
         let running = start(config).await?;

@@ -9,8 +9,13 @@
 //! key is looked up under the same lock, and a command already applied is answered, once
 //! everything queued before it is durable, with what the first one did.
 //!
-//! Lock order, where two are held: `published` → hub clients → `board`. `core` is never
-//! held with another.
+//! The world stays bounded over time: incidents closed a week ago are archived (an event
+//! like any other, their last state kept in the journal's archive and given by number from
+//! there), and a checkpoint of the world every [`CHECKPOINT_EVERY`] events and at shutdown
+//! lets a restart replay only the events after it.
+//!
+//! Lock order, where two are held: `published` → `snapshots` → hub clients → `board`.
+//! `core` is never held with another.
 
 pub mod board;
 pub mod keys;
