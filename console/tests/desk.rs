@@ -165,7 +165,8 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
 /// A console holds incidents closed within a day, as a new subscription would; one closed
 /// longer ago is let go of, and selecting it by number (the search offers it) asks the
 /// server for it, which is held and selected again; a number the server never gave is
-/// said to be unknown, in words.
+/// said to be unknown, in words. A week on, archived by the server, it is still given by
+/// number, and known to the desk for archived.
 #[test]
 fn an_incident_closed_a_day_ago_is_let_go_and_asked_for_again_by_number() {
     let rt = common::runtime();
@@ -199,6 +200,25 @@ fn an_incident_closed_a_day_ago_is_let_go_and_asked_for_again_by_number() {
     app.world_mut().write_message(Intent::SelectIncident(99_999));
     let words = notice_with(&mut app, "调取事件 #99999 失败");
     assert!(words.contains("事件、单位或类别不存在"), "{words}");
+
+    // A week on the server archives it: still given by number, from its archive, and the
+    // desk knows it for one (the server's welcome says after how long), so it offers no
+    // reopening; asked anyway, the server refuses it in words.
+    clock.advance(7 * 86_400_000);
+    assert_eq!(rt.block_on(server.engine.archive_closed()).map_err(|r| r.message), Ok(1));
+    let (text, error) = settle(&mut app, Intent::Report { report: report(118.13044, 24.46149, "0201"), ticket: 3 });
+    assert!(!error, "{text}");
+    run_until(&mut app, "the old one let go again", |app| incident(app, old).is_none());
+    app.world_mut().write_message(Intent::SelectIncident(old));
+    run_until(&mut app, "the old one, from the archive", |app| incident(app, old).is_some());
+    let feed = app.world().resource::<onegrid_console::live::Feed>();
+    assert_eq!(feed.archive_after_ms, Some(7 * 86_400_000));
+    let i = incident(&mut app, old).expect("held");
+    let feed = app.world().resource::<onegrid_console::live::Feed>();
+    assert!(onegrid_console::ui::detail::is_archived(&i, feed.server_now, feed.archive_after_ms));
+    let (text, error) =
+        settle(&mut app, Intent::Act { incident: old, action: Action::Reopen, note: "群众反映问题复发".into() });
+    assert!(error && text.contains("事件当前状态不允许此操作") && text.contains("archived"), "{text}");
     rt.block_on(server.shutdown());
 }
 

@@ -402,6 +402,11 @@ pub enum ServerMsg {
         /// predate it.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         map_part_digests: Vec<String>,
+        /// How long after closing an incident leaves the server's world for its archive:
+        /// still given by number, no longer reopened (a matter that came back is reported
+        /// anew). Absent from servers that predate it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        archive_after_ms: Option<Millis>,
     },
     /// The whole state in the subscribed layers, scope and area, as of `seq`.
     Snapshot {

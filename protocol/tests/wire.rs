@@ -95,12 +95,14 @@ fn a_welcome_names_the_features_and_an_older_one_without_them_still_reads() {
         map_digest: Some("9e3779b97f4a7c15".into()),
         map_parts: Some(2),
         map_part_digests: vec!["2f1e4c0b9d3a5e71".into(), "c40e2b7d61f8a093".into()],
+        archive_after_ms: Some(7 * 86_400_000),
     });
     let older = r#"{"type":"welcome","version":1,"journal":"j",
         "user":{"id":"u","name":"u","role":"operator","scope":{"level":"city","code":""}}}"#;
     match serde_json::from_str::<ServerMsg>(older).expect("an older welcome") {
-        ServerMsg::Welcome { features, map_digest, map_parts, map_part_digests, .. } => {
-            assert!(features.is_empty() && map_digest.is_none() && map_parts.is_none() && map_part_digests.is_empty())
+        ServerMsg::Welcome { features, map_digest, map_parts, map_part_digests, archive_after_ms, .. } => {
+            assert!(features.is_empty() && map_digest.is_none() && map_parts.is_none() && map_part_digests.is_empty());
+            assert_eq!(archive_after_ms, None);
         }
         other => panic!("{other:?}"),
     }

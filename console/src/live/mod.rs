@@ -84,6 +84,8 @@ pub struct Feed {
     pub positions: u64,
     /// Who the server says we are.
     pub user: Option<onegrid_protocol::UserInfo>,
+    /// How long after closing the server archives an incident (from its welcome).
+    pub archive_after_ms: Option<Millis>,
     /// Time spent applying the last position frame, microseconds (the bench reads it).
     pub last_apply_us: f64,
 }
@@ -218,7 +220,10 @@ pub fn apply_server(
                 apply_positions(&index, &mut units, rows);
                 feed.last_apply_us = started.elapsed().as_secs_f64() * 1e6;
             }
-            ServerMsg::Welcome { user, .. } => feed.user = Some(user.clone()),
+            ServerMsg::Welcome { user, archive_after_ms, .. } => {
+                feed.user = Some(user.clone());
+                feed.archive_after_ms = *archive_after_ms;
+            }
             _ => {}
         }
     }

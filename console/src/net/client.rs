@@ -560,6 +560,7 @@ mod tests {
             map_digest: None,
             map_parts: None,
             map_part_digests: vec![],
+            archive_after_ms: None,
         });
         assert_eq!(p.seq, 12, "same journal keeps its place");
         let journal = "j2".into();
@@ -571,6 +572,7 @@ mod tests {
             map_digest: None,
             map_parts: None,
             map_part_digests: vec![],
+            archive_after_ms: None,
         };
         p.track(&welcome);
         assert!(p.resume().is_none(), "a new journal starts from a snapshot");

@@ -4,7 +4,9 @@
 //! their views that return the user's intent.
 
 use bevy_egui::egui::{self, Color32, RichText, Ui};
-use onegrid_protocol::{Action, ErrorCode, Incident, Level, NearUnit, Role, Unit, UnitId, UnitStatus, UserInfo};
+use onegrid_protocol::{
+    Action, ErrorCode, Incident, Level, Millis, NearUnit, Role, Unit, UnitId, UnitStatus, UserInfo,
+};
 
 use crate::desk::{Intent, Notice, Pending, action_name, refusal_words};
 use crate::style;
@@ -36,14 +38,31 @@ pub struct IncidentView<'a> {
     pub notices: Vec<&'a Notice>,
     /// Whether commands can be sent now.
     pub connected: bool,
-    /// The actions of its state this user may not take, and why (role, scope, level).
+    /// The actions of its state this user may not take, and why (role, scope, level, or
+    /// the incident archived).
     pub forbidden: Vec<(Action, &'static str)>,
+    /// Closed longer ago than the server keeps incidents in its world: read from its
+    /// archive, no longer reopened (see [`is_archived`]).
+    pub archived: bool,
+}
+
+/// Why no step is taken on an archived incident, in words.
+pub const ARCHIVED_WORDS: &str = "已归档，不能重启；问题复发请重新上报";
+
+/// Whether `i` was closed longer ago than the server's `archive_after` (from its welcome)
+/// at server time `now`: the server has archived it, or will within its minute, and
+/// refuses to reopen it.
+pub fn is_archived(i: &Incident, now: Millis, archive_after: Option<Millis>) -> bool {
+    archive_after.is_some_and(|age| i.closed_at().is_some_and(|t| now - t >= age))
 }
 
 /// The steps of `i`'s state that `u` may not take, each with the reason in words: the
 /// protocol's rule (the server decides by it), said as a duty officer would — a matter
 /// whistled up past this desk's level is the level above's now.
-pub fn forbidden_steps(u: &UserInfo, i: &Incident) -> Vec<(Action, &'static str)> {
+pub fn forbidden_steps(u: &UserInfo, i: &Incident, archived: bool) -> Vec<(Action, &'static str)> {
+    if archived {
+        return i.state.allowed().iter().map(|a| (*a, ARCHIVED_WORDS)).collect();
+    }
     let why = |a: &Action| {
         let (code, _) = u.may_step(i, *a).err()?;
         let above = code == ErrorCode::Forbidden
@@ -82,6 +101,9 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
         ui.label(RichText::new(style::state_name(i.state)).color(c).strong());
         if i.overdue {
             ui.label(RichText::new("超时").color(Color32::from_rgb(255, 90, 90)).strong());
+        }
+        if v.archived {
+            ui.label(RichText::new("已归档").weak());
         }
     });
     ui.label(&i.description);
@@ -137,7 +159,9 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
     if !v.connected {
         ui.label(RichText::new("未连接服务器：操作暂不可用").color(Color32::from_rgb(255, 150, 80)));
     }
-    if let Some(why) = allowed.first().and_then(|a| forbidden(*a)).filter(|_| mine.is_empty()) {
+    if v.archived {
+        ui.label(RichText::new(format!("结案已久，只读：{ARCHIVED_WORDS}")).color(Color32::from_rgb(255, 150, 80)));
+    } else if let Some(why) = allowed.first().and_then(|a| forbidden(*a)).filter(|_| mine.is_empty()) {
         ui.label(RichText::new(format!("本账号不能处置此事件：{why}")).color(Color32::from_rgb(255, 150, 80)));
     }
     if mine.iter().any(|a| a.needs_reason()) {
@@ -349,6 +373,7 @@ mod tests {
             notices: vec![],
             connected,
             forbidden: vec![],
+            archived: false,
         }
     }
 
@@ -422,6 +447,48 @@ mod tests {
     }
 
     #[test]
+    fn an_incident_closed_longer_ago_than_the_server_keeps_it_is_read_only() {
+        const DAY: Millis = 86_400_000;
+        let mut i = incident(3, IncidentState::Closed);
+        i.history.push(onegrid_protocol::Step {
+            action: "close".into(),
+            state: IncidentState::Closed,
+            by: "u".into(),
+            at: 10 * DAY,
+            origin: "o".into(),
+            note: String::new(),
+        });
+        let week = Some(7 * DAY);
+        assert!(!is_archived(&i, 17 * DAY - 1, week), "a moment short of a week: kept");
+        assert!(is_archived(&i, 17 * DAY, week), "a week: archived");
+        assert!(!is_archived(&i, 100 * DAY, None), "a server that does not say: never");
+        assert!(!is_archived(&incident(4, IncidentState::Reported), 100 * DAY, week), "open: never");
+
+        let commander = UserInfo {
+            id: "c".into(),
+            name: "c".into(),
+            role: Role::Commander,
+            scope: onegrid_protocol::Scope::city(),
+            unit: None,
+        };
+        assert!(forbidden_steps(&commander, &i, false).is_empty(), "kept: the commander may reopen it");
+        let forbidden = forbidden_steps(&commander, &i, true);
+        assert_eq!(forbidden, [(Action::Reopen, ARCHIVED_WORDS)]);
+        let mut state = DetailState { note: "群众反映问题复发".into(), ..Default::default() };
+        let kept = run(view(&i, None, true), &mut state, "重启");
+        assert!(matches!(kept, Some(Intent::Act { action: Action::Reopen, .. })), "kept: reopened");
+        let v = IncidentView { forbidden: forbidden.clone(), archived: true, ..view(&i, None, true) };
+        let mut state = DetailState { note: "群众反映问题复发".into(), ..Default::default() };
+        assert_eq!(run(v, &mut state, "重启"), None, "archived: not reopened");
+        let v = IncidentView { forbidden, archived: true, ..view(&i, None, true) };
+        let h = Harness::new_ui(|ui| {
+            incident_panel(ui, &v, &mut DetailState::default());
+        });
+        h.get_by_label("已归档");
+        h.get_by_label(&format!("结案已久，只读：{ARCHIVED_WORDS}"));
+    }
+
+    #[test]
     fn actions_the_user_may_not_take_are_offered_greyed_with_the_reason() {
         let i = incident(3, IncidentState::Accepted);
         let near = vec![NearUnit { unit: 11, name: "李四".into(), distance_m: 120.0 }];
@@ -456,7 +523,7 @@ mod tests {
         let mut i = incident(3, IncidentState::Escalated);
         i.level = Level::District;
         let street = i.placement.street.clone();
-        let words = |u: &UserInfo| forbidden_steps(u, &i).into_iter().map(|(_, w)| w).collect::<Vec<_>>();
+        let words = |u: &UserInfo| forbidden_steps(u, &i, false).into_iter().map(|(_, w)| w).collect::<Vec<_>>();
         let street_desk = words(&user(Role::Dispatcher, Level::Street, &street));
         assert!(!street_desk.is_empty() && street_desk.iter().all(|w| *w == "已交区级处置"), "{street_desk:?}");
         let wall = words(&user(Role::Operator, Level::City, ""));

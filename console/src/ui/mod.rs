@@ -484,6 +484,7 @@ fn selection_panels(
             let named = live.index.units.get(u).and_then(|e| live.units.get(*e).ok());
             named.map_or_else(|| u.to_string(), |(c, _)| c.0.name.clone())
         };
+        let archived = detail::is_archived(i, live.feed.server_now, live.feed.archive_after_ms);
         let v = IncidentView {
             incident: i,
             category: model.map_or(i.category.as_str(), |m| m.category_name(&i.category)),
@@ -504,7 +505,8 @@ fn selection_panels(
             notices: live.desk.notices.iter().filter(|n| n.incident == Some(i.id)).collect(),
             connected,
             // The server decides by the same rule; greyed here, refused there.
-            forbidden: live.feed.user.as_ref().map_or_else(Vec::new, |u| detail::forbidden_steps(u, i)),
+            forbidden: live.feed.user.as_ref().map_or_else(Vec::new, |u| detail::forbidden_steps(u, i, archived)),
+            archived,
         };
         out = detail::incident_panel(ui, &v, detail);
         ui.separator();

@@ -466,8 +466,7 @@ impl Engine {
     /// many, once durable. They stay given by number (`incident` query) from the archive.
     pub async fn archive_closed(&self) -> Result<usize, Refusal> {
         let now = self.clock.now();
-        let age = i64::try_from(self.limits.archive_after.as_millis()).unwrap_or(i64::MAX);
-        let before = now.saturating_sub(age.max(onegrid_protocol::LIVE_AFTER_CLOSE_MS));
+        let before = now.saturating_sub(self.archive_after_ms());
         let (n, pending) = {
             let mut core = lock(&self.core);
             let ids = core.world.closed_before(before, ARCHIVE_BATCH);
@@ -478,6 +477,13 @@ impl Engine {
         };
         pending.durable().await?;
         Ok(n)
+    }
+
+    /// How long after closing an incident is archived (server clock): the configured age,
+    /// and never within the live picture's day.
+    pub fn archive_after_ms(&self) -> Millis {
+        let age = i64::try_from(self.limits.archive_after.as_millis()).unwrap_or(i64::MAX);
+        age.max(onegrid_protocol::LIVE_AFTER_CLOSE_MS)
     }
 
     /// Writes a checkpoint of the world when [`Limits::checkpoint_every`] events (or, with

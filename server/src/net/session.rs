@@ -199,6 +199,7 @@ impl Session {
             map_digest: Some(self.engine.live.city.map.digest().to_owned()),
             map_parts: Some(self.engine.live.city.map.parts()),
             map_part_digests: self.engine.live.city.map.part_digests(),
+            archive_after_ms: Some(self.engine.archive_after_ms()),
         });
         self.user = Some(user);
         true
