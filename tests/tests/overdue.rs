@@ -72,3 +72,41 @@ async fn a_late_verification_warns_without_escalating() -> anyhow::Result<()> {
     server.running.shutdown().await;
     Ok(())
 }
+
+/// When the journal cannot take the overdue rules' events (here: it failed, because
+/// another process held the database's write lock when it committed), the rules are tried
+/// again after a pause, not at once: retrying at once spun a core and wrote thousands of
+/// warnings a second, as a whole city's simulation at 1,000× did with the queue full.
+#[tokio::test]
+async fn overdue_rules_the_journal_cannot_take_are_tried_again_after_a_pause() -> anyhow::Result<()> {
+    // A clock that runs (a manual one moves only when told, and the task then looks once a
+    // second whatever happens): 400 times real time, so that the hour's limit to accept a
+    // 0106 (物业纠纷) passes in 9 s, after the failed commit's 5 s of waiting for the lock.
+    let server = TestServer::start_with(|c| c.clock = onegrid_server::clock::Clock::scaled(400.0)).await?;
+    let engine = server.running.engine.clone();
+    let mut desk = server.client("dev-city").await?;
+    let lock = rusqlite::Connection::open(server.data.path().join("journal.sqlite"))?;
+    lock.execute_batch("BEGIN IMMEDIATE")?;
+    // Decided (so its limit runs in the server's world), but its commit fails.
+    match desk.command(report("0106", server.point_in_street(JIALIAN, 31))).await? {
+        onegrid_protocol::ServerMsg::Error { code: onegrid_protocol::ErrorCode::Internal, .. } => {}
+        other => anyhow::bail!("a commit that cannot take the lock fails: {other:?}"),
+    }
+    lock.execute_batch("ROLLBACK")?;
+    assert!(engine.next_deadline().is_some(), "its limit runs");
+
+    // Past its limit, the rules cannot be applied while the journal is down, and are tried
+    // again and again.
+    let tries = || engine.overdue_postponed.load(std::sync::atomic::Ordering::Relaxed);
+    let t = std::time::Instant::now();
+    while tries() == 0 {
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "the rules were tried");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (t, before) = (std::time::Instant::now(), tries());
+    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    let n = tries() - before;
+    assert!(n >= 1, "tried again");
+    assert!(n < 20, "tried {n} times in {:?}: no pause", t.elapsed());
+    Ok(())
+}

@@ -175,6 +175,8 @@ pub struct Engine {
     pub positions: std::sync::atomic::AtomicU64,
     /// Commands refused because the journal's queue was full.
     pub overloaded: std::sync::atomic::AtomicU64,
+    /// Times the overdue rules could not be applied (the journal's queue full or failed).
+    pub overdue_postponed: std::sync::atomic::AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -300,6 +302,7 @@ impl Engine {
             system: system_user(),
             positions: Default::default(),
             overloaded: Default::default(),
+            overdue_postponed: Default::default(),
         }))
     }
 
@@ -443,22 +446,17 @@ impl Engine {
         Ok(Pending { done: rx, seq: None, incident: None, repeated: false })
     }
 
-    /// Applies the clock's overdue and escalation rules; returns how many events it made.
-    pub fn check_overdue(&self) -> usize {
+    /// Applies the clock's overdue and escalation rules; returns how many events it made,
+    /// or why they were not made (the journal's queue full, or the journal failed).
+    pub fn check_overdue(&self) -> Result<usize, Refusal> {
         let now = self.clock.now();
         let mut core = lock(&self.core);
         let events = crate::world::decide::overdue_events(&core.world, &self.live.city, &self.system, now);
         let n = events.len();
         if n == 0 {
-            return 0;
+            return Ok(0);
         }
-        match self.commit(&mut core, events, None) {
-            Ok(_) => n,
-            Err(r) => {
-                tracing::warn!("overdue rules postponed: {}", r.message);
-                0
-            }
-        }
+        self.commit(&mut core, events, None).map(|_| n)
     }
 
     /// Takes the incidents closed longer ago than the archive age out of the world, into

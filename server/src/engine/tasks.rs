@@ -7,13 +7,38 @@ use std::time::Duration;
 use super::Engine;
 use super::board::encode_positions;
 
+/// How long the overdue rules wait before trying again when the journal could not take
+/// their events.
+pub const OVERDUE_RETRY: Duration = Duration::from_millis(250);
+
 /// Marks incidents overdue the moment their stage limit passes, and escalates by rule.
+/// When the journal cannot take the events (its queue full), it tries again after
+/// [`OVERDUE_RETRY`], saying so once, not at once: the deadline stays passed, and retrying
+/// without a pause spun a core and wrote thousands of warnings a second.
 pub async fn run_overdue(engine: Arc<Engine>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut postponed = 0u64;
     loop {
-        engine.check_overdue();
+        let pause = match engine.check_overdue() {
+            Ok(_) => {
+                if postponed > 0 {
+                    tracing::info!(times = postponed, "overdue rules applied again after being postponed");
+                    postponed = 0;
+                }
+                None
+            }
+            Err(r) => {
+                if postponed == 0 {
+                    tracing::warn!("overdue rules postponed: {}", r.message);
+                }
+                postponed += 1;
+                engine.overdue_postponed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Some(OVERDUE_RETRY)
+            }
+        };
         let next = engine.next_deadline().unwrap_or(i64::MAX);
         tokio::select! {
-            _ = engine.clock.sleep_until(next, 1_000) => {}
+            _ = engine.clock.sleep_until(next, 1_000), if pause.is_none() => {}
+            _ = tokio::time::sleep(pause.unwrap_or_default()), if pause.is_some() => {}
             _ = stop.changed() => return,
         }
     }
