@@ -13,25 +13,21 @@ pub const OVERDUE_RETRY: Duration = Duration::from_millis(250);
 
 /// Marks incidents overdue the moment their stage limit passes, and escalates by rule.
 /// When the journal cannot take the events (its queue full), it tries again after
-/// [`OVERDUE_RETRY`], saying so once, not at once: the deadline stays passed, and retrying
-/// without a pause spun a core and wrote thousands of warnings a second.
+/// [`OVERDUE_RETRY`], not at once: the deadline stays passed, and retrying without a pause
+/// spun a core and wrote thousands of warnings a second. It says so at most once a minute,
+/// with how often.
 pub async fn run_overdue(engine: Arc<Engine>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut postponed = 0u64;
+    let (mut unsaid, mut said) = (0u64, None::<std::time::Instant>);
     loop {
         let pause = match engine.check_overdue() {
-            Ok(_) => {
-                if postponed > 0 {
-                    tracing::info!(times = postponed, "overdue rules applied again after being postponed");
-                    postponed = 0;
-                }
-                None
-            }
+            Ok(_) => None,
             Err(r) => {
-                if postponed == 0 {
-                    tracing::warn!("overdue rules postponed: {}", r.message);
-                }
-                postponed += 1;
                 engine.overdue_postponed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                unsaid += 1;
+                if said.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                    tracing::warn!(times = unsaid, "overdue rules postponed: {}", r.message);
+                    (unsaid, said) = (0, Some(std::time::Instant::now()));
+                }
                 Some(OVERDUE_RETRY)
             }
         };

@@ -28,17 +28,35 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, JournalError> {
     serde_json::to_string(v).map_err(|e| JournalError::Storage(e.to_string()))
 }
 
+/// Past this size the checkpoint thread checkpoints the WAL whole and truncates it
+/// ([`checkpointer`]).
+pub const WAL_LIMIT_BYTES: u64 = 64 << 20;
+
+/// Held by the journal's writes, and by the checkpoint thread while it truncates the WAL,
+/// so that no commit comes in between.
+pub type WriteGate = std::sync::Arc<std::sync::Mutex<()>>;
+
 /// Copies the WAL into the database every `every`, on its own connection and thread, with
 /// passive checkpoints that never block the writer; stops when `stop` is set. Keeps
 /// checkpoint I/O off the commit path. Every sixty checkpoints (a minute) it also drops
 /// track points older than `keep_tracks` ([`prune_tracks`]).
+///
+/// A passive checkpoint copies the frames written before it began, and the WAL starts
+/// again from its head only when one has copied every frame before the next commit. A
+/// journal that never pauses (the whole city simulated at 600 times real time) never gave
+/// it that moment: its WAL grew to 28 GB in eight minutes and filled the disk. So once the
+/// WAL is larger than `wal_limit` bytes, this thread takes the store's write `gate` (the
+/// journal's next commit waits), copies the rest (the passive checkpoints did most of it)
+/// and truncates the file.
 pub fn checkpointer(
     path: &Path,
     every: std::time::Duration,
     keep_tracks: std::time::Duration,
+    (wal_limit, gate): (u64, WriteGate),
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) {
     let path = path.to_owned();
+    let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
     let _ = std::thread::Builder::new().name("checkpoint".into()).spawn(move || {
         let Ok(conn) = Connection::open(&path) else { return };
         // Pruning writes: it waits its turn behind the journal's commits rather than fail.
@@ -47,7 +65,13 @@ pub fn checkpointer(
         let mut rounds = 0u32;
         while !stop.load(std::sync::atomic::Ordering::Relaxed) {
             std::thread::sleep(every);
-            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            let checkpoint = if std::fs::metadata(&wal).is_ok_and(|m| m.len() > wal_limit) {
+                let _held = gate.lock().unwrap_or_else(|e| e.into_inner());
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            } else {
+                conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            };
+            if let Err(e) = checkpoint {
                 tracing::warn!("journal checkpoint failed: {e}");
             }
             rounds += 1;
@@ -101,6 +125,8 @@ pub struct Store {
     pub id: String,
     /// The database file.
     pub path: std::path::PathBuf,
+    /// Held while writing (see [`checkpointer`]).
+    pub gate: WriteGate,
 }
 
 fn new_id() -> String {
@@ -193,7 +219,7 @@ impl Store {
                 id
             }
         };
-        Ok(Store { conn, id, path: path.to_owned() })
+        Ok(Store { conn, id, path: path.to_owned(), gate: WriteGate::default() })
     }
 
     /// Every event, in sequence order.
@@ -284,6 +310,8 @@ impl Store {
 
     /// Writes a batch in one transaction.
     pub fn write(&mut self, batch: &[Job]) -> Result<(), JournalError> {
+        let gate = self.gate.clone();
+        let _held = gate.lock().unwrap_or_else(|e| e.into_inner());
         let tx = self.conn.transaction().map_err(storage)?;
         {
             let mut ev =
@@ -436,7 +464,8 @@ mod tests {
         // The checkpoint thread does it as the journal runs.
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let ms = std::time::Duration::from_millis(2);
-        checkpointer(&path, ms, std::time::Duration::from_millis((20 * DAY) as u64), stop.clone());
+        let wal = (WAL_LIMIT_BYTES, s.gate.clone());
+        checkpointer(&path, ms, std::time::Duration::from_millis((20 * DAY) as u64), wal, stop.clone());
         let t = std::time::Instant::now();
         let by20 = points.iter().filter(|p| p.at >= newest - 20 * DAY).count();
         while s.track_len().expect("len") as usize != by20 {
@@ -444,6 +473,31 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    #[test]
+    fn a_journal_that_never_pauses_keeps_its_wal_bounded() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("j.sqlite");
+        let wal = dir.path().join("j.sqlite-wal");
+        let mut s = Store::open(&path, "c", "p").expect("open");
+        s.conn.pragma_update(None, "wal_autocheckpoint", 0).expect("as the journal runs");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (every, keep) = (std::time::Duration::from_millis(5), std::time::Duration::from_secs(86_400));
+        checkpointer(&path, every, keep, (4 << 20, s.gate.clone()), stop.clone());
+        // 300 batches of 2,000 track points, one after another, as a journal that never
+        // pauses writes them: over a gigabyte of WAL unbounded.
+        let mut largest = 0;
+        for b in 0..300i64 {
+            let points = (0..2_000).map(|i| TrackPoint { unit: i, at: b, lon: 118.1, lat: 24.4 }).collect();
+            s.write(&[Job::Track { points, done: oneshot::channel().0 }]).expect("write");
+            largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(s.track_len().expect("len"), 600_000, "nothing lost");
+        // Unbounded it passed 400 MB; here within a few batches of its 4 MB limit (the
+        // writer may take the gate again before the checkpoint thread wakes).
+        assert!(largest < 64 << 20, "the WAL stayed near its limit: at most {largest} bytes");
     }
 
     #[test]
