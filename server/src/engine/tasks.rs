@@ -55,19 +55,23 @@ pub async fn run_housekeeping(engine: Arc<Engine>, mut stop: tokio::sync::watch:
         }
         // Archives in batches until none is due: a server started on a long journal
         // catches up at once, not a batch a minute.
+        let mut archived = 0;
         loop {
             match engine.archive_closed().await {
-                Ok(super::ARCHIVE_BATCH) => continue,
-                Ok(0) => break,
                 Ok(n) => {
-                    tracing::info!(incidents = n, "archived incidents closed long ago");
-                    break;
+                    archived += n;
+                    if n < super::ARCHIVE_BATCH {
+                        break;
+                    }
                 }
                 Err(r) => {
                     tracing::warn!("archiving postponed: {}", r.message);
                     break;
                 }
             }
+        }
+        if archived > 0 {
+            tracing::info!(incidents = archived, "archived incidents closed long ago");
         }
         match engine.checkpoint(false).await {
             Ok(Some(seq)) => tracing::info!(seq, "wrote a checkpoint of the world"),
