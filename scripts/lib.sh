@@ -50,11 +50,14 @@ need_rust() {
   need_packages cc:build-essential pkg-config:pkg-config
 }
 
-# The console's libraries (X11 windowing, input) and a Vulkan driver; Mesa's drivers give
-# software Vulkan (lavapipe) where there is no GPU.
+# The console's libraries (X11 windowing, input), a Vulkan driver (Mesa's drivers give
+# software Vulkan, lavapipe, where there is no GPU), and GStreamer with the elements the
+# alert sounds use (appsrc, audioconvert and audioresample in -base; autoaudiosink and
+# wavenc in -good).
 need_console() {
   need_debs libx11-dev libxkbcommon-dev libxcursor-dev libxrandr-dev libxi-dev libwayland-dev libudev-dev \
-    libvulkan1 mesa-vulkan-drivers
+    libvulkan1 mesa-vulkan-drivers libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev \
+    gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 }
 
 # What the screenshot tests need to open a real window without a screen, what the wall's

@@ -72,6 +72,17 @@ pub struct Cli {
     /// composed pixels into the frame (on) or shade them every frame (off).
     #[arg(long, default_value = "on")]
     pub still_copy: String,
+    /// Alert sounds for new, overdue and escalated incidents: on, or off (muted; the
+    /// status bar unmutes).
+    #[arg(long, default_value = "on")]
+    pub sound: String,
+    /// Where alert sounds play: a GStreamer sink (e.g. `alsasink device=hw:1` for the
+    /// hall's speakers).
+    #[arg(long, default_value = "autoaudiosink")]
+    pub sound_sink: String,
+    /// Write each alert sound as a WAV file in this folder instead of playing it.
+    #[arg(long)]
+    pub sound_record: Option<PathBuf>,
     /// Clock speed of the local server (20 = overdue matters within minutes).
     #[arg(long, default_value_t = 20.0)]
     pub time_scale: f64,
@@ -101,6 +112,20 @@ impl Cli {
         }
     }
 
+    /// Where the alert sounds go, and whether they start muted.
+    pub fn sound(&self) -> anyhow::Result<(crate::sound::Output, bool)> {
+        let muted = match self.sound.as_str() {
+            "on" => false,
+            "off" => true,
+            other => anyhow::bail!("--sound must be on or off, not `{other}`"),
+        };
+        let out = match &self.sound_record {
+            Some(dir) => crate::sound::Output::Record(dir.clone()),
+            None => crate::sound::Output::Sink(self.sound_sink.clone()),
+        };
+        Ok((out, muted))
+    }
+
     /// The screenshot timeout.
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_secs)
@@ -117,5 +142,16 @@ mod tests {
         assert_eq!(cli.window_size().expect("size"), (1920, 1080));
         let bad = Cli::parse_from(["onegrid-console", "--size", "big"]);
         assert!(bad.window_size().unwrap_err().to_string().contains("WIDTHxHEIGHT"));
+    }
+
+    #[test]
+    fn sound_is_on_through_the_system_unless_said_otherwise() {
+        use crate::sound::Output;
+        let cli = Cli::parse_from(["onegrid-console"]);
+        assert_eq!(cli.sound().expect("sound"), (Output::Sink("autoaudiosink".into()), false));
+        let cli = Cli::parse_from(["onegrid-console", "--sound", "off", "--sound-record", "/tmp/c"]);
+        assert_eq!(cli.sound().expect("sound"), (Output::Record("/tmp/c".into()), true));
+        let bad = Cli::parse_from(["onegrid-console", "--sound", "loud"]);
+        assert!(bad.sound().unwrap_err().to_string().contains("on or off"));
     }
 }

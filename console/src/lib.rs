@@ -10,6 +10,7 @@ pub mod local;
 pub mod map;
 pub mod net;
 pub mod shot;
+pub mod sound;
 pub mod spread;
 pub mod style;
 pub mod ui;
@@ -88,6 +89,9 @@ pub struct AppOptions {
     pub spread: spread::SpreadPlugin,
     /// What the wall's map shows on this monitor.
     pub wall_role: ui::wall::WallRole,
+    /// Where the alert sounds go, and whether they start muted (none in the bench, nor on
+    /// a wall's other monitors: one console of a wall chimes).
+    pub sound: Option<(sound::Output, bool)>,
 }
 
 /// The console as a bevy app.
@@ -117,6 +121,7 @@ pub fn build_app(opts: AppOptions) -> App {
         .insert_resource(opts.wall_role)
         .insert_resource(layers::TextScale(if opts.mode == ui::Mode::Wall { 1.5 } else { 1.0 }))
         .add_plugins((live::LivePlugin, map::MapPlugin, desk::DeskPlugin, layers::LayersPlugin, ui::UiPlugin))
+        .add_plugins(sound::SoundPlugin)
         .add_systems(Startup, |mut commands: Commands| {
             // One camera: its clear is the panels' background, the backdrop quad (or, for a
             // still view, a copy: hence COPY_DST) draws the map viewport, egui draws on top.
@@ -136,6 +141,7 @@ pub fn build_app(opts: AppOptions) -> App {
             commands.spawn((Camera2d, camera, Msaa::Off, bevy::core_pipeline::tonemapping::Tonemapping::None, usages));
         });
     app.configure_sets(bevy_egui::EguiPrimaryContextPass, layers::DrawMap.run_if(drawing_on));
+    let bench = matches!(opts.source, Source::Bench(_));
     match opts.source {
         Source::Server(cfg) => {
             app.add_plugins(net::NetPlugin { config: cfg });
@@ -154,6 +160,11 @@ pub fn build_app(opts: AppOptions) -> App {
     }
     if let Some(plan) = opts.shot {
         app.add_plugins(shot::ShotPlugin(plan));
+    }
+    if let Some((out, muted)) = opts.sound
+        && !bench
+    {
+        app.insert_resource(sound::Sound::new(out, muted));
     }
     app.add_plugins(opts.spread);
     app

@@ -26,6 +26,7 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
     let markers = MarkerPath::parse(&cli.markers).map_err(|e| anyhow::anyhow!(e))?;
     let still_copy = StillCopy::parse(&cli.still_copy).map_err(|e| anyhow::anyhow!(e))?;
     let wall_roles = ui::wall::WallRole::parse_list(&cli.wall_roles).map_err(|e| anyhow::anyhow!(e))?;
+    let sound = cli.sound()?;
     let mode = if cli.wall { ui::Mode::Wall } else { ui::Mode::Desk };
     let mut problem = None;
     let mut _local = None;
@@ -102,6 +103,8 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
         still_copy,
         spread,
         wall_role: ui::wall::WallRole::for_monitor(cli.monitor, &wall_roles),
+        // A wall's other monitors (the consoles it starts) stay silent: one of a wall chimes.
+        sound: (!(cli.wall && cli.exit_with_parent)).then_some(sound),
     });
     let exit = app.run();
     // The wall's other consoles quit before the local server they use stops.

@@ -321,3 +321,68 @@ fn the_walls_board_monitor_shows_the_board_beside_the_city() {
     }
     rt.block_on(server.shutdown());
 }
+
+/// A serious incident reported while the desk watches the simulated city is heard: the
+/// console writes its alert sounds through GStreamer (`--sound-record`), the urgent chime
+/// among them, and each file is its chime, sample for sample.
+#[test]
+fn a_serious_incident_reported_while_the_desk_watches_sounds_the_urgent_chime() {
+    use onegrid_protocol::{Command as Cmd, Report, Role, Scale, Scope, Source, UserInfo};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rt = runtime();
+    let server = common::server(&rt, &dir.path().join("data"), common::simulated);
+    let url = format!("ws://{}", server.addr);
+    // Besides the simulator's, a caller's serious report every half second, in Siming, while the console runs.
+    let engine = server.engine.clone();
+    let caller = rt.spawn(async move {
+        let user = UserInfo {
+            id: "hotline".into(),
+            name: "热线".into(),
+            role: Role::Dispatcher,
+            scope: Scope::city(),
+            unit: None,
+        };
+        let actor = onegrid_server::world::Actor { user: &user, origin: "test" };
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let report = Report {
+                category: "0102".into(),
+                location: geo_types::Point::new(118.0894, 24.4798),
+                datum: Default::default(),
+                source: Source::Hotline,
+                description: "来电：楼道起火".into(),
+                attachments: vec![],
+                severity: 3,
+                scale: Scale::Individual,
+                held_ms: 0,
+            };
+            let pending = engine.execute(actor, &Cmd::Report(report), None).expect("reported");
+            pending.durable().await.expect("durable");
+        }
+    });
+    let chimes = dir.path().join("chimes");
+    let run = console(&["--server", &url, "--frames", "30", "--sound-record", &chimes.to_string_lossy()], dir.path());
+    caller.abort();
+    rt.block_on(server.shutdown());
+    assert!(run.ok, "exit status; log:\n{}", run.log);
+    let mut names: Vec<String> = std::fs::read_dir(&chimes)
+        .expect("the chimes' folder")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(
+        names.iter().any(|n| n.ends_with("-urgent.wav")),
+        "the urgent chime was written: {names:?}; log:\n{}",
+        run.log
+    );
+    for n in &names {
+        use onegrid_console::sound::Chime;
+        let chime =
+            Chime::ALL.into_iter().find(|c| n.ends_with(&format!("-{}.wav", c.name()))).expect("a chime's name");
+        let want: Vec<u8> = chime.samples().iter().flat_map(|s| s.to_le_bytes()).collect();
+        let wav = std::fs::read(chimes.join(n)).expect("a chime");
+        let data = wav.windows(4).position(|w| w == b"data").expect("a data chunk") + 8;
+        assert_eq!(&wav[data..], &want[..], "{n} is the {chime:?} chime");
+    }
+}

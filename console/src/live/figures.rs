@@ -139,9 +139,15 @@ impl TickerItem {
     }
 }
 
-/// The latest ticker lines, newest first.
+/// The latest ticker lines, newest first, and how many it was ever given (so that what
+/// announces new lines, the alert sounds, knows which it has not yet heard).
 #[derive(Debug, Default, Resource)]
-pub struct Ticker(pub VecDeque<TickerItem>);
+pub struct Ticker {
+    /// The lines, newest first.
+    pub lines: VecDeque<TickerItem>,
+    /// Lines ever pushed.
+    pub pushed: u64,
+}
 
 /// Lines kept.
 pub const TICKER_LEN: usize = 40;
@@ -149,8 +155,9 @@ pub const TICKER_LEN: usize = 40;
 impl Ticker {
     /// Adds a line, dropping the oldest beyond [`TICKER_LEN`].
     pub fn push(&mut self, item: TickerItem) {
-        self.0.push_front(item);
-        self.0.truncate(TICKER_LEN);
+        self.lines.push_front(item);
+        self.lines.truncate(TICKER_LEN);
+        self.pushed += 1;
     }
 }
 
@@ -191,7 +198,8 @@ mod tests {
         for id in 0..(TICKER_LEN as u64 + 5) {
             t.push(TickerItem::new(TickerKind::New, &incident(id, IncidentState::Reported), 0));
         }
-        assert_eq!(t.0.len(), TICKER_LEN);
-        assert_eq!(t.0.front().map(|i| i.incident), Some(TICKER_LEN as u64 + 4));
+        assert_eq!(t.lines.len(), TICKER_LEN);
+        assert_eq!(t.lines.front().map(|i| i.incident), Some(TICKER_LEN as u64 + 4));
+        assert_eq!(t.pushed, TICKER_LEN as u64 + 5);
     }
 }

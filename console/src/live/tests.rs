@@ -75,7 +75,7 @@ pub(crate) fn camera(id: u32) -> Camera {
     }
 }
 
-fn snapshot(seq: u64, incidents: Vec<Incident>, units: Vec<Unit>) -> ServerMsg {
+pub(crate) fn snapshot(seq: u64, incidents: Vec<Incident>, units: Vec<Unit>) -> ServerMsg {
     ServerMsg::Snapshot {
         seq,
         journal: "j".into(),
@@ -93,7 +93,7 @@ fn app() -> App {
     app
 }
 
-fn send(app: &mut App, msg: ServerMsg) {
+pub(crate) fn send(app: &mut App, msg: ServerMsg) {
     app.world_mut().write_message(ServerEvent(msg));
     app.update();
 }
@@ -173,7 +173,7 @@ fn deltas_update_in_place_and_new_incidents_flash_and_tick() {
     assert_eq!(app.world().resource::<LiveIndex>().incidents[&1], entity_before, "same entity");
     assert_eq!(count::<IncidentC>(&mut app), 2);
     assert_eq!(count::<Fresh>(&mut app), 1, "only the new one flashes");
-    let ticker = &app.world().resource::<Ticker>().0;
+    let ticker = &app.world().resource::<Ticker>().lines;
     assert_eq!(ticker.len(), 1);
     assert_eq!(ticker[0].incident, 2);
     assert!(app.world().resource::<CellTints>().0.is_empty(), "a cell with nothing open is no longer tinted");
@@ -190,7 +190,7 @@ fn a_replayed_delta_is_not_applied_twice() {
     send(&mut app, ServerMsg::Resumed { from: 5, seq: 6 });
     send(&mut app, ServerMsg::Delta { seq: 6, at: 0, changes: vec![new()] });
     assert_eq!(count::<IncidentC>(&mut app), 1);
-    assert_eq!(app.world().resource::<Ticker>().0.len(), 1, "no second ticker line");
+    assert_eq!(app.world().resource::<Ticker>().lines.len(), 1, "no second ticker line");
 }
 
 #[test]

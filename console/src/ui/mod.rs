@@ -137,6 +137,7 @@ fn ui_system(
     mut intents: MessageWriter<Intent>,
     role: Res<wall::WallRole>,
     mut guard: ResMut<crate::desk::CloseGuard>,
+    mut sound: Option<ResMut<crate::sound::Sound>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
     let mut root = Ui::new(
@@ -174,8 +175,12 @@ fn ui_system(
         pending: (live.desk.pending.len(), live.desk.pending.iter().filter(|p| p.held).count()),
         pending_lines: &pending_lines,
         map_coming: model.is_none() && problem.is_none(),
+        sound: sound.as_ref().map(|s| s.words()),
     };
-    egui::Panel::top("status").show(&mut root, |ui| status::status_bar(ui, &status));
+    let pressed = egui::Panel::top("status").show(&mut root, |ui| status::status_bar(ui, &status)).inner;
+    if pressed && let Some(s) = sound.as_mut() {
+        s.muted = !s.muted;
+    }
     match *mode {
         Mode::Wall => wall_panels(&mut root, &live, model, scale.0, *role),
         Mode::Desk => {
@@ -352,7 +357,7 @@ fn wall_panels(root: &mut Ui, live: &LiveRead, model: Option<&MapModel>, scale: 
     egui::Panel::top("wall-figures").show(root, |ui| wall::wall_figures(ui, &live.figures, scale, role));
     let lines = 5;
     egui::Panel::bottom("wall-ticker").exact_size(wall::ticker_height(root, scale, lines)).show(root, |ui| {
-        let items: Vec<_> = live.ticker.0.iter().collect();
+        let items: Vec<_> = live.ticker.lines.iter().collect();
         wall::ticker(ui, &items, model, scale, lines);
     });
     if role == wall::WallRole::Board {
@@ -560,7 +565,7 @@ fn follow_on_wall(
         return;
     }
     let now = time.elapsed_secs_f64();
-    let items: Vec<_> = ticker.0.iter().collect();
+    let items: Vec<_> = ticker.lines.iter().collect();
     if let Some(id) = wall::next_focus(&items, state.following, now) {
         state.following = Some((id, now));
         state.last_major = now;
@@ -612,7 +617,8 @@ mod tests {
         {
             let mut major = incident(7, IncidentState::Reported);
             major.severity = 4;
-            let ticker = Ticker([TickerItem::new(TickerKind::Escalated, &major, 0)].into_iter().collect());
+            let ticker =
+                Ticker { lines: [TickerItem::new(TickerKind::Escalated, &major, 0)].into_iter().collect(), pushed: 1 };
             let mut app = App::new();
             app.add_plugins(MinimalPlugins)
                 .add_message::<Intent>()

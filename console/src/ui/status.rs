@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bevy_egui::egui::{Color32, RichText, TextStyle, TextWrapMode, Ui, WidgetText};
+use bevy_egui::egui::{self, Color32, RichText, TextStyle, TextWrapMode, Ui, WidgetText};
 use onegrid_protocol::{Role, UserInfo};
 
 use crate::live::Figures;
@@ -41,6 +41,8 @@ pub struct StatusView<'a> {
     pub pending_lines: &'a [String],
     /// The map is still awaited: live data waits behind it on the link.
     pub map_coming: bool,
+    /// The alert sounds, where there are any: the words, the tooltip, and whether on.
+    pub sound: Option<(String, String, bool)>,
 }
 
 /// The desk's unanswered commands in words, if there are any: "待确认 2 · 待发送 1".
@@ -120,8 +122,9 @@ pub fn rate_words(r: Option<f64>) -> String {
     r.map_or("—".into(), |r| format!("{:.1}%", r * 100.0))
 }
 
-/// The status bar.
-pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) {
+/// The status bar; whether the operator pressed the sound button (to mute or unmute).
+pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) -> bool {
+    let mut sound_pressed = false;
     let big = 14.0 * v.scale;
     ui.horizontal(|ui| {
         ui.label(RichText::new("一张网 OneGrid").strong().size(big + 2.0));
@@ -179,10 +182,17 @@ pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) {
             ui.separator();
             ui.label(RichText::new(format!("人员 {} · 摄像机 {}", v.units, v.cameras)).weak().size(big));
         }
+        if let Some((words, tip, on)) = &v.sound {
+            ui.separator();
+            let color = if *on { Color32::LIGHT_GRAY } else { Color32::from_rgb(250, 190, 60) };
+            let b = egui::Button::new(RichText::new(words).color(color).size(big)).frame(false);
+            sound_pressed = ui.add(b).on_hover_text(tip).clicked();
+        }
         if let Some(now) = v.now {
             clock(ui, now, big);
         }
     });
+    sound_pressed
 }
 
 /// The city's time, flush right in the bar, with its date where there is room for both.
@@ -247,6 +257,7 @@ mod tests {
             pending: (0, 0),
             pending_lines: &[],
             map_coming: false,
+            sound: None,
         }
     }
 
@@ -265,9 +276,10 @@ mod tests {
         let words = ["一张网 OneGrid", "ws://127.0.0.1:9000", "人员 574 · 摄像机 428"];
         for inline in [true, false] {
             // How far the bar's words reach without a clock.
-            let mut h = egui_kittest::Harness::builder()
-                .with_size(bevy_egui::egui::vec2(2400.0, 40.0))
-                .build_ui(|ui| status_bar(ui, &view(inline, None)));
+            let mut h =
+                egui_kittest::Harness::builder().with_size(bevy_egui::egui::vec2(2400.0, 40.0)).build_ui(|ui| {
+                    status_bar(ui, &view(inline, None));
+                });
             h.run();
             let words_end =
                 words.iter().filter_map(|w| h.query_by_label(w)).map(|n| n.rect().right()).fold(0.0, f32::max);
@@ -277,9 +289,10 @@ mod tests {
                 let width = words_end + room;
                 // 2026-11-23 07:01:32 +08:00.
                 let v = view(inline, Some(1_795_388_492_000));
-                let mut h = egui_kittest::Harness::builder()
-                    .with_size(bevy_egui::egui::vec2(width, 40.0))
-                    .build_ui(|ui| status_bar(ui, &v));
+                let mut h =
+                    egui_kittest::Harness::builder().with_size(bevy_egui::egui::vec2(width, 40.0)).build_ui(|ui| {
+                        status_bar(ui, &v);
+                    });
                 h.run();
                 let time = h.get_by_label("07:01:32").rect();
                 assert!(
@@ -311,6 +324,33 @@ mod tests {
     }
 
     #[test]
+    fn the_sound_button_says_where_sound_stands_and_is_pressed_to_mute() {
+        use egui_kittest::kittest::Queryable;
+        let figures = Figures { open: 0, overdue: 0, escalated: 0, closed_today: 0, on_time_rate: None };
+        let pressed = std::cell::Cell::new(0);
+        let v = StatusView {
+            sound: Some(("🔔 提示音".into(), "新事件、超时、吹哨时提示：点击静音".into(), true)),
+            ..plain_view(&figures)
+        };
+        let mut h = egui_kittest::Harness::builder().with_size(bevy_egui::egui::vec2(2400.0, 40.0)).build_ui(|ui| {
+            if status_bar(ui, &v) {
+                pressed.set(pressed.get() + 1);
+            }
+        });
+        h.run();
+        assert_eq!(pressed.get(), 0);
+        h.get_by_label("🔔 提示音").click();
+        h.run();
+        assert_eq!(pressed.get(), 1, "the press is the bar's answer");
+        let quiet = StatusView { sound: None, ..plain_view(&figures) };
+        let mut h = egui_kittest::Harness::builder().with_size(bevy_egui::egui::vec2(2400.0, 40.0)).build_ui(|ui| {
+            status_bar(ui, &quiet);
+        });
+        h.run();
+        assert!(h.query_by_label_contains("提示音").is_none(), "no sound, no button (the bench)");
+    }
+
+    #[test]
     fn unanswered_commands_are_counted_in_the_bar() {
         assert_eq!(pending_words(0, 0), None);
         assert_eq!(pending_words(2, 0).as_deref(), Some("待确认 2"));
@@ -330,9 +370,10 @@ mod tests {
         for (coming, words) in [(true, "已连接，正在接收地图…"), (false, "已连接，数据已 25 秒未更新")]
         {
             let v = view(coming);
-            let mut h = egui_kittest::Harness::builder()
-                .with_size(bevy_egui::egui::vec2(2400.0, 40.0))
-                .build_ui(|ui| status_bar(ui, &v));
+            let mut h =
+                egui_kittest::Harness::builder().with_size(bevy_egui::egui::vec2(2400.0, 40.0)).build_ui(|ui| {
+                    status_bar(ui, &v);
+                });
             h.run();
             assert!(h.query_by_label(words).is_some(), "{words}");
         }
@@ -348,9 +389,9 @@ mod tests {
         ];
         let down = LinkState::Down { reason: "gone".into(), retry_in_ms: 500 };
         let view = StatusView { link: Some(&down), pending: (2, 1), pending_lines: &lines, ..plain_view(&figures) };
-        let mut h = egui_kittest::Harness::builder()
-            .with_size(bevy_egui::egui::vec2(2400.0, 40.0))
-            .build_ui(|ui| status_bar(ui, &view));
+        let mut h = egui_kittest::Harness::builder().with_size(bevy_egui::egui::vec2(2400.0, 40.0)).build_ui(|ui| {
+            status_bar(ui, &view);
+        });
         h.run();
         assert!(h.query_by_label_contains("登记 消防隐患").is_none(), "not before the pointer is on the count");
         h.get_by_label("⏳ 待确认 1 · 待发送 1").hover();
