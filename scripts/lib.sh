@@ -64,9 +64,11 @@ need_console() {
 # test needs for a bare X server with two monitors (Xorg's dummy driver, xrandr to lay the
 # monitors out, xwininfo, xprop and xwd to see where the windows went and what they show,
 # and openbox, a window manager that honours fullscreen requests as desktops do), and
-# xdotool, with which the intake's test clicks and types as an operator would.
+# xdotool, with which the intake's test clicks and types as an operator would; and a
+# PulseAudio server with parec, the sound server whose speakers the alert sounds' test
+# records.
 need_xvfb() {
   need_packages xvfb-run:xvfb xauth:xauth Xorg:xserver-xorg-core xrandr:x11-xserver-utils \
-    xwininfo:x11-utils xwd:x11-apps xdotool:xdotool openbox:openbox
+    xwininfo:x11-utils xwd:x11-apps xdotool:xdotool openbox:openbox pulseaudio:pulseaudio parec:pulseaudio-utils
   need_debs xserver-xorg-video-dummy
 }

@@ -294,7 +294,10 @@ fn run(out: Output, rx: mpsc::Receiver<Chime>, state: &Mutex<SoundState>, played
     }
     let ready = match &out {
         Output::Sink(desc) => match probe(desc) {
-            Ok(true) => SoundState::Ready(desc.clone()),
+            Ok(true) => {
+                tracing::info!("alert sounds through `{desc}`");
+                SoundState::Ready(desc.clone())
+            }
             Ok(false) => {
                 tracing::warn!("alert sounds silent: no audio device for `{desc}`");
                 SoundState::NoDevice

@@ -99,6 +99,11 @@ const RED: [u8; 3] = [255, 90, 90];
 const GREEN_LINK: [u8; 3] = [80, 220, 120];
 
 fn console(args: &[&str], dir: &Path) -> Run {
+    console_with(args, dir, &[])
+}
+
+/// `console` with these variables in its environment.
+fn console_with(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Run {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     assert!(
         Command::new("xvfb-run").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok(),
@@ -112,6 +117,7 @@ fn console(args: &[&str], dir: &Path) -> Run {
         .arg(&shot)
         .args(args)
         .current_dir(dir)
+        .envs(env.iter().copied())
         .stdout(log.try_clone().expect("log"))
         .stderr(log)
         .spawn()
@@ -327,39 +333,11 @@ fn the_walls_board_monitor_shows_the_board_beside_the_city() {
 /// among them, and each file is its chime, sample for sample.
 #[test]
 fn a_serious_incident_reported_while_the_desk_watches_sounds_the_urgent_chime() {
-    use onegrid_protocol::{Command as Cmd, Report, Role, Scale, Scope, Source, UserInfo};
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = runtime();
     let server = common::server(&rt, &dir.path().join("data"), common::simulated);
     let url = format!("ws://{}", server.addr);
-    // Besides the simulator's, a caller's serious report every half second, in Siming, while the console runs.
-    let engine = server.engine.clone();
-    let caller = rt.spawn(async move {
-        let user = UserInfo {
-            id: "hotline".into(),
-            name: "热线".into(),
-            role: Role::Dispatcher,
-            scope: Scope::city(),
-            unit: None,
-        };
-        let actor = onegrid_server::world::Actor { user: &user, origin: "test" };
-        loop {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            let report = Report {
-                category: "0102".into(),
-                location: geo_types::Point::new(118.0894, 24.4798),
-                datum: Default::default(),
-                source: Source::Hotline,
-                description: "来电：楼道起火".into(),
-                attachments: vec![],
-                severity: 3,
-                scale: Scale::Individual,
-                held_ms: 0,
-            };
-            let pending = engine.execute(actor, &Cmd::Report(report), None).expect("reported");
-            pending.durable().await.expect("durable");
-        }
-    });
+    let caller = serious_calls(&rt, &server);
     let chimes = dir.path().join("chimes");
     let run = console(&["--server", &url, "--frames", "30", "--sound-record", &chimes.to_string_lossy()], dir.path());
     caller.abort();
@@ -384,5 +362,123 @@ fn a_serious_incident_reported_while_the_desk_watches_sounds_the_urgent_chime() 
         let wav = std::fs::read(chimes.join(n)).expect("a chime");
         let data = wav.windows(4).position(|w| w == b"data").expect("a data chunk") + 8;
         assert_eq!(&wav[data..], &want[..], "{n} is the {chime:?} chime");
+    }
+}
+
+/// Besides the simulator's, a caller's serious report (severity 3) every half second, in
+/// Siming, until aborted.
+fn serious_calls(rt: &tokio::runtime::Runtime, server: &onegrid_server::Running) -> tokio::task::JoinHandle<()> {
+    use onegrid_protocol::{Command as Cmd, Report, Role, Scale, Scope, Source, UserInfo};
+    let engine = server.engine.clone();
+    rt.spawn(async move {
+        let user = UserInfo {
+            id: "hotline".into(),
+            name: "热线".into(),
+            role: Role::Dispatcher,
+            scope: Scope::city(),
+            unit: None,
+        };
+        let actor = onegrid_server::world::Actor { user: &user, origin: "test" };
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let report = Report {
+                category: "0102".into(),
+                location: geo_types::Point::new(118.0894, 24.4798),
+                datum: Default::default(),
+                source: Source::Hotline,
+                description: "来电：楼道起火".into(),
+                attachments: vec![],
+                severity: 3,
+                scale: Scale::Individual,
+                held_ms: 0,
+            };
+            let pending = engine.execute(actor, &Cmd::Report(report), None).expect("reported");
+            pending.durable().await.expect("durable");
+        }
+    })
+}
+
+/// The pitches heard in 16-bit mono `samples` at `rate`: one per 20 ms window loud enough
+/// to be a tone, from its upward zero crossings.
+fn pitches(samples: &[i16], rate: f32) -> Vec<f32> {
+    let n = (rate * 0.02) as usize;
+    samples
+        .chunks_exact(n)
+        .filter(|w| w.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0) > 3_000)
+        .map(|w| w.windows(2).filter(|p| p[0] < 0 && p[1] >= 0).count() as f32 / 0.02)
+        .collect()
+}
+
+/// The default sink is a real sound server's: a PulseAudio server (a null sink standing in
+/// for the hall's speakers, recorded from its monitor) that the console finds by itself
+/// through `autoaudiosink`. The desk says it sounds, and the urgent chime's three tones
+/// reach the speakers.
+#[test]
+fn the_desk_is_heard_through_the_systems_sound_server() {
+    assert!(
+        Command::new("pulseaudio").arg("--version").stdout(Stdio::null()).status().is_ok(),
+        "pulseaudio is missing: run scripts/test, which installs pulseaudio and pulseaudio-utils"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run_dir = dir.path().join("pulse");
+    std::fs::create_dir_all(&run_dir).expect("pulse dir");
+    let socket = run_dir.join("native");
+    let server_address = format!("unix:{}", socket.display());
+    let mut pulse = Command::new("pulseaudio")
+        .args(["-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "--use-pid-file=no"])
+        .arg("--load=module-null-sink sink_name=hall rate=48000 channels=1")
+        .arg(format!("--load=module-native-protocol-unix auth-anonymous=1 socket={}", socket.display()))
+        .env("XDG_RUNTIME_DIR", &run_dir)
+        .env("HOME", dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start pulseaudio");
+    let started = std::time::Instant::now();
+    while !socket.exists() {
+        assert!(started.elapsed() < Duration::from_secs(10), "pulseaudio did not open {}", socket.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let recording = dir.path().join("hall.raw");
+    let mut parec = Command::new("parec")
+        .args([
+            "--server",
+            &server_address,
+            "-d",
+            "hall.monitor",
+            "--format=s16le",
+            "--rate=48000",
+            "--channels=1",
+            "--raw",
+        ])
+        .stdout(std::fs::File::create(&recording).expect("recording"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start parec");
+
+    let rt = runtime();
+    let server = common::server(&rt, &dir.path().join("data"), common::simulated);
+    let url = format!("ws://{}", server.addr);
+    let caller = serious_calls(&rt, &server);
+    let env = [("PULSE_SERVER", server_address.as_str()), ("HOME", &*dir.path().to_string_lossy())];
+    // Frames for a few seconds: a chime sounding when the console exits is cut off.
+    let run = console_with(&["--server", &url, "--frames", "200"], dir.path(), &env);
+    caller.abort();
+    rt.block_on(server.shutdown());
+    // The last chime's tail: the console exits without waiting for a speaker's chime.
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = parec.kill();
+    let _ = parec.wait();
+    let _ = pulse.kill();
+    let _ = pulse.wait();
+    assert!(run.ok, "exit status; log:\n{}", run.log);
+    assert!(run.log.contains("alert sounds through `autoaudiosink`"), "a sound device found; log:\n{}", run.log);
+    assert!(!run.log.contains("no audio device"), "log:\n{}", run.log);
+    let raw = std::fs::read(&recording).expect("the recording");
+    let samples: Vec<i16> = raw.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
+    let heard = pitches(&samples, 48_000.0);
+    for tone in [784.0, 987.8, 1318.5] {
+        let near = heard.iter().filter(|&&f| (f - tone).abs() <= tone * 0.06).count();
+        assert!(near >= 3, "the urgent chime's {tone} Hz tone reached the speakers: {near} windows of {heard:?}");
     }
 }
