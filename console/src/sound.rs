@@ -296,7 +296,7 @@ fn run(out: Output, rx: mpsc::Receiver<Chime>, state: &Mutex<SoundState>, played
         Output::Sink(desc) => match probe(desc) {
             Ok(true) => {
                 tracing::info!("alert sounds through `{desc}`");
-                SoundState::Ready(desc.clone())
+                ready_words(&out)
             }
             Ok(false) => {
                 tracing::warn!("alert sounds silent: no audio device for `{desc}`");
@@ -308,7 +308,7 @@ fn run(out: Output, rx: mpsc::Receiver<Chime>, state: &Mutex<SoundState>, played
             }
         },
         Output::Record(dir) => match std::fs::create_dir_all(dir) {
-            Ok(()) => SoundState::Ready(dir.display().to_string()),
+            Ok(()) => ready_words(&out),
             Err(e) => SoundState::Failed(format!("无法写入 {}：{e}", dir.display())),
         },
     };
@@ -334,6 +334,7 @@ fn run(out: Output, rx: mpsc::Receiver<Chime>, state: &Mutex<SoundState>, played
     }
 }
 
+/// Ready, and where the chimes go.
 fn ready_words(out: &Output) -> SoundState {
     match out {
         Output::Sink(desc) => SoundState::Ready(desc.clone()),
