@@ -16,6 +16,9 @@
 //! end-to-end test listens to). Where there is no audio device (GStreamer falls back to a
 //! fake sink) or GStreamer cannot start, the console goes on silent and says so in the
 //! status bar; the operator can mute and unmute there.
+//!
+//! At the desk an overdue or urgent chime also raises an alarm that reminds until the
+//! officer acknowledges it ([`alarms`]).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,8 +29,11 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
-use crate::live::{IncidentC, LiveIndex, Ticker, TickerItem, TickerKind};
+use crate::live::{IncidentC, LiveIndex, Selection, Ticker, TickerItem, TickerKind};
 use crate::ui::{Mode, UiState};
+
+pub mod alarms;
+pub use alarms::Alarms;
 
 /// Samples a second.
 pub const RATE: u32 = 48_000;
@@ -416,7 +422,7 @@ fn play_one(out: &Output, chime: Chime, n: u64) -> Result<bool, String> {
 }
 
 /// The console's sounds: the player (none in the bench), whether the operator muted
-/// them, and what the ticker said that was already heard.
+/// them, what the ticker said that was already heard, and the desk's alarms.
 #[derive(Resource)]
 pub struct Sound {
     player: Option<Player>,
@@ -424,12 +430,40 @@ pub struct Sound {
     pub muted: bool,
     gate: Gate,
     heard: u64,
+    /// The desk's alarms awaiting acknowledgement.
+    pub alarms: Alarms,
+    /// The incident selected when last looked: selecting one acknowledges its alarm.
+    selected: Option<onegrid_protocol::IncidentId>,
 }
 
 impl Sound {
     /// Sounds through `out`, or muted from the start.
     pub fn new(out: Output, muted: bool) -> Sound {
-        Sound { player: Some(Player::start(out)), muted, gate: Gate::default(), heard: 0 }
+        Sound::with_player(Some(Player::start(out)), muted)
+    }
+
+    fn with_player(player: Option<Player>, muted: bool) -> Sound {
+        Sound { player, muted, gate: Gate::default(), heard: 0, alarms: Alarms::default(), selected: None }
+    }
+
+    /// Does what the operator asked of the status bar: mutes or unmutes, acknowledges
+    /// every alarm, or goes to the most urgent one, acknowledging it; the incident to
+    /// select then.
+    pub fn answer(&mut self, ask: crate::ui::status::StatusAsk) -> Option<onegrid_protocol::IncidentId> {
+        use crate::ui::status::StatusAsk;
+        match ask {
+            StatusAsk::ToggleSound => self.muted = !self.muted,
+            StatusAsk::AcknowledgeAll => {
+                let n = self.alarms.acknowledge_all();
+                tracing::info!("{n} alarms acknowledged at once");
+            }
+            StatusAsk::NextAlarm => {
+                let id = self.alarms.next()?;
+                self.alarms.acknowledge(id);
+                return Some(id);
+            }
+        }
+        None
     }
 
     /// The player, if there is one.
@@ -462,7 +496,10 @@ impl Plugin for SoundPlugin {
     }
 }
 
-/// Chimes for the ticker's lines not yet heard.
+/// Chimes for the ticker's lines not yet heard, and at the desk keeps the alarms: raised
+/// by those lines, acknowledged by selecting their incident, ended when what raised them
+/// no longer stands or their incident leaves the queue, reminding while open.
+#[allow(clippy::too_many_arguments)]
 fn announce(
     mut sound: ResMut<Sound>,
     ticker: Res<Ticker>,
@@ -470,28 +507,48 @@ fn announce(
     ui: Option<Res<UiState>>,
     index: Res<LiveIndex>,
     incidents: Query<&IncidentC>,
+    selection: Res<Selection>,
     time: Res<Time>,
 ) {
+    let sound = &mut *sound;
+    let now = time.elapsed_secs_f64();
     let fresh = ticker.pushed.saturating_sub(sound.heard).min(ticker.lines.len() as u64) as usize;
     sound.heard = ticker.pushed;
+    let incident = |id| index.incidents.get(&id).and_then(|&e| incidents.get(e).ok()).map(|i| &i.0);
+    // An incident not yet in the live picture passes (it is in the queue next frame).
+    let shown = |id| {
+        let (Some(ui), Some(i)) = (ui.as_ref(), incident(id)) else { return true };
+        ui.filter.passes(i)
+    };
+    let called: Vec<(&TickerItem, Chime)> = ticker
+        .lines
+        .iter()
+        .take(fresh)
+        .filter_map(|t| Chime::for_line(t, *mode, shown(t.incident)).map(|c| (t, c)))
+        .collect();
+    if *mode == Mode::Desk {
+        for (t, c) in &called {
+            sound.alarms.raise(t, *c, now);
+        }
+        if selection.incident != sound.selected {
+            sound.selected = selection.incident;
+            if let Some(id) = selection.incident {
+                sound.alarms.acknowledge(id);
+            }
+        }
+        if !sound.alarms.is_empty() {
+            sound.alarms.retain(|a| incident(a.line.incident).is_none_or(|i| a.stands(i)) && shown(a.line.incident));
+        }
+    }
     if sound.muted {
         sound.gate.clear();
         return;
     }
-    // An incident not yet in the live picture passes (it is in the queue next frame).
-    let shown = |id| {
-        let (Some(ui), Some(i)) = (ui.as_ref(), index.incidents.get(&id).and_then(|&e| incidents.get(e).ok())) else {
-            return true;
-        };
-        ui.filter.passes(&i.0)
-    };
-    let called: Vec<Chime> =
-        ticker.lines.iter().take(fresh).filter_map(|t| Chime::for_line(t, *mode, shown(t.incident))).collect();
-    if called.is_empty() && sound.gate.waiting().is_none() {
+    let reminder = sound.alarms.reminder(now);
+    if called.is_empty() && reminder.is_none() && sound.gate.waiting().is_none() {
         return;
     }
-    let now = time.elapsed_secs_f64();
-    if let Some(c) = sound.gate.admit(called, now)
+    if let Some(c) = sound.gate.admit(called.iter().map(|(_, c)| *c).chain(reminder), now)
         && let Some(p) = &sound.player
     {
         p.play(c);

@@ -8,6 +8,7 @@ use bevy::time::TimeUpdateStrategy;
 use onegrid_protocol::{Change, IncidentState, ServerMsg};
 
 use super::*;
+use crate::live::Selection;
 use crate::live::tests::{incident, send, snapshot};
 
 /// Zero crossings upward in `s`, as a frequency.
@@ -159,7 +160,7 @@ fn a_sink_that_is_not_there_or_no_device_is_said_in_words() {
     }
     let SoundState::Failed(why) = p.state() else { panic!("{:?}", p.state()) };
     assert!(why.contains("nosuchsink"), "{why}");
-    let s = Sound { player: Some(p), muted: false, gate: Gate::default(), heard: 0 };
+    let s = Sound::with_player(Some(p), false);
     let (label, tip, on) = s.words();
     assert!(label.contains("不可用") && tip.contains("nosuchsink") && !on, "{label} {tip}");
 
@@ -168,7 +169,7 @@ fn a_sink_that_is_not_there_or_no_device_is_said_in_words() {
     p.play(Chime::New);
     wait_played(&p, 1);
     assert_eq!(p.state(), SoundState::NoDevice);
-    let mut s = Sound { player: Some(p), muted: false, gate: Gate::default(), heard: 0 };
+    let mut s = Sound::with_player(Some(p), false);
     assert!(s.words().0.contains("无音频设备"));
     s.muted = true;
     assert!(!s.words().2, "muted");
@@ -247,4 +248,106 @@ fn the_wall_chimes_only_for_what_it_follows() {
     wait_played(player, 1);
     drop(app);
     assert_eq!(wavs(dir.path()), ["0001-overdue.wav"]);
+}
+
+/// Runs `app` for `secs` of its time, a tenth of a second a frame.
+fn run_for(app: &mut App, secs: u32) {
+    for _ in 0..secs * 10 {
+        app.update();
+    }
+}
+
+fn alarms(app: &App) -> Vec<onegrid_protocol::IncidentId> {
+    app.world().resource::<Sound>().alarms.ordered().iter().map(|a| a.line.incident).collect()
+}
+
+/// `id` on street "s", overdue.
+fn late(id: onegrid_protocol::IncidentId) -> onegrid_protocol::Incident {
+    onegrid_protocol::Incident { overdue: true, ..on_street(id, "s", 1) }
+}
+
+/// `id` on street "s", escalated (吹哨).
+fn whistled(id: onegrid_protocol::IncidentId) -> onegrid_protocol::Incident {
+    onegrid_protocol::Incident { state: IncidentState::Escalated, ..on_street(id, "s", 1) }
+}
+
+#[test]
+fn the_desk_reminds_of_an_alarm_until_it_is_acknowledged_or_no_longer_stands() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut app = console(dir.path(), Mode::Desk, Default::default());
+    send(&mut app, snapshot(5, vec![], vec![]));
+    // Overdue: its chime, then after a minute unacknowledged, again.
+    send(&mut app, delta(6, vec![("overdue", late(2))]));
+    run_for(&mut app, 2);
+    assert_eq!(alarms(&app), [2]);
+    let player = |app: &App| app.world().resource::<Sound>().player().expect("a player").played();
+    let waited = Instant::now();
+    while player(&app) < 1 && waited.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    run_for(&mut app, 55);
+    assert_eq!(player(&app), 1, "no reminder within the minute");
+    run_for(&mut app, 5);
+    wait_played(app.world().resource::<Sound>().player().expect("a player"), 2);
+    // Selecting it acknowledges it: no more reminders.
+    app.world_mut().resource_mut::<Selection>().incident = Some(2);
+    app.update();
+    assert!(alarms(&app).is_empty(), "acknowledged by selecting it");
+    run_for(&mut app, 130);
+    // Three at once: one chime, the most urgent; then each ends as what raised it passes.
+    send(&mut app, delta(10, vec![("overdue", late(4)), ("escalated", whistled(6)), ("escalated", whistled(8))]));
+    app.update();
+    assert_eq!(alarms(&app), [6, 8, 4], "the urgent ones first");
+    let closed = onegrid_protocol::Incident { state: IncidentState::Closed, ..late(4) };
+    send(&mut app, delta(11, vec![("closed", closed)]));
+    let taken_up = onegrid_protocol::Incident { state: IncidentState::Dispatched, ..on_street(8, "s", 1) };
+    send(&mut app, delta(12, vec![("dispatched", taken_up)]));
+    app.update();
+    assert_eq!(alarms(&app), [6], "a closed matter's alarm ends, and one taken up by the level above");
+    // Muted: the alarm stays, silent; unmuted, it reminds at once (its half minute is past).
+    app.world_mut().resource_mut::<Sound>().muted = true;
+    run_for(&mut app, 40);
+    assert_eq!(alarms(&app), [6], "muting silences the alarm, it does not acknowledge it");
+    app.world_mut().resource_mut::<Sound>().muted = false;
+    app.update();
+    // Another street in the queue's filter: not this desk's matter any more.
+    app.world_mut().resource_mut::<UiState>().filter.street = Some("other".into());
+    app.update();
+    assert!(alarms(&app).is_empty(), "filtered out of the queue");
+    run_for(&mut app, 40);
+    drop(app);
+    assert_eq!(wavs(dir.path()), ["0001-overdue.wav", "0002-overdue.wav", "0003-urgent.wav", "0004-urgent.wav"]);
+}
+
+#[test]
+fn the_wall_raises_no_alarm() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut app = console(dir.path(), Mode::Wall, Default::default());
+    send(&mut app, snapshot(5, vec![], vec![]));
+    send(&mut app, delta(6, vec![("escalated", on_street(2, "s", 1))]));
+    run_for(&mut app, 40);
+    assert!(alarms(&app).is_empty(), "nobody at the wall to acknowledge it");
+    drop(app);
+    assert_eq!(wavs(dir.path()), ["0001-urgent.wav"], "one chime, no reminder");
+}
+
+#[test]
+fn the_status_bar_mutes_goes_to_the_most_urgent_alarm_or_acknowledges_all() {
+    use crate::ui::status::StatusAsk;
+    let mut s = Sound::with_player(None, false);
+    let item = |kind, id| TickerItem::new(kind, &incident(id, IncidentState::Reported), 0);
+    s.alarms.raise(&item(TickerKind::Overdue, 3), Chime::Overdue, 0.0);
+    s.alarms.raise(&item(TickerKind::Escalated, 9), Chime::Urgent, 1.0);
+    s.alarms.raise(&item(TickerKind::Overdue, 5), Chime::Overdue, 2.0);
+    assert_eq!(s.answer(StatusAsk::NextAlarm), Some(9), "the urgent one first");
+    assert_eq!(s.answer(StatusAsk::NextAlarm), Some(3), "then the one waiting longest");
+    assert_eq!(s.alarms.len(), 1, "each acknowledged as it is gone to");
+    assert_eq!(s.answer(StatusAsk::ToggleSound), None);
+    assert!(s.muted);
+    assert_eq!(s.alarms.len(), 1, "muting acknowledges nothing");
+    assert_eq!(s.answer(StatusAsk::AcknowledgeAll), None);
+    assert!(s.alarms.is_empty());
+    assert_eq!(s.answer(StatusAsk::NextAlarm), None, "none left to go to");
+    s.answer(StatusAsk::ToggleSound);
+    assert!(!s.muted);
 }

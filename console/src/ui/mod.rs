@@ -159,6 +159,7 @@ fn ui_system(
     let problem = state.problem.clone().or_else(|| map.error.clone());
     let connected = live.link.as_ref().is_some_and(|l| l.state == LinkState::Connected);
     let pending_lines: Vec<String> = live.desk.pending.iter().map(|p| p.waiting_words(connected)).collect();
+    let alarm_lines: Vec<String> = sound.as_ref().map_or_else(Vec::new, |s| alarm_words(&s.alarms, model));
     let status = status::StatusView {
         link: live.link.as_ref().map(|l| &l.state),
         url: live.link.as_ref().map_or("", |l| l.url.as_str()),
@@ -176,10 +177,13 @@ fn ui_system(
         pending_lines: &pending_lines,
         map_coming: model.is_none() && problem.is_none(),
         sound: sound.as_ref().map(|s| s.words()),
+        alarms: &alarm_lines,
     };
-    let pressed = egui::Panel::top("status").show(&mut root, |ui| status::status_bar(ui, &status)).inner;
-    if pressed && let Some(s) = sound.as_mut() {
-        s.muted = !s.muted;
+    let asked_bar = egui::Panel::top("status").show(&mut root, |ui| status::status_bar(ui, &status)).inner;
+    if let (Some(ask), Some(s)) = (asked_bar, sound.as_mut())
+        && let Some(id) = s.answer(ask)
+    {
+        asked.push(Intent::SelectIncident(id));
     }
     match *mode {
         Mode::Wall => wall_panels(&mut root, &live, model, scale.0, *role),
@@ -232,7 +236,13 @@ fn ui_system(
                         }
                     });
                 });
-                let rows = queue::queue_rows(live.incidents.iter().map(|i| &i.0), filter, live.feed.server_now, model);
+                let mut rows =
+                    queue::queue_rows(live.incidents.iter().map(|i| &i.0), filter, live.feed.server_now, model);
+                if let Some(s) = sound.as_ref().filter(|s| !s.alarms.is_empty()) {
+                    for r in &mut rows {
+                        r.alarm = s.alarms.contains(r.id);
+                    }
+                }
                 let c = model.map(choices).unwrap_or_default();
                 egui::Frame::NONE.show(ui, |ui| {
                     ui.set_max_height(ui.available_height() * 0.42);
@@ -292,6 +302,14 @@ fn ui_system(
         }
     }
     Ok(())
+}
+
+/// The desk's unacknowledged alarms, a line each, most urgent first.
+fn alarm_words(alarms: &crate::sound::Alarms, model: Option<&MapModel>) -> Vec<String> {
+    let line = |a: &&crate::sound::alarms::Alarm| {
+        a.words(model.map_or(a.line.category.as_str(), |m| m.category_name(&a.line.category)))
+    };
+    alarms.ordered().iter().map(line).collect()
 }
 
 /// The followed incident's card over the top-left of the wall's map.

@@ -61,6 +61,8 @@ pub struct QueueRow {
     pub level: Level,
     /// Reported at.
     pub reported_at: Millis,
+    /// An alarm on it awaits the officer's acknowledgement (`sound::alarms`).
+    pub alarm: bool,
 }
 
 impl QueueFilter {
@@ -94,6 +96,7 @@ pub fn queue_rows<'a>(
             severity: i.severity,
             level: i.level,
             reported_at: i.reported_at,
+            alarm: false,
         })
         .collect();
     match filter.sort {
@@ -227,7 +230,9 @@ pub fn queue_panel(
         for r in &rows[range] {
             let color = style::incident_color(r.state, r.overdue);
             let left = format_left(r.time_left_ms);
-            let text = format!("#{:<5} {}  {}  {}  {}", r.id, style::state_name(r.state), r.category, r.place, left);
+            let bell = if r.alarm { "🔔" } else { "" };
+            let text =
+                format!("{bell}#{:<5} {}  {}  {}  {}", r.id, style::state_name(r.state), r.category, r.place, left);
             let text = RichText::new(text).color(if r.overdue {
                 Color32::from_rgb(255, 110, 110)
             } else {
@@ -337,5 +342,19 @@ mod tests {
         h.run();
         drop(h);
         assert_eq!(got, Some(Intent::SelectIncident(7)));
+    }
+
+    #[test]
+    fn a_row_with_an_unacknowledged_alarm_rings_its_bell() {
+        let incidents = [incident(7, IncidentState::Reported), incident(8, IncidentState::Reported)];
+        let mut rows = queue_rows(incidents.iter(), &QueueFilter::default(), 0, None);
+        rows.iter_mut().filter(|r| r.id == 8).for_each(|r| r.alarm = true);
+        let mut filter = QueueFilter::default();
+        let mut h = egui_kittest::Harness::new_ui(|ui| {
+            queue_panel(ui, &rows, &mut filter, &FilterChoices::default(), None);
+        });
+        h.run();
+        assert!(h.query_by_label_contains("🔔#8").is_some());
+        assert!(h.query_by_label_contains("#7").is_some() && h.query_by_label_contains("🔔#7").is_none());
     }
 }

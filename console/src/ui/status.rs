@@ -43,6 +43,19 @@ pub struct StatusView<'a> {
     pub map_coming: bool,
     /// The alert sounds, where there are any: the words, the tooltip, and whether on.
     pub sound: Option<(String, String, bool)>,
+    /// The desk's unacknowledged alarms in words, most urgent first (none: no button).
+    pub alarms: &'a [String],
+}
+
+/// What the operator asked of the status bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusAsk {
+    /// Mute or unmute the alert sounds.
+    ToggleSound,
+    /// Go to the most urgent unacknowledged alarm (acknowledging it).
+    NextAlarm,
+    /// Acknowledge every alarm.
+    AcknowledgeAll,
 }
 
 /// The desk's unanswered commands in words, if there are any: "待确认 2 · 待发送 1".
@@ -122,9 +135,12 @@ pub fn rate_words(r: Option<f64>) -> String {
     r.map_or("—".into(), |r| format!("{:.1}%", r * 100.0))
 }
 
-/// The status bar; whether the operator pressed the sound button (to mute or unmute).
-pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) -> bool {
-    let mut sound_pressed = false;
+/// Alarms listed in the alarm button's tooltip; the rest are counted.
+const ALARM_LINES: usize = 12;
+
+/// The status bar; what the operator asked of it, if anything.
+pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) -> Option<StatusAsk> {
+    let mut asked = None;
     let big = 14.0 * v.scale;
     ui.horizontal(|ui| {
         ui.label(RichText::new("一张网 OneGrid").strong().size(big + 2.0));
@@ -186,13 +202,44 @@ pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) -> bool {
             ui.separator();
             let color = if *on { Color32::LIGHT_GRAY } else { Color32::from_rgb(250, 190, 60) };
             let b = egui::Button::new(RichText::new(words).color(color).size(big)).frame(false);
-            sound_pressed = ui.add(b).on_hover_text(tip).clicked();
+            if ui.add(b).on_hover_text(tip).clicked() {
+                asked = Some(StatusAsk::ToggleSound);
+            }
+        }
+        if !v.alarms.is_empty() {
+            asked = alarm_buttons(ui, v.alarms, big).or(asked);
         }
         if let Some(now) = v.now {
             clock(ui, now, big);
         }
     });
-    sound_pressed
+    asked
+}
+
+/// The unacknowledged alarms' count (going to the most urgent) and "acknowledge all".
+fn alarm_buttons(ui: &mut Ui, alarms: &[String], big: f32) -> Option<StatusAsk> {
+    let mut asked = None;
+    let red = Color32::from_rgb(255, 110, 150);
+    let count =
+        egui::Button::new(RichText::new(format!("⚠ 未确认告警 {}", alarms.len())).color(red).strong().size(big));
+    let count = ui.add(count).on_hover_ui(|ui| {
+        ui.style_mut().wrap_mode = Some(TextWrapMode::Extend);
+        ui.label(RichText::new("点击转到最紧急的一件（并确认）").weak());
+        for line in alarms.iter().take(ALARM_LINES) {
+            ui.label(line);
+        }
+        if alarms.len() > ALARM_LINES {
+            ui.label(RichText::new(format!("另有 {} 件", alarms.len() - ALARM_LINES)).weak());
+        }
+    });
+    if count.clicked() {
+        asked = Some(StatusAsk::NextAlarm);
+    }
+    let all = ui.add(egui::Button::new(RichText::new("全部确认").size(big * 0.85)));
+    if all.on_hover_text("确认全部告警：不再重复提示").clicked() {
+        asked = Some(StatusAsk::AcknowledgeAll);
+    }
+    asked
 }
 
 /// The city's time, flush right in the bar, with its date where there is room for both.
@@ -258,6 +305,7 @@ mod tests {
             pending_lines: &[],
             map_coming: false,
             sound: None,
+            alarms: &[],
         }
     }
 
@@ -333,7 +381,7 @@ mod tests {
             ..plain_view(&figures)
         };
         let mut h = egui_kittest::Harness::builder().with_size(bevy_egui::egui::vec2(2400.0, 40.0)).build_ui(|ui| {
-            if status_bar(ui, &v) {
+            if status_bar(ui, &v) == Some(StatusAsk::ToggleSound) {
                 pressed.set(pressed.get() + 1);
             }
         });
@@ -348,6 +396,40 @@ mod tests {
         });
         h.run();
         assert!(h.query_by_label_contains("提示音").is_none(), "no sound, no button (the bench)");
+    }
+
+    #[test]
+    fn unacknowledged_alarms_are_counted_and_go_to_the_first_or_are_all_acknowledged() {
+        use egui_kittest::kittest::Queryable;
+        let figures = Figures { open: 0, overdue: 0, escalated: 0, closed_today: 0, on_time_rate: None };
+        let lines: Vec<String> = (1..=14).map(|k| format!("#{k} 超时 道路不洁 思明 中华")).collect();
+        let v = StatusView { alarms: &lines, ..plain_view(&figures) };
+        let asked = std::cell::RefCell::new(Vec::new());
+        let mut h = egui_kittest::Harness::builder().with_size(bevy_egui::egui::vec2(2400.0, 40.0)).build_ui(|ui| {
+            asked.borrow_mut().extend(status_bar(ui, &v));
+        });
+        h.run();
+        assert!(asked.borrow().is_empty());
+        h.get_by_label("⚠ 未确认告警 14").hover();
+        h.run();
+        assert!(h.query_by_label("#1 超时 道路不洁 思明 中华").is_some(), "the tooltip lists them");
+        assert!(h.query_by_label("#13 超时 道路不洁 思明 中华").is_none(), "twelve of them");
+        assert!(h.query_by_label("另有 2 件").is_some(), "and counts the rest");
+        h.get_by_label("⚠ 未确认告警 14").click();
+        h.run();
+        h.get_by_label("全部确认").click();
+        h.run();
+        assert_eq!(asked.borrow().as_slice(), [StatusAsk::NextAlarm, StatusAsk::AcknowledgeAll]);
+        drop(h);
+        let none = plain_view(&figures);
+        let mut h = egui_kittest::Harness::builder().with_size(bevy_egui::egui::vec2(2400.0, 40.0)).build_ui(|ui| {
+            status_bar(ui, &none);
+        });
+        h.run();
+        assert!(
+            h.query_by_label_contains("告警").is_none() && h.query_by_label("全部确认").is_none(),
+            "no alarm, no button"
+        );
     }
 
     #[test]
