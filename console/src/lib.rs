@@ -8,6 +8,7 @@ pub mod layers;
 pub mod live;
 pub mod local;
 pub mod map;
+pub mod memory;
 pub mod net;
 pub mod shot;
 pub mod sound;

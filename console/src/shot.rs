@@ -54,6 +54,9 @@ fn shoot(
         // The capture is read back a few frames later; exit once the file is there.
         if plan.path.exists() || state.frames > at + 600 {
             info!("screenshot written to {}", plan.path.display());
+            if let Some(m) = crate::memory::resident_words() {
+                info!("resident memory {m}");
+            }
             exit.write(AppExit::Success);
         }
         return;

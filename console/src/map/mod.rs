@@ -166,6 +166,9 @@ pub fn spawn_raster(
             let last = LEVELS_PX[LEVELS_PX.len() - 1];
             let _ = tx.send(Drawn::Fills(raster::render(&model, &[StaticLayer::Base], last)));
         }
+        // The decoded map, the projection's scratch and the images these replace are freed
+        // by now or within the next frames: what the allocator kept of them goes back.
+        crate::memory::give_back_soon(std::time::Duration::from_secs(2), "map images composed");
     })?;
     Ok(rx)
 }
@@ -577,12 +580,7 @@ pub(crate) mod tests {
 
     /// Resident memory of this process, bytes (Linux).
     fn rss() -> u64 {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let kb = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()));
-        kb.unwrap_or(0) * 1024
+        crate::memory::resident().map_or(0, |r| r.0)
     }
 
     /// Where the console's memory goes on a map: resident memory after each step of taking
