@@ -72,8 +72,9 @@ pub struct Cli {
     /// composed pixels into the frame (on) or shade them every frame (off).
     #[arg(long, default_value = "on")]
     pub still_copy: String,
-    /// Alert sounds for new, overdue and escalated incidents: on, or off (muted; the
-    /// status bar unmutes).
+    /// Alert sounds for new, overdue and escalated incidents: on, off (muted; the
+    /// status bar unmutes), or the kinds heard, comma-separated (`overdue,urgent`: no
+    /// ping for each new report; the sound button's menu changes them).
     #[arg(long, default_value = "on")]
     pub sound: String,
     /// Where alert sounds play: a GStreamer sink (e.g. `alsasink device=hw:1` for the
@@ -112,18 +113,23 @@ impl Cli {
         }
     }
 
-    /// Where the alert sounds go, and whether they start muted.
-    pub fn sound(&self) -> anyhow::Result<(crate::sound::Output, bool)> {
-        let muted = match self.sound.as_str() {
-            "on" => false,
-            "off" => true,
-            other => anyhow::bail!("--sound must be on or off, not `{other}`"),
+    /// Where the alert sounds go, whether they start muted, and which kinds are heard.
+    pub fn sound(&self) -> anyhow::Result<crate::sound::SoundOptions> {
+        use crate::sound::Kinds;
+        let (muted, kinds) = match self.sound.as_str() {
+            "on" => (false, Kinds::default()),
+            "off" => (true, Kinds::default()),
+            list => (
+                false,
+                Kinds::parse(list)
+                    .map_err(|e| anyhow::anyhow!("--sound must be on, off or a list of new, overdue, urgent: {e}"))?,
+            ),
         };
         let out = match &self.sound_record {
             Some(dir) => crate::sound::Output::Record(dir.clone()),
             None => crate::sound::Output::Sink(self.sound_sink.clone()),
         };
-        Ok((out, muted))
+        Ok(crate::sound::SoundOptions { out, muted, kinds })
     }
 
     /// The screenshot timeout.
@@ -146,12 +152,20 @@ mod tests {
 
     #[test]
     fn sound_is_on_through_the_system_unless_said_otherwise() {
-        use crate::sound::Output;
+        use crate::sound::{Chime, Kinds, Output, SoundOptions};
         let cli = Cli::parse_from(["onegrid-console"]);
-        assert_eq!(cli.sound().expect("sound"), (Output::Sink("autoaudiosink".into()), false));
+        let all = Kinds::default();
+        let o = |out, muted, kinds| SoundOptions { out, muted, kinds };
+        assert_eq!(cli.sound().expect("sound"), o(Output::Sink("autoaudiosink".into()), false, all));
         let cli = Cli::parse_from(["onegrid-console", "--sound", "off", "--sound-record", "/tmp/c"]);
-        assert_eq!(cli.sound().expect("sound"), (Output::Record("/tmp/c".into()), true));
-        let bad = Cli::parse_from(["onegrid-console", "--sound", "loud"]);
-        assert!(bad.sound().unwrap_err().to_string().contains("on or off"));
+        assert_eq!(cli.sound().expect("sound"), o(Output::Record("/tmp/c".into()), true, all));
+        let cli = Cli::parse_from(["onegrid-console", "--sound", "overdue, urgent"]);
+        let kinds = cli.sound().expect("sound").kinds;
+        assert!(!kinds.hears(Chime::New) && kinds.hears(Chime::Overdue) && kinds.hears(Chime::Urgent));
+        assert_eq!(kinds.words(), "超时、吹哨与重大事件");
+        for bad in ["loud", "new,siren", ","] {
+            let e = Cli::parse_from(["onegrid-console", "--sound", bad]).sound().unwrap_err().to_string();
+            assert!(e.contains("on, off or a list"), "{bad}: {e}");
+        }
     }
 }

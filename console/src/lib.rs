@@ -90,9 +90,9 @@ pub struct AppOptions {
     pub spread: spread::SpreadPlugin,
     /// What the wall's map shows on this monitor.
     pub wall_role: ui::wall::WallRole,
-    /// Where the alert sounds go, and whether they start muted (none in the bench, nor on
+    /// Where the alert sounds go, whether they start muted and which kinds are heard (none in the bench, nor on
     /// a wall's other monitors: one console of a wall chimes).
-    pub sound: Option<(sound::Output, bool)>,
+    pub sound: Option<sound::SoundOptions>,
 }
 
 /// The console as a bevy app.
@@ -162,10 +162,10 @@ pub fn build_app(opts: AppOptions) -> App {
     if let Some(plan) = opts.shot {
         app.add_plugins(shot::ShotPlugin(plan));
     }
-    if let Some((out, muted)) = opts.sound
+    if let Some(o) = opts.sound
         && !bench
     {
-        app.insert_resource(sound::Sound::new(out, muted));
+        app.insert_resource(sound::Sound::from_options(o));
     }
     app.add_plugins(opts.spread);
     app

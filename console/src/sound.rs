@@ -93,6 +93,15 @@ impl Chime {
         }
     }
 
+    /// Its name for the operator.
+    pub fn label(self) -> &'static str {
+        match self {
+            Chime::New => "新事件",
+            Chime::Overdue => "超时",
+            Chime::Urgent => "吹哨与重大事件",
+        }
+    }
+
     /// The shortest time between two chimes of this kind, seconds: a busy city reports
     /// every few seconds, and a ping each time would be noise nobody hears any more.
     pub fn min_gap_secs(self) -> f64 {
@@ -162,6 +171,67 @@ impl Chime {
 
 /// How long a chime is left to sound before the next, seconds (the longest is 1.2 s).
 pub const OVERLAP_SECS: f64 = 1.5;
+
+/// The kinds of chime the operator hears; the others stay silent (an alarm they raise
+/// still stands, and shows). All, unless `--sound` or the sound button's menu said fewer:
+/// a busy centre may want the overdue and urgent ones without a ping for every report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kinds([bool; 3]);
+
+impl Default for Kinds {
+    fn default() -> Self {
+        Kinds([true; 3])
+    }
+}
+
+impl Kinds {
+    /// Whether `c` is heard.
+    pub fn hears(self, c: Chime) -> bool {
+        self.0[c as usize]
+    }
+
+    /// Hears `c`, or not.
+    pub fn set(&mut self, c: Chime, on: bool) {
+        self.0[c as usize] = on;
+    }
+
+    /// Whether every kind is heard.
+    pub fn all(self) -> bool {
+        self.0.iter().all(|on| *on)
+    }
+
+    /// The kinds named in `list`, comma-separated (`overdue,urgent`), by [`Chime::name`].
+    pub fn parse(list: &str) -> Result<Kinds, String> {
+        let mut k = Kinds([false; 3]);
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let c = Chime::ALL
+                .into_iter()
+                .find(|c| c.name() == name)
+                .ok_or_else(|| format!("`{name}` is not a kind of alert sound (new, overdue, urgent)"))?;
+            k.set(c, true);
+        }
+        if k.0.iter().all(|on| !on) {
+            return Err(format!("no kind of alert sound in `{list}` (new, overdue, urgent)"));
+        }
+        Ok(k)
+    }
+
+    /// The kinds heard, in words: "超时、吹哨与重大事件".
+    pub fn words(self) -> String {
+        Chime::ALL.into_iter().filter(|c| self.hears(*c)).map(Chime::label).collect::<Vec<_>>().join("、")
+    }
+}
+
+/// The alert sounds as the command line asks for them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SoundOptions {
+    /// Where they go.
+    pub out: Output,
+    /// Muted from the start.
+    pub muted: bool,
+    /// The kinds heard.
+    pub kinds: Kinds,
+}
 
 /// Which chime sounds, and when: one at a time, each kind at most once per its gap, and
 /// the most urgent of those waiting first.
@@ -428,6 +498,8 @@ pub struct Sound {
     player: Option<Player>,
     /// Muted at the status bar (or `--sound off`).
     pub muted: bool,
+    /// The kinds of chime heard.
+    pub kinds: Kinds,
     gate: Gate,
     heard: u64,
     /// The desk's alarms awaiting acknowledgement.
@@ -442,8 +514,14 @@ impl Sound {
         Sound::with_player(Some(Player::start(out)), muted)
     }
 
+    /// As the command line asks.
+    pub fn from_options(o: SoundOptions) -> Sound {
+        Sound { kinds: o.kinds, ..Sound::new(o.out, o.muted) }
+    }
+
     fn with_player(player: Option<Player>, muted: bool) -> Sound {
-        Sound { player, muted, gate: Gate::default(), heard: 0, alarms: Alarms::default(), selected: None }
+        let kinds = Kinds::default();
+        Sound { player, muted, kinds, gate: Gate::default(), heard: 0, alarms: Alarms::default(), selected: None }
     }
 
     /// Does what the operator asked of the status bar: mutes or unmutes, acknowledges
@@ -453,6 +531,7 @@ impl Sound {
         use crate::ui::status::StatusAsk;
         match ask {
             StatusAsk::ToggleSound => self.muted = !self.muted,
+            StatusAsk::Hear(c, on) => self.kinds.set(c, on),
             StatusAsk::AcknowledgeAll => {
                 let n = self.alarms.acknowledge_all();
                 tracing::info!("{n} alarms acknowledged at once");
@@ -476,8 +555,11 @@ impl Sound {
         let state = self.player.as_ref().map_or(SoundState::Failed("没有声音输出".into()), Player::state);
         let (label, tip, on) = match (&state, self.muted) {
             (_, true) => ("🔕 静音".into(), "提示音已关闭：点击打开".into(), false),
+            (SoundState::Ready(to), false) if self.kinds.all() => {
+                ("🔔 提示音".into(), format!("新事件、超时、吹哨时提示（{to}）：点击静音，右键选择"), true)
+            }
             (SoundState::Ready(to), false) => {
-                ("🔔 提示音".into(), format!("新事件、超时、吹哨时提示（{to}）：点击静音"), true)
+                ("🔔 提示音（部分）".into(), format!("只提示{}（{to}）：点击静音，右键选择", self.kinds.words()), true)
             }
             (SoundState::Starting, false) => ("🔔 提示音".into(), "正在打开声音输出…".into(), true),
             (SoundState::NoDevice, false) => ("🔇 无音频设备".into(), "没有可用的音频设备：提示音听不到".into(), false),
@@ -544,11 +626,13 @@ fn announce(
         sound.gate.clear();
         return;
     }
-    let reminder = sound.alarms.reminder(now);
-    if called.is_empty() && reminder.is_none() && sound.gate.waiting().is_none() {
+    let kinds = sound.kinds;
+    let reminder = sound.alarms.reminder(now, |c| kinds.hears(c));
+    let heard: Vec<Chime> = called.iter().map(|(_, c)| *c).filter(|c| kinds.hears(*c)).chain(reminder).collect();
+    if heard.is_empty() && sound.gate.waiting().is_none() {
         return;
     }
-    if let Some(c) = sound.gate.admit(called.iter().map(|(_, c)| *c).chain(reminder), now)
+    if let Some(c) = sound.gate.admit(heard, now)
         && let Some(p) = &sound.player
     {
         p.play(c);

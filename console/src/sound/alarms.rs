@@ -110,10 +110,11 @@ impl Alarms {
         self.open.retain(|_, a| keep(a));
     }
 
-    /// The chime to remind with at `now` (app seconds), if an alarm is open and its
-    /// kind's interval has passed since the alarms last sounded.
-    pub fn reminder(&mut self, now: f64) -> Option<Chime> {
-        let top = self.open.values().map(|a| a.chime).max()?;
+    /// The chime to remind with at `now` (app seconds): the most urgent of the open
+    /// alarms' that is `heard`, once its kind's interval has passed since the alarms last
+    /// sounded.
+    pub fn reminder(&mut self, now: f64, heard: impl Fn(Chime) -> bool) -> Option<Chime> {
+        let top = self.open.values().map(|a| a.chime).filter(|c| heard(*c)).max()?;
         let every = top.remind_secs()?;
         let last = *self.last_sounded.get_or_insert(now);
         if now - last < every {
@@ -156,6 +157,10 @@ mod tests {
     use super::*;
     use crate::live::tests::incident;
 
+    fn all(_: Chime) -> bool {
+        true
+    }
+
     fn line(kind: TickerKind, id: IncidentId) -> TickerItem {
         TickerItem::new(kind, &incident(id, IncidentState::Reported), 0)
     }
@@ -165,7 +170,7 @@ mod tests {
         let mut a = Alarms::default();
         a.raise(&line(TickerKind::New, 1), Chime::New, 0.0);
         assert!(a.is_empty(), "a new incident's ping is not an alarm");
-        assert_eq!(a.reminder(100.0), None);
+        assert_eq!(a.reminder(100.0, all), None);
         a.raise(&line(TickerKind::Overdue, 2), Chime::Overdue, 1.0);
         a.raise(&line(TickerKind::Escalated, 3), Chime::Urgent, 2.0);
         // The same matter again, less urgent: it stays urgent and keeps its line.
@@ -187,25 +192,30 @@ mod tests {
     fn reminders_repeat_by_the_most_urgent_kind_until_acknowledged() {
         let mut a = Alarms::default();
         a.raise(&line(TickerKind::Overdue, 2), Chime::Overdue, 0.0);
-        assert_eq!(a.reminder(59.0), None, "a minute for an overdue one");
-        assert_eq!(a.reminder(60.0), Some(Chime::Overdue));
-        assert_eq!(a.reminder(61.0), None, "and again a minute on");
-        assert_eq!(a.reminder(120.0), Some(Chime::Overdue));
+        assert_eq!(a.reminder(59.0, all), None, "a minute for an overdue one");
+        assert_eq!(a.reminder(60.0, all), Some(Chime::Overdue));
+        assert_eq!(a.reminder(61.0, all), None, "and again a minute on");
+        assert_eq!(a.reminder(120.0, all), Some(Chime::Overdue));
         // An urgent one: its chime sounds as it is raised, then every half minute.
         a.raise(&line(TickerKind::Escalated, 5), Chime::Urgent, 130.0);
-        assert_eq!(a.reminder(159.0), None);
-        assert_eq!(a.reminder(160.0), Some(Chime::Urgent));
+        assert_eq!(a.reminder(159.0, all), None);
+        assert_eq!(a.reminder(160.0, all), Some(Chime::Urgent));
         assert!(a.acknowledge(5));
         assert!(!a.acknowledge(5), "once");
-        assert_eq!(a.reminder(190.0), None, "the overdue one's minute again");
-        assert_eq!(a.reminder(220.0), Some(Chime::Overdue));
+        assert_eq!(a.reminder(190.0, all), None, "the overdue one's minute again");
+        a.raise(&line(TickerKind::Escalated, 5), Chime::Urgent, 190.0);
+        let no_urgent = |c| c != Chime::Urgent;
+        assert_eq!(a.reminder(250.0, no_urgent), Some(Chime::Overdue), "urgent not heard: the overdue one reminds");
+        assert!(a.acknowledge(5));
+        assert_eq!(a.reminder(309.0, all), None);
+        assert_eq!(a.reminder(310.0, all), Some(Chime::Overdue));
         a.retain(|x| x.line.incident != 2);
-        assert_eq!(a.reminder(1_000.0), None, "none left");
+        assert_eq!(a.reminder(1_000.0, all), None, "none left");
         a.raise(&line(TickerKind::Overdue, 7), Chime::Overdue, 1_000.0);
         a.raise(&line(TickerKind::Overdue, 8), Chime::Overdue, 1_001.0);
         assert!(a.contains(7) && a.contains(8));
         assert_eq!(a.acknowledge_all(), 2);
-        assert_eq!(a.reminder(2_000.0), None);
+        assert_eq!(a.reminder(2_000.0, all), None);
     }
 
     #[test]

@@ -350,4 +350,26 @@ fn the_status_bar_mutes_goes_to_the_most_urgent_alarm_or_acknowledges_all() {
     assert_eq!(s.answer(StatusAsk::NextAlarm), None, "none left to go to");
     s.answer(StatusAsk::ToggleSound);
     assert!(!s.muted);
+    assert_eq!(s.answer(StatusAsk::Hear(Chime::New, false)), None);
+    assert!(!s.kinds.hears(Chime::New) && s.kinds.hears(Chime::Urgent));
+}
+
+#[test]
+fn a_kind_not_heard_stays_silent_and_its_alarm_still_stands() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut app = console(dir.path(), Mode::Desk, Default::default());
+    app.world_mut().resource_mut::<Sound>().kinds = Kinds::parse("urgent").expect("kinds");
+    send(&mut app, snapshot(5, vec![], vec![]));
+    send(&mut app, delta(6, vec![("reported", on_street(2, "s", 1))]));
+    run_for(&mut app, 2);
+    send(&mut app, delta(7, vec![("overdue", late(3))]));
+    run_for(&mut app, 70);
+    assert_eq!(alarms(&app), [3], "silent, but an alarm");
+    send(&mut app, delta(8, vec![("escalated", whistled(4))]));
+    run_for(&mut app, 2);
+    wait_played(app.world().resource::<Sound>().player().expect("a player"), 1);
+    let (label, tip, _) = app.world().resource::<Sound>().words();
+    assert!(label.contains("部分") && tip.contains("只提示吹哨与重大事件"), "{label} {tip}");
+    drop(app);
+    assert_eq!(wavs(dir.path()), ["0001-urgent.wav"], "no ping, no overdue chime nor its reminder");
 }

@@ -176,7 +176,10 @@ fn ui_system(
         pending: (live.desk.pending.len(), live.desk.pending.iter().filter(|p| p.held).count()),
         pending_lines: &pending_lines,
         map_coming: model.is_none() && problem.is_none(),
-        sound: sound.as_ref().map(|s| s.words()),
+        sound: sound.as_ref().map(|s| {
+            let (label, tip, on) = s.words();
+            status::SoundView { label, tip, on, kinds: s.kinds }
+        }),
         alarms: &alarm_lines,
     };
     let asked_bar = egui::Panel::top("status").show(&mut root, |ui| status::status_bar(ui, &status)).inner;

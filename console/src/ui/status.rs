@@ -9,6 +9,7 @@ use onegrid_protocol::{Role, UserInfo};
 use crate::live::Figures;
 use crate::live::figures::CST_OFFSET_MS;
 use crate::net::LinkState;
+use crate::sound::{Chime, Kinds};
 
 /// What the status bar shows.
 pub struct StatusView<'a> {
@@ -41,10 +42,24 @@ pub struct StatusView<'a> {
     pub pending_lines: &'a [String],
     /// The map is still awaited: live data waits behind it on the link.
     pub map_coming: bool,
-    /// The alert sounds, where there are any: the words, the tooltip, and whether on.
-    pub sound: Option<(String, String, bool)>,
+    /// The alert sounds, where there are any.
+    pub sound: Option<SoundView>,
     /// The desk's unacknowledged alarms in words, most urgent first (none: no button).
     pub alarms: &'a [String],
+}
+
+/// The alert sounds in the bar: the button's words, its tooltip, whether sound is on, and
+/// the kinds heard (its menu).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SoundView {
+    /// The button's words.
+    pub label: String,
+    /// Its tooltip.
+    pub tip: String,
+    /// Whether sound is on (not muted, and playing somewhere).
+    pub on: bool,
+    /// The kinds of chime heard.
+    pub kinds: Kinds,
 }
 
 /// What the operator asked of the status bar.
@@ -52,6 +67,8 @@ pub struct StatusView<'a> {
 pub enum StatusAsk {
     /// Mute or unmute the alert sounds.
     ToggleSound,
+    /// Hear a kind of chime, or not (the sound button's menu).
+    Hear(Chime, bool),
     /// Go to the most urgent unacknowledged alarm (acknowledging it).
     NextAlarm,
     /// Acknowledge every alarm.
@@ -198,13 +215,9 @@ pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) -> Option<StatusAsk> {
             ui.separator();
             ui.label(RichText::new(format!("人员 {} · 摄像机 {}", v.units, v.cameras)).weak().size(big));
         }
-        if let Some((words, tip, on)) = &v.sound {
+        if let Some(sound) = &v.sound {
             ui.separator();
-            let color = if *on { Color32::LIGHT_GRAY } else { Color32::from_rgb(250, 190, 60) };
-            let b = egui::Button::new(RichText::new(words).color(color).size(big)).frame(false);
-            if ui.add(b).on_hover_text(tip).clicked() {
-                asked = Some(StatusAsk::ToggleSound);
-            }
+            asked = sound_button(ui, sound, big).or(asked);
         }
         if !v.alarms.is_empty() {
             asked = alarm_buttons(ui, v.alarms, big).or(asked);
@@ -213,6 +226,27 @@ pub fn status_bar(ui: &mut Ui, v: &StatusView<'_>) -> Option<StatusAsk> {
             clock(ui, now, big);
         }
     });
+    asked
+}
+
+/// The sound button: a click mutes or unmutes; its menu (a right click) chooses the kinds
+/// of chime heard.
+fn sound_button(ui: &mut Ui, v: &SoundView, big: f32) -> Option<StatusAsk> {
+    let mut asked = None;
+    let color = if v.on { Color32::LIGHT_GRAY } else { Color32::from_rgb(250, 190, 60) };
+    let b = ui.add(egui::Button::new(RichText::new(&v.label).color(color).size(big)).frame(false));
+    b.context_menu(|ui| {
+        ui.label(RichText::new("提示哪些事件").weak());
+        for c in Chime::ALL {
+            let mut on = v.kinds.hears(c);
+            if ui.checkbox(&mut on, c.label()).changed() {
+                asked = Some(StatusAsk::Hear(c, on));
+            }
+        }
+    });
+    if b.on_hover_text(&v.tip).clicked() {
+        asked = Some(StatusAsk::ToggleSound);
+    }
     asked
 }
 
@@ -376,13 +410,19 @@ mod tests {
         use egui_kittest::kittest::Queryable;
         let figures = Figures { open: 0, overdue: 0, escalated: 0, closed_today: 0, on_time_rate: None };
         let pressed = std::cell::Cell::new(0);
-        let v = StatusView {
-            sound: Some(("🔔 提示音".into(), "新事件、超时、吹哨时提示：点击静音".into(), true)),
-            ..plain_view(&figures)
+        let sound = SoundView {
+            label: "🔔 提示音".into(),
+            tip: "新事件、超时、吹哨时提示：点击静音".into(),
+            on: true,
+            kinds: Kinds::default(),
         };
+        let v = StatusView { sound: Some(sound), ..plain_view(&figures) };
+        let asked = std::cell::RefCell::new(Vec::new());
         let mut h = egui_kittest::Harness::builder().with_size(bevy_egui::egui::vec2(2400.0, 40.0)).build_ui(|ui| {
-            if status_bar(ui, &v) == Some(StatusAsk::ToggleSound) {
-                pressed.set(pressed.get() + 1);
+            match status_bar(ui, &v) {
+                Some(StatusAsk::ToggleSound) => pressed.set(pressed.get() + 1),
+                Some(a) => asked.borrow_mut().push(a),
+                None => {}
             }
         });
         h.run();
@@ -390,6 +430,13 @@ mod tests {
         h.get_by_label("🔔 提示音").click();
         h.run();
         assert_eq!(pressed.get(), 1, "the press is the bar's answer");
+        // Its menu: the kinds heard, each to switch off (or on).
+        h.get_by_label("🔔 提示音").click_secondary();
+        h.run();
+        h.get_by_label("新事件").click();
+        h.run();
+        assert_eq!(asked.borrow().as_slice(), [StatusAsk::Hear(Chime::New, false)]);
+        assert_eq!(pressed.get(), 1, "the menu is not a press");
         let quiet = StatusView { sound: None, ..plain_view(&figures) };
         let mut h = egui_kittest::Harness::builder().with_size(bevy_egui::egui::vec2(2400.0, 40.0)).build_ui(|ui| {
             status_bar(ui, &quiet);
