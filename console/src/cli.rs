@@ -75,8 +75,9 @@ pub struct Cli {
     /// Alert sounds for new, overdue and escalated incidents: on, off (muted; the
     /// status bar unmutes), or the kinds heard, comma-separated (`overdue,urgent`: no
     /// ping for each new report; the sound button's menu changes them).
-    #[arg(long, default_value = "on")]
-    pub sound: String,
+    /// [default: on, or as the desk last kept it]
+    #[arg(long)]
+    pub sound: Option<String>,
     /// Where alert sounds play: a GStreamer sink (e.g. `alsasink device=hw:1` for the
     /// hall's speakers).
     #[arg(long, default_value = "autoaudiosink")]
@@ -116,7 +117,7 @@ impl Cli {
     /// Where the alert sounds go, whether they start muted, and which kinds are heard.
     pub fn sound(&self) -> anyhow::Result<crate::sound::SoundOptions> {
         use crate::sound::Kinds;
-        let (muted, kinds) = match self.sound.as_str() {
+        let (muted, kinds) = match self.sound.as_deref().unwrap_or("on") {
             "on" => (false, Kinds::default()),
             "off" => (true, Kinds::default()),
             list => (
@@ -129,7 +130,7 @@ impl Cli {
             Some(dir) => crate::sound::Output::Record(dir.clone()),
             None => crate::sound::Output::Sink(self.sound_sink.clone()),
         };
-        Ok(crate::sound::SoundOptions { out, muted, kinds })
+        Ok(crate::sound::SoundOptions { out, muted, kinds, given: self.sound.is_some() })
     }
 
     /// The screenshot timeout.
@@ -155,10 +156,10 @@ mod tests {
         use crate::sound::{Chime, Kinds, Output, SoundOptions};
         let cli = Cli::parse_from(["onegrid-console"]);
         let all = Kinds::default();
-        let o = |out, muted, kinds| SoundOptions { out, muted, kinds };
-        assert_eq!(cli.sound().expect("sound"), o(Output::Sink("autoaudiosink".into()), false, all));
+        let o = |out, muted, kinds, given| SoundOptions { out, muted, kinds, given };
+        assert_eq!(cli.sound().expect("sound"), o(Output::Sink("autoaudiosink".into()), false, all, false));
         let cli = Cli::parse_from(["onegrid-console", "--sound", "off", "--sound-record", "/tmp/c"]);
-        assert_eq!(cli.sound().expect("sound"), o(Output::Record("/tmp/c".into()), true, all));
+        assert_eq!(cli.sound().expect("sound"), o(Output::Record("/tmp/c".into()), true, all, true));
         let cli = Cli::parse_from(["onegrid-console", "--sound", "overdue, urgent"]);
         let kinds = cli.sound().expect("sound").kinds;
         assert!(!kinds.hears(Chime::New) && kinds.hears(Chime::Overdue) && kinds.hears(Chime::Urgent));

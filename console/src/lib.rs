@@ -10,6 +10,7 @@ pub mod local;
 pub mod map;
 pub mod memory;
 pub mod net;
+pub mod prefs;
 pub mod shot;
 pub mod sound;
 pub mod spread;
@@ -93,6 +94,9 @@ pub struct AppOptions {
     /// Where the alert sounds go, whether they start muted and which kinds are heard (none in the bench, nor on
     /// a wall's other monitors: one console of a wall chimes).
     pub sound: Option<sound::SoundOptions>,
+    /// Where the desk keeps its settings between runs (`prefs`; none on the wall, in the
+    /// bench).
+    pub prefs: Option<std::path::PathBuf>,
 }
 
 /// The console as a bevy app.
@@ -122,7 +126,7 @@ pub fn build_app(opts: AppOptions) -> App {
         .insert_resource(opts.wall_role)
         .insert_resource(layers::TextScale(if opts.mode == ui::Mode::Wall { 1.5 } else { 1.0 }))
         .add_plugins((live::LivePlugin, map::MapPlugin, desk::DeskPlugin, layers::LayersPlugin, ui::UiPlugin))
-        .add_plugins(sound::SoundPlugin)
+        .add_plugins((sound::SoundPlugin, prefs::PrefsPlugin))
         .add_systems(Startup, |mut commands: Commands| {
             // One camera: its clear is the panels' background, the backdrop quad (or, for a
             // still view, a copy: hence COPY_DST) draws the map viewport, egui draws on top.
@@ -162,10 +166,22 @@ pub fn build_app(opts: AppOptions) -> App {
     if let Some(plan) = opts.shot {
         app.add_plugins(shot::ShotPlugin(plan));
     }
+    let sound_given = opts.sound.as_ref().is_some_and(|o| o.given);
     if let Some(o) = opts.sound
         && !bench
     {
         app.insert_resource(sound::Sound::from_options(o));
+    }
+    if let Some(path) = opts.prefs
+        && opts.mode == ui::Mode::Desk
+        && !bench
+    {
+        let (kept, why) = prefs::load(&path);
+        if let Some(why) = why {
+            warn!("{why}");
+        }
+        prefs::apply(app.world_mut(), &kept, sound_given);
+        app.insert_resource(prefs::PrefsFile::new(path, kept));
     }
     app.add_plugins(opts.spread);
     app

@@ -30,6 +30,7 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
     let mode = if cli.wall { ui::Mode::Wall } else { ui::Mode::Desk };
     let mut problem = None;
     let mut _local = None;
+    let mut prefs = None;
     let source = if cli.bench {
         Source::Bench(bench::BenchPlan { units: cli.units, frames: cli.frames as usize, map_dir: cli.map.clone() })
     } else {
@@ -37,6 +38,8 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
         // The desk keeps its unanswered commands in a file, to send them after a crash;
         // the wall sends none.
         let outbox = (!cli.wall).then(|| cli.data.join("outbox"));
+        // The desk's settings, kept between runs for the same user.
+        prefs = (!cli.wall).then(|| onegrid_console::prefs::path_for(&cli.data.join("prefs"), &token));
         // The server's map, kept for the next run (desk and wall alike).
         let maps = Some(cli.data.join("maps"));
         match &cli.server {
@@ -105,6 +108,7 @@ fn run() -> anyhow::Result<std::process::ExitCode> {
         wall_role: ui::wall::WallRole::for_monitor(cli.monitor, &wall_roles),
         // A wall's other monitors (the consoles it starts) stay silent: one of a wall chimes.
         sound: (!(cli.wall && cli.exit_with_parent)).then_some(sound),
+        prefs,
     });
     let exit = app.run();
     // The wall's other consoles quit before the local server they use stops.

@@ -175,7 +175,7 @@ pub const OVERLAP_SECS: f64 = 1.5;
 /// The kinds of chime the operator hears; the others stay silent (an alarm they raise
 /// still stands, and shows). All, unless `--sound` or the sound button's menu said fewer:
 /// a busy centre may want the overdue and urgent ones without a ping for every report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Kinds([bool; 3]);
 
 impl Default for Kinds {
@@ -231,6 +231,9 @@ pub struct SoundOptions {
     pub muted: bool,
     /// The kinds heard.
     pub kinds: Kinds,
+    /// Whether the command line said (`--sound`): then it wins over the desk's kept
+    /// settings (`prefs`).
+    pub given: bool,
 }
 
 /// Which chime sounds, and when: one at a time, each kind at most once per its gap, and
@@ -512,6 +515,12 @@ impl Sound {
     /// Sounds through `out`, or muted from the start.
     pub fn new(out: Output, muted: bool) -> Sound {
         Sound::with_player(Some(Player::start(out)), muted)
+    }
+
+    /// Sounds that play nowhere (a headless test's).
+    #[cfg(test)]
+    pub(crate) fn silent() -> Sound {
+        Sound::with_player(None, false)
     }
 
     /// As the command line asks.

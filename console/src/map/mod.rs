@@ -78,8 +78,9 @@ impl MapTextures {
     }
 }
 
-/// Which switchable layers are on.
-#[derive(Debug, Clone, Resource)]
+/// Which switchable layers are on (kept between runs at the desk, `prefs`).
+#[derive(Debug, Clone, PartialEq, Resource, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct LayerToggles {
     /// Technical cells.
     pub cells: bool,

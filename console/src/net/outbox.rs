@@ -128,7 +128,7 @@ pub struct Opened {
 }
 
 /// FNV-1a over `s`: the file's name, so that the token is not written in it.
-fn fnv(s: &str) -> u64 {
+pub(crate) fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 

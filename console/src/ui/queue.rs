@@ -10,7 +10,7 @@ use crate::map::MapModel;
 use crate::style;
 
 /// How the queue is sorted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum SortKey {
     /// Least time left first (overdue at the top).
     #[default]
@@ -21,8 +21,9 @@ pub enum SortKey {
     Severity,
 }
 
-/// Which incidents the queue shows.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Which incidents the queue shows (kept between runs at the desk, `prefs`).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct QueueFilter {
     /// Only this handling level.
     pub level: Option<Level>,
