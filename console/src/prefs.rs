@@ -1,6 +1,8 @@
 //! The desk's settings kept between runs: the layers switched on, the queue's filter and
-//! order, and the alert sounds (muted, the kinds heard) — what a duty officer sets up at
-//! the start of a shift and expects to find again after the console is restarted.
+//! order, the alert sounds (muted, the kinds heard) and where the map was looking — what a
+//! duty officer sets up at the start of a shift and expects to find again after the
+//! console is restarted (the view unless `--view` says another; one not on the map the
+//! server sends is passed over).
 //!
 //! Kept per user, by token as the outbox is (the token is not written in the name), in
 //! `<data>/prefs/prefs-<hash>.json`; written a second after the last change (a burst of
@@ -18,10 +20,11 @@ use std::thread::JoinHandle;
 use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::map::LayerToggles;
+use crate::map::{CityMapRes, LayerToggles, StartView};
 use crate::sound::{Kinds, Sound};
 use crate::ui::UiState;
 use crate::ui::queue::QueueFilter;
+use crate::view::MapView;
 
 /// Seconds after the last change that the settings are written.
 pub const SAVE_AFTER_SECS: f64 = 1.0;
@@ -38,6 +41,8 @@ pub struct Prefs {
     pub muted: bool,
     /// The kinds of alert sound heard.
     pub kinds: Kinds,
+    /// Where the map looked: longitude, latitude (WGS-84) and metres per point.
+    pub view: Option<[f64; 3]>,
 }
 
 /// The file of the user with `token` in `dir`.
@@ -134,10 +139,14 @@ impl Drop for PrefsFile {
     }
 }
 
-/// Applies the kept settings to a desk about to start: layers, the queue's filter, and the
-/// sounds unless the command line said (`sound_given`).
+/// Applies the kept settings to a desk about to start: layers, the queue's filter, the view
+/// unless the command line gave one, and the sounds unless it said (`sound_given`).
 pub fn apply(world: &mut World, p: &Prefs, sound_given: bool) {
     world.insert_resource(p.layers.clone());
+    let start = world.get_resource::<StartView>().and_then(|s| s.0);
+    if start.is_none() && p.view.is_some() {
+        world.insert_resource(StartView(p.view));
+    }
     if let Some(mut ui) = world.get_resource_mut::<UiState>() {
         ui.filter = p.filter.clone();
     }
@@ -156,18 +165,34 @@ impl Plugin for PrefsPlugin {
     }
 }
 
+/// The view as kept: longitude and latitude to a tenth of a metre or so, the zoom to a
+/// thousandth, so that a still view is not written again for its rounding.
+fn view_kept(map: &CityMapRes, view: &MapView) -> Option<[f64; 3]> {
+    let m = map.model.as_ref()?;
+    let [lon, lat] = m.projection.to_lonlat(view.center);
+    let round = |v: f64, k: f64| (v * k).round() / k;
+    Some([round(lon, 1e6), round(lat, 1e6), round(view.m_per_pt, 1e3)])
+}
+
 /// Hands the settings to the writer a second after they last changed.
+#[allow(clippy::too_many_arguments)] // a bevy system: one parameter per resource it reads
 fn keep(
     mut file: ResMut<PrefsFile>,
     toggles: Res<LayerToggles>,
     ui: Option<Res<UiState>>,
     sound: Option<Res<Sound>>,
+    map: Option<Res<CityMapRes>>,
+    view: Option<Res<MapView>>,
     time: Res<Time>,
 ) {
     let file = &mut *file;
     let (layers, filter) = (&*toggles, ui.as_ref().map_or(&file.saved.filter, |u| &u.filter));
     let (muted, kinds) = sound.as_ref().map_or((file.saved.muted, file.saved.kinds), |s| (s.muted, s.kinds));
-    let same = |p: &Prefs| p.layers == *layers && p.filter == *filter && p.muted == muted && p.kinds == kinds;
+    // Until the map is in, the view is the one kept (there is nothing to look at yet).
+    let looked = map.as_ref().zip(view.as_ref()).and_then(|(m, v)| view_kept(m, v)).or(file.saved.view);
+    let same = |p: &Prefs| {
+        p.layers == *layers && p.filter == *filter && p.muted == muted && p.kinds == kinds && p.view == looked
+    };
     if same(&file.saved) {
         file.pending = None;
         return;
@@ -176,7 +201,7 @@ fn keep(
     match &file.pending {
         Some((_, p)) if same(p) => {}
         _ => {
-            let p = Prefs { layers: layers.clone(), filter: filter.clone(), muted, kinds };
+            let p = Prefs { layers: layers.clone(), filter: filter.clone(), muted, kinds, view: looked };
             file.pending = Some((now, p));
         }
     }
@@ -245,6 +270,10 @@ mod tests {
         assert_eq!(aside, "{\"muted\": tru", "nothing lost");
     }
 
+    fn tiny_model() -> std::sync::Arc<crate::map::model::MapModel> {
+        std::sync::Arc::new(crate::map::model::MapModel::new(&crate::map::model::tests::tiny_map()))
+    }
+
     /// A headless desk keeping its settings at `path`, as kept there.
     fn desk(path: &Path, sound_given: bool) -> App {
         let mut app = App::new();
@@ -253,6 +282,9 @@ mod tests {
             .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(100)))
             .init_resource::<LayerToggles>()
             .init_resource::<UiState>()
+            .init_resource::<StartView>()
+            .init_resource::<MapView>()
+            .insert_resource(CityMapRes { model: Some(tiny_model()), error: None })
             .insert_resource(Sound::silent());
         let (p, why) = load(path);
         assert!(why.is_none(), "{why:?}");
@@ -268,7 +300,17 @@ mod tests {
         let mut app = desk(&path, false);
         app.update();
         assert!(!path.exists(), "nothing changed, nothing written");
-        let want = set_up();
+        let mut want = set_up();
+        let model = tiny_model();
+        let (b, m) = (model.bounds, &model.projection);
+        let middle = [(b.min[0] + b.max[0]) / 2.0, (b.min[1] + b.max[1]) / 2.0];
+        let [lon, lat] = m.to_lonlat(middle);
+        want.view = Some([(lon * 1e6).round() / 1e6, (lat * 1e6).round() / 1e6, 3.5]);
+        {
+            let mut v = app.world_mut().resource_mut::<MapView>();
+            v.center = middle;
+            v.m_per_pt = 3.5;
+        }
         app.world_mut().insert_resource(want.layers.clone());
         app.world_mut().resource_mut::<UiState>().filter = want.filter.clone();
         {
@@ -298,6 +340,7 @@ mod tests {
         assert_eq!(load(&path).0, last, "written on closing");
         // Restarted: the same settings; a `--sound` given wins over the kept sound.
         let app = desk(&path, false);
+        assert_eq!(app.world().resource::<StartView>().0, last.view, "the map opens where it looked");
         assert_eq!(*app.world().resource::<LayerToggles>(), last.layers);
         assert_eq!(app.world().resource::<UiState>().filter, last.filter);
         assert!(app.world().resource::<Sound>().muted);
@@ -305,6 +348,13 @@ mod tests {
         drop(app);
         let app = desk(&path, true);
         assert!(!app.world().resource::<Sound>().muted, "the command line's sound");
+        drop(app);
+        // A `--view` given wins over the kept one.
+        let mut app = App::new();
+        app.insert_resource(StartView(Some([118.1, 24.5, 9.0]))).init_resource::<UiState>();
+        apply(app.world_mut(), &last, false);
+        assert_eq!(app.world().resource::<StartView>().0, Some([118.1, 24.5, 9.0]));
+        let app = desk(&path, true);
         assert!(app.world().resource::<Sound>().kinds.all());
         assert_eq!(app.world().resource::<UiState>().filter, last.filter, "the rest still kept");
     }

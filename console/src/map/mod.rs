@@ -340,10 +340,17 @@ fn frame_home(
     }
 }
 
-/// Moves the view to the start view, when one was asked for.
+/// Moves the view to the start view, when one was asked for and lies on the map (a view
+/// kept from another city's map is passed over: the whole map shows instead).
 pub fn apply_start_view(start: &StartView, res: &CityMapRes, view: &mut MapView) {
     if let (Some([lon, lat, z]), Some(m)) = (start.0, &res.model) {
-        view.center = m.projection.to_local(lon, lat);
+        let c = m.projection.to_local(lon, lat);
+        let b = &m.bounds;
+        if !(b.min[0]..=b.max[0]).contains(&c[0]) || !(b.min[1]..=b.max[1]).contains(&c[1]) {
+            warn!("the start view {lon:.5},{lat:.5} is not on the map of {}: showing the whole map", m.name);
+            return;
+        }
+        view.center = c;
         view.m_per_pt = z.clamp(crate::view::MIN_M_PER_PT, crate::view::MAX_M_PER_PT);
     }
 }
@@ -465,6 +472,21 @@ pub(crate) mod tests {
                 assert_eq!(v.center, before.center, "a start view is left alone");
             }
         }
+    }
+
+    #[test]
+    fn a_start_view_on_the_map_is_taken_and_one_off_it_passed_over() {
+        let model = Arc::new(MapModel::new(&model::tests::tiny_map()));
+        let res = CityMapRes { model: Some(model.clone()), error: None };
+        let middle = model.bounds.center();
+        let [lon, lat] = model.projection.to_lonlat(middle);
+        let mut view = MapView::default();
+        apply_start_view(&StartView(Some([lon, lat, 2.5])), &res, &mut view);
+        assert!((view.center[0] - middle[0]).abs() < 0.01 && (view.center[1] - middle[1]).abs() < 0.01);
+        assert_eq!(view.m_per_pt, 2.5);
+        let mut other = MapView::default();
+        apply_start_view(&StartView(Some([lon + 1.0, lat, 2.5])), &res, &mut other);
+        assert_eq!(other, MapView::default(), "another city's view is passed over");
     }
 
     #[test]
