@@ -91,8 +91,8 @@ pub struct AppOptions {
     pub spread: spread::SpreadPlugin,
     /// What the wall's map shows on this monitor.
     pub wall_role: ui::wall::WallRole,
-    /// Where the alert sounds go, whether they start muted and which kinds are heard (none in the bench, nor on
-    /// a wall's other monitors: one console of a wall chimes).
+    /// Where the alert sounds go, whether they start muted and which kinds are heard (none
+    /// in the bench, nor on a wall's other monitors: one console of a wall chimes).
     pub sound: Option<sound::SoundOptions>,
     /// Where the desk keeps its settings between runs (`prefs`; none on the wall, in the
     /// bench).
