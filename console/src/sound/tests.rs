@@ -280,13 +280,9 @@ fn the_desk_reminds_of_an_alarm_until_it_is_acknowledged_or_no_longer_stands() {
     send(&mut app, delta(6, vec![("overdue", late(2))]));
     run_for(&mut app, 2);
     assert_eq!(alarms(&app), [2]);
-    let player = |app: &App| app.world().resource::<Sound>().player().expect("a player").played();
-    let waited = Instant::now();
-    while player(&app) < 1 && waited.elapsed() < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_played(app.world().resource::<Sound>().player().expect("a player"), 1);
     run_for(&mut app, 55);
-    assert_eq!(player(&app), 1, "no reminder within the minute");
+    assert_eq!(played(&app), 1, "no reminder within the minute");
     run_for(&mut app, 5);
     wait_played(app.world().resource::<Sound>().player().expect("a player"), 2);
     // Selecting it acknowledges it: no more reminders.
