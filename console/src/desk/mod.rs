@@ -10,7 +10,8 @@
 //! the server has numbered it. Selecting an incident asks for its nearest available units, the
 //! nearest with the skill its category calls for (对口: a fire hazard wants a fire team, not
 //! the nearest patrol), and the cameras that see it; selecting a unit asks for its recent
-//! track.
+//! track; while an incident is selected, the units sent to it are followed on their way
+//! (`enroute`).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -28,6 +29,7 @@ use crate::view::{Bounds, MapView};
 
 mod answers;
 mod close;
+pub mod enroute;
 
 use answers::{expire_pending, take_answers};
 pub use close::CloseGuard;
@@ -350,7 +352,9 @@ impl Plugin for DeskPlugin {
             .init_resource::<CloseGuard>()
             // Registered by bevy's window plugin too; a headless desk has none.
             .add_message::<bevy::window::WindowCloseRequested>()
+            .init_resource::<enroute::Samples>()
             .add_systems(Update, (execute_intents, ask_on_selection, take_answers, expire_pending).chain())
+            .add_systems(Update, enroute::watch_en_route)
             .add_systems(Last, guard_close.before(bevy::window::ExitSystems));
     }
 }

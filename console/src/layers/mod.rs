@@ -24,6 +24,7 @@ use bevy_egui::egui::{self, LayerId, Painter};
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
 use crate::desk::Desk;
+use crate::desk::enroute::{Samples, UnitNow, sent_rows};
 use crate::live::{CameraC, CellTints, Fresh, IncidentC, LiveIndex, Selection, Team, UnitC, UnitPos};
 use crate::map::draw::{TintShape, VectorLine};
 use crate::map::{CityMapRes, LayerToggles, MapTextures, draw};
@@ -307,6 +308,7 @@ fn draw_symbols(
     index: Res<LiveIndex>,
     selection: Res<Selection>,
     desk: Res<Desk>,
+    samples: Res<Samples>,
     scale: Res<TextScale>,
     time: Res<Time>,
 ) -> Result {
@@ -324,6 +326,26 @@ fn draw_symbols(
     {
         let pts: Vec<_> = points.iter().map(|(_, lon, lat)| view.to_screen(proj.to_local(*lon, *lat))).collect();
         symbols::draw_track(&painter, &pts);
+    }
+    // The units on the way to the selected incident, under the markers' names and the
+    // incidents: only where personnel are shown.
+    if toggles.personnel
+        && let Some(i) = selection.incident.and_then(|id| index.incidents.get(&id)).and_then(|e| incidents.get(*e).ok())
+    {
+        let i = &i.0.0;
+        let unit = |id| {
+            let (c, p) = units.get(*index.units.get(&id)?).ok()?;
+            Some(UnitNow { name: c.0.name.as_str(), status: p.status, task: c.0.task, lonlat: p.lonlat })
+        };
+        let to = view.to_screen(proj.to_local(i.location.x(), i.location.y()));
+        let rows = sent_rows(i, unit, Some(&samples));
+        let legs: Vec<_> = rows
+            .iter()
+            .filter_map(|r| {
+                Some((view.to_screen(proj.to_local(r.lonlat?[0], r.lonlat?[1])), to, r.name.as_str(), r.leg))
+            })
+            .collect();
+        symbols::draw_en_route(&painter, &legs, scale.0);
     }
     if let Some(sel) = selection.unit
         && let Some((u, p)) = index.units.get(&sel).and_then(|e| units.get(*e).ok())

@@ -2,13 +2,14 @@
 //! (tested on its own), then a drawing step. Incidents: a shape per module of the
 //! responsibility list, coloured by state, a pulsing halo when overdue, a flash when new.
 //! Cameras: an icon and their field-of-view cone; those linked to the selected incident
-//! stand out.
+//! stand out. The units on the way to the selected incident: a dashed line each to it.
 
 use std::f32::consts::TAU;
 
 use bevy_egui::egui::{Color32, FontId, Painter, Pos2, Shape, Stroke, Vec2, pos2, vec2};
-use onegrid_protocol::{Camera, CameraId, Incident, IncidentId};
+use onegrid_protocol::{Camera, CameraId, Incident, IncidentId, UnitStatus};
 
+use crate::desk::enroute::{Leg, distance_words};
 use crate::style;
 use crate::view::{MapView, Projection};
 
@@ -223,6 +224,29 @@ pub fn draw_track(painter: &Painter, points: &[Pos2]) {
     for (i, w) in points.windows(2).enumerate() {
         let a = (40.0 + 200.0 * (i as f32 / n)) as u8;
         painter.line_segment([w[0], w[1]], Stroke::new(3.0, Color32::from_rgba_unmultiplied(255, 255, 255, a)));
+    }
+}
+
+/// The dispatcher's view of the units on the way to the selected incident: a dashed line
+/// from each to the incident (orange for one that has stopped coming nearer), and a tag
+/// by the unit with its name and how far it still has to go. `legs` are screen points of
+/// unit and incident, the unit's name, and its row's leg.
+pub fn draw_en_route(painter: &Painter, legs: &[(Pos2, Pos2, &str, Leg)], scale: f32) {
+    for &(unit, incident, name, leg) in legs {
+        let Leg::EnRoute { metres, .. } = leg else { continue };
+        let color =
+            if leg.stalled() { Color32::from_rgb(255, 170, 80) } else { style::unit_color(UnitStatus::EnRoute) };
+        painter.extend(Shape::dashed_line(
+            &[unit, incident],
+            Stroke::new(2.0 * scale, color),
+            8.0 * scale,
+            5.0 * scale,
+        ));
+        let text = match metres {
+            Some(m) => format!("{name} · {}", distance_words(m)),
+            None => name.to_owned(),
+        };
+        tag(painter, unit + vec2(10.0, 6.0) * scale, &text, 12.0 * scale, color);
     }
 }
 

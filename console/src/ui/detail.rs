@@ -8,9 +8,11 @@ use onegrid_protocol::{
     Action, ErrorCode, Incident, Level, Millis, NearUnit, Role, Unit, UnitId, UnitStatus, UserInfo,
 };
 
+use crate::desk::enroute::{Leg, SentRow};
 use crate::desk::{Intent, Notice, Pending, action_name, refusal_words};
 use crate::style;
 use crate::ui::queue::{format_left, level_name};
+use crate::view::Bounds;
 
 /// What the detail panel shows.
 pub struct IncidentView<'a> {
@@ -20,8 +22,13 @@ pub struct IncidentView<'a> {
     pub category: &'a str,
     /// The responsible grid worker's name.
     pub worker: Option<&'a str>,
-    /// The names of the units sent, in the incident's order (the number where unknown).
-    pub units: Vec<String>,
+    /// The units sent, in the incident's order, and where each stands (`desk::enroute`).
+    pub units: Vec<SentRow>,
+    /// How long ago the last dispatch was, server milliseconds.
+    pub since_dispatch: Option<Millis>,
+    /// The box (local metres) that holds the incident and its units on the way, when
+    /// any is: for 显示在途.
+    pub fit: Option<Bounds>,
     /// The names of its responsibility and supervision units (the code where unnamed).
     pub nets: [&'a str; 2],
     /// The cameras that see it, by name, when known.
@@ -136,14 +143,22 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
         row("处置层级", level_name(i.level).to_owned());
         row("严重程度", format!("{} / 4 · {}", i.severity, style::scale_name(i.scale)));
         row("时限", format_left(i.deadline.map(|d| d - v.now)));
-        row("已派单位", if v.units.is_empty() { "—".into() } else { v.units.join("、") });
         let cameras = match &v.cameras {
             None => "查询中…".to_owned(),
             Some(c) if c.is_empty() => "无摄像机覆盖".to_owned(),
             Some(c) => format!("{} 路：{}", c.len(), c.join("、")),
         };
         row("联动摄像机", cameras);
+        let sent = match v.since_dispatch {
+            _ if v.units.is_empty() => "—".to_owned(),
+            Some(ago_ms) => format!("{} 个 · {}前派遣", v.units.len(), ago(ago_ms)),
+            None => format!("{} 个", v.units.len()),
+        };
+        row("已派单位", sent);
     });
+    if let Some(asked) = sent_units(ui, v) {
+        out = Some(asked);
+    }
     ui.separator();
     if let Some(p) = v.pending {
         ui.label(RichText::new(p.waiting_words(v.connected)).color(Color32::from_rgb(250, 210, 90)));
@@ -255,6 +270,47 @@ pub fn step_name(action: &str) -> &str {
     }
 }
 
+/// The units sent, one line each: the name (a click selects the unit beside the incident,
+/// and the map flies to it), where it stands with the matter (on the way: how far, and
+/// when it should be there; on the scene; gone to another task; done), and 显示在途, which
+/// flies the map out to the incident and every unit still on the way.
+fn sent_units(ui: &mut Ui, v: &IncidentView<'_>) -> Option<Intent> {
+    if v.units.is_empty() {
+        return None;
+    }
+    let mut out = None;
+    egui::Grid::new("sent-grid").num_columns(2).spacing([8.0, 2.0]).show(ui, |ui| {
+        for r in &v.units {
+            let dot = r.status.map_or(Color32::GRAY, style::unit_color);
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("●").color(dot));
+                let name = ui.link(&r.name).on_hover_text("选中该单位并在地图上显示");
+                if name.clicked() && r.leg != Leg::Unknown {
+                    out = Some(Intent::SelectUnit(r.unit));
+                }
+            });
+            let words = RichText::new(r.leg.words());
+            let words = match r.leg {
+                _ if r.leg.stalled() => words.color(Color32::from_rgb(255, 170, 80)),
+                Leg::EnRoute { .. } => words.color(style::unit_color(UnitStatus::EnRoute)),
+                Leg::OnScene => words.color(style::unit_color(UnitStatus::OnScene)),
+                _ => words.weak(),
+            };
+            let words = ui.label(words);
+            if r.leg.stalled() {
+                words.on_hover_text("近一分钟未向事发地接近：可电话联系或改派");
+            }
+            ui.end_row();
+        }
+    });
+    if let Some(b) = v.fit
+        && ui.button("显示在途").on_hover_text("地图显示事发地和在途单位").clicked()
+    {
+        out = Some(Intent::FlyTo(b, 0.5));
+    }
+    out
+}
+
 /// How long ago, in minutes, hours or days: "3 分钟", "2 小时 5 分", "1 天 3 小时".
 pub fn ago(ms: i64) -> String {
     let mins = ms.max(0) / 60_000;
@@ -364,6 +420,8 @@ mod tests {
             category: "火灾隐患",
             worker: Some("张三"),
             units: vec![],
+            since_dispatch: None,
+            fit: None,
             nets: ["R1", "S1"],
             cameras: None,
             now: 0,
@@ -626,12 +684,17 @@ mod tests {
         i.source = onegrid_protocol::Source::Hotline;
         i.reported_at = -(65 * 60_000);
         let mut v = view(&i, None, true);
-        v.units = vec!["李四".into(), "12".into()];
+        let row = |unit, name: &str, leg| SentRow { unit, name: name.into(), status: None, lonlat: None, leg };
+        v.units = vec![row(11, "李四", Leg::OnScene), row(12, "12", Leg::Unknown)];
+        v.since_dispatch = Some(15 * 60_000);
         v.cameras = Some(vec!["西边社区居委会探头068", "探头069"]);
         let h = Harness::new_ui(|ui| {
             incident_panel(ui, &v, &mut DetailState::default());
         });
-        h.get_by_label("李四、12");
+        h.get_by_label("2 个 · 15 分钟前派遣");
+        h.get_by_label("李四");
+        h.get_by_label("在场处置");
+        h.get_by_label("不在本账号范围");
         h.get_by_label("12345 热线 · 06:55 上报（1 小时 5 分前）");
         assert!(h.query_by_label_contains("断网暂存").is_none(), "only for a report held long");
         h.get_by_label("2 路：西边社区居委会探头068、探头069");
@@ -647,5 +710,55 @@ mod tests {
         h.get_by_label("坐席 06:15 受理，40 分钟后上报；时限自上报起算");
         drop(h);
         assert_eq!((ago(59 * 60_000), ago(25 * 3_600_000)), ("59 分钟".to_owned(), "1 天 1 小时".to_owned()));
+    }
+
+    #[test]
+    fn the_units_sent_are_followed_and_one_not_coming_nearer_stands_out() {
+        use crate::desk::enroute::Trend;
+        let mut i = incident(3, IncidentState::Dispatched);
+        i.units = vec![11, 12, 13];
+        let fit = Bounds { min: [0.0, 0.0], max: [900.0, 700.0] };
+        let row = |unit, name: &str, leg| SentRow {
+            unit,
+            name: name.into(),
+            status: Some(UnitStatus::EnRoute),
+            lonlat: Some([118.1, 24.5]),
+            leg,
+        };
+        let units = vec![
+            row(11, "滨海城管执法中队", Leg::EnRoute { metres: Some(1_640.0), trend: Trend::Closing { eta_s: 290.0 } }),
+            row(12, "林敏", Leg::EnRoute { metres: Some(520.0), trend: Trend::NotClosing }),
+            row(13, "外区单位", Leg::Unknown),
+        ];
+        let panel = |click: &str| {
+            let mut v = view(&i, None, true);
+            v.units = units.clone();
+            v.fit = Some(fit);
+            let mut got = None;
+            let mut h = Harness::new_ui(|ui| {
+                if let Some(a) = incident_panel(ui, &v, &mut DetailState::default()) {
+                    got = Some(a);
+                }
+            });
+            h.get_by_label("在途 · 直线 1.6 公里 · 约 5 分钟到达");
+            h.get_by_label("在途 · 直线 520 米 · 未在接近");
+            if !click.is_empty() {
+                h.get_by_label(click).click();
+                h.run();
+            }
+            drop(h);
+            got
+        };
+        assert_eq!(panel(""), None);
+        assert_eq!(panel("林敏"), Some(Intent::SelectUnit(12)), "the name selects the unit");
+        assert_eq!(panel("外区单位"), None, "one not in the picture cannot be selected");
+        assert_eq!(panel("显示在途"), Some(Intent::FlyTo(fit, 0.5)), "the map shows the incident and those on the way");
+        // Nobody on the way: no button.
+        let mut v = view(&i, None, true);
+        v.units = vec![row(11, "滨海城管执法中队", Leg::OnScene)];
+        let h = Harness::new_ui(|ui| {
+            incident_panel(ui, &v, &mut DetailState::default());
+        });
+        assert!(h.query_by_label("显示在途").is_none());
     }
 }

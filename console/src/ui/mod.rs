@@ -22,7 +22,7 @@ use bevy::prelude::*;
 use bevy_egui::egui::{self, Id, LayerId, Ui, UiBuilder};
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
-use crate::desk::{Desk, Intent, refusal_words};
+use crate::desk::{Desk, Intent, enroute, refusal_words};
 use crate::layers::{DrawMap, TextScale};
 use crate::live::{CameraC, Feed, Figures, IncidentC, LiveIndex, Selection, Ticker, UnitC, UnitPos};
 use crate::map::{CityMapRes, LayerToggles, MapModel};
@@ -106,7 +106,19 @@ pub struct LiveRead<'w, 's> {
     ticker: Res<'w, Ticker>,
     selection: Res<'w, Selection>,
     desk: Res<'w, Desk>,
+    enroute: Res<'w, enroute::Samples>,
     link: Option<Res<'w, Link>>,
+}
+
+impl LiveRead<'_, '_> {
+    /// The units `i` names, and where each stands with it (`desk::enroute`).
+    fn sent_rows(&self, i: &onegrid_protocol::Incident) -> Vec<enroute::SentRow> {
+        let unit = |id| {
+            let (c, p) = self.units.get(*self.index.units.get(&id)?).ok()?;
+            Some(enroute::UnitNow { name: c.0.name.as_str(), status: p.status, task: c.0.task, lonlat: p.lonlat })
+        };
+        enroute::sent_rows(i, unit, Some(&self.enroute))
+    }
 }
 
 fn choices(model: &MapModel) -> FilterChoices {
@@ -246,6 +258,9 @@ fn ui_system(
                         r.alarm = s.alarms.contains(r.id);
                     }
                 }
+                for r in &mut rows {
+                    r.stalled = live.enroute.stalled(r.id);
+                }
                 let c = model.map(choices).unwrap_or_default();
                 egui::Frame::NONE.show(ui, |ui| {
                     ui.set_max_height(ui.available_height() * 0.42);
@@ -319,13 +334,10 @@ fn alarm_words(alarms: &crate::sound::Alarms, model: Option<&MapModel>) -> Vec<S
 fn focus_card(ctx: &egui::Context, rect: egui::Rect, id: u64, live: &LiveRead, model: Option<&MapModel>, scale: f32) {
     let Some(i) = live.index.incidents.get(&id).and_then(|e| live.incidents.get(*e).ok()) else { return };
     let i = &i.0;
-    let unit = |u: &onegrid_protocol::UnitId| {
-        live.index.units.get(u).and_then(|e| live.units.get(*e).ok()).map(|(u, _)| u.0.name.as_str())
-    };
     let card = wall::FocusCard {
         incident: i,
         category: model.map_or(i.category.as_str(), |m| m.category_name(&i.category)),
-        units: i.units.iter().filter_map(unit).collect(),
+        units: live.sent_rows(i).into_iter().filter_map(wall::unit_words).collect(),
         cameras: camera_names(live, i.id),
         now: live.feed.server_now,
     };
@@ -506,16 +518,16 @@ fn selection_panels(
         let nearest = live.desk.nearest.as_ref().filter(|(id, _)| *id == i.id).map(|(_, n)| n.as_slice());
         let matched =
             live.desk.matched.as_ref().filter(|(id, ..)| *id == i.id).map(|(_, k, n)| (k.as_str(), n.as_slice()));
-        let unit_name = |u: &onegrid_protocol::UnitId| {
-            let named = live.index.units.get(u).and_then(|e| live.units.get(*e).ok());
-            named.map_or_else(|| u.to_string(), |(c, _)| c.0.name.clone())
-        };
+        let units = live.sent_rows(i);
+        let fit = model.and_then(|m| enroute::fit(&m.projection, i, &units));
         let archived = detail::is_archived(i, live.feed.server_now, live.feed.archive_after_ms);
         let v = IncidentView {
             incident: i,
             category: model.map_or(i.category.as_str(), |m| m.category_name(&i.category)),
             worker,
-            units: i.units.iter().map(unit_name).collect(),
+            units,
+            since_dispatch: enroute::since_dispatch(i, live.feed.server_now),
+            fit,
             nets: [Net::Responsibility, Net::Supervision].map(|net| {
                 let code = match net {
                     Net::Responsibility => i.placement.responsibility_unit.as_str(),

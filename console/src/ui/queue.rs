@@ -64,6 +64,8 @@ pub struct QueueRow {
     pub reported_at: Millis,
     /// An alarm on it awaits the officer's acknowledgement (`sound::alarms`).
     pub alarm: bool,
+    /// A unit on the way to it has not been coming nearer (`desk::enroute`).
+    pub stalled: bool,
 }
 
 impl QueueFilter {
@@ -98,6 +100,7 @@ pub fn queue_rows<'a>(
             level: i.level,
             reported_at: i.reported_at,
             alarm: false,
+            stalled: false,
         })
         .collect();
     match filter.sort {
@@ -232,8 +235,14 @@ pub fn queue_panel(
             let color = style::incident_color(r.state, r.overdue);
             let left = format_left(r.time_left_ms);
             let bell = if r.alarm { "🔔" } else { "" };
-            let text =
-                format!("{bell}#{:<5} {}  {}  {}  {}", r.id, style::state_name(r.state), r.category, r.place, left);
+            let stalled = if r.stalled { " · 未接近" } else { "" };
+            let text = format!(
+                "{bell}#{:<5} {}  {}  {}  {left}{stalled}",
+                r.id,
+                style::state_name(r.state),
+                r.category,
+                r.place
+            );
             let text = RichText::new(text).color(if r.overdue {
                 Color32::from_rgb(255, 110, 110)
             } else {
@@ -242,7 +251,10 @@ pub fn queue_panel(
             ui.horizontal(|ui| {
                 let (rect, _) = ui.allocate_exact_size(egui::vec2(8.0, 16.0), egui::Sense::hover());
                 ui.painter().rect_filled(rect, 2.0, color);
-                if ui.selectable_label(selected == Some(r.id), text).clicked() {
+                let row = ui.selectable_label(selected == Some(r.id), text);
+                let row =
+                    if r.stalled { row.on_hover_text("派出单位近一分钟未向事发地接近") } else { row };
+                if row.clicked() {
                     out = Some(Intent::SelectIncident(r.id));
                 }
             });
@@ -357,5 +369,20 @@ mod tests {
         h.run();
         assert!(h.query_by_label_contains("🔔#8").is_some());
         assert!(h.query_by_label_contains("#7").is_some() && h.query_by_label_contains("🔔#7").is_none());
+    }
+
+    #[test]
+    fn a_row_whose_unit_is_not_coming_nearer_says_so() {
+        let incidents = [incident(7, IncidentState::Dispatched), incident(8, IncidentState::Dispatched)];
+        let mut rows = queue_rows(incidents.iter(), &QueueFilter::default(), 0, None);
+        rows.iter_mut().filter(|r| r.id == 8).for_each(|r| r.stalled = true);
+        let mut filter = QueueFilter::default();
+        let mut h = egui_kittest::Harness::new_ui(|ui| {
+            queue_panel(ui, &rows, &mut filter, &FilterChoices::default(), None);
+        });
+        h.run();
+        assert!(h.query_by_label_contains("#8     已派遣  0201  鹭江街道 某社区  1分 · 未接近").is_some());
+        assert!(h.query_by_label_contains("#7     已派遣  0201  鹭江街道 某社区  1分").is_some());
+        assert_eq!(h.query_all_by_label_contains("未接近").count(), 1, "only #8's");
     }
 }

@@ -210,12 +210,32 @@ pub struct FocusCard<'a> {
     pub incident: &'a Incident,
     /// Its category's name.
     pub category: &'a str,
-    /// The names of the units working on it.
-    pub units: Vec<&'a str>,
+    /// The units working on it, each with where it stands (see [`unit_words`]).
+    pub units: Vec<String>,
     /// The names of the cameras that see it, once the server has said.
     pub cameras: Option<Vec<&'a str>>,
     /// Server time.
     pub now: Millis,
+}
+
+/// A unit on the wall's card, in a few words: its name, and how far it still has to go
+/// while on the way (张三（在途 850 米）) or that it is there (李四（在场）); none once it has
+/// left the matter, since the card says who handles it now.
+pub fn unit_words(r: crate::desk::enroute::SentRow) -> Option<String> {
+    use crate::desk::enroute::{Leg, Trend, distance_words, minutes_words};
+    let how = match r.leg {
+        Leg::EnRoute { metres: Some(m), trend } => match trend {
+            Trend::Closing { eta_s } if m >= crate::desk::enroute::ARRIVING_M => {
+                format!("在途 {} · 约 {}", distance_words(m), minutes_words(eta_s))
+            }
+            _ => format!("在途 {}", distance_words(m)),
+        },
+        Leg::EnRoute { metres: None, .. } => "在途".to_owned(),
+        Leg::OnScene => "在场".to_owned(),
+        Leg::Elsewhere(_) | Leg::Released { .. } => return None,
+        Leg::Unknown => return Some(r.name),
+    };
+    Some(format!("{}（{how}）", r.name))
 }
 
 /// The card over the following monitor's map: what the incident is, its state, where,
@@ -247,7 +267,7 @@ pub fn focus_card(ui: &mut Ui, c: &FocusCard<'_>, scale: f32) {
                 ui.label(RichText::new(format!("· {} 上报 · {}", clock(i.reported_at), i.department)).size(size));
             });
             let who = if c.units.is_empty() {
-                "尚未派遣".to_owned()
+                (if i.units.is_empty() { "尚未派遣" } else { "派出单位均已离开" }).to_owned()
             } else {
                 format!("处置：{}", c.units.join("、"))
             };
@@ -344,7 +364,7 @@ mod tests {
         let card = FocusCard {
             incident: &i,
             category: "消防隐患",
-            units: vec!["张三", "李四"],
+            units: vec!["张三（在途 850 米）".into(), "李四（在场）".into()],
             cameras: Some(vec!["西边社区居委会探头068"]),
             now: 0,
         };
@@ -357,7 +377,7 @@ mod tests {
         h.get_by_label("鹭江街道 某社区 · 级别3");
         h.get_by_label("剩余 25分");
         h.get_by_label_contains("上报 · 消防");
-        h.get_by_label("处置：张三、李四");
+        h.get_by_label("处置：张三（在途 850 米）、李四（在场）");
         h.get_by_label("视频 1 路：西边社区居委会探头068");
         drop(h);
         // Past its limit, and nobody on it yet.
@@ -371,6 +391,33 @@ mod tests {
         h.get_by_label("已超3分");
         h.get_by_label("尚未派遣");
         h.get_by_label("无摄像机覆盖");
+        drop(h);
+        // Units sent and since gone (called back by the escalation): not 尚未派遣.
+        i.units = vec![5];
+        let card = FocusCard { incident: &i, category: "消防隐患", units: vec![], cameras: None, now: 0 };
+        let mut h = egui_kittest::Harness::builder()
+            .with_size(egui::vec2(700.0, 400.0))
+            .build_ui(|ui| focus_card(ui, &card, 1.5));
+        h.run();
+        h.get_by_label("派出单位均已离开");
+    }
+
+    #[test]
+    fn a_unit_on_the_card_says_how_far_it_still_has_to_go() {
+        use crate::desk::enroute::{Leg, SentRow, Trend};
+        let row = |leg| SentRow { unit: 1, name: "张三".into(), status: None, lonlat: None, leg };
+        let en_route = |metres, trend| unit_words(row(Leg::EnRoute { metres, trend }));
+        assert_eq!(
+            en_route(Some(1_640.0), Trend::Closing { eta_s: 290.0 }).unwrap(),
+            "张三（在途 1.6 公里 · 约 5 分钟）"
+        );
+        assert_eq!(en_route(Some(20.0), Trend::Closing { eta_s: 2.0 }).unwrap(), "张三（在途 20 米）");
+        assert_eq!(en_route(Some(850.0), Trend::Measuring).unwrap(), "张三（在途 850 米）");
+        assert_eq!(en_route(None, Trend::Measuring).unwrap(), "张三（在途）");
+        assert_eq!(unit_words(row(Leg::OnScene)).unwrap(), "张三（在场）");
+        assert_eq!(unit_words(row(Leg::Elsewhere(4))), None, "gone to another matter: not on this card");
+        assert_eq!(unit_words(row(Leg::Released { done: true })), None);
+        assert_eq!(unit_words(row(Leg::Unknown)).unwrap(), "张三");
     }
 
     #[test]
