@@ -237,6 +237,20 @@ pub fn fit(proj: &Projection, i: &Incident, rows: &[SentRow]) -> Option<Bounds> 
     })
 }
 
+/// The rows of the units `i` names, read from the live picture (`index`, `units`).
+pub fn live_rows(
+    i: &Incident,
+    index: &LiveIndex,
+    units: &Query<(&UnitC, &UnitPos)>,
+    samples: &Samples,
+) -> Vec<SentRow> {
+    let unit = |id| {
+        let (c, p) = units.get(*index.units.get(&id)?).ok()?;
+        Some(UnitNow { name: c.0.name.as_str(), status: p.status, task: c.0.task, lonlat: p.lonlat })
+    };
+    sent_rows(i, unit, Some(samples))
+}
+
 /// How long ago the incident's last dispatch was, server milliseconds (none before one).
 pub fn since_dispatch(i: &Incident, now: Millis) -> Option<Millis> {
     i.history.iter().rev().find(|s| s.action == "dispatch").map(|s| (now - s.at).max(0))

@@ -24,7 +24,7 @@ use bevy_egui::egui::{self, LayerId, Painter};
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
 use crate::desk::Desk;
-use crate::desk::enroute::{Samples, UnitNow, sent_rows};
+use crate::desk::enroute::{Samples, live_rows};
 use crate::live::{CameraC, CellTints, Fresh, IncidentC, LiveIndex, Selection, Team, UnitC, UnitPos};
 use crate::map::draw::{TintShape, VectorLine};
 use crate::map::{CityMapRes, LayerToggles, MapTextures, draw};
@@ -333,12 +333,8 @@ fn draw_symbols(
         && let Some(i) = selection.incident.and_then(|id| index.incidents.get(&id)).and_then(|e| incidents.get(*e).ok())
     {
         let i = &i.0.0;
-        let unit = |id| {
-            let (c, p) = units.get(*index.units.get(&id)?).ok()?;
-            Some(UnitNow { name: c.0.name.as_str(), status: p.status, task: c.0.task, lonlat: p.lonlat })
-        };
         let to = view.to_screen(proj.to_local(i.location.x(), i.location.y()));
-        let rows = sent_rows(i, unit, Some(&samples));
+        let rows = live_rows(i, &index, &units, &samples);
         let legs: Vec<_> = rows
             .iter()
             .filter_map(|r| {

@@ -113,11 +113,7 @@ pub struct LiveRead<'w, 's> {
 impl LiveRead<'_, '_> {
     /// The units `i` names, and where each stands with it (`desk::enroute`).
     fn sent_rows(&self, i: &onegrid_protocol::Incident) -> Vec<enroute::SentRow> {
-        let unit = |id| {
-            let (c, p) = self.units.get(*self.index.units.get(&id)?).ok()?;
-            Some(enroute::UnitNow { name: c.0.name.as_str(), status: p.status, task: c.0.task, lonlat: p.lonlat })
-        };
-        enroute::sent_rows(i, unit, Some(&self.enroute))
+        enroute::live_rows(i, &self.index, &self.units, &self.enroute)
     }
 }
 
