@@ -231,10 +231,15 @@ fn desk_app(addr: std::net::SocketAddr) -> App {
 
 /// The same, keeping its unanswered commands in the outbox in `outbox`.
 fn desk_with_outbox(addr: std::net::SocketAddr, outbox: Option<&std::path::Path>) -> App {
+    client(addr, "dev-commander", outbox)
+}
+
+/// A headless console connected to `addr` as `token`'s user.
+fn client(addr: std::net::SocketAddr, token: &str, outbox: Option<&std::path::Path>) -> App {
     let mut app = App::new();
     let config = NetConfig {
         url: format!("ws://{addr}"),
-        token: "dev-commander".into(),
+        token: token.into(),
         outbox: outbox.map(|p| p.to_owned()),
         maps: None,
     };
@@ -617,16 +622,7 @@ fn held_reports_a_former_run_left_are_sent_within_a_day_and_given_back_after() {
 /// A unit's own phone: a headless client connected as `dev-unit-<unit>`, which sends its
 /// positions as a field unit does.
 fn phone(addr: std::net::SocketAddr, unit: u32) -> App {
-    let mut app = App::new();
-    let config = NetConfig { url: format!("ws://{addr}"), token: format!("dev-unit-{unit}"), outbox: None, maps: None };
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(LivePlugin)
-        .add_plugins(DeskPlugin)
-        .init_resource::<CityMapRes>()
-        .init_resource::<MapView>()
-        .add_plugins(NetPlugin { config });
-    run_until(&mut app, "the phone connected", |app| app.world().resource::<Link>().state == LinkState::Connected);
-    app
+    client(addr, &format!("dev-unit-{unit}"), None)
 }
 
 fn send_position(phone: &mut App, unit: u32, lonlat: [f64; 2]) {
