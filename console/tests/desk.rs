@@ -742,3 +742,82 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
         s.of(id, unit).is_none() && !s.stalled(id)
     });
 }
+
+/// How good the time left is, and how often a unit on its way is said not to be coming
+/// nearer, in the simulated city (whose units never stop on the way: each such word is
+/// false): the desk watches the server's simulator at 20× for seven minutes (some 50
+/// trips); every estimate taken on the way is set against when the unit truly arrived.
+/// `cargo test -p onegrid-console --test desk eta_accuracy -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn eta_accuracy() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, dir.path(), |c| {
+        common::simulated(c);
+        c.clock = onegrid_server::clock::Clock::scaled(20.0);
+    });
+    let mut desk = desk_app(server.addr);
+    let started = std::time::Instant::now();
+    // Per unit on its way: (server time, the time left it was given, or none while
+    // measuring or not closing in).
+    let mut on_way: std::collections::HashMap<u32, Vec<(i64, Option<f64>)>> = Default::default();
+    let (mut factors, mut said_stalled, mut looked, mut trips) = (vec![], 0, 0, 0);
+    let mut last = 0;
+    while started.elapsed().as_secs() < 420 {
+        desk.update();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let now = desk.world().resource::<onegrid_console::live::Feed>().server_now;
+        if now - last < 3_000 {
+            continue;
+        }
+        last = now;
+        for row in live_units(&mut desk) {
+            let (unit, task, status) = row;
+            match (status, task) {
+                (UnitStatus::EnRoute, Some(incident)) => {
+                    let samples = desk.world().resource::<Samples>();
+                    let Some(s) = samples.of(incident, unit) else { continue };
+                    let leg = Leg::EnRoute {
+                        metres: s.back().map(|&(_, d)| d),
+                        trend: onegrid_console::desk::enroute::trend(s),
+                    };
+                    looked += 1;
+                    said_stalled += usize::from(leg.stalled());
+                    let eta = match leg {
+                        Leg::EnRoute { trend: Trend::Closing { eta_s }, metres: Some(m) } if m >= 60.0 => Some(eta_s),
+                        _ => None,
+                    };
+                    on_way.entry(unit).or_default().push((now, eta));
+                }
+                _ => {
+                    if let Some(seen) = on_way.remove(&unit) {
+                        trips += 1;
+                        for (t, eta) in seen {
+                            if let Some(eta) = eta {
+                                let truth = (now - t) as f64 / 1_000.0;
+                                factors.push((eta / truth).max(truth / eta));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    factors.sort_by(f64::total_cmp);
+    let q = |p: f64| factors[((factors.len() - 1) as f64 * p) as usize];
+    println!(
+        "{trips} trips, {} estimates: off by a factor of {:.2} (median), {:.2} (3 in 4), {:.2} (9 in 10); \
+         said not coming nearer in {said_stalled} of {looked} looks",
+        factors.len(),
+        q(0.5),
+        q(0.75),
+        q(0.9)
+    );
+}
+
+/// Each live unit's number, task and status.
+fn live_units(app: &mut App) -> Vec<(u32, Option<u64>, UnitStatus)> {
+    let world = app.world_mut();
+    world.query::<(&UnitC, &UnitPos)>().iter(world).map(|(c, p)| (c.0.id, c.0.task, p.status)).collect()
+}
