@@ -118,6 +118,15 @@ impl IncidentState {
         self != IncidentState::Closed
     }
 
+    /// Whether `action` here steps the matter to where it already is without restarting
+    /// its stage's clock: more units sent to a matter already dispatched or in hand
+    /// (增派), and one of them arriving at a matter in hand. Its deadline and whether it
+    /// is overdue stay as they were; only the units it names move.
+    pub fn keeps_clock(self, action: Action) -> bool {
+        matches!((self, action), (IncidentState::Dispatched | IncidentState::InProgress, Action::Dispatch))
+            || matches!((self, action), (IncidentState::InProgress, Action::Start))
+    }
+
     /// The state `action` leads to, or why it is not allowed here.
     pub fn apply(self, action: Action) -> Result<IncidentState, IllegalTransition> {
         use Action as A;
@@ -125,7 +134,11 @@ impl IncidentState {
         let next = match (self, action) {
             (S::Reported | S::Escalated | S::Reopened | S::Returned, A::Accept) => S::Accepted,
             (S::Accepted | S::Returned | S::Reopened, A::Dispatch) => S::Dispatched,
+            // More units to a matter already sent to (增派): it stays where it is.
+            (S::Dispatched | S::InProgress, A::Dispatch) => self,
             (S::Dispatched, A::Start) => S::InProgress,
+            // A unit sent as reinforcement arrives at a matter already in hand.
+            (S::InProgress, A::Start) => S::InProgress,
             (S::InProgress, A::Feedback) => S::Feedback,
             (S::Feedback, A::Verify) => S::Verified,
             (S::Verified | S::Returned, A::Close) => S::Closed,
@@ -239,6 +252,20 @@ mod tests {
     fn failed_verification_returns_and_can_be_dispatched_again() {
         assert_eq!(S::Feedback.apply(A::Return), Ok(S::Returned));
         assert_eq!(S::Returned.apply(A::Dispatch), Ok(S::Dispatched));
+    }
+
+    #[test]
+    fn more_units_go_to_a_matter_already_sent_to_without_restarting_its_clock() {
+        for s in [S::Dispatched, S::InProgress] {
+            assert_eq!(s.apply(A::Dispatch), Ok(s), "{s:?}");
+            assert!(s.keeps_clock(A::Dispatch));
+        }
+        assert_eq!(S::InProgress.apply(A::Start), Ok(S::InProgress), "a reinforcement arrives");
+        assert!(S::InProgress.keeps_clock(A::Start));
+        // The first dispatch and the first arrival start their stages.
+        assert!(!S::Accepted.keeps_clock(A::Dispatch) && !S::Dispatched.keeps_clock(A::Start));
+        assert!(S::Feedback.apply(A::Dispatch).is_err(), "once handled, no more units");
+        assert!(!S::Escalated.keeps_clock(A::Escalate), "an escalation starts the next level's clock");
     }
 
     #[test]

@@ -67,6 +67,72 @@ async fn a_report_is_located_and_routed_then_closes_the_loop() -> anyhow::Result
     Ok(())
 }
 
+/// More units sent to a matter already dispatched, and again once it is in hand (增派):
+/// they go on their way while the others keep what they are doing, the stage's clock runs
+/// on, and a reinforcement arriving puts itself on the scene.
+#[tokio::test]
+async fn more_units_are_sent_to_a_matter_already_dispatched_or_in_hand() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let mut desk = server.client("dev-city").await?;
+    desk.subscribe(&[Layer::Incidents, Layer::Personnel]).await?;
+    let id = desk.report("0301", server.point_in_street(XIAGANG, 40)).await?;
+    desk.ok(Command::Accept(act(id, ""))).await?;
+    desk.ok(Command::Dispatch(Dispatch { incident: id, units: vec![5001], note: String::new() })).await?;
+    let first = desk.incident_event(id, "dispatch").await?;
+    server.clock.advance(5 * 60_000);
+    desk.ok(Command::Dispatch(Dispatch { incident: id, units: vec![5002], note: "增派".into() })).await?;
+    let more = desk.incident_event(id, "dispatch").await?;
+    assert_eq!((more.state, more.units.clone()), (IncidentState::Dispatched, vec![5001, 5002]));
+    assert_eq!(more.deadline, first.deadline, "the arrival's clock runs on from the first dispatch");
+    // A unit already on it, or one busy elsewhere, is refused.
+    let refused =
+        desk.command(Command::Dispatch(Dispatch { incident: id, units: vec![5001], note: String::new() })).await?;
+    assert!(matches!(refused, ServerMsg::Error { code: ErrorCode::Invalid, .. }), "{refused:?}");
+
+    // The first arrives: the handling starts, everyone sent is on the scene.
+    server.client("dev-unit-5001").await?.ok(Command::Start(act(id, "已到场"))).await?;
+    let started = desk.incident_event(id, "start").await?;
+    server.clock.advance(5 * 60_000);
+    desk.ok(Command::Dispatch(Dispatch { incident: id, units: vec![5003, 5004], note: "再增派".into() })).await?;
+    let in_hand = desk.incident_event(id, "dispatch").await?;
+    assert_eq!((in_hand.state, in_hand.units.len()), (IncidentState::InProgress, 4));
+    assert_eq!(in_hand.deadline, started.deadline, "the handling's clock runs on");
+    // 5003 arrives: on the scene itself; 5004 is still on its way.
+    server.client("dev-unit-5003").await?.ok(Command::Start(act(id, "增援到场"))).await?;
+    let changes = desk
+        .wait_for(|m| match m {
+            ServerMsg::Delta { changes, .. }
+                if changes.iter().any(
+                    |c| matches!(c, Change::Incident { event, incident } if incident.id == id && event == "start"),
+                ) =>
+            {
+                Some(changes.clone())
+            }
+            _ => None,
+        })
+        .await?;
+    let arrived = changes
+        .iter()
+        .find_map(|c| match c {
+            Change::Incident { incident, .. } => Some((**incident).clone()),
+            _ => None,
+        })
+        .expect("the incident");
+    assert_eq!((arrived.state, arrived.deadline), (IncidentState::InProgress, started.deadline));
+    let moved: Vec<(u32, UnitStatus)> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Unit { unit } => Some((unit.id, unit.status)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(moved, [(5003, UnitStatus::OnScene)], "5004, still on its way, is not put on the scene");
+    let actions: Vec<&str> = arrived.history.iter().map(|s| s.action.as_str()).collect();
+    assert_eq!(actions, ["report", "accept", "dispatch", "dispatch", "start", "dispatch", "start"]);
+    server.running.shutdown().await;
+    Ok(())
+}
+
 #[tokio::test]
 async fn returned_reopened_and_escalated_paths() -> anyhow::Result<()> {
     let server = TestServer::start().await?;

@@ -183,7 +183,13 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
         ui.add(egui::TextEdit::singleline(&mut state.note).hint_text("备注 / 退回、吹哨、重启的理由"));
     }
     ui.horizontal_wrapped(|ui| {
-        for a in allowed.iter().copied().filter(|a| *a != Action::Dispatch) {
+        // Dispatch has its own section; a reinforcement's arrival at a matter in hand is
+        // the unit's word, not the desk's.
+        for a in allowed
+            .iter()
+            .copied()
+            .filter(|a| *a != Action::Dispatch && !(*a == Action::Start && i.state.keeps_clock(*a)))
+        {
             let needs = a.needs_reason() && state.note.trim().is_empty();
             let why = forbidden(a).or(needs.then_some("需要填写理由"));
             let b = ui.add_enabled(can && why.is_none(), egui::Button::new(action_name(a)));
@@ -198,55 +204,22 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
     });
     if allowed.contains(&Action::Dispatch) {
         ui.separator();
-        ui.label(RichText::new("就近可派单位").strong());
-        let mut tick = |ui: &mut Ui, u: &NearUnit, tag: &str| {
-            let mut on = state.chosen.contains(&u.unit);
-            if ui.checkbox(&mut on, format!("{}  {:.0} 米{tag}", u.name, u.distance_m)).changed() {
-                if on {
-                    state.chosen.push(u.unit);
-                } else {
-                    state.chosen.retain(|x| *x != u.unit);
-                }
+        // More units to a matter already sent to (增派) fold away: most matters need none.
+        let more = i.state.keeps_clock(Action::Dispatch);
+        let mut section = |ui: &mut Ui| {
+            if let Some(asked) = dispatch_section(ui, v, state, can, more) {
+                out = Some(asked);
             }
         };
-        if let Some((skill, units)) = v.matched {
-            let tag = format!("  对口·{}", style::skill_name(skill));
-            for u in units {
-                tick(ui, u, &tag);
-            }
-            if units.is_empty() {
-                ui.label(RichText::new(format!("附近没有{}对口的空闲单位", style::skill_name(skill))).weak());
-            }
+        if more {
+            egui::CollapsingHeader::new(RichText::new("增派单位").strong())
+                .id_salt(("more-units", i.id))
+                .default_open(false)
+                .show(ui, |ui| section(ui));
+        } else {
+            ui.label(RichText::new("就近可派单位").strong());
+            section(ui);
         }
-        let listed = |u: &&NearUnit| v.matched.is_none_or(|(_, m)| m.iter().all(|x| x.unit != u.unit));
-        match v.nearest {
-            None => {
-                ui.label(RichText::new("查询中…").weak());
-            }
-            Some([]) => {
-                ui.label(RichText::new("附近没有空闲单位").weak());
-            }
-            Some(units) => {
-                for u in units.iter().filter(listed) {
-                    tick(ui, u, "");
-                }
-            }
-        }
-        ui.horizontal(|ui| {
-            let label = format!("派遣 {} 个单位", state.chosen.len());
-            let may = forbidden(Action::Dispatch).is_none();
-            let b = ui.add_enabled(can && may && !state.chosen.is_empty(), egui::Button::new(label));
-            let b = match forbidden(Action::Dispatch) {
-                Some(why) => b.on_disabled_hover_text(why),
-                None => b,
-            };
-            if b.clicked() {
-                out = Some(Intent::Dispatch { incident: i.id, units: std::mem::take(&mut state.chosen) });
-            }
-            if ui.small_button("刷新").clicked() {
-                out = Some(Intent::RefreshNearest(i.id));
-            }
-        });
     }
     ui.separator();
     ui.label(RichText::new("处置记录").strong());
@@ -268,6 +241,69 @@ pub fn step_name(action: &str) -> &str {
         "overdue" => "超时",
         _ => Action::ALL.iter().find(|a| a.name() == action).map_or(action, |a| action_name(*a)),
     }
+}
+
+/// The units to send, nearest first (those with the skill the matter calls for before
+/// the others), and the button that sends those ticked: 派遣 the first time, 增派 (`more`)
+/// to a matter already sent to.
+fn dispatch_section(
+    ui: &mut Ui,
+    v: &IncidentView<'_>,
+    state: &mut DetailState,
+    can: bool,
+    more: bool,
+) -> Option<Intent> {
+    let mut out = None;
+    let forbidden = |a: Action| v.forbidden.iter().find(|(f, _)| *f == a).map(|(_, why)| *why);
+    let mut tick = |ui: &mut Ui, u: &NearUnit, tag: &str| {
+        let mut on = state.chosen.contains(&u.unit);
+        if ui.checkbox(&mut on, format!("{}  {:.0} 米{tag}", u.name, u.distance_m)).changed() {
+            if on {
+                state.chosen.push(u.unit);
+            } else {
+                state.chosen.retain(|x| *x != u.unit);
+            }
+        }
+    };
+    if let Some((skill, units)) = v.matched {
+        let tag = format!("  对口·{}", style::skill_name(skill));
+        for u in units {
+            tick(ui, u, &tag);
+        }
+        if units.is_empty() {
+            ui.label(RichText::new(format!("附近没有{}对口的空闲单位", style::skill_name(skill))).weak());
+        }
+    }
+    let listed = |u: &&NearUnit| v.matched.is_none_or(|(_, m)| m.iter().all(|x| x.unit != u.unit));
+    match v.nearest {
+        None => {
+            ui.label(RichText::new("查询中…").weak());
+        }
+        Some([]) => {
+            ui.label(RichText::new("附近没有空闲单位").weak());
+        }
+        Some(units) => {
+            for u in units.iter().filter(listed) {
+                tick(ui, u, "");
+            }
+        }
+    }
+    ui.horizontal(|ui| {
+        let label = format!("{} {} 个单位", if more { "增派" } else { "派遣" }, state.chosen.len());
+        let may = forbidden(Action::Dispatch).is_none();
+        let b = ui.add_enabled(can && may && !state.chosen.is_empty(), egui::Button::new(label));
+        let b = match forbidden(Action::Dispatch) {
+            Some(why) => b.on_disabled_hover_text(why),
+            None => b,
+        };
+        if b.clicked() {
+            out = Some(Intent::Dispatch { incident: v.incident.id, units: std::mem::take(&mut state.chosen) });
+        }
+        if ui.small_button("刷新").clicked() {
+            out = Some(Intent::RefreshNearest(v.incident.id));
+        }
+    });
+    out
 }
 
 /// The units sent, one line each: the name (a click selects the unit beside the incident,
@@ -446,6 +482,40 @@ mod tests {
         h.run();
         drop(h);
         got
+    }
+
+    #[test]
+    fn more_units_are_sent_to_a_matter_already_sent_to_from_a_folded_list() {
+        let near = vec![NearUnit { unit: 12, name: "王五".into(), distance_m: 300.0 }];
+        for state in [IncidentState::Dispatched, IncidentState::InProgress] {
+            let i = incident(3, state);
+            let v = view(&i, Some(&near), true);
+            let mut h = Harness::new_ui(|ui| {
+                incident_panel(ui, &v, &mut DetailState::default());
+            });
+            h.run();
+            assert!(h.query_by_label("就近可派单位").is_none(), "{state:?}");
+            assert!(h.query_by_label_contains("王五").is_none(), "{state:?}: folded away");
+            h.get_by_label("增派单位").click();
+            h.run();
+            h.get_by_label_contains("王五");
+            // A reinforcement's arrival is the unit's word, not the desk's.
+            assert_eq!(h.query_by_label("开始处置").is_some(), state == IncidentState::Dispatched, "{state:?}");
+            drop(h);
+            let mut chosen = DetailState { chosen: vec![12], ..Default::default() };
+            let mut got = None;
+            let mut h = Harness::new_ui(|ui| {
+                if let Some(a) = incident_panel(ui, &v, &mut chosen) {
+                    got = Some(a);
+                }
+            });
+            h.get_by_label("增派单位").click();
+            h.run();
+            h.get_by_label("增派 1 个单位").click();
+            h.run();
+            drop(h);
+            assert_eq!(got, Some(Intent::Dispatch { incident: 3, units: vec![12] }), "{state:?}");
+        }
     }
 
     #[test]

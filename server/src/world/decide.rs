@@ -131,7 +131,17 @@ pub fn decide(
                 return refuse(ErrorCode::Internal, "unhandled command");
             };
             let inc = incident_for(world, actor, act.incident, action)?;
-            Ok(vec![stepped(city, actor, inc, action, &act.note, now)?])
+            let mut event = stepped(city, actor, inc, action, &act.note, now)?;
+            // A unit arriving at a matter already in hand (sent as reinforcement) puts
+            // itself on the scene, not the others still on their way.
+            if action == Action::Start
+                && inc.state.keeps_clock(action)
+                && let Some(u) = actor.user.unit.filter(|u| inc.units.contains(u))
+                && let Event::Stepped { units, .. } = &mut event
+            {
+                *units = vec![u];
+            }
+            Ok(vec![event])
         }
     }
 }
@@ -201,7 +211,9 @@ pub fn stepped(
         step: step(actor, action.name(), next, now, note),
         units: Vec::new(),
         level,
-        deadline: deadline(city, &inc.category, next, now),
+        // More units to a matter already sent to, or one of them arriving, keeps its
+        // stage's clock (`IncidentState::keeps_clock`).
+        deadline: if inc.state.keeps_clock(action) { inc.deadline } else { deadline(city, &inc.category, next, now) },
     })
 }
 

@@ -21,7 +21,9 @@ pub enum Event {
         action: Action,
         /// The recorded step (state after, who, when, from where, why).
         step: Step,
-        /// Units dispatched (dispatch only).
+        /// Units dispatched (dispatch: all of them, or those added to a matter already
+        /// sent to); the unit arriving (start, by a reinforcement at a matter in hand);
+        /// empty otherwise.
         #[serde(default)]
         units: Vec<UnitId>,
         /// The handling level after the step.

@@ -73,24 +73,41 @@ impl WorldState {
             Event::Stepped { id, action, step, units, level, deadline } => {
                 let Some(inc) = self.incidents.get_mut(id) else { return changes };
                 let before = weight(inc);
-                if let Some(d) = inc.deadline.filter(|_| !inc.overdue) {
-                    self.deadlines.remove(&(d, *id));
+                // More units to a matter already sent to (增派), or one of them arriving:
+                // its stage's clock runs on, overdue or not.
+                let keeps_clock = inc.state.keeps_clock(*action);
+                if !keeps_clock {
+                    if let Some(d) = inc.deadline.filter(|_| !inc.overdue) {
+                        self.deadlines.remove(&(d, *id));
+                    }
+                    inc.deadline = *deadline;
+                    inc.overdue = false;
+                    if let Some(d) = *deadline {
+                        self.deadlines.insert((d, *id));
+                    }
                 }
                 inc.state = step.state;
                 inc.level = *level;
-                inc.deadline = *deadline;
-                inc.overdue = false;
                 inc.history.push(step.clone());
-                if *action == Action::Dispatch {
-                    inc.units = units.clone();
-                }
-                if let Some(d) = *deadline {
-                    self.deadlines.insert((d, *id));
-                }
+                // The units this step moves: those a dispatch names (only the new ones
+                // when more are sent), or all the matter's.
+                let moved = match *action {
+                    Action::Dispatch if keeps_clock => {
+                        let new: Vec<UnitId> = units.iter().filter(|u| !inc.units.contains(u)).copied().collect();
+                        inc.units.extend(&new);
+                        new
+                    }
+                    Action::Dispatch => {
+                        inc.units = units.clone();
+                        units.clone()
+                    }
+                    Action::Start if keeps_clock && !units.is_empty() => units.clone(),
+                    _ => inc.units.clone(),
+                };
                 let (inc, cell) = (inc.clone(), inc.placement.cell.clone());
                 changes.push(incident_change(action.name(), &inc));
                 self.count_cell(&cell, before, weight(&inc), &mut changes);
-                self.move_units(&inc, *action, &mut changes);
+                self.move_units(&inc, *action, &moved, &mut changes);
             }
             Event::Overdue { id, .. } => {
                 let Some(inc) = self.incidents.get_mut(id) else { return changes };
@@ -131,16 +148,17 @@ impl WorldState {
         changes
     }
 
-    /// Unit status follows the incident: dispatched units go en route, start puts them on
-    /// scene, and feedback, return, escalation or closing frees them.
-    fn move_units(&mut self, inc: &Incident, action: Action, changes: &mut Vec<Change>) {
+    /// Unit status follows the incident: dispatched units go en route (`moved`: those the
+    /// dispatch names), start puts them on scene (a reinforcement arriving: itself), and
+    /// feedback, return, escalation or closing frees them.
+    fn move_units(&mut self, inc: &Incident, action: Action, moved: &[UnitId], changes: &mut Vec<Change>) {
         let (status, task) = match (action, inc.state) {
             (Action::Dispatch, _) => (UnitStatus::EnRoute, Some(inc.id)),
             (Action::Start, _) => (UnitStatus::OnScene, Some(inc.id)),
             (Action::Feedback | Action::Return | Action::Escalate | Action::Close, _) => (UnitStatus::Available, None),
             _ => return,
         };
-        for id in &inc.units {
+        for id in moved {
             if let Some(u) = self.units.get_mut(id) {
                 // A unit already moved on to another task keeps it.
                 if task.is_none() && u.task != Some(inc.id) {
@@ -369,5 +387,54 @@ mod tests {
         }
         assert_eq!(a.incidents, b.incidents);
         assert_eq!(a.deadlines, b.deadlines);
+    }
+
+    #[test]
+    fn more_units_sent_move_alone_and_leave_the_stage_clock_running() {
+        let mut w = WorldState::new((1..=4).map(unit));
+        w.apply(1, &Event::Reported { incident: Box::new(incident(1, "A")) });
+        w.apply(2, &step(1, Action::Dispatch, IncidentState::Dispatched, 100, vec![1]));
+        let due = w.incidents[&1].deadline;
+        assert_eq!(due, Some(1_100));
+        w.apply(3, &Event::Overdue { id: 1, stage: Stage::Arrive, at: 1_100 });
+        // 增派 while overdue: the matter stays overdue, its deadline and queue untouched.
+        let mut more = step(1, Action::Dispatch, IncidentState::Dispatched, 1_200, vec![2]);
+        if let Event::Stepped { deadline, .. } = &mut more {
+            *deadline = due;
+        }
+        w.apply(4, &more);
+        let inc = &w.incidents[&1];
+        assert_eq!((inc.units.clone(), inc.overdue, inc.deadline), (vec![1, 2], true, due));
+        assert!(w.deadlines.is_empty(), "an overdue stage is not queued again, to go overdue twice");
+        assert_eq!((w.units[&1].status, w.units[&2].status), (UnitStatus::EnRoute, UnitStatus::EnRoute));
+        // The first arrival starts the handling: everyone sent is there.
+        w.apply(5, &step(1, Action::Start, IncidentState::InProgress, 1_300, vec![]));
+        assert!(!w.incidents[&1].overdue);
+        let handle_due = w.incidents[&1].deadline;
+        assert_eq!(handle_due, Some(2_300));
+        assert!([1, 2].iter().all(|u| w.units[u].status == UnitStatus::OnScene));
+        // More to a matter in hand: they go on their way, the others stay on the scene.
+        let mut more = step(1, Action::Dispatch, IncidentState::InProgress, 1_400, vec![3, 4, 1]);
+        if let Event::Stepped { deadline, .. } = &mut more {
+            *deadline = handle_due;
+        }
+        w.apply(6, &more);
+        assert_eq!(w.incidents[&1].units, vec![1, 2, 3, 4], "a unit already on it is not named twice");
+        assert_eq!(w.units[&1].status, UnitStatus::OnScene);
+        assert_eq!((w.units[&3].status, w.units[&4].status), (UnitStatus::EnRoute, UnitStatus::EnRoute));
+        assert_eq!((w.units[&3].task, w.units[&4].task), (Some(1), Some(1)));
+        // One of them arrives: itself on the scene, the other still on its way; the
+        // handling's clock runs on.
+        let mut arrives = step(1, Action::Start, IncidentState::InProgress, 1_500, vec![3]);
+        if let Event::Stepped { deadline, .. } = &mut arrives {
+            *deadline = handle_due;
+        }
+        w.apply(7, &arrives);
+        assert_eq!((w.units[&3].status, w.units[&4].status), (UnitStatus::OnScene, UnitStatus::EnRoute));
+        assert_eq!(w.incidents[&1].deadline, handle_due);
+        assert_eq!(w.deadlines.iter().copied().collect::<Vec<_>>(), [(2_300, 1)]);
+        // Feedback frees them all.
+        w.apply(8, &step(1, Action::Feedback, IncidentState::Feedback, 1_600, vec![]));
+        assert!((1..=4).all(|u| w.units[&u].status == UnitStatus::Available && w.units[&u].task.is_none()));
     }
 }
