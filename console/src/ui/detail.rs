@@ -5,7 +5,7 @@
 
 use bevy_egui::egui::{self, Color32, RichText, Ui};
 use onegrid_protocol::{
-    Action, ErrorCode, Incident, Level, Millis, NearUnit, Role, Unit, UnitId, UnitStatus, UserInfo,
+    Action, ErrorCode, Incident, IncidentState, Level, Millis, NearUnit, Role, Unit, UnitId, UnitStatus, UserInfo,
 };
 
 use crate::desk::enroute::{Leg, SentRow};
@@ -224,9 +224,10 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
     ui.separator();
     ui.label(RichText::new("处置记录").strong());
     egui::ScrollArea::vertical().id_salt("history").max_height(180.0).show(ui, |ui| {
-        for s in i.history.iter().rev() {
+        for (k, s) in i.history.iter().enumerate().rev() {
             let note = if s.note.is_empty() { String::new() } else { format!(" — {}", s.note) };
-            let (what, to) = (step_name(&s.action), style::state_name(s.state));
+            let before = k.checked_sub(1).map(|j| i.history[j].state);
+            let (what, to) = (history_step_name(&s.action, before), style::state_name(s.state));
             ui.label(format!("{} {what} → {to}（{}）{note}", clock(s.at), s.by));
         }
     });
@@ -240,6 +241,17 @@ pub fn step_name(action: &str) -> &str {
         "report" => "上报",
         "overdue" => "超时",
         _ => Action::ALL.iter().find(|a| a.name() == action).map_or(action, |a| action_name(*a)),
+    }
+}
+
+/// A step in the history, in words, from the state it was taken in: a dispatch to a matter
+/// already sent to is 增派, a start at a matter already in hand a reinforcement's arrival.
+pub fn history_step_name(action: &str, before: Option<IncidentState>) -> &str {
+    let kept = |a: Action| before.is_some_and(|b| b.keeps_clock(a));
+    match action {
+        "dispatch" if kept(Action::Dispatch) => "增派",
+        "start" if kept(Action::Start) => "增援到场",
+        _ => step_name(action),
     }
 }
 
@@ -265,16 +277,18 @@ fn dispatch_section(
             }
         }
     };
+    // A unit already sent to it (by this desk, since the list was asked for) is not offered.
+    let free = |u: &&NearUnit| !v.incident.units.contains(&u.unit);
     if let Some((skill, units)) = v.matched {
         let tag = format!("  对口·{}", style::skill_name(skill));
-        for u in units {
+        for u in units.iter().filter(free) {
             tick(ui, u, &tag);
         }
         if units.is_empty() {
             ui.label(RichText::new(format!("附近没有{}对口的空闲单位", style::skill_name(skill))).weak());
         }
     }
-    let listed = |u: &&NearUnit| v.matched.is_none_or(|(_, m)| m.iter().all(|x| x.unit != u.unit));
+    let listed = |u: &&NearUnit| free(u) && v.matched.is_none_or(|(_, m)| m.iter().all(|x| x.unit != u.unit));
     match v.nearest {
         None => {
             ui.label(RichText::new("查询中…").weak());
@@ -516,6 +530,24 @@ mod tests {
             drop(h);
             assert_eq!(got, Some(Intent::Dispatch { incident: 3, units: vec![12] }), "{state:?}");
         }
+        // Once sent, a unit is not offered again; the history says 增派 and the arrival.
+        let mut i = incident(3, IncidentState::InProgress);
+        i.units = vec![12];
+        let v = view(&i, Some(&near), true);
+        let mut h = Harness::new_ui(|ui| {
+            incident_panel(ui, &v, &mut DetailState::default());
+        });
+        h.get_by_label("增派单位").click();
+        h.run();
+        assert!(h.query_by_label_contains("王五").is_none(), "already on it");
+        drop(h);
+        use IncidentState as S;
+        assert_eq!(history_step_name("dispatch", Some(S::Accepted)), "派遣");
+        assert_eq!(history_step_name("dispatch", Some(S::Dispatched)), "增派");
+        assert_eq!(history_step_name("dispatch", Some(S::InProgress)), "增派");
+        assert_eq!(history_step_name("start", Some(S::Dispatched)), "开始处置");
+        assert_eq!(history_step_name("start", Some(S::InProgress)), "增援到场");
+        assert_eq!(history_step_name("report", None), "上报");
     }
 
     #[test]
