@@ -14,6 +14,7 @@ pub mod legend;
 pub mod mapinput;
 pub mod queue;
 pub mod readout;
+pub mod sent;
 pub mod status;
 pub mod wall;
 
