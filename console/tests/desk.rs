@@ -670,7 +670,8 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
     run_until(&mut desk, "the nearest units", |app| {
         app.world().resource::<Desk>().nearest.as_ref().is_some_and(|(n, u)| *n == id && !u.is_empty())
     });
-    let unit = desk.world().resource::<Desk>().nearest.as_ref().expect("nearest").1[0].unit;
+    let near = desk.world().resource::<Desk>().nearest.as_ref().expect("nearest").1.clone();
+    let unit = near[0].unit;
     let m_per_deg_lat = 111_195.0;
     let north_of = |m: f64| [at[0], at[1] + m / m_per_deg_lat];
     let step = |desk: &mut App, phone: &mut App, lonlat| {
@@ -694,6 +695,13 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
     assert!(!error, "{text}");
     assert_eq!(desk.world().resource::<Selection>().incident, Some(id), "the report is selected");
     run_until(&mut desk, "the unit on its way", |app| matches!(sent(app, id)[0].leg, Leg::EnRoute { .. }));
+    // One more sent (增派): said so, and followed too.
+    let (text, error) = settle(&mut desk, Intent::Dispatch { incident: id, units: vec![near[1].unit] });
+    assert!(!error && text.contains(&format!("增派 #{id} → {}", near[1].name)), "{text}");
+    run_until(&mut desk, "both units on their way", |app| {
+        let rows = sent(app, id);
+        rows.len() == 2 && rows.iter().all(|r| matches!(r.leg, Leg::EnRoute { .. }))
+    });
 
     // On its way, 30 m every tenth of a second: 10 m/s of the server's clock.
     let moving = std::time::Instant::now();

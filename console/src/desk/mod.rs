@@ -425,6 +425,15 @@ fn execute_intents(
                     named.map_or_else(|| u.to_string(), |(c, _)| c.0.name.clone())
                 };
                 let Some((cmd, incident, what)) = command_of(intent, name) else { continue };
+                // More units to a matter already sent to are 增派, in the pending line and
+                // its notice.
+                let more = matches!(intent, Intent::Dispatch { .. })
+                    && index
+                        .incidents
+                        .get(&incident)
+                        .and_then(|e| incidents.get(*e).ok())
+                        .is_some_and(|i| i.0.state.keeps_clock(Action::Dispatch));
+                let what = if more { what.replacen("派遣", "增派", 1) } else { what };
                 let p = Pending { incident: Some(incident), ..Pending::new(what) };
                 sent_or_failed(&mut net, &mut desk, cmd, p);
             }
