@@ -27,7 +27,7 @@ pub const MIN_SPAN_MS: Millis = 15_000;
 /// A span past which a unit that has not come nearer is said not to be closing in.
 pub const STALL_SPAN_MS: Millis = 45_000;
 /// Slower than this (metres a second of the city's clock) is not closing in: a fifth of a
-/// walker's pace. In the simulated city (`eta_accuracy` in the desk's tests) 0.5 m/s said
+/// walker's pace. In the simulated city (`eta_accuracy` in `tests/enroute.rs`) 0.5 m/s said
 /// three units of fifty not coming nearer while they went round a block; this said none.
 pub const MIN_CLOSING_M_S: f64 = 0.3;
 /// Closer than this, a unit on the way is at the scene in all but word.

@@ -3,6 +3,8 @@
 //! test file uses some of it.
 #![allow(dead_code)]
 
+pub mod desk;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};

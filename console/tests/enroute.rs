@@ -1,0 +1,224 @@
+//! Following the units sent, end to end without a window: a headless desk and the unit's
+//! own phone (a second client sending its positions) on a real server; and how good the
+//! time left is in the simulated city.
+
+use bevy::prelude::*;
+use onegrid_console::desk::enroute::{Leg, Samples, SentRow, Trend, UnitNow, sent_rows};
+use onegrid_console::desk::{Desk, Intent};
+use onegrid_console::live::{LiveIndex, Selection, UnitC, UnitPos};
+use onegrid_protocol::{Action, UnitStatus};
+
+mod common;
+use common::desk::{client, desk_app, incident, report, settle};
+use common::run_until;
+
+/// A unit's own phone: a headless client connected as `dev-unit-<unit>`, which sends its
+/// positions as a field unit does.
+fn phone(addr: std::net::SocketAddr, unit: u32) -> App {
+    client(addr, &format!("dev-unit-{unit}"), None)
+}
+
+fn send_position(phone: &mut App, unit: u32, lonlat: [f64; 2]) {
+    let mut net = phone.world_mut().resource_mut::<onegrid_console::net::NetLink>();
+    let req = net.next_req();
+    let cmd = onegrid_protocol::Command::Position(onegrid_protocol::Position {
+        unit,
+        location: geo_types::Point::new(lonlat[0], lonlat[1]),
+        datum: Default::default(),
+        heading_deg: 180.0,
+    });
+    assert!(net.send(onegrid_protocol::ClientMsg::Command { req, cmd, key: None }), "the phone's link is up");
+}
+
+/// The desk's rows for the units sent to `id`, as its detail panel shows them.
+fn sent(app: &mut App, id: u64) -> Vec<SentRow> {
+    let i = incident(app, id).expect("live");
+    let world = app.world_mut();
+    let units: std::collections::HashMap<u32, (onegrid_protocol::Unit, UnitPos)> =
+        world.query::<(&UnitC, &UnitPos)>().iter(world).map(|(c, p)| (c.0.id, (c.0.clone(), *p))).collect();
+    let unit = |u| {
+        let (c, p) = units.get(&u)?;
+        Some(UnitNow { name: c.name.as_str(), status: p.status, task: c.task, lonlat: p.lonlat })
+    };
+    sent_rows(&i, unit, Some(world.resource::<Samples>()))
+}
+
+/// A dispatcher follows the unit sent on its way: how far it is and, from how fast it has
+/// been closing in, when it should be there; a unit that stops coming nearer is said to;
+/// one that starts the work is on the scene. The unit's positions come from its own phone,
+/// a second client, to a real server whose clock runs 30 times real time.
+#[test]
+fn the_desk_follows_the_unit_sent_on_its_way() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, dir.path(), |c| c.clock = onegrid_server::clock::Clock::scaled(30.0));
+    let mut desk = desk_app(server.addr);
+    run_until(&mut desk, "the units", |app| !app.world().resource::<LiveIndex>().units.is_empty());
+    let at = [118.13044, 24.46149];
+    let (text, error) = settle(&mut desk, Intent::Report { report: report(at[0], at[1], "0201"), ticket: 1 });
+    assert!(!error, "{text}");
+    let Some((1, Ok(id))) = desk.world().resource::<Desk>().reported.clone() else { panic!("not numbered") };
+    let (text, error) = settle(&mut desk, Intent::Act { incident: id, action: Action::Accept, note: String::new() });
+    assert!(!error, "{text}");
+    run_until(&mut desk, "the nearest units", |app| {
+        app.world().resource::<Desk>().nearest.as_ref().is_some_and(|(n, u)| *n == id && !u.is_empty())
+    });
+    let near = desk.world().resource::<Desk>().nearest.as_ref().expect("nearest").1.clone();
+    let unit = near[0].unit;
+    let m_per_deg_lat = 111_195.0;
+    let north_of = |m: f64| [at[0], at[1] + m / m_per_deg_lat];
+    let step = |desk: &mut App, phone: &mut App, lonlat| {
+        send_position(phone, unit, lonlat);
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(100);
+        while std::time::Instant::now() < until {
+            phone.update();
+            desk.update();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
+    // The unit 1,200 m north when it is sent.
+    let mut phone = phone(server.addr, unit);
+    step(&mut desk, &mut phone, north_of(1_200.0));
+    run_until(&mut desk, "the unit 1,200 m off", |app| {
+        let e = *app.world().resource::<LiveIndex>().units.get(&unit).expect("indexed");
+        let far = north_of(1_200.0);
+        app.world().get::<UnitPos>(e).and_then(|p| p.lonlat).is_some_and(|p| (p[1] - far[1]).abs() < 1e-5)
+    });
+    let (text, error) = settle(&mut desk, Intent::Dispatch { incident: id, units: vec![unit] });
+    assert!(!error, "{text}");
+    assert_eq!(desk.world().resource::<Selection>().incident, Some(id), "the report is selected");
+    run_until(&mut desk, "the unit on its way", |app| matches!(sent(app, id)[0].leg, Leg::EnRoute { .. }));
+    // One more sent (增派): said so, and followed too.
+    let (text, error) = settle(&mut desk, Intent::Dispatch { incident: id, units: vec![near[1].unit] });
+    assert!(!error && text.contains(&format!("增派 #{id} → {}", near[1].name)), "{text}");
+    run_until(&mut desk, "both units on their way", |app| {
+        let rows = sent(app, id);
+        rows.len() == 2 && rows.iter().all(|r| matches!(r.leg, Leg::EnRoute { .. }))
+    });
+
+    // On its way, 30 m every tenth of a second: 10 m/s of the server's clock.
+    let moving = std::time::Instant::now();
+    for k in 1..=20 {
+        step(&mut desk, &mut phone, north_of(1_200.0 - 30.0 * k as f64));
+    }
+    // What it truly did, by the server's clock (a loaded machine makes the steps longer).
+    let speed = 600.0 / (moving.elapsed().as_secs_f64() * 30.0);
+    run_until(
+        &mut desk,
+        "the unit 600 m off",
+        |app| matches!(sent(app, id)[0].leg, Leg::EnRoute { metres: Some(m), .. } if (m - 600.0).abs() < 5.0),
+    );
+    let row = sent(&mut desk, id).remove(0);
+    let Leg::EnRoute { trend: Trend::Closing { eta_s }, .. } = row.leg else { panic!("not closing in: {row:?}") };
+    // 600 m to go at the speed it came: about a minute.
+    let truth = 600.0 / speed;
+    assert!((eta_s / truth - 1.0).abs() < 0.25, "{eta_s:.0} s to go, truly {truth:.0} s");
+    assert!(row.leg.words().starts_with("在途 · 直线 600 米 · 约 "), "{}", row.leg.words());
+
+    // Stopped at a crossing, its fix wandering a few metres: not coming nearer, said once
+    // its last metres of progress have left the window.
+    let mut k = 0;
+    let started = std::time::Instant::now();
+    while !sent(&mut desk, id)[0].leg.stalled() {
+        assert!(started.elapsed().as_secs() < 30, "never said to be stalled: {:?}", sent(&mut desk, id)[0]);
+        k += 1;
+        step(&mut desk, &mut phone, north_of(600.0 + if k % 2 == 0 { 3.0 } else { -3.0 }));
+    }
+    assert!(sent(&mut desk, id)[0].leg.words().ends_with("未在接近"));
+    // The queue marks the matter (as of the desk's next pass over the units).
+    run_until(&mut desk, "the matter marked", |app| app.world().resource::<Samples>().stalled(id));
+
+    // At the scene it starts the work: on the scene, and no longer followed.
+    step(&mut desk, &mut phone, at);
+    let mut net = phone.world_mut().resource_mut::<onegrid_console::net::NetLink>();
+    let req = net.next_req();
+    let cmd = onegrid_protocol::Command::Start(onegrid_protocol::Act { incident: id, note: String::new() });
+    assert!(net.send(onegrid_protocol::ClientMsg::Command { req, cmd, key: None }));
+    run_until(&mut desk, "the unit on the scene", |app| {
+        phone.update();
+        sent(app, id)[0].leg == Leg::OnScene
+    });
+    run_until(&mut desk, "the unit no longer sampled", |app| {
+        let s = app.world().resource::<Samples>();
+        s.of(id, unit).is_none() && !s.stalled(id)
+    });
+}
+
+/// How good the time left is, and how often a unit on its way is said not to be coming
+/// nearer, in the simulated city (whose units never stop on the way: each such word is
+/// false): the desk watches the server's simulator at 20× for seven minutes (some 50
+/// trips); every estimate taken on the way is set against when the unit truly arrived.
+/// `cargo test -p onegrid-console --test enroute eta_accuracy -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn eta_accuracy() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, dir.path(), |c| {
+        common::simulated(c);
+        c.clock = onegrid_server::clock::Clock::scaled(20.0);
+    });
+    let mut desk = desk_app(server.addr);
+    let started = std::time::Instant::now();
+    // Per unit on its way: (server time, the time left it was given, or none while
+    // measuring or not closing in).
+    let mut on_way: std::collections::HashMap<u32, Vec<(i64, Option<f64>)>> = Default::default();
+    let (mut factors, mut said_stalled, mut looked, mut trips) = (vec![], 0, 0, 0);
+    let mut last = 0;
+    while started.elapsed().as_secs() < 420 {
+        desk.update();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let now = desk.world().resource::<onegrid_console::live::Feed>().server_now;
+        if now - last < 3_000 {
+            continue;
+        }
+        last = now;
+        for row in live_units(&mut desk) {
+            let (unit, task, status) = row;
+            match (status, task) {
+                (UnitStatus::EnRoute, Some(incident)) => {
+                    let samples = desk.world().resource::<Samples>();
+                    let Some(s) = samples.of(incident, unit) else { continue };
+                    let leg = Leg::EnRoute {
+                        metres: s.back().map(|&(_, d)| d),
+                        trend: onegrid_console::desk::enroute::trend(s),
+                    };
+                    looked += 1;
+                    said_stalled += usize::from(leg.stalled());
+                    let eta = match leg {
+                        Leg::EnRoute { trend: Trend::Closing { eta_s }, metres: Some(m) } if m >= 60.0 => Some(eta_s),
+                        _ => None,
+                    };
+                    on_way.entry(unit).or_default().push((now, eta));
+                }
+                _ => {
+                    if let Some(seen) = on_way.remove(&unit) {
+                        trips += 1;
+                        for (t, eta) in seen {
+                            if let Some(eta) = eta {
+                                let truth = (now - t) as f64 / 1_000.0;
+                                factors.push((eta / truth).max(truth / eta));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    factors.sort_by(f64::total_cmp);
+    let q = |p: f64| factors[((factors.len() - 1) as f64 * p) as usize];
+    println!(
+        "{trips} trips, {} estimates: off by a factor of {:.2} (median), {:.2} (3 in 4), {:.2} (9 in 10); \
+         said not coming nearer in {said_stalled} of {looked} looks",
+        factors.len(),
+        q(0.5),
+        q(0.75),
+        q(0.9)
+    );
+}
+
+/// Each live unit's number, task and status.
+fn live_units(app: &mut App) -> Vec<(u32, Option<u64>, UnitStatus)> {
+    let world = app.world_mut();
+    world.query::<(&UnitC, &UnitPos)>().iter(world).map(|(c, p)| (c.0.id, c.0.task, p.status)).collect()
+}
