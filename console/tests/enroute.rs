@@ -132,7 +132,7 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
     step(&mut desk, &mut phone, at);
     let mut net = phone.world_mut().resource_mut::<onegrid_console::net::NetLink>();
     let req = net.next_req();
-    let cmd = onegrid_protocol::Command::Start(onegrid_protocol::Act { incident: id, note: String::new() });
+    let cmd = onegrid_protocol::Command::Start(onegrid_protocol::Act { incident: id, note: String::new(), unit: None });
     assert!(net.send(onegrid_protocol::ClientMsg::Command { req, cmd, key: None }));
     run_until(&mut desk, "the unit on the scene", |app| {
         phone.update();

@@ -214,6 +214,10 @@ pub struct Step {
     /// The reason or note given.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+    /// The units the step sent (`dispatch`: only those new to the matter when more are
+    /// sent) or put on the scene (`start`); empty for the other steps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<UnitId>,
 }
 
 /// An incident as the wire carries it: the current state with its whole history.

@@ -151,6 +151,12 @@ pub struct Act {
     /// Note or reason; required for return, reopen and escalate.
     #[serde(default)]
     pub note: String,
+    /// For `start` only: the unit that arrived, when a dispatcher records its arrival for
+    /// it (told by radio or telephone). A unit starting for itself need not name itself;
+    /// a `start` naming none from a desk puts every unit sent on the scene, and is refused
+    /// on a matter already in progress (which unit came?).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<UnitId>,
 }
 
 /// Dispatch to units.

@@ -74,6 +74,7 @@ impl Report {
 impl Act {
     fn validate(&self, action: Action) -> Result<(), Invalid> {
         check_text(&self.note, "note")?;
+        check(self.unit.is_none() || action == Action::Start, || format!("{action} names no unit; only start does"))?;
         check(!action.needs_reason() || !self.note.trim().is_empty(), || format!("{action} needs a reason in `note`"))
     }
 }
@@ -221,6 +222,21 @@ mod tests {
         let text = r#"{"type":"command","req":"1","cmd":{"op":"escalate","incident":3}}"#;
         let err = decode_client(text).expect_err("needs reason");
         assert_eq!(err, DecodeError::Invalid("escalate needs a reason in `note`".into()));
+    }
+
+    #[test]
+    fn only_a_start_names_the_unit_it_is_for() {
+        let start = r#"{"type":"command","req":"1","cmd":{"op":"start","incident":3,"unit":5}}"#;
+        let Ok(ClientMsg::Command { cmd: Command::Start(act), .. }) = decode_client(start) else { panic!("a start") };
+        assert_eq!(act.unit, Some(5));
+        let without = r#"{"type":"command","req":"1","cmd":{"op":"start","incident":3}}"#;
+        assert!(matches!(
+            decode_client(without),
+            Ok(ClientMsg::Command { cmd: Command::Start(Act { unit: None, .. }), .. })
+        ));
+        let feedback = r#"{"type":"command","req":"1","cmd":{"op":"feedback","incident":3,"unit":5}}"#;
+        let err = decode_client(feedback).expect_err("feedback names no unit");
+        assert_eq!(err, DecodeError::Invalid("feedback names no unit; only start does".into()));
     }
 
     #[test]

@@ -42,7 +42,7 @@ fn command_frames() {
     });
     assert_json_snapshot!(ClientMsg::Command {
         req: "r3".into(),
-        cmd: Command::Escalate(Act { incident: 7, note: "需要区城管局".into() }),
+        cmd: Command::Escalate(Act { incident: 7, note: "需要区城管局".into(), unit: None }),
         key: None,
     });
 }

@@ -357,5 +357,5 @@ pub fn position(unit: u32, at: Point) -> Command {
 
 /// A step on an incident with a note.
 pub fn act(incident: u64, note: &str) -> Act {
-    Act { incident, note: note.into() }
+    Act { incident, note: note.into(), unit: None }
 }

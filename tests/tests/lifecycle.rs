@@ -3,7 +3,9 @@
 //! with a reason while nothing changes.
 
 use onegrid_e2e::*;
-use onegrid_protocol::{Change, Command, Dispatch, ErrorCode, IncidentState, Layer, Level, ServerMsg, UnitStatus};
+use onegrid_protocol::{
+    Act, Change, Command, Dispatch, ErrorCode, Incident, IncidentState, Layer, Level, ServerMsg, UnitStatus,
+};
 
 #[tokio::test]
 async fn a_report_is_located_and_routed_then_closes_the_loop() -> anyhow::Result<()> {
@@ -89,9 +91,10 @@ async fn more_units_are_sent_to_a_matter_already_dispatched_or_in_hand() -> anyh
         desk.command(Command::Dispatch(Dispatch { incident: id, units: vec![5001], note: String::new() })).await?;
     assert!(matches!(refused, ServerMsg::Error { code: ErrorCode::Invalid, .. }), "{refused:?}");
 
-    // The first arrives: the handling starts, everyone sent is on the scene.
+    // The first arrives: the handling starts, with 5001 on the scene; 5002 is still on its way.
     server.client("dev-unit-5001").await?.ok(Command::Start(act(id, "已到场"))).await?;
-    let started = desk.incident_event(id, "start").await?;
+    let (started, moved) = step_changes(&mut desk, id, "start").await?;
+    assert_eq!((started.state, moved), (IncidentState::InProgress, vec![(5001, UnitStatus::OnScene)]));
     server.clock.advance(5 * 60_000);
     desk.ok(Command::Dispatch(Dispatch { incident: id, units: vec![5003, 5004], note: "再增派".into() })).await?;
     let in_hand = desk.incident_event(id, "dispatch").await?;
@@ -99,11 +102,26 @@ async fn more_units_are_sent_to_a_matter_already_dispatched_or_in_hand() -> anyh
     assert_eq!(in_hand.deadline, started.deadline, "the handling's clock runs on");
     // 5003 arrives: on the scene itself; 5004 is still on its way.
     server.client("dev-unit-5003").await?.ok(Command::Start(act(id, "增援到场"))).await?;
+    let (arrived, moved) = step_changes(&mut desk, id, "start").await?;
+    assert_eq!((arrived.state, arrived.deadline), (IncidentState::InProgress, started.deadline));
+    assert_eq!(moved, [(5003, UnitStatus::OnScene)], "5004, still on its way, is not put on the scene");
+    let actions: Vec<&str> = arrived.history.iter().map(|s| s.action.as_str()).collect();
+    assert_eq!(actions, ["report", "accept", "dispatch", "dispatch", "start", "dispatch", "start"]);
+    // The history names whom each dispatch sent (only the new ones) and each start put on the scene.
+    let units: Vec<Vec<u32>> = arrived.history.iter().map(|s| s.units.clone()).collect();
+    let none = Vec::new();
+    assert_eq!(units, [none.clone(), none, vec![5001], vec![5002], vec![5001], vec![5003, 5004], vec![5003]]);
+    server.running.shutdown().await;
+    Ok(())
+}
+
+/// The incident and the units' new statuses in the delta that carries `id`'s `event`.
+async fn step_changes(desk: &mut Client, id: u64, event: &str) -> anyhow::Result<(Incident, Vec<(u32, UnitStatus)>)> {
     let changes = desk
         .wait_for(|m| match m {
             ServerMsg::Delta { changes, .. }
                 if changes.iter().any(
-                    |c| matches!(c, Change::Incident { event, incident } if incident.id == id && event == "start"),
+                    |c| matches!(c, Change::Incident { event: e, incident } if incident.id == id && e == event),
                 ) =>
             {
                 Some(changes.clone())
@@ -111,24 +129,75 @@ async fn more_units_are_sent_to_a_matter_already_dispatched_or_in_hand() -> anyh
             _ => None,
         })
         .await?;
-    let arrived = changes
-        .iter()
-        .find_map(|c| match c {
-            Change::Incident { incident, .. } => Some((**incident).clone()),
-            _ => None,
-        })
-        .expect("the incident");
-    assert_eq!((arrived.state, arrived.deadline), (IncidentState::InProgress, started.deadline));
-    let moved: Vec<(u32, UnitStatus)> = changes
+    let incident = changes.iter().find_map(|c| match c {
+        Change::Incident { incident, .. } => Some((**incident).clone()),
+        _ => None,
+    });
+    let units = changes
         .iter()
         .filter_map(|c| match c {
             Change::Unit { unit } => Some((unit.id, unit.status)),
             _ => None,
         })
         .collect();
-    assert_eq!(moved, [(5003, UnitStatus::OnScene)], "5004, still on its way, is not put on the scene");
-    let actions: Vec<&str> = arrived.history.iter().map(|s| s.action.as_str()).collect();
-    assert_eq!(actions, ["report", "accept", "dispatch", "dispatch", "start", "dispatch", "start"]);
+    Ok((incident.expect("the incident"), units))
+}
+
+/// A dispatcher records each unit's arrival for it (told by radio or telephone): the unit
+/// named alone goes on the scene; on a matter in hand the unit must be named; a unit on the
+/// scene already, one not sent, or another's unit named from the field is refused.
+#[tokio::test]
+async fn a_dispatcher_records_each_units_arrival() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let mut desk = server.client("dev-city").await?;
+    desk.subscribe(&[Layer::Incidents, Layer::Personnel]).await?;
+    let id = desk.report("0301", server.point_in_street(XIAGANG, 40)).await?;
+    desk.ok(Command::Accept(act(id, ""))).await?;
+    desk.ok(Command::Dispatch(Dispatch { incident: id, units: vec![5001, 5002], note: String::new() })).await?;
+    let arrive = |unit: u32| Command::Start(Act { unit: Some(unit), ..act(id, "电话确认到场") });
+
+    desk.ok(arrive(5002)).await?;
+    let (started, moved) = step_changes(&mut desk, id, "start").await?;
+    assert_eq!(started.state, IncidentState::InProgress);
+    assert_eq!(moved, [(5002, UnitStatus::OnScene)], "5001, still on its way, is not put on the scene");
+    let step = started.history.last().expect("the start");
+    assert_eq!(
+        (step.by.as_str(), step.units.clone(), step.note.as_str()),
+        ("city-dispatcher", vec![5002], "电话确认到场")
+    );
+
+    let refused = |m: &ServerMsg, want: ErrorCode, words: &str| match m {
+        ServerMsg::Error { code, message, .. } => *code == want && message.contains(words),
+        _ => false,
+    };
+    // Which unit came must be said on a matter in hand.
+    let m = desk.command(Command::Start(act(id, ""))).await?;
+    assert!(refused(&m, ErrorCode::Invalid, "name the unit"), "{m:?}");
+    let m = desk.command(arrive(5002)).await?;
+    assert!(refused(&m, ErrorCode::IllegalTransition, "on the scene"), "{m:?}");
+    let m = desk.command(arrive(5003)).await?;
+    assert!(refused(&m, ErrorCode::Invalid, "not on its way"), "{m:?}");
+    // A unit may say it came itself, not that another did.
+    let m = server.client("dev-unit-5002").await?.command(arrive(5001)).await?;
+    assert!(refused(&m, ErrorCode::Forbidden, "act for unit 5001"), "{m:?}");
+    // Only a start names a unit.
+    let m = desk.command(Command::Feedback(Act { unit: Some(5001), ..act(id, "") })).await?;
+    assert!(refused(&m, ErrorCode::Invalid, "only start"), "{m:?}");
+
+    desk.ok(arrive(5001)).await?;
+    let (both, moved) = step_changes(&mut desk, id, "start").await?;
+    assert_eq!((both.state, both.deadline), (IncidentState::InProgress, started.deadline), "the clock runs on");
+    assert_eq!(both.history.last().map(|s| s.units.clone()), Some(vec![5001]));
+    assert_eq!(moved, [(5001, UnitStatus::OnScene)]);
+
+    // A desk's start naming nobody, on a matter just sent to, puts every unit on the scene.
+    let other = desk.report("0301", server.point_in_street(XIAGANG, 41)).await?;
+    desk.ok(Command::Accept(act(other, ""))).await?;
+    desk.ok(Command::Dispatch(Dispatch { incident: other, units: vec![5003, 5004], note: String::new() })).await?;
+    desk.ok(Command::Start(act(other, ""))).await?;
+    let (all, moved) = step_changes(&mut desk, other, "start").await?;
+    assert_eq!(all.history.last().map(|s| s.units.clone()), Some(vec![5003, 5004]));
+    assert_eq!(moved, [(5003, UnitStatus::OnScene), (5004, UnitStatus::OnScene)]);
     server.running.shutdown().await;
     Ok(())
 }

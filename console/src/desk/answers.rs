@@ -206,7 +206,11 @@ mod tests {
         };
         app.world_mut().write_message(restored("o1", Command::Report(report.clone()), false));
         app.world_mut().write_message(restored("o2", Command::Report(report), true));
-        app.world_mut().write_message(restored("o3", Command::Accept(Act { incident: 9, note: String::new() }), true));
+        app.world_mut().write_message(restored(
+            "o3",
+            Command::Accept(Act { incident: 9, note: String::new(), unit: None }),
+            true,
+        ));
         app.world_mut()
             .write_message(NetNotice { text: "上次运行遗留的未发送操作无法读取".into(), error: true });
         app.update();

@@ -587,6 +587,7 @@ mod tests {
             at,
             origin: "server".into(),
             note: String::new(),
+            units: Vec::new(),
         };
         i.history =
             vec![step("report", 0), step("dispatch", 60_000), step("return", 120_000), step("dispatch", 300_000)];

@@ -304,7 +304,7 @@ pub fn action_name(a: Action) -> &'static str {
 pub fn command_of(intent: &Intent, unit_name: impl Fn(&UnitId) -> String) -> Option<(Command, IncidentId, String)> {
     match intent {
         Intent::Act { incident, action, note } => {
-            let act = Act { incident: *incident, note: note.clone() };
+            let act = Act { incident: *incident, note: note.clone(), unit: None };
             let cmd = match action {
                 Action::Accept => Command::Accept(act),
                 Action::Start => Command::Start(act),
@@ -562,7 +562,7 @@ mod tests {
         )
         .expect("a command");
         assert_eq!(id, 4);
-        assert!(matches!(cmd, Command::Escalate(Act { incident: 4, ref note }) if note == "街道无法解决"));
+        assert!(matches!(cmd, Command::Escalate(Act { incident: 4, ref note, unit: None }) if note == "街道无法解决"));
         assert!(what.contains("吹哨"));
         let (cmd, _, what) =
             command_of(&Intent::Dispatch { incident: 4, units: vec![7, 8] }, |u| format!("单位{u}")).expect("dispatch");

@@ -40,6 +40,7 @@ pub(crate) fn incident(id: IncidentId, state: IncidentState) -> Incident {
             at: 0,
             origin: "server".into(),
             note: String::new(),
+            units: Vec::new(),
         }],
     }
 }

@@ -373,7 +373,11 @@ mod tests {
     fn only_keyed_commands_are_kept_until_answered_and_old_ones_expire() {
         let cmd = |req: &str, key: Option<&str>| ClientMsg::Command {
             req: req.into(),
-            cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act { incident: 1, note: String::new() }),
+            cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act {
+                incident: 1,
+                note: String::new(),
+                unit: None,
+            }),
             key: key.map(str::to_owned),
         };
         let mut f = Flights::default();
@@ -498,7 +502,11 @@ mod tests {
         f.sending(
             &out(ClientMsg::Command {
                 req: "a".into(),
-                cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act { incident: 1, note: String::new() }),
+                cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act {
+                    incident: 1,
+                    note: String::new(),
+                    unit: None,
+                }),
                 key: Some("k".into()),
             }),
             None,
@@ -519,7 +527,11 @@ mod tests {
         std::fs::remove_dir_all(&folder).expect("the folder taken away");
         let accept = |req: &str| ClientMsg::Command {
             req: req.into(),
-            cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act { incident: 1, note: String::new() }),
+            cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act {
+                incident: 1,
+                note: String::new(),
+                unit: None,
+            }),
             key: Some(req.into()),
         };
         f.sending(&out(accept("a")), None);
@@ -534,7 +546,11 @@ mod tests {
     fn on_reconnecting_what_the_server_can_tell_apart_is_sent_and_the_rest_given_up() {
         let accept = |req: &str| ClientMsg::Command {
             req: req.into(),
-            cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act { incident: 1, note: String::new() }),
+            cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act {
+                incident: 1,
+                note: String::new(),
+                unit: None,
+            }),
             key: Some(req.into()),
         };
         let report = ClientMsg::Command {
@@ -610,7 +626,11 @@ mod tests {
     fn a_command_refused_as_overloaded_is_sent_again_a_few_times() {
         let cmd = ClientMsg::Command {
             req: "r".into(),
-            cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act { incident: 1, note: String::new() }),
+            cmd: onegrid_protocol::Command::Accept(onegrid_protocol::Act {
+                incident: 1,
+                note: String::new(),
+                unit: None,
+            }),
             key: Some("k".into()),
         };
         let busy = ServerMsg::error(Some("r".into()), ErrorCode::Overloaded, "the journal queue is full");

@@ -223,7 +223,7 @@ mod tests {
         Entry {
             msg: ClientMsg::Command {
                 req: "c1".into(),
-                cmd: Command::Accept(Act { incident: 4, note: String::new() }),
+                cmd: Command::Accept(Act { incident: 4, note: String::new(), unit: None }),
                 key: Some(key.into()),
             },
             what: "受理 #4".into(),

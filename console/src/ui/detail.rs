@@ -513,6 +513,7 @@ mod tests {
             at: 10 * DAY,
             origin: "o".into(),
             note: String::new(),
+            units: Vec::new(),
         });
         let week = Some(7 * DAY);
         assert!(!is_archived(&i, 17 * DAY - 1, week), "a moment short of a week: kept");
@@ -678,6 +679,7 @@ mod tests {
             at: 0,
             origin: "127.0.0.1".into(),
             note: "需区级部门报到".into(),
+            units: Vec::new(),
         }];
         i.source = onegrid_protocol::Source::Hotline;
         i.reported_at = -(65 * 60_000);

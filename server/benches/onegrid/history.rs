@@ -87,8 +87,8 @@ pub fn run() -> anyhow::Result<()> {
                 anyhow::bail!("report {n} refused")
             };
             for (k, cmd) in [
-                Command::Return(Act { incident: id, note: "非本辖区事项".into() }),
-                Command::Close(Act { incident: id, note: "不予受理".into() }),
+                Command::Return(Act { incident: id, note: "非本辖区事项".into(), unit: None }),
+                Command::Close(Act { incident: id, note: "不予受理".into(), unit: None }),
             ]
             .into_iter()
             .enumerate()

@@ -111,8 +111,8 @@ mod tests {
 
     #[test]
     fn the_digest_tells_commands_apart_and_is_stable() {
-        let accept = Command::Accept(Act { incident: 7, note: String::new() });
-        let other = Command::Accept(Act { incident: 8, note: String::new() });
+        let accept = Command::Accept(Act { incident: 7, note: String::new(), unit: None });
+        let other = Command::Accept(Act { incident: 8, note: String::new(), unit: None });
         assert_eq!(digest(&accept), digest(&accept.clone()));
         assert_ne!(digest(&accept), digest(&other));
         // FNV-1a of the JSON: the value must not change between builds, since journals keep it.

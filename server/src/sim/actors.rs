@@ -217,7 +217,7 @@ impl Sim {
             }
             plan.at = Millis::MAX;
             let desk = self.desk.clone();
-            let act = Act { incident: id, note: String::new() };
+            let act = Act { incident: id, note: String::new(), unit: None };
             match state {
                 IncidentState::Reported | IncidentState::Escalated | IncidentState::Reopened => {
                     self.act(&desk, Command::Accept(act));
@@ -234,7 +234,12 @@ impl Sim {
                 }
                 IncidentState::Feedback => {
                     if self.rng.chance(0.1) {
-                        self.act(&desk, Command::Return(Act { incident: id, note: "核查未通过，重新处置".into() }));
+                        self.act(
+                            &desk,
+                            Command::Return(Act {
+                                incident: id, note: "核查未通过，重新处置".into(), unit: None
+                            }),
+                        );
                     } else {
                         self.act(&desk, Command::Verify(act));
                     }
@@ -274,14 +279,17 @@ impl Sim {
                         u.job = Some((*id, None));
                         u.path.follow(route(&city.roads, u.path.at, *at));
                     } else if u.path.done() {
-                        commands.push((u.user.clone(), Command::Start(Act { incident: *id, note: "已到场".into() })));
+                        commands.push((
+                            u.user.clone(),
+                            Command::Start(Act { incident: *id, note: "已到场".into(), unit: None }),
+                        ));
                     }
                 }
                 (UnitStatus::OnScene, Some((id, _, category))) => match u.job {
                     Some((j, Some(until))) if j == *id && until <= now => {
                         commands.push((
                             u.user.clone(),
-                            Command::Feedback(Act { incident: *id, note: "已处置完毕".into() }),
+                            Command::Feedback(Act { incident: *id, note: "已处置完毕".into(), unit: None }),
                         ));
                     }
                     Some((j, Some(_))) if j == *id => {}

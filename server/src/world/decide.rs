@@ -3,7 +3,7 @@
 
 use onegrid_protocol::coord::to_wgs84;
 use onegrid_protocol::{
-    Action, Command, ErrorCode, Incident, IncidentState, Level, Millis, Stage, Step, UnitStatus, UserInfo,
+    Action, Command, ErrorCode, Incident, IncidentState, Level, Millis, Stage, Step, UnitId, UnitStatus, UserInfo,
 };
 
 use super::event::Event;
@@ -131,19 +131,51 @@ pub fn decide(
                 return refuse(ErrorCode::Internal, "unhandled command");
             };
             let inc = incident_for(world, actor, act.incident, action)?;
+            let arrived = if action == Action::Start { arriving(world, actor, inc, act.unit)? } else { Vec::new() };
             let mut event = stepped(city, actor, inc, action, &act.note, now)?;
-            // A unit arriving at a matter already in hand (sent as reinforcement) puts
-            // itself on the scene, not the others still on their way.
-            if action == Action::Start
-                && inc.state.keeps_clock(action)
-                && let Some(u) = actor.user.unit.filter(|u| inc.units.contains(u))
-                && let Event::Stepped { units, .. } = &mut event
-            {
-                *units = vec![u];
+            if let Event::Stepped { units, .. } = &mut event {
+                *units = arrived;
             }
             Ok(vec![event])
         }
     }
+}
+
+/// The units a `start` puts on the scene: the one it names (a dispatcher recording an
+/// arrival told by radio), or else the acting unit itself; from a desk naming none, every
+/// unit of the matter still on its way, which only the first start may do (on a matter in
+/// hand, which unit came must be said).
+fn arriving(
+    world: &WorldState,
+    actor: Actor<'_>,
+    inc: &Incident,
+    named: Option<UnitId>,
+) -> Result<Vec<UnitId>, Refusal> {
+    let on_the_way =
+        |id: &UnitId| world.units.get(id).is_some_and(|u| u.task == Some(inc.id) && u.status == UnitStatus::EnRoute);
+    let Some(id) = named.or(actor.user.unit.filter(|u| inc.units.contains(u))) else {
+        if inc.state.keeps_clock(Action::Start) {
+            return refuse(
+                ErrorCode::Invalid,
+                format!("incident {} is in hand already: name the unit that arrived", inc.id),
+            );
+        }
+        return Ok(inc.units.iter().copied().filter(on_the_way).collect());
+    };
+    let Some(u) = world.units.get(&id) else { return refuse(ErrorCode::NotFound, format!("no unit {id}")) };
+    if named.is_some() {
+        may_act_for_unit(actor, id, &u.home)?;
+    }
+    if u.task == Some(inc.id) && u.status == UnitStatus::OnScene {
+        return refuse(
+            ErrorCode::IllegalTransition,
+            format!("unit {id} ({}) is on the scene of incident {} already", u.name, inc.id),
+        );
+    }
+    if !inc.units.contains(&id) || !on_the_way(&id) {
+        return refuse(ErrorCode::Invalid, format!("unit {id} ({}) is not on its way to incident {}", u.name, inc.id));
+    }
+    Ok(vec![id])
 }
 
 fn step(actor: Actor<'_>, action: &str, state: IncidentState, now: Millis, note: &str) -> Step {
@@ -154,6 +186,7 @@ fn step(actor: Actor<'_>, action: &str, state: IncidentState, now: Millis, note:
         at: now,
         origin: actor.origin.to_owned(),
         note: note.to_owned(),
+        units: Vec::new(),
     }
 }
 

@@ -88,9 +88,10 @@ impl WorldState {
                 }
                 inc.state = step.state;
                 inc.level = *level;
-                inc.history.push(step.clone());
                 // The units this step moves: those a dispatch names (only the new ones
-                // when more are sent), or all the matter's.
+                // when more are sent), those a start names (all the matter's where it
+                // names none, as starts did before they named their units), or all the
+                // matter's.
                 let moved = match *action {
                     Action::Dispatch if keeps_clock => {
                         let new: Vec<UnitId> = units.iter().filter(|u| !inc.units.contains(u)).copied().collect();
@@ -101,9 +102,15 @@ impl WorldState {
                         inc.units = units.clone();
                         units.clone()
                     }
-                    Action::Start if keeps_clock && !units.is_empty() => units.clone(),
+                    Action::Start if !units.is_empty() => units.clone(),
                     _ => inc.units.clone(),
                 };
+                // The history says whom a dispatch sent and a start put on the scene.
+                let mut step = step.clone();
+                if matches!(action, Action::Dispatch | Action::Start) {
+                    step.units.clone_from(&moved);
+                }
+                inc.history.push(step);
                 let (inc, cell) = (inc.clone(), inc.placement.cell.clone());
                 changes.push(incident_change(action.name(), &inc));
                 self.count_cell(&cell, before, weight(&inc), &mut changes);
@@ -243,6 +250,7 @@ mod tests {
             at: 5,
             origin: "o".into(),
             note: String::new(),
+            units: Vec::new(),
         };
         Event::Stepped { id, action: Action::Close, step, units: vec![], level: Level::Street, deadline: None }
     }
@@ -266,8 +274,15 @@ mod tests {
     }
 
     fn step(id: u64, action: Action, state: IncidentState, at: Millis, units: Vec<UnitId>) -> Event {
-        let step =
-            Step { action: action.name().into(), state, by: "u".into(), at, origin: "o".into(), note: String::new() };
+        let step = Step {
+            action: action.name().into(),
+            state,
+            by: "u".into(),
+            at,
+            origin: "o".into(),
+            note: String::new(),
+            units: Vec::new(),
+        };
         let deadline = state.is_open().then_some(at + 1_000);
         Event::Stepped { id, action, step, units, level: Level::Street, deadline }
     }

@@ -166,6 +166,7 @@ fn closed(id: u64, at: i64) -> onegrid_protocol::Incident {
         at,
         origin: "o".into(),
         note: String::new(),
+        units: Vec::new(),
     };
     Incident {
         id,
