@@ -45,7 +45,8 @@ fn sent(app: &mut App, id: u64) -> Vec<SentRow> {
 
 /// A dispatcher follows the unit sent on its way: how far it is and, from how fast it has
 /// been closing in, when it should be there; a unit that stops coming nearer is said to;
-/// one that starts the work is on the scene. The unit's positions come from its own phone,
+/// one that starts the work is on the scene, the other sent still on its way until the
+/// desk records its arrival, told by radio. The unit's positions come from its own phone,
 /// a second client, to a real server whose clock runs 30 times real time.
 #[test]
 fn the_desk_follows_the_unit_sent_on_its_way() {
@@ -138,10 +139,17 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
         phone.update();
         sent(app, id)[0].leg == Leg::OnScene
     });
-    run_until(&mut desk, "the unit no longer sampled", |app| {
-        let s = app.world().resource::<Samples>();
-        s.of(id, unit).is_none() && !s.stalled(id)
-    });
+    run_until(&mut desk, "the unit no longer sampled", |app| app.world().resource::<Samples>().of(id, unit).is_none());
+    // The second is still on its way; it tells the desk by radio it is there, and the desk
+    // records its arrival for it.
+    assert!(matches!(sent(&mut desk, id)[1].leg, Leg::EnRoute { .. }), "{:?}", sent(&mut desk, id)[1]);
+    let (text, error) = settle(&mut desk, Intent::Arrived { incident: id, unit: near[1].unit });
+    assert!(!error && text.contains(&format!("到场 #{id} → {}", near[1].name)), "{text}");
+    run_until(&mut desk, "the second on the scene", |app| sent(app, id).iter().all(|r| r.leg == Leg::OnScene));
+    run_until(&mut desk, "the matter no longer marked", |app| !app.world().resource::<Samples>().stalled(id));
+    let history = incident(&mut desk, id).expect("live").history;
+    let last = history.last().expect("the arrival");
+    assert_eq!((last.action.as_str(), last.units.clone()), ("start", vec![near[1].unit]));
 }
 
 /// How good the time left is, and how often a unit on its way is said not to be coming

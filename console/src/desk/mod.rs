@@ -62,6 +62,14 @@ pub enum Intent {
         /// The units.
         units: Vec<UnitId>,
     },
+    /// Record a unit's arrival at an incident for it, as it said by radio or telephone
+    /// (a `start` naming the unit: it alone goes on the scene).
+    Arrived {
+        /// The incident.
+        incident: IncidentId,
+        /// The unit that arrived.
+        unit: UnitId,
+    },
     /// Ask again for the nearest available units.
     RefreshNearest(IncidentId),
     /// Set a unit available or off duty (a worker called in sick, or is back).
@@ -318,6 +326,10 @@ pub fn command_of(intent: &Intent, unit_name: impl Fn(&UnitId) -> String) -> Opt
             };
             Some((cmd, *incident, format!("{} #{incident}", action_name(*action))))
         }
+        Intent::Arrived { incident, unit } => {
+            let act = Act { incident: *incident, note: String::new(), unit: Some(*unit) };
+            Some((Command::Start(act), *incident, format!("到场 #{incident} → {}", unit_name(unit))))
+        }
         Intent::Dispatch { incident, units } => {
             let what = format!("派遣 #{incident} → {}", units.iter().map(unit_name).collect::<Vec<_>>().join("、"));
             Some((
@@ -418,7 +430,7 @@ fn execute_intents(
             Intent::ClearSelection => *selection = Selection::default(),
             Intent::FlyTo(b, min) => view.fly_to(b, *min),
             Intent::RefreshNearest(id) => desk.last_selection.0 = desk.last_selection.0.filter(|s| s != id),
-            Intent::Act { .. } | Intent::Dispatch { .. } => {
+            Intent::Act { .. } | Intent::Dispatch { .. } | Intent::Arrived { .. } => {
                 // Units by name, as the panel listed them.
                 let name = |u: &UnitId| {
                     let named = index.units.get(u).and_then(|e| units.get(*e).ok());
@@ -568,6 +580,10 @@ mod tests {
             command_of(&Intent::Dispatch { incident: 4, units: vec![7, 8] }, |u| format!("单位{u}")).expect("dispatch");
         assert_eq!(what, "派遣 #4 → 单位7、单位8");
         assert!(matches!(cmd, Command::Dispatch(Dispatch { ref units, .. }) if units == &vec![7, 8]));
+        let (cmd, _, what) =
+            command_of(&Intent::Arrived { incident: 4, unit: 8 }, |u| format!("单位{u}")).expect("an arrival");
+        assert_eq!(what, "到场 #4 → 单位8");
+        assert_eq!(cmd, Command::Start(Act { incident: 4, note: String::new(), unit: Some(8) }));
         assert!(command_of(&Intent::SelectIncident(4), |u| u.to_string()).is_none());
     }
 }

@@ -52,6 +52,11 @@ pub struct IncidentView<'a> {
     /// Closed longer ago than the server keeps incidents in its world: read from its
     /// archive, no longer reopened (see [`is_archived`]).
     pub archived: bool,
+    /// The units sent whose arrival this user may record for them, told by radio or
+    /// telephone (`UserInfo::may_act_for_unit`: a desk whose scope holds the unit's home).
+    pub recordable: Vec<UnitId>,
+    /// The names of the units its history names (the number stands for one not known).
+    pub names: Vec<(UnitId, &'a str)>,
 }
 
 /// Why no step is taken on an archived incident, in words.
@@ -184,8 +189,8 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
         ui.add(egui::TextEdit::singleline(&mut state.note).hint_text("备注 / 退回、吹哨、重启的理由"));
     }
     ui.horizontal_wrapped(|ui| {
-        // Dispatch has its own section; a reinforcement's arrival at a matter in hand is
-        // the unit's word, not the desk's.
+        // Dispatch has its own section; an arrival at a matter in hand is recorded for the
+        // unit that came, on its row (`sent::sent_units`).
         for a in allowed
             .iter()
             .copied()
@@ -229,7 +234,8 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
             let note = if s.note.is_empty() { String::new() } else { format!(" — {}", s.note) };
             let before = k.checked_sub(1).map(|j| i.history[j].state);
             let (what, to) = (history_step_name(&s.action, before), style::state_name(s.state));
-            ui.label(format!("{} {what} → {to}（{}）{note}", clock(s.at), s.by));
+            let units = step_units(&s.units, &v.names);
+            ui.label(format!("{} {what}{units} → {to}（{}）{note}", clock(s.at), s.by));
         }
     });
     out
@@ -254,6 +260,16 @@ pub fn history_step_name(action: &str, before: Option<IncidentState>) -> &str {
         "start" if kept(Action::Start) => "增援到场",
         _ => step_name(action),
     }
+}
+
+/// The units a step sent or put on the scene, in words ("：张三、李四"; a unit not known by
+/// its number), or nothing for a step that names none.
+pub fn step_units(units: &[UnitId], names: &[(UnitId, &str)]) -> String {
+    if units.is_empty() {
+        return String::new();
+    }
+    let name = |u: &UnitId| names.iter().find(|(n, _)| n == u).map_or_else(|| u.to_string(), |(_, s)| (*s).to_owned());
+    format!("：{}", units.iter().map(name).collect::<Vec<_>>().join("、"))
 }
 
 /// How long ago, in minutes, hours or days: "3 分钟", "2 小时 5 分", "1 天 3 小时".
@@ -352,7 +368,7 @@ pub fn unit_panel(ui: &mut Ui, v: &UnitView<'_>) -> Option<Intent> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::desk::enroute::Leg;
     use crate::live::tests::{incident, unit};
@@ -360,7 +376,8 @@ mod tests {
     use egui_kittest::kittest::Queryable;
     use onegrid_protocol::{IncidentState, UnitStatus};
 
-    fn view<'a>(i: &'a Incident, nearest: Option<&'a [NearUnit]>, connected: bool) -> IncidentView<'a> {
+    /// A detail view of `i` with nothing asked for yet but the nearest units.
+    pub(crate) fn view<'a>(i: &'a Incident, nearest: Option<&'a [NearUnit]>, connected: bool) -> IncidentView<'a> {
         IncidentView {
             incident: i,
             category: "火灾隐患",
@@ -378,9 +395,12 @@ mod tests {
             connected,
             forbidden: vec![],
             archived: false,
+            recordable: vec![],
+            names: vec![],
         }
     }
 
+    /// What the panel of `v` asks for when `click` is clicked.
     fn run(v: IncidentView<'_>, state: &mut DetailState, click: &str) -> Option<Intent> {
         let mut got = None;
         let mut h = Harness::new_ui(|ui| {
@@ -392,58 +412,6 @@ mod tests {
         h.run();
         drop(h);
         got
-    }
-
-    #[test]
-    fn more_units_are_sent_to_a_matter_already_sent_to_from_a_folded_list() {
-        let near = vec![NearUnit { unit: 12, name: "王五".into(), distance_m: 300.0 }];
-        for state in [IncidentState::Dispatched, IncidentState::InProgress] {
-            let i = incident(3, state);
-            let v = view(&i, Some(&near), true);
-            let mut h = Harness::new_ui(|ui| {
-                incident_panel(ui, &v, &mut DetailState::default());
-            });
-            h.run();
-            assert!(h.query_by_label("就近可派单位").is_none(), "{state:?}");
-            assert!(h.query_by_label_contains("王五").is_none(), "{state:?}: folded away");
-            h.get_by_label("增派单位").click();
-            h.run();
-            h.get_by_label_contains("王五");
-            // A reinforcement's arrival is the unit's word, not the desk's.
-            assert_eq!(h.query_by_label("开始处置").is_some(), state == IncidentState::Dispatched, "{state:?}");
-            drop(h);
-            let mut chosen = DetailState { chosen: vec![12], ..Default::default() };
-            let mut got = None;
-            let mut h = Harness::new_ui(|ui| {
-                if let Some(a) = incident_panel(ui, &v, &mut chosen) {
-                    got = Some(a);
-                }
-            });
-            h.get_by_label("增派单位").click();
-            h.run();
-            h.get_by_label("增派 1 个单位").click();
-            h.run();
-            drop(h);
-            assert_eq!(got, Some(Intent::Dispatch { incident: 3, units: vec![12] }), "{state:?}");
-        }
-        // Once sent, a unit is not offered again; the history says 增派 and the arrival.
-        let mut i = incident(3, IncidentState::InProgress);
-        i.units = vec![12];
-        let v = view(&i, Some(&near), true);
-        let mut h = Harness::new_ui(|ui| {
-            incident_panel(ui, &v, &mut DetailState::default());
-        });
-        h.get_by_label("增派单位").click();
-        h.run();
-        assert!(h.query_by_label_contains("王五").is_none(), "already on it");
-        drop(h);
-        use IncidentState as S;
-        assert_eq!(history_step_name("dispatch", Some(S::Accepted)), "派遣");
-        assert_eq!(history_step_name("dispatch", Some(S::Dispatched)), "增派");
-        assert_eq!(history_step_name("dispatch", Some(S::InProgress)), "增派");
-        assert_eq!(history_step_name("start", Some(S::Dispatched)), "开始处置");
-        assert_eq!(history_step_name("start", Some(S::InProgress)), "增援到场");
-        assert_eq!(history_step_name("report", None), "上报");
     }
 
     #[test]
@@ -710,55 +678,5 @@ mod tests {
         h.get_by_label("坐席 06:15 受理，40 分钟后上报；时限自上报起算");
         drop(h);
         assert_eq!((ago(59 * 60_000), ago(25 * 3_600_000)), ("59 分钟".to_owned(), "1 天 1 小时".to_owned()));
-    }
-
-    #[test]
-    fn the_units_sent_are_followed_and_one_not_coming_nearer_stands_out() {
-        use crate::desk::enroute::Trend;
-        let mut i = incident(3, IncidentState::Dispatched);
-        i.units = vec![11, 12, 13];
-        let fit = Bounds { min: [0.0, 0.0], max: [900.0, 700.0] };
-        let row = |unit, name: &str, leg| SentRow {
-            unit,
-            name: name.into(),
-            status: Some(UnitStatus::EnRoute),
-            lonlat: Some([118.1, 24.5]),
-            leg,
-        };
-        let units = vec![
-            row(11, "滨海城管执法中队", Leg::EnRoute { metres: Some(1_640.0), trend: Trend::Closing { eta_s: 290.0 } }),
-            row(12, "林敏", Leg::EnRoute { metres: Some(520.0), trend: Trend::NotClosing }),
-            row(13, "外区单位", Leg::Unknown),
-        ];
-        let panel = |click: &str| {
-            let mut v = view(&i, None, true);
-            v.units = units.clone();
-            v.fit = Some(fit);
-            let mut got = None;
-            let mut h = Harness::new_ui(|ui| {
-                if let Some(a) = incident_panel(ui, &v, &mut DetailState::default()) {
-                    got = Some(a);
-                }
-            });
-            h.get_by_label("在途 · 直线 1.6 公里 · 约 5 分钟到达");
-            h.get_by_label("在途 · 直线 520 米 · 未在接近");
-            if !click.is_empty() {
-                h.get_by_label(click).click();
-                h.run();
-            }
-            drop(h);
-            got
-        };
-        assert_eq!(panel(""), None);
-        assert_eq!(panel("林敏"), Some(Intent::SelectUnit(12)), "the name selects the unit");
-        assert_eq!(panel("外区单位"), None, "one not in the picture cannot be selected");
-        assert_eq!(panel("显示在途"), Some(Intent::FlyTo(fit, 0.5)), "the map shows the incident and those on the way");
-        // Nobody on the way: no button.
-        let mut v = view(&i, None, true);
-        v.units = vec![row(11, "滨海城管执法中队", Leg::OnScene)];
-        let h = Harness::new_ui(|ui| {
-            incident_panel(ui, &v, &mut DetailState::default());
-        });
-        assert!(h.query_by_label("显示在途").is_none());
     }
 }

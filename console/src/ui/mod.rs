@@ -32,6 +32,7 @@ use crate::style;
 use crate::view::MapView;
 use detail::{DetailState, IncidentView, UnitView};
 use onegrid_protocol::Net;
+use onegrid_protocol::UnitId;
 use queue::{FilterChoices, QueueFilter};
 
 /// How the console is used.
@@ -516,6 +517,15 @@ fn selection_panels(
         let matched =
             live.desk.matched.as_ref().filter(|(id, ..)| *id == i.id).map(|(_, k, n)| (k.as_str(), n.as_slice()));
         let units = live.sent_rows(i);
+        let unit = |id: &UnitId| live.index.units.get(id).and_then(|e| live.units.get(*e).ok()).map(|(u, _)| &u.0);
+        let recordable = live.feed.user.as_ref().map_or_else(Vec::new, |user| {
+            let may = |id: &&UnitId| unit(id).is_some_and(|u| user.may_act_for_unit(u.id, &u.home).is_ok());
+            i.units.iter().filter(may).copied().collect()
+        });
+        let mut named: Vec<UnitId> = i.history.iter().flat_map(|s| s.units.iter().copied()).collect();
+        named.sort_unstable();
+        named.dedup();
+        let names = named.iter().filter_map(|id| unit(id).map(|u| (*id, u.name.as_str()))).collect();
         let fit = model.and_then(|m| enroute::fit(&m.projection, i, &units));
         let archived = detail::is_archived(i, live.feed.server_now, live.feed.archive_after_ms);
         let v = IncidentView {
@@ -542,6 +552,8 @@ fn selection_panels(
             // The server decides by the same rule; greyed here, refused there.
             forbidden: live.feed.user.as_ref().map_or_else(Vec::new, |u| detail::forbidden_steps(u, i, archived)),
             archived,
+            recordable,
+            names,
         };
         out = detail::incident_panel(ui, &v, detail);
         ui.separator();

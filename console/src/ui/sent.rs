@@ -78,14 +78,18 @@ pub fn dispatch_section(
 
 /// The units sent, one line each: the name (a click selects the unit beside the incident,
 /// and the map flies to it), where it stands with the matter (on the way: how far, and
-/// when it should be there; on the scene; gone to another task; done), and 显示在途, which
-/// flies the map out to the incident and every unit still on the way.
+/// when it should be there; on the scene; gone to another task; done), and, for one on
+/// the way whose arrival this desk may record, 到场 (it said so by radio or telephone);
+/// then 显示在途, which flies the map out to the incident and every unit still on the way.
 pub fn sent_units(ui: &mut Ui, v: &IncidentView<'_>) -> Option<Intent> {
     if v.units.is_empty() {
         return None;
     }
     let mut out = None;
-    egui::Grid::new("sent-grid").num_columns(2).spacing([8.0, 2.0]).show(ui, |ui| {
+    let i = v.incident;
+    let arrivals = i.state.allowed().contains(&Action::Start) && !v.forbidden.iter().any(|(a, _)| *a == Action::Start);
+    let can = v.connected && v.pending.is_none();
+    egui::Grid::new("sent-grid").num_columns(3).spacing([8.0, 2.0]).show(ui, |ui| {
         for r in &v.units {
             let dot = r.status.map_or(Color32::GRAY, style::unit_color);
             ui.horizontal(|ui| {
@@ -106,6 +110,15 @@ pub fn sent_units(ui: &mut Ui, v: &IncidentView<'_>) -> Option<Intent> {
             if r.leg.stalled() {
                 words.on_hover_text("近一分钟未向事发地接近：可电话联系或改派");
             }
+            if arrivals && matches!(r.leg, Leg::EnRoute { .. }) && v.recordable.contains(&r.unit) {
+                let b = ui.add_enabled(can, egui::Button::new("到场").small());
+                if b.on_hover_text("单位经电台或电话报告已到场：代为登记，该单位转为在场处置").clicked()
+                {
+                    out = Some(Intent::Arrived { incident: i.id, unit: r.unit });
+                }
+            } else {
+                ui.label("");
+            }
             ui.end_row();
         }
     });
@@ -115,4 +128,192 @@ pub fn sent_units(ui: &mut Ui, v: &IncidentView<'_>) -> Option<Intent> {
         out = Some(Intent::FlyTo(b, 0.5));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desk::enroute::SentRow;
+    use crate::live::tests::incident;
+    use crate::ui::detail::tests::view;
+    use crate::ui::detail::{history_step_name, incident_panel, step_units};
+    use crate::view::Bounds;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use onegrid_protocol::{IncidentState, UnitId};
+
+    #[test]
+    fn more_units_are_sent_to_a_matter_already_sent_to_from_a_folded_list() {
+        let near = vec![NearUnit { unit: 12, name: "王五".into(), distance_m: 300.0 }];
+        for state in [IncidentState::Dispatched, IncidentState::InProgress] {
+            let i = incident(3, state);
+            let v = view(&i, Some(&near), true);
+            let mut h = Harness::new_ui(|ui| {
+                incident_panel(ui, &v, &mut DetailState::default());
+            });
+            h.run();
+            assert!(h.query_by_label("就近可派单位").is_none(), "{state:?}");
+            assert!(h.query_by_label_contains("王五").is_none(), "{state:?}: folded away");
+            h.get_by_label("增派单位").click();
+            h.run();
+            h.get_by_label_contains("王五");
+            // On a matter in hand, an arrival is recorded for the unit that came, on its row.
+            assert_eq!(h.query_by_label("开始处置").is_some(), state == IncidentState::Dispatched, "{state:?}");
+            drop(h);
+            let mut chosen = DetailState { chosen: vec![12], ..Default::default() };
+            let mut got = None;
+            let mut h = Harness::new_ui(|ui| {
+                if let Some(a) = incident_panel(ui, &v, &mut chosen) {
+                    got = Some(a);
+                }
+            });
+            h.get_by_label("增派单位").click();
+            h.run();
+            h.get_by_label("增派 1 个单位").click();
+            h.run();
+            drop(h);
+            assert_eq!(got, Some(Intent::Dispatch { incident: 3, units: vec![12] }), "{state:?}");
+        }
+        // Once sent, a unit is not offered again; the history says 增派 and the arrival.
+        let mut i = incident(3, IncidentState::InProgress);
+        i.units = vec![12];
+        let v = view(&i, Some(&near), true);
+        let mut h = Harness::new_ui(|ui| {
+            incident_panel(ui, &v, &mut DetailState::default());
+        });
+        h.get_by_label("增派单位").click();
+        h.run();
+        assert!(h.query_by_label_contains("王五").is_none(), "already on it");
+        drop(h);
+        use IncidentState as S;
+        assert_eq!(history_step_name("dispatch", Some(S::Accepted)), "派遣");
+        assert_eq!(history_step_name("dispatch", Some(S::Dispatched)), "增派");
+        assert_eq!(history_step_name("dispatch", Some(S::InProgress)), "增派");
+        assert_eq!(history_step_name("start", Some(S::Dispatched)), "开始处置");
+        assert_eq!(history_step_name("start", Some(S::InProgress)), "增援到场");
+        assert_eq!(history_step_name("report", None), "上报");
+    }
+
+    #[test]
+    fn the_units_sent_are_followed_and_one_not_coming_nearer_stands_out() {
+        use crate::desk::enroute::Trend;
+        let mut i = incident(3, IncidentState::Dispatched);
+        i.units = vec![11, 12, 13];
+        let fit = Bounds { min: [0.0, 0.0], max: [900.0, 700.0] };
+        let row = |unit, name: &str, leg| SentRow {
+            unit,
+            name: name.into(),
+            status: Some(UnitStatus::EnRoute),
+            lonlat: Some([118.1, 24.5]),
+            leg,
+        };
+        let units = vec![
+            row(11, "滨海城管执法中队", Leg::EnRoute { metres: Some(1_640.0), trend: Trend::Closing { eta_s: 290.0 } }),
+            row(12, "林敏", Leg::EnRoute { metres: Some(520.0), trend: Trend::NotClosing }),
+            row(13, "外区单位", Leg::Unknown),
+        ];
+        let panel = |click: &str| {
+            let mut v = view(&i, None, true);
+            v.units = units.clone();
+            v.fit = Some(fit);
+            let mut got = None;
+            let mut h = Harness::new_ui(|ui| {
+                if let Some(a) = incident_panel(ui, &v, &mut DetailState::default()) {
+                    got = Some(a);
+                }
+            });
+            h.get_by_label("在途 · 直线 1.6 公里 · 约 5 分钟到达");
+            h.get_by_label("在途 · 直线 520 米 · 未在接近");
+            if !click.is_empty() {
+                h.get_by_label(click).click();
+                h.run();
+            }
+            drop(h);
+            got
+        };
+        assert_eq!(panel(""), None);
+        assert_eq!(panel("林敏"), Some(Intent::SelectUnit(12)), "the name selects the unit");
+        assert_eq!(panel("外区单位"), None, "one not in the picture cannot be selected");
+        assert_eq!(panel("显示在途"), Some(Intent::FlyTo(fit, 0.5)), "the map shows the incident and those on the way");
+        // Nobody on the way: no button.
+        let mut v = view(&i, None, true);
+        v.units = vec![row(11, "滨海城管执法中队", Leg::OnScene)];
+        let h = Harness::new_ui(|ui| {
+            incident_panel(ui, &v, &mut DetailState::default());
+        });
+        assert!(h.query_by_label("显示在途").is_none());
+    }
+
+    #[test]
+    fn an_arrival_told_by_radio_is_recorded_on_the_units_row() {
+        use crate::desk::enroute::Trend;
+        let on_the_way = Leg::EnRoute { metres: Some(300.0), trend: Trend::Closing { eta_s: 120.0 } };
+        let row = |unit, name: &str, leg| SentRow {
+            unit,
+            name: name.into(),
+            status: Some(UnitStatus::EnRoute),
+            lonlat: Some([118.1, 24.5]),
+            leg,
+        };
+        let units = vec![row(11, "李四", Leg::OnScene), row(12, "王五", on_the_way), row(13, "外区单位", on_the_way)];
+        let click = |state, recordable: Vec<UnitId>, connected, forbidden: Vec<(Action, &'static str)>| {
+            let mut i = incident(3, state);
+            i.units = vec![11, 12, 13];
+            let mut v = view(&i, None, connected);
+            (v.units, v.recordable, v.forbidden) = (units.clone(), recordable, forbidden);
+            let mut got = None;
+            let mut h = Harness::new_ui(|ui| got = got.clone().or(incident_panel(ui, &v, &mut DetailState::default())));
+            h.run();
+            let buttons = h.query_all_by_label("到场").count();
+            if let Some(b) = h.query_by_label("到场") {
+                b.click();
+                h.run();
+            }
+            drop(h);
+            (buttons, got)
+        };
+        let arrived = Some(Intent::Arrived { incident: 3, unit: 12 });
+        // Only on the row of a unit on the way whose arrival this desk may record.
+        assert_eq!(click(IncidentState::InProgress, vec![11, 12], true, vec![]), (1, arrived.clone()));
+        assert_eq!(click(IncidentState::Dispatched, vec![12], true, vec![]), (1, arrived), "the first arrival too");
+        assert_eq!(click(IncidentState::InProgress, vec![], true, vec![]).0, 0, "units outside this desk's area");
+        assert_eq!(click(IncidentState::InProgress, vec![12], false, vec![]), (1, None), "no server: greyed");
+        let above = vec![(Action::Start, "已交区级处置")];
+        assert_eq!(click(IncidentState::InProgress, vec![12], true, above).0, 0, "a matter handled above");
+        assert_eq!(click(IncidentState::Feedback, vec![12], true, vec![]).0, 0, "handled already");
+    }
+
+    #[test]
+    fn the_history_names_whom_each_step_sent_and_brought() {
+        assert_eq!(step_units(&[11, 12], &[(11, "李四"), (12, "王五")]), "：李四、王五");
+        assert_eq!(step_units(&[12, 99], &[(12, "王五")]), "：王五、99", "one not known by its number");
+        assert_eq!(step_units(&[], &[(12, "王五")]), "");
+        let mut i = incident(3, IncidentState::InProgress);
+        let step = |action: &str, state, at, units: Vec<UnitId>| onegrid_protocol::Step {
+            action: action.into(),
+            state,
+            by: "city-dispatcher".into(),
+            at,
+            origin: "o".into(),
+            note: String::new(),
+            units,
+        };
+        i.history = vec![
+            step("accept", IncidentState::Accepted, 0, vec![]),
+            step("dispatch", IncidentState::Dispatched, 60_000, vec![11]),
+            step("start", IncidentState::InProgress, 120_000, vec![11]),
+            step("dispatch", IncidentState::InProgress, 180_000, vec![12]),
+            step("start", IncidentState::InProgress, 240_000, vec![12]),
+        ];
+        let mut v = view(&i, None, true);
+        v.names = vec![(11, "李四"), (12, "王五")];
+        let h = Harness::new_ui(|ui| {
+            incident_panel(ui, &v, &mut DetailState::default());
+        });
+        h.get_by_label("08:01 派遣：李四 → 已派遣（city-dispatcher）");
+        h.get_by_label("08:02 开始处置：李四 → 处置中（city-dispatcher）");
+        h.get_by_label("08:03 增派：王五 → 处置中（city-dispatcher）");
+        h.get_by_label("08:04 增援到场：王五 → 处置中（city-dispatcher）");
+        h.get_by_label("08:00 受理 → 已受理（city-dispatcher）");
+    }
 }
