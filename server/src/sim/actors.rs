@@ -1,6 +1,6 @@
 //! The simulated people: reporters, the duty desk and the field units.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use geo_types::Point;
@@ -28,6 +28,8 @@ struct SimUnit {
     next_fix: Millis,
     /// The incident being walked to or handled, and when handling ends.
     job: Option<(IncidentId, Option<Millis>)>,
+    /// When it is held up on its way to the job, from and until.
+    hold: Option<(Millis, Millis)>,
     responsibility_unit: String,
 }
 
@@ -48,8 +50,13 @@ pub struct Sim {
     last: Millis,
     next_report: Vec<Millis>,
     plans: HashMap<IncidentId, Plan>,
+    /// The matters sent one more unit for a unit held up on its way: once each.
+    reinforced: HashSet<IncidentId>,
     cell_points: Vec<Point>,
 }
+
+/// How long a unit stands on its way before the desk sends one more to its matter.
+const REINFORCE_AFTER_MS: Millis = 4 * 60_000;
 
 fn user(id: String, name: String, role: Role, scope: Scope, unit: Option<UnitId>) -> UserInfo {
     UserInfo { id, name, role, scope, unit }
@@ -83,6 +90,7 @@ impl Sim {
                 speed_ms: if kind == UnitKind::Team { 8.0 } else { 3.0 },
                 next_fix: now + (rng.f64() * profile.report_every_s * 1000.0) as Millis,
                 job: None,
+                hold: None,
                 responsibility_unit,
             })
             .collect();
@@ -106,6 +114,7 @@ impl Sim {
             last: now,
             next_report: vec![now; categories],
             plans: HashMap::new(),
+            reinforced: HashSet::new(),
             cell_points,
             rng,
         };
@@ -187,16 +196,33 @@ impl Sim {
     /// The duty desk: accepts, dispatches, verifies and closes after a delay drawn against
     /// each stage's limit; a share of matters is left past the limit.
     fn desk(&mut self, now: Millis) {
-        let open: Vec<(IncidentId, IncidentState, String, Point)> = self.engine.with_world(|w| {
+        let open: Vec<(IncidentId, IncidentState, String, Point, Scale)> = self.engine.with_world(|w| {
             w.incidents
                 .values()
                 .filter(|i| i.state.is_open())
-                .map(|i| (i.id, i.state, i.category.clone(), i.location))
+                .map(|i| (i.id, i.state, i.category.clone(), i.location, i.scale))
                 .collect()
         });
         self.plans.retain(|id, _| open.iter().any(|o| o.0 == *id));
-        for (id, state, category, location) in open {
+        self.reinforced.retain(|id| open.iter().any(|o| o.0 == *id));
+        // Matters whose unit has stood on its way long enough for the desk to notice.
+        let held_up: HashSet<IncidentId> = self
+            .units
+            .iter()
+            .filter_map(|u| match (u.job, u.hold) {
+                (Some((id, None)), Some((from, until))) if now >= from + REINFORCE_AFTER_MS && now < until => Some(id),
+                _ => None,
+            })
+            .collect();
+        for (id, state, category, location, scale) in open {
             if matches!(state, IncidentState::Dispatched | IncidentState::InProgress) {
+                if held_up.contains(&id) && self.reinforced.insert(id) {
+                    let units = self.to_send(&category, location, 1);
+                    if !units.is_empty() {
+                        let more = Dispatch { incident: id, units, note: "原派单位途中受阻，增派".into() };
+                        self.act(&self.desk, Command::Dispatch(more));
+                    }
+                }
                 continue;
             }
             let limit_ms = self
@@ -223,13 +249,11 @@ impl Sim {
                     self.act(&desk, Command::Accept(act));
                 }
                 IncidentState::Accepted | IncidentState::Returned => {
-                    let skill =
-                        self.engine.city().responsibility.get(&category).and_then(|c| c.skills.first().cloned());
-                    if let Some(unit) = self.nearest(location, skill).or_else(|| self.nearest(location, None)) {
-                        self.act(
-                            &desk,
-                            Command::Dispatch(Dispatch { incident: id, units: vec![unit], note: String::new() }),
-                        );
+                    // A matter affecting a group gets two units.
+                    let k = if scale == Scale::Individual { 1 } else { 2 };
+                    let units = self.to_send(&category, location, k);
+                    if !units.is_empty() {
+                        self.act(&desk, Command::Dispatch(Dispatch { incident: id, units, note: String::new() }));
                     }
                 }
                 IncidentState::Feedback => {
@@ -252,10 +276,23 @@ impl Sim {
         }
     }
 
-    fn nearest(&self, at: Point, skill: Option<String>) -> Option<UnitId> {
-        match self.engine.query(&self.desk, &Query::Nearest { location: at, k: 1, skill }) {
-            Ok(QueryResult::Nearest { units }) => units.first().map(|u| u.unit),
-            _ => None,
+    /// The `k` units to send to a matter of `category` at `at`: the nearest available with
+    /// the skill it calls for, then the nearest of all.
+    fn to_send(&self, category: &str, at: Point, k: usize) -> Vec<UnitId> {
+        let skill = self.engine.city().responsibility.get(category).and_then(|c| c.skills.first().cloned());
+        let mut units = self.nearest(at, skill, k);
+        for u in self.nearest(at, None, k) {
+            if units.len() < k && !units.contains(&u) {
+                units.push(u);
+            }
+        }
+        units
+    }
+
+    fn nearest(&self, at: Point, skill: Option<String>, k: usize) -> Vec<UnitId> {
+        match self.engine.query(&self.desk, &Query::Nearest { location: at, k, skill }) {
+            Ok(QueryResult::Nearest { units }) => units.iter().map(|u| u.unit).collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -278,6 +315,11 @@ impl Sim {
                     if u.job.map(|j| j.0) != Some(*id) {
                         u.job = Some((*id, None));
                         u.path.follow(route(&city.roads, u.path.at, *at));
+                        // Now and then held up on the way: it stands, its fixes still coming.
+                        u.hold = self.rng.chance(self.profile.stall).then(|| {
+                            let from = now + (self.rng.range(0.5, 3.0) * 60_000.0) as Millis;
+                            (from, from + (self.rng.range(5.0, 15.0) * 60_000.0) as Millis)
+                        });
                     } else if u.path.done() {
                         commands.push((
                             u.user.clone(),
@@ -301,6 +343,7 @@ impl Sim {
                 },
                 _ => {
                     u.job = None;
+                    u.hold = None;
                     if u.path.done() {
                         let ru = u.responsibility_unit.clone();
                         let cells = &city.cells;
@@ -314,7 +357,9 @@ impl Sim {
                     }
                 }
             }
-            if *status != UnitStatus::OnScene && *status != UnitStatus::OffDuty {
+            let held =
+                *status == UnitStatus::EnRoute && u.hold.is_some_and(|(from, until)| (from..until).contains(&now));
+            if *status != UnitStatus::OnScene && *status != UnitStatus::OffDuty && !held {
                 u.path.advance(u.speed_ms * dt_s);
             }
             if u.next_fix <= now {

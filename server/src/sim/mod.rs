@@ -1,8 +1,10 @@
 //! The simulator: a living city driven through the same engine calls a client's commands
 //! take. Grid workers patrol their cells along the roads, teams move, citizens, sensors,
 //! cameras and the hotline report at each category's daily rate, a duty desk accepts and
-//! dispatches to the nearest suitable unit, units go, handle, report back; some matters are
-//! left too long, go overdue and are escalated by the rules.
+//! dispatches to the nearest suitable unit (two to a matter affecting a group), units go,
+//! each says when it arrives, they handle and report back; some matters are left too long,
+//! go overdue and are escalated by the rules; now and then a unit is held up on its way,
+//! and the desk sends one more (增派).
 //!
 //! Profiles: `default` (the map's roster, a few hundred units) and `stress` (the roster
 //! topped up to 10,000 moving units and 1,000 cameras, all synthetic).
@@ -35,6 +37,10 @@ pub struct Profile {
     pub incident_rate: f64,
     /// Share of matters the duty desk leaves too long (they go overdue and escalate).
     pub neglect: f64,
+    /// Share of trips on which a unit is held up on its way (a jam, a wrong turn) for 5 to
+    /// 15 minutes; the desk sends one more unit (增派) to a matter whose unit has stood
+    /// for 4 minutes.
+    pub stall: f64,
     /// Seed.
     pub seed: u64,
 }
@@ -49,6 +55,7 @@ impl Profile {
             report_every_s: 2.0,
             incident_rate: 1.0,
             neglect: 0.08,
+            stall: 0.05,
             seed: 7,
         };
         match name {
