@@ -234,3 +234,130 @@ fn live_units(app: &mut App) -> Vec<(u32, Option<u64>, UnitStatus)> {
     let world = app.world_mut();
     world.query::<(&UnitC, &UnitPos)>().iter(world).map(|(c, p)| (c.0.id, c.0.task, p.status)).collect()
 }
+
+/// How soon a unit held up on its way is said not to be coming nearer, in the simulated
+/// city with one trip in two held up (for 5 to 15 minutes, from half a minute to three
+/// after it set off): the desk watches the server's simulator at 20× for six minutes. When
+/// it truly stopped is read from its own fixes in the same run (the last that moved); a
+/// stop counts once it has stood a minute and a half, and one not called before it moved
+/// on is missed. Two judges on the same samples: the desk's (`trend`: the last minute's
+/// closing speed) and, as the baseline, the whole 90 s window's slope it used before.
+/// Also counted: how often each says it of a unit that moved within the last ten seconds
+/// (a road leading away, a bend: not a stop).
+/// `cargo test -p onegrid-console --test enroute stall_detection -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn stall_detection() {
+    use onegrid_console::desk::enroute::{MIN_CLOSING_M_S, STALL_SPAN_MS, closing_speed, trend};
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, dir.path(), |c| {
+        common::simulated(c);
+        if let Some(p) = c.simulate.as_mut() {
+            p.stall = 0.5;
+        }
+        c.clock = onegrid_server::clock::Clock::scaled(20.0);
+    });
+    let mut desk = desk_app(server.addr);
+    /// A unit on its way: its matter, last fix, when that fix last moved, when each judge
+    /// first said it stalled since.
+    struct Way {
+        incident: u64,
+        at: [f64; 2],
+        moved: i64,
+        said: [Option<i64>; 2],
+    }
+    /// What each judge made of the stops: latencies (s), missed, said of a moving unit.
+    #[derive(Default)]
+    struct Score {
+        latencies: Vec<f64>,
+        missed: usize,
+        moving: usize,
+    }
+    /// A live unit: number, task, status, position.
+    type Seen = (u32, Option<u64>, UnitStatus, Option<[f64; 2]>);
+    let mut ways: std::collections::HashMap<u32, Way> = Default::default();
+    let mut scores: [Score; 2] = Default::default();
+    let mut looks = 0;
+    // A stop ends (it moved on, arrived or was freed): counted if it stood long enough.
+    let end = |w: &Way, now: i64, scores: &mut [Score; 2]| {
+        for (said, score) in w.said.iter().zip(scores.iter_mut()) {
+            if let Some(t) = said.filter(|t| *t >= w.moved) {
+                score.latencies.push((t - w.moved) as f64 / 1_000.0);
+            } else if now - w.moved >= 90_000 {
+                score.missed += 1;
+            }
+        }
+    };
+    let started = std::time::Instant::now();
+    let mut last = 0;
+    while started.elapsed().as_secs() < 360 {
+        desk.update();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let now = desk.world().resource::<onegrid_console::live::Feed>().server_now;
+        if now - last < 1_000 {
+            continue;
+        }
+        last = now;
+        let world = desk.world_mut();
+        let live: Vec<Seen> = world
+            .query::<(&UnitC, &UnitPos)>()
+            .iter(world)
+            .map(|(c, p)| (c.0.id, c.0.task, p.status, p.lonlat))
+            .collect();
+        for (unit, task, status, at) in live {
+            let on_way = match (status, task, at) {
+                (UnitStatus::EnRoute, Some(incident), Some(at)) => Some((incident, at)),
+                _ => None,
+            };
+            let Some((incident, at)) = on_way else {
+                if let Some(w) = ways.remove(&unit) {
+                    end(&w, now, &mut scores);
+                }
+                continue;
+            };
+            let w = ways.entry(unit).or_insert(Way { incident, at, moved: now, said: [None; 2] });
+            if w.incident != incident {
+                end(w, now, &mut scores);
+                *w = Way { incident, at, moved: now, said: [None; 2] };
+            }
+            if w.at != at {
+                if now - w.moved >= 10_000 {
+                    end(w, now, &mut scores);
+                    w.said = [None; 2];
+                }
+                (w.at, w.moved) = (at, now);
+            }
+            let samples = desk.world().resource::<Samples>();
+            let Some(s) = samples.of(incident, unit) else { continue };
+            let window = closing_speed(s, i64::MIN);
+            let judged = [
+                trend(s) == Trend::NotClosing,
+                window.is_some_and(|(v, span)| v < MIN_CLOSING_M_S && span >= STALL_SPAN_MS),
+            ];
+            looks += 1;
+            for ((stalled, said), score) in judged.into_iter().zip(w.said.iter_mut()).zip(scores.iter_mut()) {
+                if stalled && now - w.moved < 10_000 {
+                    score.moving += 1;
+                } else if stalled && said.is_none() {
+                    *said = Some(now);
+                }
+            }
+        }
+    }
+    for (name, score) in ["the last minute (the desk's)", "the whole window (baseline)"].iter().zip(scores.iter_mut()) {
+        let l = &mut score.latencies;
+        l.sort_by(f64::total_cmp);
+        let q = |p: f64| l.get(((l.len().max(1) - 1) as f64 * p) as usize).copied().unwrap_or_default();
+        println!(
+            "{name}: {} stops said {:.0} s (median), {:.0} s (9 in 10), {:.0} s (longest) of the server's clock \
+             after the unit stopped; {} missed; said of a unit still moving in {} of {looks} looks",
+            l.len(),
+            q(0.5),
+            q(0.9),
+            q(1.0),
+            score.missed,
+            score.moving
+        );
+    }
+}

@@ -4,7 +4,8 @@
 //! (straight line); and, for one on the way, when it should be there, from how fast it has
 //! been closing in over the last minute and a half of the city's clock. Closing speed
 //! rather than a speed by kind: a team stuck at a crossing or sent round a block shows as
-//! slower, one that is not coming nearer at all says so.
+//! slower, and one that has not come nearer over the last minute says so, whatever its
+//! pace before.
 //!
 //! The samples are taken for every unit on the way, every three seconds of the server's clock,
 //! from the live positions; the rows are plain functions of them, read by the detail
@@ -26,6 +27,11 @@ pub const WINDOW_MS: Millis = 90_000;
 pub const MIN_SPAN_MS: Millis = 15_000;
 /// A span past which a unit that has not come nearer is said not to be closing in.
 pub const STALL_SPAN_MS: Millis = 45_000;
+/// How far back a stop is looked for: a unit that has not come nearer over the last
+/// minute is said not to be closing in, whatever its pace before it. In the simulated city
+/// a stop was said 84 s after it began by the whole window's slope, 56 s (median) by the
+/// last minute's (`stall_detection` in `tests/enroute.rs`).
+pub const STALL_LOOK_MS: Millis = 60_000;
 /// Slower than this (metres a second of the city's clock) is not closing in: a fifth of a
 /// walker's pace. In the simulated city (`eta_accuracy` in `tests/enroute.rs`) 0.5 m/s said
 /// three units of fifty not coming nearer while they went round a block; this said none.
@@ -120,31 +126,77 @@ pub fn minutes_words(s: f64) -> String {
 /// The trend of a unit on the way, from its samples (server time, metres from the
 /// incident), oldest first: its closing speed is the least-squares slope of distance over
 /// time, so that a GPS fix wandering ten metres at either end of the window does not
-/// read as a walker's pace.
+/// read as a walker's pace. The time left is told from the whole window's slope; whether
+/// it is coming nearer at all, from the last minute's ([`STALL_LOOK_MS`]), so that a unit
+/// that stops is said to soon after, and one that sets off again is followed again.
 pub fn trend(samples: &VecDeque<(Millis, f64)>) -> Trend {
-    let (Some(&(t0, _)), Some(&(t1, d1))) = (samples.front(), samples.back()) else { return Trend::Measuring };
-    let span = t1 - t0;
-    if span < MIN_SPAN_MS {
+    let Some(&(t1, d1)) = samples.back() else { return Trend::Measuring };
+    let (all, recent) = fits(samples, t1 - STALL_LOOK_MS);
+    let Some((speed, span)) = all.speed().filter(|(_, span)| *span >= MIN_SPAN_MS) else {
         return Trend::Measuring;
+    };
+    let recent = recent.speed().filter(|(_, span)| *span >= STALL_SPAN_MS);
+    match recent {
+        Some((r, _)) if r < MIN_CLOSING_M_S => Trend::NotClosing,
+        _ if speed >= MIN_CLOSING_M_S => Trend::Closing { eta_s: d1 / speed },
+        // Set off again after standing: its pace since.
+        Some((r, _)) => Trend::Closing { eta_s: d1 / r },
+        None if span >= STALL_SPAN_MS => Trend::NotClosing,
+        None => Trend::Measuring,
     }
-    // One pass over the window: n, Σt, Σd, Σt², Σtd (t in seconds from the first sample).
-    let (mut n, mut sum_t, mut sum_d, mut sum_tt, mut sum_td) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for &(t, d) in samples {
-        let t = (t - t0) as f64 / 1_000.0;
-        n += 1.0;
-        sum_t += t;
-        sum_d += d;
-        sum_tt += t * t;
-        sum_td += t * d;
+}
+
+/// The least-squares closing speed (metres a second of the server's clock; negative going
+/// away) over the samples taken at or after `since`, and the span they cover: none from
+/// fewer than two, or all at one time.
+pub fn closing_speed(samples: &VecDeque<(Millis, f64)>, since: Millis) -> Option<(f64, Millis)> {
+    fits(samples, since).1.speed()
+}
+
+/// A least-squares fit of distance over time: n, Σt, Σd, Σt², Σtd (t in seconds from an
+/// origin the slope does not depend on), and the first and last sample's times.
+#[derive(Default)]
+struct Fit {
+    n: f64,
+    t: f64,
+    d: f64,
+    tt: f64,
+    td: f64,
+    first: Option<Millis>,
+    last: Millis,
+}
+
+impl Fit {
+    fn add(&mut self, at: Millis, t: f64, d: f64) {
+        self.n += 1.0;
+        self.t += t;
+        self.d += d;
+        self.tt += t * t;
+        self.td += t * d;
+        self.first.get_or_insert(at);
+        self.last = at;
     }
-    let speed = -(n * sum_td - sum_t * sum_d) / (n * sum_tt - sum_t * sum_t);
-    if speed >= MIN_CLOSING_M_S {
-        Trend::Closing { eta_s: d1 / speed }
-    } else if span >= STALL_SPAN_MS {
-        Trend::NotClosing
-    } else {
-        Trend::Measuring
+
+    /// The closing speed and the span it was told over.
+    fn speed(&self) -> Option<(f64, Millis)> {
+        let first = self.first?;
+        let spread = self.n * self.tt - self.t * self.t;
+        (self.last > first && spread > 0.0).then(|| (-(self.n * self.td - self.t * self.d) / spread, self.last - first))
     }
+}
+
+/// The fits over all the samples and over those taken at or after `since`, in one pass.
+fn fits(samples: &VecDeque<(Millis, f64)>, since: Millis) -> (Fit, Fit) {
+    let (mut all, mut recent) = (Fit::default(), Fit::default());
+    let t0 = samples.front().map_or(0, |s| s.0);
+    for &(at, d) in samples {
+        let t = (at - t0) as f64 / 1_000.0;
+        all.add(at, t, d);
+        if at >= since {
+            recent.add(at, t, d);
+        }
+    }
+    (all, recent)
 }
 
 /// Metres between two points a city apart (WGS-84 longitude, latitude): equirectangular,
@@ -405,6 +457,29 @@ mod tests {
             .collect();
         assert_eq!((wander[0].1, wander[60].1), (610.0, 590.0));
         assert_eq!(trend(&wander), Trend::NotClosing);
+    }
+
+    #[test]
+    fn a_stop_is_said_within_a_minute_and_setting_off_again_is_followed() {
+        // Every 3 s: a team closing at 8 m/s for `moving` seconds, then standing.
+        let stop = |moving: i64, standing: i64| -> VecDeque<(Millis, f64)> {
+            (0..=(moving + standing) / 3)
+                .map(|k| (k * 3_000, 2_000.0 - 8.0 * (k * 3).min(moving) as f64))
+                .filter(|(t, _)| *t >= (moving + standing) * 1_000 - WINDOW_MS)
+                .collect()
+        };
+        assert!(matches!(trend(&stop(120, 30)), Trend::Closing { .. }), "a red light is not a stop");
+        // Stood 57 s: not coming nearer, though the window's slope, a third of it at a
+        // team's pace, still says more than 2 m/s.
+        let stood = stop(120, 57);
+        assert!(closing_speed(&stood, Millis::MIN).is_some_and(|(v, _)| v > 2.0));
+        assert_eq!(trend(&stood), Trend::NotClosing);
+        // Stood 72 s of the window, then set off again at 2 m/s: followed again at 18 s,
+        // where the window's slope (0.23 m/s) alone would still say it stands.
+        let again: VecDeque<(Millis, f64)> =
+            (0..=30).map(|k| (k * 3_000, 1_000.0 - 2.0 * (k * 3 - 72).max(0) as f64)).collect();
+        assert!(closing_speed(&again, Millis::MIN).is_some_and(|(v, _)| v < MIN_CLOSING_M_S));
+        assert!(matches!(trend(&again), Trend::Closing { .. }), "{:?}", trend(&again));
     }
 
     #[test]

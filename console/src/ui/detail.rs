@@ -201,6 +201,10 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
             let b = ui.add_enabled(can && why.is_none(), egui::Button::new(action_name(a)));
             let b = match why {
                 Some(why) => b.on_disabled_hover_text(why),
+                // A desk's start brings every unit on its way; one unit's, its row's 到场.
+                None if a == Action::Start && v.units.len() > 1 => {
+                    b.on_hover_text("所有在途单位转为在场处置；单个单位到场请点其所在行的“到场”")
+                }
                 None => b,
             };
             if b.clicked() {
