@@ -162,14 +162,8 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
 fn eta_accuracy() {
     let rt = common::runtime();
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = common::server(&rt, dir.path(), |c| {
-        common::simulated(c);
-        // Units never held up on their way, so that every 未在接近 counted is a false one.
-        if let Some(p) = c.simulate.as_mut() {
-            p.stall = 0.0;
-        }
-        c.clock = onegrid_server::clock::Clock::scaled(20.0);
-    });
+    // Units never held up on their way, so that every 未在接近 counted is a false one.
+    let server = simulated_at_20x(&rt, dir.path(), 0.0);
     let mut desk = desk_app(server.addr);
     let started = std::time::Instant::now();
     // Per unit on its way: (server time, the time left it was given, or none while
@@ -229,6 +223,18 @@ fn eta_accuracy() {
     );
 }
 
+/// A server on the simulated city at 20×, its units held up on their way on the share
+/// `stall` of their trips.
+fn simulated_at_20x(rt: &tokio::runtime::Runtime, data: &std::path::Path, stall: f64) -> onegrid_server::Running {
+    common::server(rt, data, |c| {
+        common::simulated(c);
+        if let Some(p) = c.simulate.as_mut() {
+            p.stall = stall;
+        }
+        c.clock = onegrid_server::clock::Clock::scaled(20.0);
+    })
+}
+
 /// Each live unit's number, task and status.
 fn live_units(app: &mut App) -> Vec<(u32, Option<u64>, UnitStatus)> {
     let world = app.world_mut();
@@ -251,13 +257,7 @@ fn stall_detection() {
     use onegrid_console::desk::enroute::{MIN_CLOSING_M_S, STALL_SPAN_MS, closing_speed, trend};
     let rt = common::runtime();
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = common::server(&rt, dir.path(), |c| {
-        common::simulated(c);
-        if let Some(p) = c.simulate.as_mut() {
-            p.stall = 0.5;
-        }
-        c.clock = onegrid_server::clock::Clock::scaled(20.0);
-    });
+    let server = simulated_at_20x(&rt, dir.path(), 0.5);
     let mut desk = desk_app(server.addr);
     /// A unit on its way: its matter, last fix, when that fix last moved, when each judge
     /// first said it stalled since.

@@ -142,6 +142,11 @@ mod tests {
     use egui_kittest::kittest::Queryable;
     use onegrid_protocol::{IncidentState, UnitId};
 
+    /// A unit sent, seen on its way, standing as `leg` says.
+    fn row(unit: UnitId, name: &str, leg: Leg) -> SentRow {
+        SentRow { unit, name: name.into(), status: Some(UnitStatus::EnRoute), lonlat: Some([118.1, 24.5]), leg }
+    }
+
     #[test]
     fn more_units_are_sent_to_a_matter_already_sent_to_from_a_folded_list() {
         let near = vec![NearUnit { unit: 12, name: "王五".into(), distance_m: 300.0 }];
@@ -200,13 +205,6 @@ mod tests {
         let mut i = incident(3, IncidentState::Dispatched);
         i.units = vec![11, 12, 13];
         let fit = Bounds { min: [0.0, 0.0], max: [900.0, 700.0] };
-        let row = |unit, name: &str, leg| SentRow {
-            unit,
-            name: name.into(),
-            status: Some(UnitStatus::EnRoute),
-            lonlat: Some([118.1, 24.5]),
-            leg,
-        };
         let units = vec![
             row(11, "滨海城管执法中队", Leg::EnRoute { metres: Some(1_640.0), trend: Trend::Closing { eta_s: 290.0 } }),
             row(12, "林敏", Leg::EnRoute { metres: Some(520.0), trend: Trend::NotClosing }),
@@ -248,13 +246,6 @@ mod tests {
     fn an_arrival_told_by_radio_is_recorded_on_the_units_row() {
         use crate::desk::enroute::Trend;
         let on_the_way = Leg::EnRoute { metres: Some(300.0), trend: Trend::Closing { eta_s: 120.0 } };
-        let row = |unit, name: &str, leg| SentRow {
-            unit,
-            name: name.into(),
-            status: Some(UnitStatus::EnRoute),
-            lonlat: Some([118.1, 24.5]),
-            leg,
-        };
         let units = vec![row(11, "李四", Leg::OnScene), row(12, "王五", on_the_way), row(13, "外区单位", on_the_way)];
         let click = |state, recordable: Vec<UnitId>, connected, forbidden: Vec<(Action, &'static str)>| {
             let mut i = incident(3, state);
