@@ -2,7 +2,8 @@
 //! client, live layers and desk against a real server (no simulator, so nothing else acts
 //! on the incidents). What the panels would ask for goes in as intents: a report registered
 //! at the desk is numbered by the server, shows up live and is selected; it is accepted and
-//! dispatched to the nearest unit the server names (the cameras that see it are asked for too);
+//! dispatched to the nearest unit the server names (the cameras that see it are asked for too;
+//! the units offered are asked for again while it stays selected);
 //! another unit is set off duty and back; illegal steps and bad reports are
 //! refused in words, and a refused report's outcome reaches the form that sent it. And the
 //! link failing: an answer lost with it (the command is sent again, applied once), an
@@ -11,7 +12,7 @@
 //! outbox (a held report is sent once; a sent one is sent again to its own server only).
 
 use bevy::prelude::*;
-use onegrid_console::desk::{Desk, DeskPlugin, Intent};
+use onegrid_console::desk::{Desk, DeskPlugin, Intent, NearestFresh};
 use onegrid_console::live::{LiveIndex, LivePlugin, Selection, UnitPos};
 use onegrid_console::map::{CityMapRes, MapModel};
 use onegrid_console::net::outbox::Outbox;
@@ -20,7 +21,7 @@ use onegrid_console::view::MapView;
 use onegrid_protocol::{Action, IncidentState, Source, UnitStatus};
 
 mod common;
-use common::desk::{desk_app, desk_with_outbox, incident, report, settle};
+use common::desk::{client, desk_app, desk_with_outbox, incident, report, settle};
 use common::run_until;
 
 #[test]
@@ -134,6 +135,43 @@ fn the_desk_registers_accepts_and_dispatches_and_hears_refusals_in_words() {
 /// server for it, which is held and selected again; a number the server never gave is
 /// said to be unknown, in words. A week on, archived by the server, it is still given by
 /// number, and known to the desk for archived.
+/// The units offered to send are asked for again while the incident stays selected: one
+/// another desk sends elsewhere meanwhile leaves the list without the officer asking.
+#[test]
+fn the_units_offered_are_asked_for_again_while_the_incident_stays_selected() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, dir.path(), |_| {});
+    let mut desk = desk_app(server.addr);
+    desk.insert_resource(NearestFresh(std::time::Duration::from_millis(500)));
+    run_until(&mut desk, "the units", |app| !app.world().resource::<LiveIndex>().units.is_empty());
+    let at = [118.13044, 24.46149];
+    let reported = |app: &mut App, ticket| {
+        let (text, error) = settle(app, Intent::Report { report: report(at[0], at[1], "0201"), ticket });
+        assert!(!error, "{text}");
+        let Some((t, Ok(id))) = app.world().resource::<Desk>().reported.clone() else { panic!("not numbered") };
+        assert_eq!(t, ticket);
+        let (text, error) = settle(app, Intent::Act { incident: id, action: Action::Accept, note: String::new() });
+        assert!(!error, "{text}");
+        id
+    };
+    let id = reported(&mut desk, 1);
+    let offered = |app: &App| {
+        let nearest = app.world().resource::<Desk>().nearest.clone();
+        nearest.filter(|(n, _)| *n == id).map(|(_, units)| units.iter().map(|u| u.unit).collect::<Vec<_>>())
+    };
+    run_until(&mut desk, "the nearest units", |app| offered(app).is_some_and(|u| !u.is_empty()));
+    let first = offered(&desk).expect("offered")[0];
+    // The street's desk sends that unit to another matter next door.
+    let mut other = client(server.addr, "dev-city", None);
+    run_until(&mut other, "the units", |app| !app.world().resource::<LiveIndex>().units.is_empty());
+    let next_door = reported(&mut other, 2);
+    let (text, error) = settle(&mut other, Intent::Dispatch { incident: next_door, units: vec![first] });
+    assert!(!error, "{text}");
+    assert_eq!(desk.world().resource::<Selection>().incident, Some(id), "still selected");
+    run_until(&mut desk, "the unit no longer offered", |app| offered(app).is_some_and(|u| !u.contains(&first)));
+}
+
 #[test]
 fn an_incident_closed_a_day_ago_is_let_go_and_asked_for_again_by_number() {
     let rt = common::runtime();

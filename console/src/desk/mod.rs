@@ -9,12 +9,13 @@
 //! commands pending asks first (`close`). A report registered at the desk is selected once
 //! the server has numbered it. Selecting an incident asks for its nearest available units, the
 //! nearest with the skill its category calls for (对口: a fire hazard wants a fire team, not
-//! the nearest patrol), and the cameras that see it; selecting a unit asks for its recent
+//! the nearest patrol), and the cameras that see it (the units again every 30 s while it
+//! stays selected and can be sent units, `NearestFresh`); selecting a unit asks for its recent
 //! track; while an incident is selected, the units sent to it are followed on their way
 //! (`enroute`).
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use onegrid_protocol::{
@@ -223,6 +224,8 @@ pub struct Desk {
     pub retake: Vec<Report>,
     asked: HashMap<String, Asked>,
     last_selection: (Option<IncidentId>, Option<UnitId>),
+    /// When the selected incident's nearest units were last asked for.
+    nearest_asked: Option<Instant>,
     /// An incident selected before it was held (asked for by number): the map flies to it
     /// when it comes.
     fly_when_held: Option<IncidentId>,
@@ -230,6 +233,18 @@ pub struct Desk {
 
 /// Notices kept.
 const NOTICES: usize = 12;
+
+/// How long the units offered to send stand before they are asked for again, while the
+/// incident stays selected and can be sent units: others are sent elsewhere meanwhile, by
+/// this desk or another, and others come free. 30 s (tests shorten it).
+#[derive(Debug, Clone, Copy, Resource)]
+pub struct NearestFresh(pub Duration);
+
+impl Default for NearestFresh {
+    fn default() -> Self {
+        NearestFresh(Duration::from_secs(30))
+    }
+}
 
 impl Desk {
     fn notice(&mut self, text: String, error: bool, incident: Option<IncidentId>) {
@@ -355,6 +370,7 @@ impl Plugin for DeskPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Desk>()
             .init_resource::<FocusSpan>()
+            .init_resource::<NearestFresh>()
             .add_message::<Intent>()
             .add_message::<Undelivered>()
             .add_message::<CommandFate>()
@@ -498,22 +514,25 @@ fn ask_on_selection(
     index: Res<LiveIndex>,
     incidents: Query<&IncidentC>,
     map: Res<CityMapRes>,
+    fresh: Res<NearestFresh>,
 ) {
     let now = (selection.incident, selection.unit);
-    if now == desk.last_selection {
+    let incident = now.0.and_then(|id| index.incidents.get(&id)).and_then(|e| incidents.get(*e).ok());
+    // The units to send, asked for again while they stand offered.
+    let stale = desk.nearest_asked.is_some_and(|t| t.elapsed() >= fresh.0)
+        && incident.is_some_and(|i| i.0.state.allowed().contains(&Action::Dispatch));
+    if now == desk.last_selection && !stale {
         return;
     }
-    if now.0 != desk.last_selection.0
-        && let Some(i) = now.0.and_then(|id| index.incidents.get(&id)).and_then(|e| incidents.get(*e).ok())
+    if let Some(i) = incident
+        && (now.0 != desk.last_selection.0 || stale)
     {
         let (id, location) = (i.0.id, i.0.location);
+        desk.nearest_asked = Some(Instant::now());
         if let Some(req) =
             send(&mut net, |req| ClientMsg::Query { req, q: Ask::Nearest { location, k: 8, skill: None } })
         {
             desk.asked.insert(req, Asked::Nearest(id));
-        }
-        if let Some(req) = send(&mut net, |req| ClientMsg::Query { req, q: Ask::Cameras { location } }) {
-            desk.asked.insert(req, Asked::Cameras(id));
         }
         let skill = map.model.as_ref().and_then(|m| m.categories.get(&i.0.category)).and_then(|c| c.skills.first());
         if let Some(skill) = skill.cloned()
@@ -523,6 +542,11 @@ fn ask_on_selection(
             })
         {
             desk.asked.insert(req, Asked::Matched(id, skill));
+        }
+        if now.0 != desk.last_selection.0
+            && let Some(req) = send(&mut net, |req| ClientMsg::Query { req, q: Ask::Cameras { location } })
+        {
+            desk.asked.insert(req, Asked::Cameras(id));
         }
     }
     if now.1 != desk.last_selection.1
