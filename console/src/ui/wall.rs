@@ -219,11 +219,13 @@ pub struct FocusCard<'a> {
 }
 
 /// A unit on the wall's card, in a few words: its name, and how far it still has to go
-/// while on the way (张三（在途 850 米）) or that it is there (李四（在场）); none once it has
-/// left the matter, since the card says who handles it now.
+/// while on the way (张三（在途 850 米）), that it has not come nearer over the last minute
+/// (张三（在途 850 米 · 未接近）), or that it is there (李四（在场）); none once it has left the
+/// matter, since the card says who handles it now.
 pub fn unit_words(r: crate::desk::enroute::SentRow) -> Option<String> {
     use crate::desk::enroute::{Leg, Trend, distance_words, minutes_words};
     let how = match r.leg {
+        Leg::EnRoute { metres: Some(m), .. } if r.leg.stalled() => format!("在途 {} · 未接近", distance_words(m)),
         Leg::EnRoute { metres: Some(m), trend } => match trend {
             Trend::Closing { eta_s } if m >= crate::desk::enroute::ARRIVING_M => {
                 format!("在途 {} · 约 {}", distance_words(m), minutes_words(eta_s))
@@ -413,6 +415,8 @@ mod tests {
         );
         assert_eq!(en_route(Some(20.0), Trend::Closing { eta_s: 2.0 }).unwrap(), "张三（在途 20 米）");
         assert_eq!(en_route(Some(850.0), Trend::Measuring).unwrap(), "张三（在途 850 米）");
+        assert_eq!(en_route(Some(850.0), Trend::NotClosing).unwrap(), "张三（在途 850 米 · 未接近）");
+        assert_eq!(en_route(Some(40.0), Trend::NotClosing).unwrap(), "张三（在途 40 米）", "there in all but word");
         assert_eq!(en_route(None, Trend::Measuring).unwrap(), "张三（在途）");
         assert_eq!(unit_words(row(Leg::OnScene)).unwrap(), "张三（在场）");
         assert_eq!(unit_words(row(Leg::Elsewhere(4))), None, "gone to another matter: not on this card");
