@@ -102,6 +102,9 @@ pub struct DetailState {
     pub note: String,
     /// Units ticked for dispatch.
     pub chosen: Vec<UnitId>,
+    /// A unit whose arrival was asked to be recorded while its fix is far from the scene:
+    /// the panel asks first (`sent::ARRIVAL_FAR_M`).
+    pub confirm_arrival: Option<UnitId>,
 }
 
 /// The detail panel.
@@ -162,7 +165,7 @@ pub fn incident_panel(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState
         };
         row("已派单位", sent);
     });
-    if let Some(asked) = sent::sent_units(ui, v) {
+    if let Some(asked) = sent::sent_units(ui, v, state) {
         out = Some(asked);
     }
     ui.separator();
@@ -523,7 +526,7 @@ pub(crate) mod tests {
         let near = vec![NearUnit { unit: 11, name: "李四".into(), distance_m: 120.0 }];
         let mut v = view(&i, Some(&near), true);
         v.forbidden = i.state.allowed().iter().map(|a| (*a, "超出本级管辖范围")).collect();
-        let mut state = DetailState { chosen: vec![11], note: "理由".into() };
+        let mut state = DetailState { chosen: vec![11], note: "理由".into(), ..Default::default() };
         for click in ["派遣 1 个单位", "吹哨上报"] {
             let got =
                 run(IncidentView { forbidden: v.forbidden.clone(), ..view(&i, Some(&near), true) }, &mut state, click);

@@ -7,7 +7,7 @@ use bevy_egui::egui::{self, Color32, RichText, Ui};
 use onegrid_protocol::{Action, NearUnit, UnitStatus};
 
 use crate::desk::Intent;
-use crate::desk::enroute::Leg;
+use crate::desk::enroute::{Leg, distance_words};
 use crate::style;
 use crate::ui::detail::{DetailState, IncidentView};
 
@@ -76,12 +76,18 @@ pub fn dispatch_section(
     out
 }
 
+/// Farther than this from the scene by its last fix, metres, a unit's arrival recorded at
+/// the desk is asked about first: a slip of the hand on the wrong row, or a unit that
+/// named the wrong place.
+pub const ARRIVAL_FAR_M: f64 = 300.0;
+
 /// The units sent, one line each: the name (a click selects the unit beside the incident,
 /// and the map flies to it), where it stands with the matter (on the way: how far, and
 /// when it should be there; on the scene; gone to another task; done), and, for one on
-/// the way whose arrival this desk may record, 到场 (it said so by radio or telephone);
-/// then 显示在途, which flies the map out to the incident and every unit still on the way.
-pub fn sent_units(ui: &mut Ui, v: &IncidentView<'_>) -> Option<Intent> {
+/// the way whose arrival this desk may record, 到场 (it said so by radio or telephone;
+/// asked about first when its fix is far from the scene); then 显示在途, which flies the
+/// map out to the incident and every unit still on the way.
+pub fn sent_units(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState) -> Option<Intent> {
     if v.units.is_empty() {
         return None;
     }
@@ -112,9 +118,14 @@ pub fn sent_units(ui: &mut Ui, v: &IncidentView<'_>) -> Option<Intent> {
             }
             if arrivals && matches!(r.leg, Leg::EnRoute { .. }) && v.recordable.contains(&r.unit) {
                 let b = ui.add_enabled(can, egui::Button::new("到场").small());
-                if b.on_hover_text("单位经电台或电话报告已到场：代为登记，该单位转为在场处置").clicked()
-                {
-                    out = Some(Intent::Arrived { incident: i.id, unit: r.unit });
+                let b = b.on_hover_text("单位经电台或电话报告已到场：代为登记，该单位转为在场处置");
+                if b.clicked() {
+                    match r.leg {
+                        Leg::EnRoute { metres: Some(m), .. } if m > ARRIVAL_FAR_M => {
+                            state.confirm_arrival = Some(r.unit);
+                        }
+                        _ => out = Some(Intent::Arrived { incident: i.id, unit: r.unit }),
+                    }
                 }
             } else {
                 ui.label("");
@@ -122,6 +133,25 @@ pub fn sent_units(ui: &mut Ui, v: &IncidentView<'_>) -> Option<Intent> {
             ui.end_row();
         }
     });
+    // An arrival far from the scene by the unit's fix, asked about; gone if the unit has
+    // arrived or left the matter meanwhile.
+    let far = state.confirm_arrival.and_then(|u| v.units.iter().find(|r| r.unit == u));
+    match far.map(|r| (r, r.leg)) {
+        Some((r, Leg::EnRoute { metres: Some(m), .. })) if can => {
+            let words = format!("{} 定位距事发地 {}，仍登记到场？", r.name, distance_words(m));
+            ui.label(RichText::new(words).color(Color32::from_rgb(255, 170, 80)));
+            ui.horizontal(|ui| {
+                if ui.button("确认到场").clicked() {
+                    out = Some(Intent::Arrived { incident: i.id, unit: r.unit });
+                    state.confirm_arrival = None;
+                }
+                if ui.button("取消").clicked() {
+                    state.confirm_arrival = None;
+                }
+            });
+        }
+        _ => state.confirm_arrival = None,
+    }
     if let Some(b) = v.fit
         && ui.button("显示在途").on_hover_text("地图显示事发地和在途单位").clicked()
     {
@@ -272,6 +302,42 @@ mod tests {
         let above = vec![(Action::Start, "已交区级处置")];
         assert_eq!(click(IncidentState::InProgress, vec![12], true, above).0, 0, "a matter handled above");
         assert_eq!(click(IncidentState::Feedback, vec![12], true, vec![]).0, 0, "handled already");
+    }
+
+    #[test]
+    fn an_arrival_far_from_the_scene_by_the_units_fix_is_asked_about_first() {
+        use crate::desk::enroute::Trend;
+        let far = Leg::EnRoute { metres: Some(2_000.0), trend: Trend::NotClosing };
+        let mut i = incident(3, IncidentState::InProgress);
+        i.units = vec![12];
+        let mut v = view(&i, None, true);
+        (v.units, v.recordable) = (vec![row(12, "王五", far)], vec![12]);
+        let mut state = DetailState::default();
+        let clicks = |v: &IncidentView<'_>, state: &mut DetailState, label: &str| {
+            let mut got = None;
+            let mut h = Harness::new_ui(|ui| got = got.clone().or(incident_panel(ui, v, state)));
+            h.run();
+            h.get_by_label(label).click();
+            h.run();
+            let asked = h.query_by_label("王五 定位距事发地 2.0 公里，仍登记到场？").is_some();
+            drop(h);
+            (got, asked)
+        };
+        assert_eq!(clicks(&v, &mut state, "到场"), (None, true), "asked first, nothing sent");
+        assert_eq!(clicks(&v, &mut state, "取消"), (None, false));
+        assert_eq!(state.confirm_arrival, None);
+        clicks(&v, &mut state, "到场");
+        let sent = clicks(&v, &mut state, "确认到场");
+        assert_eq!(sent, (Some(Intent::Arrived { incident: 3, unit: 12 }), false));
+        // Arrived meanwhile: the question goes.
+        state.confirm_arrival = Some(12);
+        v.units = vec![row(12, "王五", Leg::OnScene)];
+        let h = Harness::new_ui(|ui| {
+            incident_panel(ui, &v, &mut state);
+        });
+        assert!(h.query_by_label_contains("仍登记到场").is_none());
+        drop(h);
+        assert_eq!(state.confirm_arrival, None);
     }
 
     #[test]
