@@ -153,8 +153,15 @@ async fn a_dispatcher_records_each_units_arrival() -> anyhow::Result<()> {
     desk.subscribe(&[Layer::Incidents, Layer::Personnel]).await?;
     let id = desk.report("0301", server.point_in_street(XIAGANG, 40)).await?;
     desk.ok(Command::Accept(act(id, ""))).await?;
-    desk.ok(Command::Dispatch(Dispatch { incident: id, units: vec![5001, 5002], note: String::new() })).await?;
     let arrive = |unit: u32| Command::Start(Act { unit: Some(unit), ..act(id, "电话确认到场") });
+    let refused = |m: &ServerMsg, want: ErrorCode, words: &str| match m {
+        ServerMsg::Error { code, message, .. } => *code == want && message.contains(words),
+        _ => false,
+    };
+    // Nobody is on the way to a matter not yet dispatched: the step itself is what is wrong.
+    let m = desk.command(arrive(5001)).await?;
+    assert!(refused(&m, ErrorCode::IllegalTransition, "start"), "{m:?}");
+    desk.ok(Command::Dispatch(Dispatch { incident: id, units: vec![5001, 5002], note: String::new() })).await?;
 
     desk.ok(arrive(5002)).await?;
     let (started, moved) = step_changes(&mut desk, id, "start").await?;
@@ -166,10 +173,6 @@ async fn a_dispatcher_records_each_units_arrival() -> anyhow::Result<()> {
         ("city-dispatcher", vec![5002], "电话确认到场")
     );
 
-    let refused = |m: &ServerMsg, want: ErrorCode, words: &str| match m {
-        ServerMsg::Error { code, message, .. } => *code == want && message.contains(words),
-        _ => false,
-    };
     // Which unit came must be said on a matter in hand.
     let m = desk.command(Command::Start(act(id, ""))).await?;
     assert!(refused(&m, ErrorCode::Invalid, "name the unit"), "{m:?}");

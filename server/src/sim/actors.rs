@@ -258,12 +258,7 @@ impl Sim {
                 }
                 IncidentState::Feedback => {
                     if self.rng.chance(0.1) {
-                        self.act(
-                            &desk,
-                            Command::Return(Act {
-                                incident: id, note: "核查未通过，重新处置".into(), unit: None
-                            }),
-                        );
+                        self.act(&desk, Command::Return(Act { note: "核查未通过，重新处置".into(), ..act }));
                     } else {
                         self.act(&desk, Command::Verify(act));
                     }

@@ -131,8 +131,9 @@ pub fn decide(
                 return refuse(ErrorCode::Internal, "unhandled command");
             };
             let inc = incident_for(world, actor, act.incident, action)?;
-            let arrived = if action == Action::Start { arriving(world, actor, inc, act.unit)? } else { Vec::new() };
+            // The step's own legality first, then which unit it brings.
             let mut event = stepped(city, actor, inc, action, &act.note, now)?;
+            let arrived = if action == Action::Start { arriving(world, actor, inc, act.unit)? } else { Vec::new() };
             if let Event::Stepped { units, .. } = &mut event {
                 *units = arrived;
             }
