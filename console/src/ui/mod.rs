@@ -507,17 +507,13 @@ fn selection_panels(
             *detail = DetailState::default();
             *detail_for = Some(i.id);
         }
-        let worker = i
-            .placement
-            .grid_worker
-            .and_then(|w| live.index.units.get(&w))
-            .and_then(|e| live.units.get(*e).ok())
-            .map(|(u, _)| u.0.name.as_str());
+        // A unit of the roster, by number, as the live picture holds it.
+        let unit = |id: &UnitId| live.index.units.get(id).and_then(|e| live.units.get(*e).ok()).map(|(u, _)| &u.0);
+        let worker = i.placement.grid_worker.and_then(|w| unit(&w)).map(|u| u.name.as_str());
         let nearest = live.desk.nearest.as_ref().filter(|(id, _)| *id == i.id).map(|(_, n)| n.as_slice());
         let matched =
             live.desk.matched.as_ref().filter(|(id, ..)| *id == i.id).map(|(_, k, n)| (k.as_str(), n.as_slice()));
         let units = live.sent_rows(i);
-        let unit = |id: &UnitId| live.index.units.get(id).and_then(|e| live.units.get(*e).ok()).map(|(u, _)| &u.0);
         let recordable = live.feed.user.as_ref().map_or_else(Vec::new, |user| {
             let may = |id: &&UnitId| unit(id).is_some_and(|u| user.may_act_for_unit(u.id, &u.home).is_ok());
             i.units.iter().filter(may).copied().collect()
