@@ -303,6 +303,18 @@ pub enum UnitKind {
     Team,
 }
 
+impl UnitKind {
+    /// The average speed in city traffic at which travel times are estimated, m/s (and at
+    /// which the simulated city moves its units): a team's vehicle 8 m/s (about 29 km/h), a
+    /// grid worker's electric bicycle 3 m/s (about 11 km/h).
+    pub fn travel_speed_ms(self) -> f64 {
+        match self {
+            UnitKind::Team => 8.0,
+            UnitKind::GridWorker => 3.0,
+        }
+    }
+}
+
 /// What a field unit is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

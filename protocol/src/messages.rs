@@ -290,6 +290,15 @@ pub struct NearUnit {
     pub name: String,
     /// Straight-line distance, metres.
     pub distance_m: f64,
+    /// Along the roads (the shortest road path, with the straight legs between the roads
+    /// and the unit and the point), metres; absent where no road leads there (another
+    /// island) or the server has no roads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub road_m: Option<f64>,
+    /// How long that takes at the unit's speed in city traffic
+    /// ([`crate::UnitKind::travel_speed_ms`]), seconds; absent with `road_m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_s: Option<f64>,
 }
 
 /// Answers to queries.

@@ -270,3 +270,20 @@ fn a_hello_says_whether_the_client_reads_compressed_frames() {
     let older: ClientMsg = serde_json::from_str(r#"{"type":"hello","version":1,"token":"t"}"#).expect("decodes");
     assert!(matches!(older, ClientMsg::Hello { gzip: false, .. }), "an older client reads text only");
 }
+
+#[test]
+fn a_nearest_answer_carries_the_road_and_an_older_one_without_it_still_reads() {
+    let routed =
+        NearUnit { unit: 488, name: "林敏".into(), distance_m: 112.4, road_m: Some(230.0), eta_s: Some(76.7) };
+    assert_json_snapshot!(ServerMsg::Result {
+        req: "q2".into(),
+        result: QueryResult::Nearest { units: vec![routed.clone()] },
+    });
+    let back: NearUnit = serde_json::from_value(serde_json::to_value(&routed).expect("encodes")).expect("decodes");
+    assert_eq!(back, routed);
+    // A server that measures no road (or an older one) sends neither field.
+    let old: NearUnit = serde_json::from_str(r#"{"unit":488,"name":"林敏","distance_m":112.4}"#).expect("decodes");
+    assert_eq!((old.road_m, old.eta_s), (None, None));
+    let plain = serde_json::to_string(&NearUnit { road_m: None, eta_s: None, ..routed }).expect("encodes");
+    assert_eq!(plain, r#"{"unit":488,"name":"林敏","distance_m":112.4}"#);
+}

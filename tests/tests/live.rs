@@ -100,6 +100,84 @@ async fn a_street_sees_only_its_street() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A `nearest` answer: soonest by road first, each time its road at the unit's speed, no
+/// road shorter than the straight line; then those no road leads from, nearest first.
+fn assert_soonest_first(server: &TestServer, near: &[onegrid_protocol::NearUnit]) {
+    let routed = near.iter().take_while(|u| u.eta_s.is_some()).count();
+    assert!(near[routed..].iter().all(|u| u.eta_s.is_none() && u.road_m.is_none()), "{near:?}");
+    assert!(near[..routed].windows(2).all(|w| w[0].eta_s <= w[1].eta_s), "{near:?}");
+    assert!(near[routed..].windows(2).all(|w| w[0].distance_m <= w[1].distance_m), "{near:?}");
+    server.running.engine.with_world(|w| {
+        for u in &near[..routed] {
+            let (road, eta) = (u.road_m.expect("road"), u.eta_s.expect("eta"));
+            let speed = w.units[&u.unit].kind.travel_speed_ms();
+            assert!((eta - road / speed).abs() < 1e-6 && road >= u.distance_m - 1e-6, "{u:?}");
+        }
+    });
+}
+
+#[tokio::test]
+async fn nearest_goes_by_road_and_not_across_the_water() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let city = server.running.engine.city();
+    let metric = city.metric;
+    let metres = |a: geo_types::Point, b: geo_types::Point| {
+        let (p, q) = (metric.to_xy(a), metric.to_xy(b));
+        ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt()
+    };
+    // The road graph's pieces, largest first: the main island's roads and Gulangyu's.
+    let roads = &city.roads;
+    let mut piece = vec![usize::MAX; roads.node_count()];
+    let mut pieces: Vec<Vec<geo_types::Point>> = Vec::new();
+    for n in 0..roads.node_count() as u32 {
+        if piece[n as usize] != usize::MAX {
+            continue;
+        }
+        let (mut stack, mut nodes) = (vec![n], Vec::new());
+        piece[n as usize] = pieces.len();
+        while let Some(x) = stack.pop() {
+            nodes.push(roads.node(x));
+            for e in roads.edges(x) {
+                if piece[e.to as usize] == usize::MAX {
+                    piece[e.to as usize] = pieces.len();
+                    stack.push(e.to);
+                }
+            }
+        }
+        pieces.push(nodes);
+    }
+    pieces.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    let (shore, island) = (&pieces[0], &pieces[1]);
+    assert!(island.len() > 100, "Gulangyu's roads: {}", island.len());
+    // The scene: the island's road nearest the main island's across the strait; one unit on
+    // the far side of the island, one on the shore straight across.
+    let (scene, across) = island
+        .iter()
+        .flat_map(|a| shore.iter().map(move |b| (*a, *b)))
+        .min_by(|x, y| metres(x.0, x.1).total_cmp(&metres(y.0, y.1)))
+        .expect("both have roads");
+    let far_side = *island.iter().max_by(|a, b| metres(**a, scene).total_cmp(&metres(**b, scene))).expect("cells");
+    assert!(metres(scene, across) < metres(scene, far_side), "the shore is nearer in a straight line");
+    let (on_island, on_shore) = (3, 4);
+    let mut field = server.client("dev-city").await?;
+    field.ok(position(on_island, far_side)).await?;
+    field.ok(position(on_shore, across)).await?;
+    let mut desk = server.client("dev-city").await?;
+    let Ok(QueryResult::Nearest { units: near }) =
+        desk.query(Query::Nearest { location: scene, k: 50, skill: None }).await?
+    else {
+        panic!("nearest answered with something else")
+    };
+    assert_soonest_first(&server, &near);
+    let at = |id| near.iter().position(|u| u.unit == id).expect("listed");
+    let (island_unit, shore_unit) = (&near[at(on_island)], &near[at(on_shore)]);
+    assert!(island_unit.eta_s.is_some(), "a road crosses the island: {island_unit:?}");
+    assert!(shore_unit.eta_s.is_none(), "no road crosses the water: {shore_unit:?}");
+    assert!(at(on_island) < at(on_shore), "{near:?}");
+    server.running.shutdown().await;
+    Ok(())
+}
+
 fn units_outside(server: &TestServer, street: &str) -> u32 {
     server
         .running
@@ -145,9 +223,9 @@ async fn positions_flow_from_the_field_to_the_wall_and_feed_nearest() -> anyhow:
     else {
         panic!("nearest answered with something else")
     };
-    assert_eq!(near[0].unit, 7);
-    assert!(near[0].distance_m < 1.0);
-    assert!(near.windows(2).all(|w| w[0].distance_m <= w[1].distance_m));
+    let seven = near.iter().find(|u| u.unit == 7).expect("the unit standing there is among the nearest");
+    assert!(seven.distance_m < 1.0, "{seven:?}");
+    assert_soonest_first(&server, &near);
 
     // Locate answers every net; cameras answer by field of view.
     let Ok(QueryResult::Locate { placement }) =

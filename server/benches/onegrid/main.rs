@@ -1,6 +1,6 @@
 //! OneGrid's benchmarks: each figure is a ratio against a baseline measured in the same run.
 //!
-//! `cargo bench -p onegrid-server --bench onegrid -- [spatial|journal|keys|fanout|latency|memory|map|storm|history|all]`
+//! `cargo bench -p onegrid-server --bench onegrid -- [spatial|roads|journal|keys|fanout|latency|memory|map|storm|history|all]`
 //!
 //! Everything runs on this machine over loopback; load generators share the cores with the
 //! server, in the real path and in the baseline alike.
@@ -12,6 +12,7 @@ mod journal;
 mod latency;
 mod mapanswer;
 mod memory;
+mod roads;
 mod spatial;
 mod storm;
 
@@ -25,6 +26,9 @@ fn main() -> anyhow::Result<()> {
     println!("cores: {}", std::thread::available_parallelism().map_or(1, |n| n.get()));
     if all || what == "spatial" {
         spatial::run()?;
+    }
+    if all || what == "roads" {
+        roads::run()?;
     }
     if all || what == "journal" {
         journal::run()?;

@@ -20,7 +20,7 @@ pub use export::MapReply;
 pub use geojson::MapError;
 pub use load::load;
 pub use responsibility::{Category, Limits, ResponsibilityList};
-pub use roads::RoadGraph;
+pub use roads::{Reach, RoadGraph};
 
 /// Format version of `city.json`; a loader refuses other versions.
 pub const MANIFEST_FORMAT: u32 = 1;

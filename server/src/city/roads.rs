@@ -44,6 +44,15 @@ pub struct Route {
     pub time_s: f64,
 }
 
+/// How a point is reached by road ([`RoadGraph::reach`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reach {
+    /// Along the roads, with the straight legs to and from them, metres.
+    pub length_m: f64,
+    /// That length at the traveller's speed, seconds.
+    pub time_s: f64,
+}
+
 /// The road graph.
 #[derive(Debug)]
 pub struct RoadGraph {
@@ -143,6 +152,62 @@ impl RoadGraph {
         None
     }
 
+    /// How each target is reached by road from `from`: the shortest road path from the node
+    /// nearest `from` to the node nearest the target, with the straight legs between each
+    /// point and its node, and that length at the target's own speed (`targets`: point and
+    /// speed, m/s). The roads run both ways, so one search outward from `from` serves every
+    /// target; it stops once no target left can arrive sooner than the `enough`-th soonest
+    /// found. `None` for a target not reached by then: where fewer than `enough` were
+    /// reached, one no road leads to (another island, a graph without roads).
+    pub fn reach(&self, from: Point, targets: &[(Point, f64)], enough: usize) -> Vec<Option<Reach>> {
+        let mut out = vec![None; targets.len()];
+        let Some(src) = self.nearest_node(from).filter(|_| !targets.is_empty()) else { return out };
+        let leg = |p: Point, n: u32| {
+            let (a, b) = (self.metric.to_xy(p), self.metric.to_xy(self.node(n)));
+            ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
+        };
+        let start = leg(from, src);
+        let mut at: HashMap<u32, Vec<usize>> = HashMap::new();
+        let mut legs = Vec::with_capacity(targets.len());
+        for (i, (p, _)) in targets.iter().enumerate() {
+            let node = self.nearest_node(*p).unwrap_or(src);
+            at.entry(node).or_default().push(i);
+            legs.push(leg(*p, node));
+        }
+        let fastest = targets.iter().map(|(_, v)| *v).fold(f64::MIN_POSITIVE, f64::max);
+        let enough = enough.max(1);
+        // The soonest times found so far, at most `enough` of them, ascending.
+        let mut soonest: Vec<f64> = Vec::with_capacity(enough + 1);
+        let mut best: HashMap<u32, f64> = HashMap::from([(src, 0.0)]);
+        let mut open = BinaryHeap::from([Open { f: 0.0, g: 0.0, node: src }]);
+        let mut left = targets.len();
+        while let Some(Open { g, node, .. }) = open.pop() {
+            if best.get(&node).is_some_and(|bg| *bg < g) {
+                continue;
+            }
+            if left == 0 || soonest.len() == enough && (start + g) / fastest >= soonest[enough - 1] {
+                break;
+            }
+            for &i in at.get(&node).map_or(&[][..], Vec::as_slice) {
+                let length_m = start + g + legs[i];
+                let time_s = length_m / targets[i].1.max(f64::MIN_POSITIVE);
+                out[i] = Some(Reach { length_m, time_s });
+                left -= 1;
+                let k = soonest.partition_point(|t| *t <= time_s);
+                soonest.insert(k, time_s);
+                soonest.truncate(enough);
+            }
+            for e in self.edges(node) {
+                let ng = g + f64::from(e.length_m);
+                if best.get(&e.to).is_none_or(|bg| ng < *bg) {
+                    best.insert(e.to, ng);
+                    open.push(Open { f: ng, g: ng, node: e.to });
+                }
+            }
+        }
+        out
+    }
+
     fn unwind(&self, best: &HashMap<u32, (f64, u32)>, from: u32, to: u32, time_s: f64) -> Route {
         let mut ids = vec![to];
         let mut at = to;
@@ -204,6 +269,42 @@ mod tests {
         let route = g.route(a.expect("a"), b.expect("b")).expect("route");
         assert_eq!(route.points.len(), 3);
         assert!(route.length_m > 1_000.0 && route.time_s < 120.0, "{route:?}");
+    }
+
+    /// A road east from the scene, up and back west over a gap: two units 60 m apart across
+    /// the gap, one of them 3 km away by road.
+    fn hairpin() -> RoadGraph {
+        let metric = LocalMetric::new(Point::new(118.0, 24.4));
+        let ways = [
+            way(&[(118.0, 24.4), (118.01, 24.4), (118.01, 24.4006), (118.0, 24.4006)], 30.0),
+            way(&[(118.0, 24.4), (117.999, 24.4)], 30.0),
+            way(&[(118.2, 24.4), (118.21, 24.4)], 30.0),
+        ];
+        RoadGraph::from_ways(metric, &ways)
+    }
+
+    #[test]
+    fn reach_goes_by_the_road_and_each_units_speed() {
+        let g = hairpin();
+        let scene = Point::new(118.0, 24.4);
+        let across = Point::new(118.0, 24.4006); // 67 m straight, about 2.1 km by road
+        let behind = Point::new(117.999, 24.4); // 100 m by road
+        let island = Point::new(118.2, 24.4); // no road leads there
+        let r = g.reach(scene, &[(across, 3.0), (behind, 3.0), (island, 3.0)], 3);
+        let (a, b) = (r[0].expect("across"), r[1].expect("behind"));
+        assert!(a.length_m > 2_000.0 && a.length_m < 2_200.0, "{a:?}");
+        assert!((b.length_m - 101.0).abs() < 2.0, "{b:?}");
+        assert!((b.time_s - b.length_m / 3.0).abs() < 1e-9);
+        assert_eq!(r[2], None, "{r:?}");
+        // A faster unit farther by road can arrive sooner.
+        let r = g.reach(scene, &[(across, 30.0), (behind, 1.0)], 2);
+        assert!(r[0].expect("across").time_s < r[1].expect("behind").time_s, "{r:?}");
+        // The search stops once nothing left can beat the soonest `enough`.
+        let r = g.reach(scene, &[(across, 3.0), (behind, 3.0)], 1);
+        assert!(r[0].is_none() && r[1].is_some(), "{r:?}");
+        assert!(g.reach(scene, &[], 1).is_empty());
+        let none = RoadGraph::from_ways(LocalMetric::new(scene), &[]);
+        assert_eq!(none.reach(scene, &[(behind, 3.0)], 1), vec![None]);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use geo_types::Point;
+
 use onegrid_protocol::coord::to_wgs84;
 use onegrid_protocol::{ErrorCode, Layer, NearUnit, Query, QueryResult, Resume, ServerMsg, UnitStatus, UserInfo};
 
@@ -222,6 +224,58 @@ impl Engine {
         }
     }
 
+    /// The `k` available units in `user`'s scope (with `skill`, if named) that would reach
+    /// `location` soonest by road, soonest first, then any that no road leads from, nearest
+    /// first. The candidates are the nearest in a straight line, four times as many as
+    /// asked for (at least 32), taken under the locks; the roads are searched after they
+    /// are let go, so routing never holds up the positions.
+    pub fn nearest(&self, user: &UserInfo, location: Point, k: usize, skill: Option<&str>) -> Vec<NearUnit> {
+        let pool = (k.saturating_mul(4)).clamp(32, 200);
+        let candidates: Vec<(NearUnit, Point, f64)> = {
+            let published = self.live.published.read().unwrap_or_else(|e| e.into_inner());
+            let units = &published.world.units;
+            let board = lock(&self.live.board);
+            let found = board.nearest(location, pool, |id| {
+                units.get(&id).is_some_and(|u| {
+                    u.status == UnitStatus::Available
+                        && user.scope.contains(&u.home)
+                        && skill.is_none_or(|s| u.skills.iter().any(|x| x == s))
+                })
+            });
+            found
+                .into_iter()
+                .filter_map(|(id, d)| {
+                    let u = units.get(&id)?;
+                    let near = NearUnit { unit: id, name: u.name.clone(), distance_m: d, road_m: None, eta_s: None };
+                    Some((near, board.fix(id)?.at, u.kind.travel_speed_ms()))
+                })
+                .collect()
+        };
+        let targets: Vec<(Point, f64)> = candidates.iter().map(|(_, p, v)| (*p, *v)).collect();
+        let reached = self.live.city.roads.reach(location, &targets, k);
+        let mut units: Vec<NearUnit> = candidates
+            .into_iter()
+            .zip(reached)
+            .map(|((mut near, _, _), r)| {
+                if let Some(r) = r {
+                    near.road_m = Some(r.length_m);
+                    near.eta_s = Some(r.time_s);
+                }
+                near
+            })
+            .collect();
+        // Soonest by road first; those no road reaches after, nearest first (the sort is
+        // stable, and the candidates came nearest first).
+        units.sort_by(|a, b| match (a.eta_s, b.eta_s) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+        units.truncate(k);
+        units
+    }
+
     /// Answers a query for `user`.
     pub fn query(&self, user: &UserInfo, q: &Query) -> Result<QueryResult, Refusal> {
         let refuse = |code, message: String| Err(Refusal { code, message });
@@ -237,25 +291,7 @@ impl Engine {
                 }
             }
             Query::Nearest { location, k, skill } => {
-                let published = self.live.published.read().unwrap_or_else(|e| e.into_inner());
-                let units = &published.world.units;
-                let board = lock(&self.live.board);
-                let found = board.nearest(*location, *k, |id| {
-                    units.get(&id).is_some_and(|u| {
-                        u.status == UnitStatus::Available
-                            && user.scope.contains(&u.home)
-                            && skill.as_ref().is_none_or(|s| u.skills.iter().any(|x| x == s))
-                    })
-                });
-                let units = found
-                    .into_iter()
-                    .map(|(id, d)| NearUnit {
-                        unit: id,
-                        name: units.get(&id).map(|u| u.name.clone()).unwrap_or_default(),
-                        distance_m: d,
-                    })
-                    .collect();
-                Ok(QueryResult::Nearest { units })
+                Ok(QueryResult::Nearest { units: self.nearest(user, *location, *k, skill.as_deref()) })
             }
             // Sessions send the encoded answer ([`Engine::answer`]); this decodes it again.
             Query::Map { .. } => match self.live.city.map.decode() {

@@ -87,7 +87,7 @@ impl Sim {
                     Some(id),
                 ),
                 path: Path::standing(engine.unit_position(id).unwrap_or(Point::new(0.0, 0.0))),
-                speed_ms: if kind == UnitKind::Team { 8.0 } else { 3.0 },
+                speed_ms: kind.travel_speed_ms(),
                 next_fix: now + (rng.f64() * profile.report_every_s * 1000.0) as Millis,
                 job: None,
                 hold: None,
@@ -271,8 +271,9 @@ impl Sim {
         }
     }
 
-    /// The `k` units to send to a matter of `category` at `at`: the nearest available with
-    /// the skill it calls for, then the nearest of all.
+    /// The `k` units to send to a matter of `category` at `at`: the available units soonest
+    /// there by road with the skill it calls for, then the soonest of all (the top of the
+    /// desk's list).
     fn to_send(&self, category: &str, at: Point, k: usize) -> Vec<UnitId> {
         let skill = self.engine.city().responsibility.get(category).and_then(|c| c.skills.first().cloned());
         let mut units = self.nearest(at, skill, k);

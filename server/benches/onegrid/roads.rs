@@ -1,0 +1,134 @@
+//! The nearest units by road against the nearest in a straight line (and in a straight
+//! line at each unit's speed), on Siming's roster: which unit each picks for the same
+//! incidents, how long that unit then takes by the way
+//! the simulated city drives (the fastest route by road class, at the unit's speed), how
+//! close the road estimate comes to that, and what a `nearest` query costs with the roads
+//! searched against without.
+
+use std::hint::black_box;
+
+use geo_types::Point;
+use onegrid_server::city::{self, Reach};
+use onegrid_server::rng::Rng;
+use onegrid_server::spatial::UnitIndex;
+
+use crate::common::{line, map_dir, percentile, time};
+
+/// Straight-line candidates the server routes for a query (its pool for k = 8).
+const POOL: usize = 32;
+
+pub fn run() -> anyhow::Result<()> {
+    println!("== roads");
+    let city = city::load(&map_dir())?;
+    let roads = &city.roads;
+    let units = onegrid_server::engine::roster_units(&city);
+    let start: Vec<Point> = city.roster.iter().map(|r| Point::new(r.start[0], r.start[1])).collect::<Vec<_>>();
+    let mut index = UnitIndex::new(city.metric, city.cells.extent());
+    for (i, p) in start.iter().enumerate() {
+        index.update(i as u32, *p);
+    }
+    let speed: Vec<f64> = units.iter().map(|u| u.kind.travel_speed_ms()).collect();
+    line(
+        "roster units, road nodes, road edges",
+        &format!("{}, {}, {}", units.len(), roads.node_count(), roads.edge_count()),
+    );
+
+    let mut rng = Rng::new(7);
+    let cells = city.cells.cells();
+    let scenes: Vec<Point> = (0..2_000)
+        .map(|_| {
+            let e = &cells[rng.below(cells.len())].polygon.exterior().0;
+            let (dx, dy) = (e[2].x - e[0].x, e[2].y - e[0].y);
+            Point::new(e[0].x + dx * rng.range(0.05, 0.95), e[0].y + dy * rng.range(0.05, 0.95))
+        })
+        .collect();
+    let leg = |a: Point, b: Point| {
+        let (p, q) = (city.metric.to_xy(a), city.metric.to_xy(b));
+        ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt()
+    };
+    // How long unit `u` takes to `scene` as the simulated city drives it: to the nearest
+    // road node, the fastest route by road class, off the road to the scene.
+    let driven = |u: usize, scene: Point| -> Option<f64> {
+        let (a, b) = (roads.nearest_node(start[u])?, roads.nearest_node(scene)?);
+        let r = roads.route(a, b)?;
+        Some((leg(start[u], roads.node(a)) + r.length_m + leg(roads.node(b), scene)) / speed[u])
+    };
+    let all = |_: u32| true;
+    let (mut by_line, mut by_pace, mut by_road, mut estimate) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut line_stranded, mut differ) = (0, 0);
+    for scene in &scenes {
+        let pool = index.nearest(*scene, POOL, all);
+        let Some(&(straight, _)) = pool.first() else { continue };
+        // The straight line at each unit's speed: what the roads add beyond knowing that a
+        // team drives faster than a grid worker rides.
+        let paced = pool.iter().min_by(|a, b| (a.1 / speed[a.0 as usize]).total_cmp(&(b.1 / speed[b.0 as usize])));
+        let paced = paced.map_or(straight, |p| p.0);
+        let targets: Vec<(Point, f64)> = pool.iter().map(|(u, _)| (start[*u as usize], speed[*u as usize])).collect();
+        let reached = roads.reach(*scene, &targets, 1);
+        let soonest = pool
+            .iter()
+            .zip(&reached)
+            .filter_map(|((u, _), r)| r.map(|r: Reach| (*u, r)))
+            .min_by(|a, b| a.1.time_s.total_cmp(&b.1.time_s));
+        let Some((routed, reach)) = soonest else { continue };
+        differ += usize::from(routed != straight);
+        let Some(t_road) = driven(routed as usize, *scene) else { continue };
+        estimate.push(reach.time_s / t_road);
+        match (driven(straight as usize, *scene), driven(paced as usize, *scene)) {
+            (Some(t_line), Some(t_pace)) => {
+                by_line.push(t_line);
+                by_pace.push(t_pace);
+                by_road.push(t_road);
+            }
+            _ => line_stranded += 1,
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let sorted = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let (sl, sp, sr) = (sorted(&by_line), sorted(&by_pace), sorted(&by_road));
+    line("scenes; the road pick differs from the straight-line pick", &format!("{}; {differ}", scenes.len()));
+    line("a straight-line pick that no road leads from", &format!("{line_stranded}"));
+    line(
+        "driven time, straight-line pick (baseline): mean · p50 · p90, s",
+        &format!("{:.0} · {:.0} · {:.0}", mean(&sl), percentile(&sl, 0.5), percentile(&sl, 0.9)),
+    );
+    line(
+        "driven time, straight line at each unit's speed: mean · p50 · p90, s",
+        &format!("{:.0} · {:.0} · {:.0}", mean(&sp), percentile(&sp, 0.5), percentile(&sp, 0.9)),
+    );
+    line(
+        "driven time, road pick: mean · p50 · p90, s",
+        &format!("{:.0} · {:.0} · {:.0}", mean(&sr), percentile(&sr, 0.5), percentile(&sr, 0.9)),
+    );
+    line("road pick / straight-line pick, mean driven time", &format!("{:.2}x", mean(&sr) / mean(&sl)));
+    line("road pick / straight line at each unit's speed", &format!("{:.2}x", mean(&sr) / mean(&sp)));
+    let se = sorted(&estimate);
+    line(
+        "estimate / driven, road pick: p10 · p50 · p90",
+        &format!("{:.2} · {:.2} · {:.2}", percentile(&se, 0.1), percentile(&se, 0.5), percentile(&se, 0.9)),
+    );
+
+    // What a query costs: the straight-line pool and its roads against the straight-line
+    // nearest alone (the query before the roads), k = 8.
+    let (_, t_line) = time(|| scenes.iter().map(|s| black_box(index.nearest(*s, 8, all)).len()).sum::<usize>());
+    let (_, t_road) = time(|| {
+        scenes
+            .iter()
+            .map(|s| {
+                let pool = index.nearest(*s, POOL, all);
+                let targets: Vec<(Point, f64)> =
+                    pool.iter().map(|(u, _)| (start[*u as usize], speed[*u as usize])).collect();
+                black_box(roads.reach(*s, &targets, 8)).len()
+            })
+            .sum::<usize>()
+    });
+    let n = scenes.len() as f64;
+    line("nearest 8 in a straight line (baseline), us/query", &format!("{:.1}", t_line / n * 1e6));
+    line("nearest 8 by road (pool of 32 routed), us/query", &format!("{:.1}", t_road / n * 1e6));
+    line("by road / straight line, cost", &format!("{:.1}x", t_road / t_line));
+    Ok(())
+}
