@@ -383,6 +383,11 @@ pub(crate) mod tests {
     use egui_kittest::kittest::Queryable;
     use onegrid_protocol::{IncidentState, UnitStatus};
 
+    /// A unit offered `m` metres away in a straight line, by a server that measured no road.
+    pub(crate) fn near(unit: UnitId, name: &str, m: f64) -> NearUnit {
+        NearUnit { unit, name: name.into(), distance_m: m, road_m: None, eta_s: None }
+    }
+
     /// A detail view of `i` with nothing asked for yet but the nearest units.
     pub(crate) fn view<'a>(i: &'a Incident, nearest: Option<&'a [NearUnit]>, connected: bool) -> IncidentView<'a> {
         IncidentView {
@@ -431,7 +436,7 @@ pub(crate) mod tests {
     #[test]
     fn dispatch_sends_the_ticked_nearest_units() {
         let i = incident(3, IncidentState::Accepted);
-        let near = vec![NearUnit { unit: 11, name: "李四".into(), distance_m: 120.0 }];
+        let near = vec![near(11, "李四", 120.0)];
         let mut state = DetailState { chosen: vec![11], ..Default::default() };
         let got = run(view(&i, Some(&near), true), &mut state, "派遣 1 个单位");
         assert_eq!(got, Some(Intent::Dispatch { incident: 3, units: vec![11] }));
@@ -440,22 +445,22 @@ pub(crate) mod tests {
     #[test]
     fn units_with_the_skill_the_matter_calls_for_come_first_and_once() {
         let i = incident(3, IncidentState::Accepted);
-        let near = vec![
-            NearUnit { unit: 11, name: "李四".into(), distance_m: 120.0 },
-            NearUnit { unit: 30, name: "消防一队".into(), distance_m: 900.0 },
-        ];
-        let fire = vec![NearUnit { unit: 30, name: "消防一队".into(), distance_m: 900.0 }];
+        // 李四 is 120 m away in a straight line, 1.2 km by road; no road leads from the
+        // fire team's post (across the water).
+        let li = NearUnit { road_m: Some(1_200.0), eta_s: Some(400.0), ..near(11, "李四", 120.0) };
+        let near = vec![li, near(30, "消防一队", 900.0)];
+        let fire = vec![near[1].clone()];
         let v = IncidentView { matched: Some(("fire", &fire)), ..view(&i, Some(&near), true) };
         let mut state = DetailState::default();
-        let got = run(v, &mut state, "消防一队  900 米  对口·消防");
+        let got = run(v, &mut state, "消防一队  直线 900 米 · 无道路可达  对口·消防");
         assert_eq!(got, None, "ticking is not yet an intent");
         assert_eq!(state.chosen, vec![30]);
         let v = IncidentView { matched: Some(("fire", &fire)), ..view(&i, Some(&near), true) };
         let h = Harness::new_ui(|ui| {
             incident_panel(ui, &v, &mut DetailState::default());
         });
-        h.get_by_label("李四  120 米");
-        assert!(h.query_by_label("消防一队  900 米").is_none(), "listed once, as matched");
+        h.get_by_label("李四  约 7 分钟 · 路程 1.2 公里");
+        assert!(h.query_by_label("消防一队  直线 900 米 · 无道路可达").is_none(), "listed once, as matched");
         drop(h);
         let none: Vec<NearUnit> = vec![];
         let v = IncidentView { matched: Some(("fire", &none)), ..view(&i, Some(&near), true) };
@@ -523,7 +528,7 @@ pub(crate) mod tests {
     #[test]
     fn actions_the_user_may_not_take_are_offered_greyed_with_the_reason() {
         let i = incident(3, IncidentState::Accepted);
-        let near = vec![NearUnit { unit: 11, name: "李四".into(), distance_m: 120.0 }];
+        let near = vec![near(11, "李四", 120.0)];
         let mut v = view(&i, Some(&near), true);
         v.forbidden = i.state.allowed().iter().map(|a| (*a, "超出本级管辖范围")).collect();
         let mut state = DetailState { chosen: vec![11], note: "理由".into(), ..Default::default() };

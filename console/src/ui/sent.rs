@@ -1,18 +1,18 @@
 //! The units of a matter in the detail panel: those to send (派遣 the first time, 增派 to a
-//! matter already sent to), nearest first and those with the skill it calls for before the
-//! others; and those sent, followed on their way (`desk::enroute`). Plain functions of the
+//! matter already sent to), soonest there by road first (as the server ranks them) and
+//! those with the skill it calls for before the others; and those sent, followed on their way (`desk::enroute`). Plain functions of the
 //! panel's view that return the user's intent.
 
 use bevy_egui::egui::{self, Color32, RichText, Ui};
 use onegrid_protocol::{Action, NearUnit, UnitStatus};
 
 use crate::desk::Intent;
-use crate::desk::enroute::{Leg, distance_words};
+use crate::desk::enroute::{Leg, distance_words, minutes_words};
 use crate::style;
 use crate::ui::detail::{DetailState, IncidentView};
 
-/// The units to send, nearest first (those with the skill the matter calls for before
-/// the others), and the button that sends those ticked: 派遣 the first time, 增派 (`more`)
+/// The units to send, soonest there by road first (those with the skill the matter calls
+/// for before the others), and the button that sends those ticked: 派遣 the first time, 增派 (`more`)
 /// to a matter already sent to.
 pub fn dispatch_section(
     ui: &mut Ui,
@@ -23,9 +23,13 @@ pub fn dispatch_section(
 ) -> Option<Intent> {
     let mut out = None;
     let forbidden = |a: Action| v.forbidden.iter().find(|(f, _)| *f == a).map(|(_, why)| *why);
+    // Whether the server measured the way by road: then a unit without a road time is one
+    // no road leads from, not one from a server that measures in straight lines.
+    let routed =
+        v.nearest.into_iter().flatten().chain(v.matched.into_iter().flat_map(|(_, m)| m)).any(|u| u.eta_s.is_some());
     let mut tick = |ui: &mut Ui, u: &NearUnit, tag: &str| {
         let mut on = state.chosen.contains(&u.unit);
-        if ui.checkbox(&mut on, format!("{}  {:.0} 米{tag}", u.name, u.distance_m)).changed() {
+        if ui.checkbox(&mut on, format!("{}  {}{tag}", u.name, near_words(u, routed))).changed() {
             if on {
                 state.chosen.push(u.unit);
             } else {
@@ -74,6 +78,17 @@ pub fn dispatch_section(
         }
     });
     out
+}
+
+/// How far a unit offered is, in words: the time it needs by road and the road's length
+/// (约 4 分钟 · 路程 1.2 公里), or, without a road time, the straight line, and that no road
+/// leads from it where the server measured the others by road (`routed`).
+pub fn near_words(u: &NearUnit, routed: bool) -> String {
+    match (u.eta_s, u.road_m) {
+        (Some(eta), Some(road)) => format!("约 {} · 路程 {}", minutes_words(eta), distance_words(road)),
+        _ if routed => format!("直线 {} · 无道路可达", distance_words(u.distance_m)),
+        _ => format!("直线 {}", distance_words(u.distance_m)),
+    }
 }
 
 /// Farther than this from the scene by its last fix, metres, a unit's arrival recorded at
@@ -165,7 +180,7 @@ mod tests {
     use super::*;
     use crate::desk::enroute::SentRow;
     use crate::live::tests::incident;
-    use crate::ui::detail::tests::view;
+    use crate::ui::detail::tests::{near, view};
     use crate::ui::detail::{history_step_name, incident_panel, step_units};
     use crate::view::Bounds;
     use egui_kittest::Harness;
@@ -179,7 +194,7 @@ mod tests {
 
     #[test]
     fn more_units_are_sent_to_a_matter_already_sent_to_from_a_folded_list() {
-        let near = vec![NearUnit { unit: 12, name: "王五".into(), distance_m: 300.0 }];
+        let near = vec![near(12, "王五", 300.0)];
         for state in [IncidentState::Dispatched, IncidentState::InProgress] {
             let i = incident(3, state);
             let v = view(&i, Some(&near), true);
