@@ -4,6 +4,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use geo_types::{LineString, Point};
 use rstar::RTree;
@@ -62,6 +63,31 @@ pub struct RoadGraph {
     tree: RTree<GeomWithData<[f64; 2], u32>>,
     max_speed_ms: f64,
 }
+
+/// A hasher for node ids in a search: one multiply (Fibonacci hashing) instead of SipHash,
+/// which the search's thousands of lookups a query would otherwise spend most of their time in.
+/// Node ids are not chosen by clients, so nothing can flood it.
+#[derive(Default)]
+struct NodeHasher(u64);
+
+impl Hasher for NodeHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A map keyed by node id.
+type NodeMap<V> = HashMap<u32, V, BuildHasherDefault<NodeHasher>>;
 
 fn key(p: Point) -> (i64, i64) {
     ((p.x() * 1e6).round() as i64, (p.y() * 1e6).round() as i64)
@@ -157,7 +183,7 @@ impl RoadGraph {
     /// point and its node, and that length at the target's own speed (`targets`: point and
     /// speed, m/s). The roads run both ways, so one search outward from `from` serves every
     /// target; it stops once no target left can arrive sooner than the `enough`-th soonest
-    /// found. `None` for a target not reached by then: where fewer than `enough` were
+    /// found (at the pace of the fastest not yet reached). `None` for a target not reached by then: where fewer than `enough` were
     /// reached, one no road leads to (another island, a graph without roads).
     pub fn reach(&self, from: Point, targets: &[(Point, f64)], enough: usize) -> Vec<Option<Reach>> {
         let mut out = vec![None; targets.len()];
@@ -167,24 +193,35 @@ impl RoadGraph {
             ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
         };
         let start = leg(from, src);
-        let mut at: HashMap<u32, Vec<usize>> = HashMap::new();
+        let mut at: NodeMap<Vec<usize>> = NodeMap::default();
         let mut legs = Vec::with_capacity(targets.len());
         for (i, (p, _)) in targets.iter().enumerate() {
             let node = self.nearest_node(*p).unwrap_or(src);
             at.entry(node).or_default().push(i);
             legs.push(leg(*p, node));
         }
-        let fastest = targets.iter().map(|(_, v)| *v).fold(f64::MIN_POSITIVE, f64::max);
+        // The speeds of the targets not yet reached, fastest first, with how many have each:
+        // what bounds how soon any of them can still arrive.
+        let mut paces: Vec<(f64, usize)> = Vec::new();
+        for (_, v) in targets {
+            match paces.iter_mut().find(|(p, _)| p == v) {
+                Some((_, n)) => *n += 1,
+                None => paces.push((*v, 1)),
+            }
+        }
+        paces.sort_by(|a, b| b.0.total_cmp(&a.0));
         let enough = enough.max(1);
         // The soonest times found so far, at most `enough` of them, ascending.
         let mut soonest: Vec<f64> = Vec::with_capacity(enough + 1);
-        let mut best: HashMap<u32, f64> = HashMap::from([(src, 0.0)]);
+        let mut best: NodeMap<f64> = NodeMap::default();
+        best.insert(src, 0.0);
         let mut open = BinaryHeap::from([Open { f: 0.0, g: 0.0, node: src }]);
         let mut left = targets.len();
         while let Some(Open { g, node, .. }) = open.pop() {
             if best.get(&node).is_some_and(|bg| *bg < g) {
                 continue;
             }
+            let fastest = paces.iter().find(|(_, n)| *n > 0).map_or(f64::MIN_POSITIVE, |(v, _)| *v);
             if left == 0 || soonest.len() == enough && (start + g) / fastest >= soonest[enough - 1] {
                 break;
             }
@@ -193,6 +230,9 @@ impl RoadGraph {
                 let time_s = length_m / targets[i].1.max(f64::MIN_POSITIVE);
                 out[i] = Some(Reach { length_m, time_s });
                 left -= 1;
+                if let Some((_, n)) = paces.iter_mut().find(|(v, _)| *v == targets[i].1) {
+                    *n -= 1;
+                }
                 let k = soonest.partition_point(|t| *t <= time_s);
                 soonest.insert(k, time_s);
                 soonest.truncate(enough);
@@ -296,8 +336,9 @@ mod tests {
         assert!((b.length_m - 101.0).abs() < 2.0, "{b:?}");
         assert!((b.time_s - b.length_m / 3.0).abs() < 1e-9);
         assert_eq!(r[2], None, "{r:?}");
-        // A faster unit farther by road can arrive sooner.
-        let r = g.reach(scene, &[(across, 30.0), (behind, 1.0)], 2);
+        // A faster unit farther by road can arrive sooner, and the search goes on past the
+        // slow one reached first to find it.
+        let r = g.reach(scene, &[(across, 30.0), (behind, 1.0)], 1);
         assert!(r[0].expect("across").time_s < r[1].expect("behind").time_s, "{r:?}");
         // The search stops once nothing left can beat the soonest `enough`.
         let r = g.reach(scene, &[(across, 3.0), (behind, 3.0)], 1);
