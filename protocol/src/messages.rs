@@ -258,6 +258,14 @@ pub enum Query {
         /// The unit.
         unit: UnitId,
     },
+    /// How the named units would reach a point by road now: the units sent to a matter,
+    /// followed on their way.
+    Reach {
+        /// The point, WGS-84.
+        location: Point,
+        /// The units (1 to 50).
+        units: Vec<UnitId>,
+    },
     /// The city map: areas, overlay nets, cells, roads, categories (megabytes; ask once).
     Map {
         /// Lattice cells as their `(row, col)` alone, without outlines (about half the
@@ -324,6 +332,13 @@ pub enum QueryResult {
     Incident {
         /// The incident.
         incident: Box<Incident>,
+    },
+    /// Answer to `reach`: the units asked for that the user sees and that have a position,
+    /// in the order asked, each as `nearest` gives it (without `road_m` and `eta_s` for one
+    /// no road leads from).
+    Reach {
+        /// The units.
+        units: Vec<NearUnit>,
     },
     /// Answer to `track`: `[time, lon, lat]` points, oldest first.
     Track {

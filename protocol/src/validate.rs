@@ -149,6 +149,12 @@ impl ClientMsg {
                         check_point(*location, "location")?;
                         check((1..=MAX_NEAREST).contains(k), || format!("k must be 1 to {MAX_NEAREST}"))
                     }
+                    Query::Reach { location, units } => {
+                        check_point(*location, "location")?;
+                        check((1..=MAX_NEAREST).contains(&units.len()), || {
+                            format!("units must name 1 to {MAX_NEAREST}")
+                        })
+                    }
                     Query::MapPart { digest, .. } => check(digest.len() <= MAX_DIGEST_BYTES, || {
                         format!("digest is longer than {MAX_DIGEST_BYTES} bytes")
                     }),

@@ -70,6 +70,7 @@ fn every_client_frame_round_trips() {
         r#"{"type":"query","req":"q","q":{"q":"locate","location":{"x":118.1,"y":24.47}}}"#,
         r#"{"type":"command","req":"p","cmd":{"op":"position","unit":3,"location":{"x":118.1,"y":24.47}}}"#,
         r#"{"type":"command","req":"s","cmd":{"op":"set_status","unit":3,"status":"off_duty"}}"#,
+        r#"{"type":"query","req":"r","q":{"q":"reach","location":{"x":118.1,"y":24.47},"units":[3,4]}}"#,
     ];
     for f in frames {
         let msg = validate::decode_client(f).expect(f);
@@ -284,6 +285,10 @@ fn a_nearest_answer_carries_the_road_and_an_older_one_without_it_still_reads() {
     // A server that measures no road (or an older one) sends neither field.
     let old: NearUnit = serde_json::from_str(r#"{"unit":488,"name":"林敏","distance_m":112.4}"#).expect("decodes");
     assert_eq!((old.road_m, old.eta_s), (None, None));
-    let plain = serde_json::to_string(&NearUnit { road_m: None, eta_s: None, ..routed }).expect("encodes");
+    let plain = serde_json::to_string(&NearUnit { road_m: None, eta_s: None, ..routed.clone() }).expect("encodes");
     assert_eq!(plain, r#"{"unit":488,"name":"林敏","distance_m":112.4}"#);
+    // The units sent to a matter, asked for by name, answer in the same shape.
+    assert_json_snapshot!(ServerMsg::Result { req: "r".into(), result: QueryResult::Reach { units: vec![routed] } });
+    let none = r#"{"type":"query","req":"r","q":{"q":"reach","location":{"x":118.1,"y":24.47},"units":[]}}"#;
+    assert!(matches!(validate::decode_client(none), Err(validate::DecodeError::Invalid(_))));
 }

@@ -174,6 +174,25 @@ async fn nearest_goes_by_road_and_not_across_the_water() -> anyhow::Result<()> {
     assert!(island_unit.eta_s.is_some(), "a road crosses the island: {island_unit:?}");
     assert!(shore_unit.eta_s.is_none(), "no road crosses the water: {shore_unit:?}");
     assert!(at(on_island) < at(on_shore), "{near:?}");
+
+    // The units on their way to it, asked for by name: in the order asked, as `nearest`
+    // gave them; one the user does not see, or that does not exist, left out.
+    let Ok(QueryResult::Reach { units: reach }) =
+        desk.query(Query::Reach { location: scene, units: vec![on_shore, 999_999, on_island] }).await?
+    else {
+        panic!("reach answered with something else")
+    };
+    assert_eq!(reach, vec![shore_unit.clone(), island_unit.clone()]);
+    let outsider = units_outside(&server, JIALIAN);
+    let mut street = server.client(&format!("dev-{JIALIAN}")).await?;
+    let Ok(QueryResult::Reach { units: seen }) =
+        street.query(Query::Reach { location: scene, units: vec![outsider] }).await?
+    else {
+        panic!("reach answered with something else")
+    };
+    assert!(seen.is_empty(), "{seen:?}");
+    let r = desk.query(Query::Reach { location: scene, units: vec![] }).await?;
+    assert!(matches!(r, Err((ErrorCode::Invalid, _))), "{r:?}");
     server.running.shutdown().await;
     Ok(())
 }

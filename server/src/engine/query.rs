@@ -1,13 +1,17 @@
 //! Reads: snapshots, resumes and queries.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use geo_types::Point;
 
 use onegrid_protocol::coord::to_wgs84;
-use onegrid_protocol::{ErrorCode, Layer, NearUnit, Query, QueryResult, Resume, ServerMsg, UnitStatus, UserInfo};
+use onegrid_protocol::{
+    ErrorCode, Layer, NearUnit, Query, QueryResult, Resume, ServerMsg, Unit, UnitId, UnitStatus, UserInfo,
+};
 
+use super::board::Board;
 use super::{Engine, Published, lock};
 use crate::hub::{Body, ClientHandle, Filter, Out, SharedSnapshot, encode};
 use crate::world::Refusal;
@@ -37,6 +41,14 @@ fn ring_reaches(published: &Published, seq: u64) -> bool {
     let now = published.world.seq;
     let oldest = published.ring.front().map_or(now + 1, |(s, _, _)| *s);
     seq <= now && seq + 1 >= oldest
+}
+
+/// A unit `metres` away in a straight line as a candidate for the roads: what the answer
+/// says of it, its position and its pace.
+fn candidate(units: &BTreeMap<UnitId, Unit>, board: &Board, id: UnitId, metres: f64) -> Option<(NearUnit, Point, f64)> {
+    let u = units.get(&id)?;
+    let near = NearUnit { unit: id, name: u.name.clone(), distance_m: metres, road_m: None, eta_s: None };
+    Some((near, board.fix(id)?.at, u.kind.travel_speed_ms()))
 }
 
 impl Engine {
@@ -231,10 +243,7 @@ impl Engine {
     /// are let go, so routing never holds up the positions.
     pub fn nearest(&self, user: &UserInfo, location: Point, k: usize, skill: Option<&str>) -> Vec<NearUnit> {
         let pool = (k.saturating_mul(4)).clamp(32, 200);
-        let candidates: Vec<(NearUnit, Point, f64)> = {
-            let published = self.live.published.read().unwrap_or_else(|e| e.into_inner());
-            let units = &published.world.units;
-            let board = lock(&self.live.board);
+        let candidates = self.with_units(|units, board| {
             let found = board.nearest(location, pool, |id| {
                 units.get(&id).is_some_and(|u| {
                     u.status == UnitStatus::Available
@@ -242,28 +251,9 @@ impl Engine {
                         && skill.is_none_or(|s| u.skills.iter().any(|x| x == s))
                 })
             });
-            found
-                .into_iter()
-                .filter_map(|(id, d)| {
-                    let u = units.get(&id)?;
-                    let near = NearUnit { unit: id, name: u.name.clone(), distance_m: d, road_m: None, eta_s: None };
-                    Some((near, board.fix(id)?.at, u.kind.travel_speed_ms()))
-                })
-                .collect()
-        };
-        let targets: Vec<(Point, f64)> = candidates.iter().map(|(_, p, v)| (*p, *v)).collect();
-        let reached = self.live.city.roads.reach(location, &targets, k);
-        let mut units: Vec<NearUnit> = candidates
-            .into_iter()
-            .zip(reached)
-            .map(|((mut near, _, _), r)| {
-                if let Some(r) = r {
-                    near.road_m = Some(r.length_m);
-                    near.eta_s = Some(r.time_s);
-                }
-                near
-            })
-            .collect();
+            found.into_iter().filter_map(|(id, d)| candidate(units, board, id, d)).collect()
+        });
+        let mut units = self.by_road(location, candidates, k);
         // Soonest by road first; those no road reaches after, nearest first (the sort is
         // stable, and the candidates came nearest first).
         units.sort_by(|a, b| match (a.eta_s, b.eta_s) {
@@ -274,6 +264,49 @@ impl Engine {
         });
         units.truncate(k);
         units
+    }
+
+    /// How each of `asked` that `user` sees and that has a position would reach `location`
+    /// by road now, in the order asked (the units sent to a matter, followed on their way).
+    pub fn reach(&self, user: &UserInfo, location: Point, asked: &[UnitId]) -> Vec<NearUnit> {
+        let candidates: Vec<(NearUnit, Point, f64)> = self.with_units(|units, board| {
+            asked
+                .iter()
+                .filter(|id| units.get(id).is_some_and(|u| user.scope.contains(&u.home) || user.unit == Some(**id)))
+                .filter_map(|id| {
+                    let at = board.fix(*id)?.at;
+                    let (a, b) = (self.live.city.metric.to_xy(at), self.live.city.metric.to_xy(location));
+                    candidate(units, board, *id, ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt())
+                })
+                .collect()
+        });
+        let n = candidates.len();
+        self.by_road(location, candidates, n)
+    }
+
+    /// `f` of the published world's units and the position board, under their locks.
+    fn with_units<T>(&self, f: impl FnOnce(&BTreeMap<UnitId, Unit>, &Board) -> T) -> T {
+        let published = self.live.published.read().unwrap_or_else(|e| e.into_inner());
+        let board = lock(&self.live.board);
+        f(&published.world.units, &board)
+    }
+
+    /// The candidates with their road length and time at their pace to `location`, from
+    /// one search that stops once nothing left can beat the `enough`-th soonest.
+    fn by_road(&self, location: Point, candidates: Vec<(NearUnit, Point, f64)>, enough: usize) -> Vec<NearUnit> {
+        let targets: Vec<(Point, f64)> = candidates.iter().map(|(_, p, v)| (*p, *v)).collect();
+        let reached = self.live.city.roads.reach(location, &targets, enough);
+        candidates
+            .into_iter()
+            .zip(reached)
+            .map(|((mut near, _, _), r)| {
+                if let Some(r) = r {
+                    near.road_m = Some(r.length_m);
+                    near.eta_s = Some(r.time_s);
+                }
+                near
+            })
+            .collect()
     }
 
     /// Answers a query for `user`.
@@ -308,6 +341,7 @@ impl Engine {
                     Err(e) => refuse(ErrorCode::NotFound, e),
                 }
             }
+            Query::Reach { location, units } => Ok(QueryResult::Reach { units: self.reach(user, *location, units) }),
             Query::Cameras { location } => Ok(QueryResult::Cameras { cameras: self.cameras.covering(*location) }),
             Query::Track { unit } => {
                 let home = self.with_published(|p| p.world.units.get(unit).map(|u| u.home.clone()));
