@@ -115,6 +115,16 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
     let truth = 600.0 / speed;
     assert!((eta_s / truth - 1.0).abs() < 0.25, "{eta_s:.0} s to go, truly {truth:.0} s");
     assert!(row.leg.words().starts_with("在途 · 直线 600 米 · 约 "), "{}", row.leg.words());
+    // The road still ahead of it, asked for again as it goes: as of its fix at 600 m.
+    run_until(&mut desk, "the road ahead at 600 m", |app| {
+        let roads = app.world().resource::<Desk>().roads.clone();
+        roads.is_some_and(|(n, r)| {
+            n == id
+                && r.iter().any(|u| {
+                    u.unit == unit && (u.distance_m - 600.0).abs() < 5.0 && u.road_m.is_some_and(|d| d >= u.distance_m)
+                })
+        })
+    });
 
     // Stopped at a crossing, its fix wandering a few metres: not coming nearer, said once
     // its last metres of progress have left the window.

@@ -543,6 +543,7 @@ fn selection_panels(
             pending: live.desk.pending_on(i.id),
             nearest,
             matched,
+            roads: live.desk.roads.as_ref().filter(|(id, _)| *id == i.id).map_or(&[], |(_, r)| r.as_slice()),
             notices: live.desk.notices.iter().filter(|n| n.incident == Some(i.id)).collect(),
             connected,
             // The server decides by the same rule; greyed here, refused there.

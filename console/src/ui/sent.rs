@@ -7,7 +7,7 @@ use bevy_egui::egui::{self, Color32, RichText, Ui};
 use onegrid_protocol::{Action, NearUnit, UnitStatus};
 
 use crate::desk::Intent;
-use crate::desk::enroute::{Leg, distance_words, minutes_words};
+use crate::desk::enroute::{ARRIVING_M, Leg, SentRow, distance_words, minutes_words};
 use crate::style;
 use crate::ui::detail::{DetailState, IncidentView};
 
@@ -91,6 +91,22 @@ pub fn near_words(u: &NearUnit, routed: bool) -> String {
     }
 }
 
+/// Where a unit sent stands, in words (`Leg::words`), with, for one on the way and not yet
+/// there, the road still ahead of it as the server last measured it (`roads`): 在途 · 直线
+/// 670 米 · 路程 1.1 公里 · 约 2 分钟到达, or 无道路可达 for one no road leads from.
+pub fn sent_words(r: &SentRow, roads: &[NearUnit]) -> String {
+    let words = r.leg.words();
+    let road = roads.iter().find(|u| u.unit == r.unit);
+    match (r.leg, road) {
+        (Leg::EnRoute { metres: Some(m), .. }, Some(u)) if m >= ARRIVING_M => {
+            let straight = format!("直线 {}", distance_words(m));
+            let road = u.road_m.map_or_else(|| "无道路可达".to_owned(), |d| format!("路程 {}", distance_words(d)));
+            words.replacen(&straight, &format!("{straight} · {road}"), 1)
+        }
+        _ => words,
+    }
+}
+
 /// Farther than this from the scene by its last fix, metres, a unit's arrival recorded at
 /// the desk is asked about first: a slip of the hand on the wrong row, or a unit that
 /// named the wrong place.
@@ -120,7 +136,7 @@ pub fn sent_units(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState) ->
                     out = Some(Intent::SelectUnit(r.unit));
                 }
             });
-            let words = RichText::new(r.leg.words());
+            let words = RichText::new(sent_words(r, v.roads));
             let words = match r.leg {
                 _ if r.leg.stalled() => words.color(Color32::from_rgb(255, 170, 80)),
                 Leg::EnRoute { .. } => words.color(style::unit_color(UnitStatus::EnRoute)),
@@ -178,7 +194,6 @@ pub fn sent_units(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desk::enroute::SentRow;
     use crate::live::tests::incident;
     use crate::ui::detail::tests::{near, view};
     use crate::ui::detail::{history_step_name, incident_panel, step_units};
@@ -285,6 +300,35 @@ mod tests {
             incident_panel(ui, &v, &mut DetailState::default());
         });
         assert!(h.query_by_label("显示在途").is_none());
+    }
+
+    #[test]
+    fn the_road_still_ahead_of_a_unit_on_its_way_is_said_beside_the_straight_line() {
+        use crate::desk::enroute::Trend;
+        let mut i = incident(3, IncidentState::Dispatched);
+        i.units = vec![11, 12, 13, 14];
+        let units = vec![
+            row(11, "滨海城管执法中队", Leg::EnRoute { metres: Some(1_640.0), trend: Trend::Closing { eta_s: 290.0 } }),
+            row(12, "林敏", Leg::EnRoute { metres: Some(520.0), trend: Trend::NotClosing }),
+            row(13, "鼓浪屿网格员", Leg::EnRoute { metres: Some(700.0), trend: Trend::Measuring }),
+            row(14, "郭杰", Leg::EnRoute { metres: Some(40.0), trend: Trend::Measuring }),
+        ];
+        // The server's last answer: 11 and 14 by road, 13 across the water; 12 not in it.
+        let roads = [
+            NearUnit { road_m: Some(2_300.0), eta_s: Some(290.0), ..near(11, "滨海城管执法中队", 1_640.0) },
+            near(13, "鼓浪屿网格员", 700.0),
+            NearUnit { road_m: Some(90.0), eta_s: Some(30.0), ..near(14, "郭杰", 40.0) },
+        ];
+        let mut v = view(&i, None, true);
+        v.units = units;
+        v.roads = &roads;
+        let h = Harness::new_ui(|ui| {
+            incident_panel(ui, &v, &mut DetailState::default());
+        });
+        h.get_by_label("在途 · 直线 1.6 公里 · 路程 2.3 公里 · 约 5 分钟到达");
+        h.get_by_label("在途 · 直线 520 米 · 未在接近");
+        h.get_by_label("在途 · 直线 700 米 · 无道路可达");
+        h.get_by_label("在途 · 即将到达");
     }
 
     #[test]
