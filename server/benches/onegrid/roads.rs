@@ -139,5 +139,37 @@ pub fn run() -> anyhow::Result<()> {
         line(&format!("nearest {what} by road (pool of {pool} routed), us/query"), &format!("{:.1}", t_road / n * 1e6));
         line("  by road / straight line, cost", &format!("{:.1}x", t_road / t_line));
     }
+    // Following two teams sent: the road still ahead of each, asked for by name (`reach`:
+    // the search goes on until both are reached), against the selection's `nearest` (8 of
+    // any unit by road) as the baseline. The teams: the two soonest by road to the scene,
+    // and, as from farther out, the 9th and 10th in a straight line.
+    let pace = |u: u32| (start[u as usize], speed[u as usize]);
+    let team = |u: u32| teams[u as usize];
+    let sent: Vec<(Point, Vec<(Point, f64)>, Vec<(Point, f64)>)> = scenes
+        .iter()
+        .map(|s| {
+            let pool = index.nearest(*s, POOL, team);
+            let near: Vec<(Point, f64)> = pool.iter().take(2).map(|(u, _)| pace(*u)).collect();
+            let far: Vec<(Point, f64)> = pool.iter().skip(8).take(2).map(|(u, _)| pace(*u)).collect();
+            (*s, near, far)
+        })
+        .collect();
+    let (_, t_nearest) = time(|| {
+        scenes
+            .iter()
+            .map(|s| {
+                let pool = index.nearest(*s, POOL, all);
+                let targets: Vec<(Point, f64)> = pool.iter().map(|(u, _)| pace(*u)).collect();
+                black_box(roads.reach(*s, &targets, 8)).len()
+            })
+            .sum::<usize>()
+    });
+    let (_, t_near) = time(|| sent.iter().map(|(s, n, _)| black_box(roads.reach(*s, n, n.len())).len()).sum::<usize>());
+    let (_, t_far) = time(|| sent.iter().map(|(s, _, f)| black_box(roads.reach(*s, f, f.len())).len()).sum::<usize>());
+    line("nearest 8 of any unit by road (baseline), us/query", &format!("{:.1}", t_nearest / n * 1e6));
+    line("reach of the 2 nearest teams, us/query", &format!("{:.1}", t_near / n * 1e6));
+    line("  reach / nearest", &format!("{:.2}x", t_near / t_nearest));
+    line("reach of the 9th and 10th nearest teams, us/query", &format!("{:.1}", t_far / n * 1e6));
+    line("  reach / nearest", &format!("{:.2}x", t_far / t_nearest));
     Ok(())
 }
