@@ -145,7 +145,8 @@ pub fn run() -> anyhow::Result<()> {
     // and, as from farther out, the 9th and 10th in a straight line.
     let pace = |u: u32| (start[u as usize], speed[u as usize]);
     let team = |u: u32| teams[u as usize];
-    let sent: Vec<(Point, Vec<(Point, f64)>, Vec<(Point, f64)>)> = scenes
+    type Paced = Vec<(Point, f64)>;
+    let sent: Vec<(Point, Paced, Paced)> = scenes
         .iter()
         .map(|s| {
             let pool = index.nearest(*s, POOL, team);
