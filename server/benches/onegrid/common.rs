@@ -22,6 +22,25 @@ pub fn data_dir() -> anyhow::Result<tempfile::TempDir> {
     Ok(tempfile::tempdir_in(base)?)
 }
 
+/// `n` random points inside the city's lattice cells, `margin` (a share of the cell's side)
+/// clear of each cell's edges.
+pub fn points_in_cells(
+    city: &onegrid_server::city::City,
+    n: usize,
+    rng: &mut onegrid_server::rng::Rng,
+    margin: f64,
+) -> Vec<geo_types::Point> {
+    let cells = city.cells.cells();
+    (0..n)
+        .map(|_| {
+            let e = &cells[rng.below(cells.len())].polygon.exterior().0;
+            let (dx, dy) = (e[2].x - e[0].x, e[2].y - e[0].y);
+            let (fx, fy) = (rng.range(margin, 1.0 - margin), rng.range(margin, 1.0 - margin));
+            geo_types::Point::new(e[0].x + dx * fx, e[0].y + dy * fy)
+        })
+        .collect()
+}
+
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;

@@ -15,7 +15,7 @@ use onegrid_server::city::{self, Reach};
 use onegrid_server::rng::Rng;
 use onegrid_server::spatial::UnitIndex;
 
-use crate::common::{line, map_dir, percentile, time};
+use crate::common::{line, map_dir, percentile, points_in_cells, time};
 
 /// Straight-line candidates the server routes for a query (its pool for k = 8).
 const POOL: usize = 32;
@@ -37,14 +37,7 @@ pub fn run() -> anyhow::Result<()> {
     );
 
     let mut rng = Rng::new(7);
-    let cells = city.cells.cells();
-    let scenes: Vec<Point> = (0..2_000)
-        .map(|_| {
-            let e = &cells[rng.below(cells.len())].polygon.exterior().0;
-            let (dx, dy) = (e[2].x - e[0].x, e[2].y - e[0].y);
-            Point::new(e[0].x + dx * rng.range(0.05, 0.95), e[0].y + dy * rng.range(0.05, 0.95))
-        })
-        .collect();
+    let scenes = points_in_cells(&city, 2_000, &mut rng, 0.05);
     let leg = |a: Point, b: Point| {
         let (p, q) = (city.metric.to_xy(a), city.metric.to_xy(b));
         ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt()

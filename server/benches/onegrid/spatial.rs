@@ -9,21 +9,14 @@ use onegrid_server::city;
 use onegrid_server::rng::Rng;
 use onegrid_server::spatial::UnitIndex;
 
-use crate::common::{line, map_dir, time};
+use crate::common::{line, map_dir, points_in_cells, time};
 
 pub fn run() -> anyhow::Result<()> {
     println!("== spatial");
     let city = city::load(&map_dir())?;
     let lattice = city.manifest.lattice.ok_or_else(|| anyhow::anyhow!("no lattice"))?;
     let mut rng = Rng::new(1);
-    let cells = city.cells.cells();
-    let points: Vec<Point> = (0..1_000_000)
-        .map(|_| {
-            let e = &cells[rng.below(cells.len())].polygon.exterior().0;
-            let (dx, dy) = (e[2].x - e[0].x, e[2].y - e[0].y);
-            Point::new(e[0].x + dx * rng.range(0.01, 0.99), e[0].y + dy * rng.range(0.01, 0.99))
-        })
-        .collect();
+    let points = points_in_cells(&city, 1_000_000, &mut rng, 0.01);
     let (found, t_locate) = time(|| points.iter().filter(|p| black_box(city.cells.locate(**p)).is_some()).count());
     assert_eq!(found, points.len());
     let (_, t_arith) =
