@@ -7,12 +7,12 @@
 //! while the link is down waits for it; what a crashed run left unanswered is pending
 //! again in the next (`net::outbox`). What comes back is taken in `answers`; closing with
 //! commands pending asks first (`close`). A report registered at the desk is selected once
-//! the server has numbered it. Selecting an incident asks for the available units soonest there
-//! by road, the soonest with the skill its category calls for (对口: a fire hazard wants a
-//! fire team, not the nearest patrol), and the cameras that see it (the units again every 30 s while it
-//! stays selected and can be sent units, `NearestFresh`); selecting a unit asks for its recent
-//! track; while an incident is selected, the units sent to it are followed on their way
-//! (`enroute`).
+//! the server has numbered it. Selecting an incident asks for the available units soonest
+//! there by road, the soonest with the skill its category calls for (对口: a fire hazard
+//! wants a fire team, not the nearest patrol), and the cameras that see it (the units again
+//! every 30 s while it stays selected and can be sent units, `NearestFresh`); selecting a
+//! unit asks for its recent track; while an incident is selected, the units sent to it are
+//! followed on their way (`enroute`), with the road still ahead of them (`ask_roads`).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};

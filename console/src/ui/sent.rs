@@ -1,7 +1,8 @@
 //! The units of a matter in the detail panel: those to send (派遣 the first time, 增派 to a
 //! matter already sent to), soonest there by road first (as the server ranks them) and
-//! those with the skill it calls for before the others; and those sent, followed on their way (`desk::enroute`). Plain functions of the
-//! panel's view that return the user's intent.
+//! those with the skill it calls for before the others; and those sent, followed on their
+//! way (`desk::enroute`) with the road still ahead of them. Plain functions of the panel's
+//! view that return the user's intent.
 
 use bevy_egui::egui::{self, Color32, RichText, Ui};
 use onegrid_protocol::{Action, NearUnit, UnitStatus};
@@ -12,8 +13,8 @@ use crate::style;
 use crate::ui::detail::{DetailState, IncidentView};
 
 /// The units to send, soonest there by road first (those with the skill the matter calls
-/// for before the others), and the button that sends those ticked: 派遣 the first time, 增派 (`more`)
-/// to a matter already sent to.
+/// for before the others), and the button that sends those ticked: 派遣 the first time,
+/// 增派 (`more`) to a matter already sent to.
 pub fn dispatch_section(
     ui: &mut Ui,
     v: &IncidentView<'_>,

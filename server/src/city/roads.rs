@@ -183,8 +183,9 @@ impl RoadGraph {
     /// point and its node, and that length at the target's own speed (`targets`: point and
     /// speed, m/s). The roads run both ways, so one search outward from `from` serves every
     /// target; it stops once no target left can arrive sooner than the `enough`-th soonest
-    /// found (at the pace of the fastest not yet reached). `None` for a target not reached by then: where fewer than `enough` were
-    /// reached, one no road leads to (another island, a graph without roads).
+    /// found (at the pace of the fastest not yet reached). `None` for a target not reached
+    /// by then: where fewer than `enough` were reached, one no road leads to (another
+    /// island, a graph without roads).
     pub fn reach(&self, from: Point, targets: &[(Point, f64)], enough: usize) -> Vec<Option<Reach>> {
         let mut out = vec![None; targets.len()];
         let Some(src) = self.nearest_node(from).filter(|_| !targets.is_empty()) else { return out };
