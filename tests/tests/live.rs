@@ -121,10 +121,7 @@ async fn nearest_goes_by_road_and_not_across_the_water() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let city = server.running.engine.city();
     let metric = city.metric;
-    let metres = |a: geo_types::Point, b: geo_types::Point| {
-        let (p, q) = (metric.to_xy(a), metric.to_xy(b));
-        ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt()
-    };
+    let metres = |a: geo_types::Point, b: geo_types::Point| metric.metres(a, b);
     // The road graph's pieces, largest first: the main island's roads and Gulangyu's.
     let roads = &city.roads;
     let mut piece = vec![usize::MAX; roads.node_count()];

@@ -38,10 +38,7 @@ pub fn run() -> anyhow::Result<()> {
 
     let mut rng = Rng::new(7);
     let scenes = points_in_cells(&city, 2_000, &mut rng, 0.05);
-    let leg = |a: Point, b: Point| {
-        let (p, q) = (city.metric.to_xy(a), city.metric.to_xy(b));
-        ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt()
-    };
+    let leg = |a: Point, b: Point| city.metric.metres(a, b);
     // How long unit `u` takes to `scene` as the simulated city drives it: to the nearest
     // road node, the fastest route by road class, off the road to the scene.
     let driven = |u: usize, scene: Point| -> Option<f64> {

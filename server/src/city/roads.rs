@@ -112,8 +112,7 @@ impl RoadGraph {
                     (nodes.len() - 1) as u32
                 });
                 if let Some(a) = prev.filter(|&a| a != id) {
-                    let (pa, pb) = (metric.to_xy(nodes[a as usize]), metric.to_xy(p));
-                    let length_m = ((pa[0] - pb[0]).powi(2) + (pa[1] - pb[1]).powi(2)).sqrt();
+                    let length_m = metric.metres(nodes[a as usize], p);
                     let time_s = (length_m / speed_ms) as f32;
                     let length_m = length_m as f32;
                     adj[a as usize].push(Edge { to: id, length_m, time_s });
@@ -189,10 +188,7 @@ impl RoadGraph {
     pub fn reach(&self, from: Point, targets: &[(Point, f64)], enough: usize) -> Vec<Option<Reach>> {
         let mut out = vec![None; targets.len()];
         let Some(src) = self.nearest_node(from).filter(|_| !targets.is_empty()) else { return out };
-        let leg = |p: Point, n: u32| {
-            let (a, b) = (self.metric.to_xy(p), self.metric.to_xy(self.node(n)));
-            ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
-        };
+        let leg = |p: Point, n: u32| self.metric.metres(p, self.node(n));
         let start = leg(from, src);
         let mut at: NodeMap<Vec<usize>> = NodeMap::default();
         let mut legs = Vec::with_capacity(targets.len());

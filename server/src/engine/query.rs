@@ -274,9 +274,8 @@ impl Engine {
                 .iter()
                 .filter(|id| units.get(id).is_some_and(|u| user.scope.contains(&u.home) || user.unit == Some(**id)))
                 .filter_map(|id| {
-                    let at = board.fix(*id)?.at;
-                    let (a, b) = (self.live.city.metric.to_xy(at), self.live.city.metric.to_xy(location));
-                    candidate(units, board, *id, ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt())
+                    let metres = self.live.city.metric.metres(board.fix(*id)?.at, location);
+                    candidate(units, board, *id, metres)
                 })
                 .collect()
         });

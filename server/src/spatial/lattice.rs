@@ -89,6 +89,12 @@ impl LocalMetric {
     pub fn to_lonlat(&self, xy: [f64; 2]) -> Point {
         Point::new(self.lon0 + xy[0] / self.kx, self.lat0 + xy[1] / self.ky)
     }
+
+    /// The straight line between two points, metres.
+    pub fn metres(&self, a: Point, b: Point) -> f64 {
+        let (a, b) = (self.to_xy(a), self.to_xy(b));
+        ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
+    }
 }
 
 #[cfg(test)]
