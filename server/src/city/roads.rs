@@ -245,6 +245,87 @@ impl RoadGraph {
         out
     }
 
+    /// Where `p` meets the roads: the road segment nearest it among those that end at its
+    /// nearest node. `None` for a graph without roads.
+    pub fn snap(&self, p: Point) -> Option<Snap> {
+        let a = self.nearest_node(p)?;
+        let [x, y] = self.metric.to_xy(p);
+        let [ax, ay] = self.metric.to_xy(self.node(a));
+        let mut best = Snap { a, b: None, t: 0.0, length_m: 0.0, off_m: (x - ax).hypot(y - ay) };
+        for e in self.edges(a) {
+            let [bx, by] = self.metric.to_xy(self.node(e.to));
+            let (dx, dy) = (bx - ax, by - ay);
+            let len2 = dx * dx + dy * dy;
+            if len2 <= 0.0 {
+                continue;
+            }
+            let t = (((x - ax) * dx + (y - ay) * dy) / len2).clamp(0.0, 1.0);
+            let off_m = (x - ax - t * dx).hypot(y - ay - t * dy);
+            if off_m < best.off_m || best.b.is_none() && off_m <= best.off_m {
+                best = Snap { a, b: Some(e.to), t, length_m: f64::from(e.length_m), off_m };
+            }
+        }
+        Some(best)
+    }
+
+    /// The road distances outward from `from`, to be found as far as [`RoadGraph::ahead`]
+    /// asks: the search starts at both ends of the segment `from` meets the roads on.
+    pub fn field(&self, from: Point) -> Field {
+        let mut f = Field { snap: self.snap(from), best: NodeMap::default(), open: BinaryHeap::new() };
+        if let Some(s) = f.snap {
+            for (node, g) in s.ends() {
+                if f.best.get(&node).is_none_or(|(bg, _)| g < *bg) {
+                    f.best.insert(node, (g, false));
+                    f.open.push(Open { f: g, g, node });
+                }
+            }
+        }
+        f
+    }
+
+    /// The length of the shortest road path from `node` to the field's start, searching on
+    /// as far as it takes: `None` where no road leads there.
+    fn settle(&self, f: &mut Field, node: u32) -> Option<f64> {
+        loop {
+            if let Some(&(d, true)) = f.best.get(&node) {
+                return Some(d);
+            }
+            let Open { g, node: n, .. } = f.open.pop()?;
+            match f.best.get_mut(&n) {
+                Some((bg, done)) if !*done && *bg >= g => *done = true,
+                _ => continue,
+            }
+            for e in self.edges(n) {
+                let ng = g + f64::from(e.length_m);
+                if f.best.get(&e.to).is_none_or(|(bg, _)| ng < *bg) {
+                    f.best.insert(e.to, (ng, false));
+                    f.open.push(Open { f: ng, g: ng, node: e.to });
+                }
+            }
+        }
+    }
+
+    /// How far by road `p` is from the field's start, metres: the straight legs from each
+    /// to the road segment it meets, along that segment to one of its ends, and the
+    /// shortest road path between (along the segment alone where both meet the same one).
+    /// The field searches on only as far as `p`, so following units that come nearer
+    /// costs one search out to where the farthest of them was first asked of. `None` where
+    /// no road leads from `p` to the start (another island, a graph without roads).
+    pub fn ahead(&self, f: &mut Field, p: Point) -> Option<f64> {
+        let from = f.snap?;
+        let at = self.snap(p)?;
+        let mut best: Option<f64> = None;
+        for (node, along) in at.ends() {
+            if let Some(d) = self.settle(f, node) {
+                best = Some(best.map_or(d + along, |b| b.min(d + along)));
+            }
+        }
+        if let Some(along) = at.along(&from) {
+            best = Some(best.map_or(along, |b| b.min(along)));
+        }
+        best.map(|b| b + from.off_m + at.off_m)
+    }
+
     fn unwind(&self, best: &HashMap<u32, (f64, u32)>, from: u32, to: u32, time_s: f64) -> Route {
         let mut ids = vec![to];
         let mut at = to;
@@ -259,6 +340,65 @@ impl RoadGraph {
             .filter_map(|w| self.edges(w[0]).iter().find(|e| e.to == w[1]).map(|e| f64::from(e.length_m)))
             .sum();
         Route { points, length_m, time_s }
+    }
+}
+
+/// Where a point meets the roads ([`RoadGraph::snap`]): a segment from its nearest node `a`
+/// to `b` (none where `a` has no road), how far along it (0 at `a`, 1 at `b`), its length,
+/// and the straight leg from the point to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Snap {
+    /// The node nearest the point.
+    pub a: u32,
+    /// The other end of the segment.
+    pub b: Option<u32>,
+    /// How far along from `a` to `b`, 0 to 1.
+    pub t: f64,
+    /// The segment's length, metres.
+    pub length_m: f64,
+    /// The straight leg from the point to the segment, metres.
+    pub off_m: f64,
+}
+
+impl Snap {
+    /// The segment's ends, each with the length along it from the point's foot.
+    fn ends(&self) -> impl Iterator<Item = (u32, f64)> {
+        let first = (self.a, self.t * self.length_m);
+        std::iter::once(first).chain(self.b.map(|b| (b, (1.0 - self.t) * self.length_m)))
+    }
+
+    /// The length along the segment between two feet on the same segment, either way round.
+    fn along(&self, other: &Snap) -> Option<f64> {
+        let (b, ob) = (self.b?, other.b?);
+        if (self.a, b) == (other.a, ob) {
+            Some((self.t - other.t).abs() * self.length_m)
+        } else if (self.a, b) == (ob, other.a) {
+            Some((self.t - (1.0 - other.t)).abs() * self.length_m)
+        } else {
+            None
+        }
+    }
+}
+
+/// The road distances outward from one point, found as far as they have been asked for
+/// ([`RoadGraph::field`], [`RoadGraph::ahead`]): a search kept between asks.
+#[derive(Debug)]
+pub struct Field {
+    snap: Option<Snap>,
+    /// Each node reached: its distance so far, and whether that is final.
+    best: NodeMap<(f64, bool)>,
+    open: BinaryHeap<Open>,
+}
+
+impl Field {
+    /// How many nodes the search has reached.
+    pub fn len(&self) -> usize {
+        self.best.len()
+    }
+
+    /// Whether it has reached none (a graph without roads).
+    pub fn is_empty(&self) -> bool {
+        self.best.is_empty()
     }
 }
 
@@ -343,6 +483,45 @@ mod tests {
         assert!(g.reach(scene, &[], 1).is_empty());
         let none = RoadGraph::from_ways(LocalMetric::new(scene), &[]);
         assert_eq!(none.reach(scene, &[(behind, 3.0)], 1), vec![None]);
+    }
+
+    #[test]
+    fn the_road_ahead_shrinks_steadily_along_the_way_and_is_searched_only_as_far_as_asked() {
+        let g = hairpin();
+        // The scene 400 m along the first segment east, 10 m north of it.
+        let scene = Point::new(118.004, 24.40009);
+        let mut f = g.field(scene);
+        assert_eq!(f.len(), 2, "the two ends of the scene's segment, nothing searched yet");
+        // A unit driving the hairpin back towards the scene from the far end of the upper
+        // road, a fix every 30 to 50 m: the road ahead shrinks by about that much a fix
+        // all the way, with no step back where the nearest node changes mid-segment.
+        let mut path: Vec<Point> = (0..=20).map(|k| Point::new(118.0 + 0.0005 * f64::from(k), 24.4006)).collect();
+        path.push(Point::new(118.01, 24.4003));
+        path.extend((0..=20).rev().map(|k| Point::new(118.004 + 0.0003 * f64::from(k), 24.4)));
+        let mut last: Option<f64> = None;
+        for p in &path {
+            let d = g.ahead(&mut f, *p).expect("a road leads there");
+            if let Some(l) = last {
+                assert!(l - d > 25.0 && l - d < 55.0, "{p:?}: {l:.0} m then {d:.0} m");
+            }
+            last = Some(d);
+        }
+        // The last fix is on the scene's own segment, its foot at the scene's: the length
+        // along the segment (none), not out to an end and back.
+        let end = last.expect("measured");
+        assert!((end - 10.0).abs() < 0.5, "{end}");
+        // The first fix: along the upper road (1,013 m), the bend (67 m) and 600 m of the
+        // first segment (608 m), with the scene's 10 m leg.
+        let first = g.ahead(&mut g.field(scene), path[0]).expect("road");
+        assert!((first - 1_698.0).abs() < 5.0, "{first}");
+        // A near unit searches little; the island is not reached, however far it searches.
+        let mut near = g.field(scene);
+        g.ahead(&mut near, Point::new(118.0045, 24.4)).expect("road");
+        assert!(near.len() < 5, "{}", near.len());
+        assert_eq!(g.ahead(&mut near, Point::new(118.2, 24.4)), None);
+        assert_eq!(near.len(), 5, "the scene's whole road network, and no more");
+        let none = RoadGraph::from_ways(LocalMetric::new(scene), &[]);
+        assert_eq!(none.ahead(&mut none.field(scene), scene), None);
     }
 
     #[test]
