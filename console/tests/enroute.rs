@@ -5,7 +5,7 @@
 use bevy::prelude::*;
 use onegrid_console::desk::enroute::{Leg, Samples, SentRow, Trend, UnitNow, sent_rows};
 use onegrid_console::desk::{Desk, Intent};
-use onegrid_console::live::{LiveIndex, Selection, UnitC, UnitPos};
+use onegrid_console::live::{LiveIndex, RoadsAhead, Selection, UnitC, UnitPos};
 use onegrid_protocol::{Action, UnitStatus};
 
 mod common;
@@ -30,6 +30,24 @@ fn send_position(phone: &mut App, unit: u32, lonlat: [f64; 2]) {
     assert!(net.send(onegrid_protocol::ClientMsg::Command { req, cmd, key: None }), "the phone's link is up");
 }
 
+/// Metres between two points (WGS-84).
+fn metres(a: [f64; 2], b: [f64; 2]) -> f64 {
+    onegrid_console::desk::enroute::metres_between(a, geo_types::Point::new(b[0], b[1]))
+}
+
+/// The point `d` metres along a line.
+fn along(line: &[[f64; 2]], mut d: f64) -> [f64; 2] {
+    for w in line.windows(2) {
+        let len = metres(w[0], w[1]);
+        if d <= len && len > 0.0 {
+            let t = d / len;
+            return [w[0][0] + t * (w[1][0] - w[0][0]), w[0][1] + t * (w[1][1] - w[0][1])];
+        }
+        d -= len;
+    }
+    *line.last().expect("a line")
+}
+
 /// The desk's rows for the units sent to `id`, as its detail panel shows them.
 fn sent(app: &mut App, id: u64) -> Vec<SentRow> {
     let i = incident(app, id).expect("live");
@@ -38,7 +56,8 @@ fn sent(app: &mut App, id: u64) -> Vec<SentRow> {
         world.query::<(&UnitC, &UnitPos)>().iter(world).map(|(c, p)| (c.0.id, (c.0.clone(), *p))).collect();
     let unit = |u| {
         let (c, p) = units.get(&u)?;
-        Some(UnitNow { name: c.name.as_str(), status: p.status, task: c.task, lonlat: p.lonlat })
+        let road_m = world.resource::<RoadsAhead>().to(u, id);
+        Some(UnitNow { name: c.name.as_str(), status: p.status, task: c.task, lonlat: p.lonlat, road_m })
     };
     sent_rows(&i, unit, Some(world.resource::<Samples>()))
 }
@@ -66,8 +85,13 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
     });
     let near = desk.world().resource::<Desk>().nearest.as_ref().expect("nearest").1.clone();
     let unit = near[0].unit;
-    let m_per_deg_lat = 111_195.0;
-    let north_of = |m: f64| [at[0], at[1] + m / m_per_deg_lat];
+    // The unit's way: the fastest road from 1.2 km north of the scene to it, a fix every
+    // 30 m along it.
+    let roads = &server.engine.live.city.roads;
+    let node = |p: [f64; 2]| roads.nearest_node(geo_types::Point::new(p[0], p[1])).expect("roads");
+    let route = roads.route(node([at[0], at[1] + 1_200.0 / 111_195.0]), node(at)).expect("a road to the scene");
+    let way: Vec<[f64; 2]> = route.points.iter().map(|p| [p.x(), p.y()]).collect();
+    let gone = |k: usize| along(&way, 30.0 * k as f64);
     let step = |desk: &mut App, phone: &mut App, lonlat| {
         send_position(phone, unit, lonlat);
         let until = std::time::Instant::now() + std::time::Duration::from_millis(100);
@@ -77,12 +101,12 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
     };
-    // The unit 1,200 m north when it is sent.
+    // The unit at the start of its way when it is sent.
     let mut phone = phone(server.addr, unit);
-    step(&mut desk, &mut phone, north_of(1_200.0));
-    run_until(&mut desk, "the unit 1,200 m off", |app| {
+    step(&mut desk, &mut phone, gone(0));
+    run_until(&mut desk, "the unit at the start of its way", |app| {
         let e = *app.world().resource::<LiveIndex>().units.get(&unit).expect("indexed");
-        let far = north_of(1_200.0);
+        let far = gone(0);
         app.world().get::<UnitPos>(e).and_then(|p| p.lonlat).is_some_and(|p| (p[1] - far[1]).abs() < 1e-5)
     });
     let (text, error) = settle(&mut desk, Intent::Dispatch { incident: id, units: vec![unit] });
@@ -100,31 +124,33 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
     // On its way, 30 m every tenth of a second: 10 m/s of the server's clock.
     let moving = std::time::Instant::now();
     for k in 1..=20 {
-        step(&mut desk, &mut phone, north_of(1_200.0 - 30.0 * k as f64));
+        step(&mut desk, &mut phone, gone(k));
     }
     // What it truly did, by the server's clock (a loaded machine makes the steps longer).
     let speed = 600.0 / (moving.elapsed().as_secs_f64() * 30.0);
+    let straight = metres(gone(20), at);
     run_until(
         &mut desk,
-        "the unit 600 m off",
-        |app| matches!(sent(app, id)[0].leg, Leg::EnRoute { metres: Some(m), .. } if (m - 600.0).abs() < 5.0),
+        "the unit 600 m along its way, the road ahead measured there",
+        |app| matches!(sent(app, id)[0].leg, Leg::EnRoute { metres: Some(m), road_m: Some(_), .. } if (m - straight).abs() < 5.0),
     );
     let row = sent(&mut desk, id).remove(0);
-    let Leg::EnRoute { trend: Trend::Closing { eta_s }, .. } = row.leg else { panic!("not closing in: {row:?}") };
-    // 600 m to go at the speed it came: about a minute.
-    let truth = 600.0 / speed;
+    let Leg::EnRoute { trend: Trend::Closing { eta_s }, road_m: Some(road), .. } = row.leg else {
+        panic!("not closing in: {row:?}")
+    };
+    // The server measured the road still ahead: no shorter than the straight line, no
+    // longer than the rest of its way and on from its end, the road's node nearest the
+    // scene, to the scene (along the road and off it: at most √2 times the straight leg).
+    let left = route.length_m - 600.0;
+    let last = metres(*way.last().expect("a way"), at);
+    assert!(
+        road >= straight && road <= left + last * 2f64.sqrt() + 1.0,
+        "{road:.0} m by road, {straight:.0} m straight, {left:.0} m left and {last:.0} m to the scene"
+    );
+    // The rest of its way at the speed it came.
+    let truth = left / speed;
     assert!((eta_s / truth - 1.0).abs() < 0.25, "{eta_s:.0} s to go, truly {truth:.0} s");
-    assert!(row.leg.words().starts_with("在途 · 直线 600 米 · 约 "), "{}", row.leg.words());
-    // The road still ahead of it, asked for again as it goes: as of its fix at 600 m.
-    run_until(&mut desk, "the road ahead at 600 m", |app| {
-        let roads = app.world().resource::<Desk>().roads.clone();
-        roads.is_some_and(|(n, r)| {
-            n == id
-                && r.iter().any(|u| {
-                    u.unit == unit && (u.distance_m - 600.0).abs() < 5.0 && u.road_m.is_some_and(|d| d >= u.distance_m)
-                })
-        })
-    });
+    assert!(row.leg.words().starts_with("在途 · 路程 "), "{}", row.leg.words());
 
     // Stopped at a crossing, its fix wandering a few metres: not coming nearer, said once
     // its last metres of progress have left the window.
@@ -133,7 +159,9 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
     while !sent(&mut desk, id)[0].leg.stalled() {
         assert!(started.elapsed().as_secs() < 30, "never said to be stalled: {:?}", sent(&mut desk, id)[0]);
         k += 1;
-        step(&mut desk, &mut phone, north_of(600.0 + if k % 2 == 0 { 3.0 } else { -3.0 }));
+        let [lon, lat] = gone(20);
+        let wander = if k % 2 == 0 { 3.0 } else { -3.0 };
+        step(&mut desk, &mut phone, [lon, lat + wander / 111_195.0]);
     }
     assert!(sent(&mut desk, id)[0].leg.words().ends_with("未在接近"));
     // The queue marks the matter (as of the desk's next pass over the units).
@@ -166,6 +194,8 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
 /// nearer, in the simulated city (its units never held up on the way here: each such
 /// word is false): the desk watches the server's simulator at 20× for seven minutes (some 50
 /// trips); every estimate taken on the way is set against when the unit truly arrived.
+/// Two judges on the same samples: the desk's, by the road still ahead, and, as the
+/// baseline, the straight line it went by before.
 /// `cargo test -p onegrid-console --test enroute eta_accuracy -- --ignored --nocapture`
 #[test]
 #[ignore]
@@ -176,10 +206,11 @@ fn eta_accuracy() {
     let server = simulated_at_20x(&rt, dir.path(), 0.0);
     let mut desk = desk_app(server.addr);
     let started = std::time::Instant::now();
-    // Per unit on its way: (server time, the time left it was given, or none while
-    // measuring or not closing in).
-    let mut on_way: std::collections::HashMap<u32, Vec<(i64, Option<f64>)>> = Default::default();
-    let (mut factors, mut said_stalled, mut looked, mut trips) = (vec![], 0, 0, 0);
+    /// Per unit on its way: server time, and the time left each judge gave it (none while
+    /// measuring or not closing in).
+    type Estimate = (i64, [Option<f64>; 2]);
+    let mut on_way: std::collections::HashMap<u32, Vec<Estimate>> = Default::default();
+    let (mut factors, mut said_stalled, mut looked, mut trips) = ([vec![], vec![]], [0; 2], 0, 0);
     let mut last = 0;
     while started.elapsed().as_secs() < 420 {
         desk.update();
@@ -194,26 +225,38 @@ fn eta_accuracy() {
             match (status, task) {
                 (UnitStatus::EnRoute, Some(incident)) => {
                     let samples = desk.world().resource::<Samples>();
-                    let Some(s) = samples.of(incident, unit) else { continue };
-                    let leg = Leg::EnRoute {
-                        metres: s.back().map(|&(_, d)| d),
-                        trend: onegrid_console::desk::enroute::trend(s),
+                    let (Some(road), Some(straight)) =
+                        (samples.of(incident, unit), samples.straight_of(incident, unit))
+                    else {
+                        continue;
                     };
                     looked += 1;
-                    said_stalled += usize::from(leg.stalled());
-                    let eta = match leg {
-                        Leg::EnRoute { trend: Trend::Closing { eta_s }, metres: Some(m) } if m >= 60.0 => Some(eta_s),
+                    let metres = straight.back().map(|&(_, d)| d);
+                    let legs = [road, straight].map(|s| Leg::EnRoute {
+                        metres,
+                        road_m: None,
+                        trend: onegrid_console::desk::enroute::trend(s),
+                    });
+                    for (said, leg) in said_stalled.iter_mut().zip(&legs) {
+                        *said += usize::from(leg.stalled());
+                    }
+                    let etas = legs.map(|leg| match leg {
+                        Leg::EnRoute { trend: Trend::Closing { eta_s }, metres: Some(m), .. } if m >= 60.0 => {
+                            Some(eta_s)
+                        }
                         _ => None,
-                    };
-                    on_way.entry(unit).or_default().push((now, eta));
+                    });
+                    on_way.entry(unit).or_default().push((now, etas));
                 }
                 _ => {
                     if let Some(seen) = on_way.remove(&unit) {
                         trips += 1;
-                        for (t, eta) in seen {
-                            if let Some(eta) = eta {
-                                let truth = (now - t) as f64 / 1_000.0;
-                                factors.push((eta / truth).max(truth / eta));
+                        for (t, etas) in seen {
+                            for (eta, factors) in etas.iter().zip(factors.iter_mut()) {
+                                if let Some(eta) = eta {
+                                    let truth = (now - t) as f64 / 1_000.0;
+                                    factors.push((eta / truth).max(truth / eta));
+                                }
                             }
                         }
                     }
@@ -221,16 +264,20 @@ fn eta_accuracy() {
             }
         }
     }
-    factors.sort_by(f64::total_cmp);
-    let q = |p: f64| factors[((factors.len() - 1) as f64 * p) as usize];
-    println!(
-        "{trips} trips, {} estimates: off by a factor of {:.2} (median), {:.2} (3 in 4), {:.2} (9 in 10); \
-         said not coming nearer in {said_stalled} of {looked} looks",
-        factors.len(),
-        q(0.5),
-        q(0.75),
-        q(0.9)
-    );
+    println!("{trips} trips, {looked} looks");
+    let names = ["by road (the desk's)", "straight line (baseline)"];
+    for ((name, mut factors), said) in names.iter().zip(factors).zip(said_stalled) {
+        factors.sort_by(f64::total_cmp);
+        let q = |p: f64| factors.get(((factors.len().max(1) - 1) as f64 * p) as usize).copied().unwrap_or_default();
+        println!(
+            "{name}: {} estimates, off by a factor of {:.2} (median), {:.2} (3 in 4), {:.2} (9 in 10); \
+             said not coming nearer in {said} looks",
+            factors.len(),
+            q(0.5),
+            q(0.75),
+            q(0.9)
+        );
+    }
 }
 
 /// A server on the simulated city at 20×, its units held up on their way on the share
@@ -256,8 +303,10 @@ fn live_units(app: &mut App) -> Vec<(u32, Option<u64>, UnitStatus)> {
 /// after it set off): the desk watches the server's simulator at 20× for six minutes. When
 /// it truly stopped is read from its own fixes in the same run (the last that moved); a
 /// stop counts once it has stood a minute and a half, and one not called before it moved
-/// on is missed. Two judges on the same samples: the desk's (`trend`: the last minute's
-/// closing speed) and, as the baseline, the whole 90 s window's slope it used before.
+/// on is missed. Three judges on the same samples: the desk's (`trend`: the last minute's
+/// closing speed, by the road still ahead), the same on the straight line (what it used
+/// before the server measured the road), and, as the baseline, the straight line's whole
+/// 90 s window's slope (what it used before that).
 /// Also counted: how often each says it of a unit that moved within the last ten seconds
 /// (a road leading away, a bend: not a stop).
 /// `cargo test -p onegrid-console --test enroute stall_detection -- --ignored --nocapture`
@@ -275,7 +324,7 @@ fn stall_detection() {
         incident: u64,
         at: [f64; 2],
         moved: i64,
-        said: [Option<i64>; 2],
+        said: [Option<i64>; 3],
     }
     /// What each judge made of the stops: latencies (s), missed, said of a moving unit.
     #[derive(Default)]
@@ -287,10 +336,10 @@ fn stall_detection() {
     /// A live unit: number, task, status, position.
     type Seen = (u32, Option<u64>, UnitStatus, Option<[f64; 2]>);
     let mut ways: std::collections::HashMap<u32, Way> = Default::default();
-    let mut scores: [Score; 2] = Default::default();
+    let mut scores: [Score; 3] = Default::default();
     let mut looks = 0;
     // A stop ends (it moved on, arrived or was freed): counted if it stood long enough.
-    let end = |w: &Way, now: i64, scores: &mut [Score; 2]| {
+    let end = |w: &Way, now: i64, scores: &mut [Score; 3]| {
         for (said, score) in w.said.iter().zip(scores.iter_mut()) {
             if let Some(t) = said.filter(|t| *t >= w.moved) {
                 score.latencies.push((t - w.moved) as f64 / 1_000.0);
@@ -326,23 +375,26 @@ fn stall_detection() {
                 }
                 continue;
             };
-            let w = ways.entry(unit).or_insert(Way { incident, at, moved: now, said: [None; 2] });
+            let w = ways.entry(unit).or_insert(Way { incident, at, moved: now, said: [None; 3] });
             if w.incident != incident {
                 end(w, now, &mut scores);
-                *w = Way { incident, at, moved: now, said: [None; 2] };
+                *w = Way { incident, at, moved: now, said: [None; 3] };
             }
             if w.at != at {
                 if now - w.moved >= 10_000 {
                     end(w, now, &mut scores);
-                    w.said = [None; 2];
+                    w.said = [None; 3];
                 }
                 (w.at, w.moved) = (at, now);
             }
             let samples = desk.world().resource::<Samples>();
-            let Some(s) = samples.of(incident, unit) else { continue };
-            let window = closing_speed(s, i64::MIN);
+            let (Some(s), Some(straight)) = (samples.of(incident, unit), samples.straight_of(incident, unit)) else {
+                continue;
+            };
+            let window = closing_speed(straight, i64::MIN);
             let judged = [
                 trend(s) == Trend::NotClosing,
+                trend(straight) == Trend::NotClosing,
                 window.is_some_and(|(v, span)| v < MIN_CLOSING_M_S && span >= STALL_SPAN_MS),
             ];
             looks += 1;
@@ -355,7 +407,12 @@ fn stall_detection() {
             }
         }
     }
-    for (name, score) in ["the last minute (the desk's)", "the whole window (baseline)"].iter().zip(scores.iter_mut()) {
+    let names = [
+        "the road ahead, the last minute (the desk's)",
+        "the straight line, the last minute (before)",
+        "the straight line, the whole window (baseline)",
+    ];
+    for (name, score) in names.iter().zip(scores.iter_mut()) {
         let l = &mut score.latencies;
         l.sort_by(f64::total_cmp);
         let q = |p: f64| l.get(((l.len().max(1) - 1) as f64 * p) as usize).copied().unwrap_or_default();

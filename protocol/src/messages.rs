@@ -394,6 +394,11 @@ pub enum Change {
 /// One position in a `positions` frame: `[unit, lon, lat, heading_deg, status]`.
 pub type PositionRow = (UnitId, f64, f64, f32, UnitStatus);
 
+/// The road still ahead of a unit on its way, in a `positions` frame: `[unit, incident,
+/// metres]`, measured by the server from the position in the same frame to the incident
+/// it is on its way to, along the roads.
+pub type AheadRow = (UnitId, IncidentId, f64);
+
 /// The feature a server names in `welcome` when it applies a keyed command at most once.
 pub const FEATURE_KEYS: &str = "keys";
 
@@ -478,6 +483,11 @@ pub enum ServerMsg {
         at: Millis,
         /// Rows.
         units: Vec<PositionRow>,
+        /// The road still ahead of each unit in `units` that is on its way to an incident
+        /// and has a road to it; a row without one here has none measured. Absent from
+        /// servers that predate it (and when no row has one).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ahead: Vec<AheadRow>,
     },
     /// A command is durable and applied.
     Ack {

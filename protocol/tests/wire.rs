@@ -58,9 +58,26 @@ fn server_frames() {
     assert_json_snapshot!(ServerMsg::Positions {
         at: 1_700_000_000_000,
         units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute)],
+        ahead: vec![],
     });
     // The same command sent again under its key: acknowledged as the first time was.
     assert_json_snapshot!(ServerMsg::Ack { req: "r9".into(), seq: Some(12), incident: Some(7), repeated: true });
+    // The road still ahead of a unit on its way, beside its position.
+    assert_json_snapshot!(ServerMsg::Positions {
+        at: 1_700_000_000_000,
+        units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute), (4, 118.09, 24.47, 0.0, UnitStatus::Available)],
+        ahead: vec![(3, 17, 1_240.5)],
+    });
+}
+
+#[test]
+fn a_positions_frame_of_a_server_that_measures_no_roads_reads_as_none_ahead() {
+    let old = r#"{"type":"positions","at":5,"units":[[3,118.08,24.46,90.0,"en_route"]]}"#;
+    let msg: ServerMsg = serde_json::from_str(old).expect("decodes");
+    assert_eq!(
+        msg,
+        ServerMsg::Positions { at: 5, units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute)], ahead: vec![] }
+    );
 }
 
 #[test]

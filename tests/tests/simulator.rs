@@ -63,3 +63,72 @@ async fn the_stress_profile_has_ten_thousand_units_and_a_thousand_cameras() -> a
     server.running.shutdown().await;
     Ok(())
 }
+
+/// The road still ahead of each unit on its way comes with its positions: in the simulated
+/// city at 240× a wall sees, over twenty seconds (80 minutes of its clock), every unit on
+/// its way measured to the incident it was sent to, never shorter than the straight line,
+/// and shrinking as the unit drives its roads until it is there (nearly always: the
+/// simulator drives the fastest road, the road ahead is the shortest, and a faster road
+/// can first lead a little away).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn units_on_their_way_come_with_the_road_still_ahead() -> anyhow::Result<()> {
+    use std::collections::HashMap;
+    let server = TestServer::start_with(|c| {
+        c.clock = Clock::scaled(240.0);
+        c.simulate = sim::Profile::named("default");
+        if let Some(p) = c.simulate.as_mut() {
+            p.stall = 0.0; // none held up on the way: each should come steadily nearer
+        }
+    })
+    .await?;
+    let metric = server.running.engine.live.city.metric;
+    let mut wall = server.client("dev-wall").await?;
+    let ServerMsg::Snapshot { incidents, .. } = wall.subscribe(&[Layer::Incidents, Layer::Personnel]).await? else {
+        unreachable!()
+    };
+    let mut scenes: HashMap<u64, geo_types::Point> = incidents.iter().map(|i| (i.id, i.location)).collect();
+    // Per unit and incident: the road ahead measured with each of its positions.
+    let mut trips: HashMap<(u32, u64), Vec<f64>> = HashMap::new();
+    let (mut rows, mut en_route_rows) = (0usize, 0usize);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        match wall.next().await? {
+            ServerMsg::Delta { changes, .. } => {
+                for c in &changes {
+                    if let Change::Incident { incident, .. } = c {
+                        scenes.insert(incident.id, incident.location);
+                    }
+                }
+            }
+            ServerMsg::Positions { units, ahead, .. } => {
+                en_route_rows += units.iter().filter(|u| u.4 == onegrid_protocol::UnitStatus::EnRoute).count();
+                for (unit, incident, road) in ahead {
+                    rows += 1;
+                    let row = units.iter().find(|u| u.0 == unit).expect("measured with a position in the frame");
+                    assert_eq!(row.4, onegrid_protocol::UnitStatus::EnRoute, "{row:?}");
+                    let scene = scenes.get(&incident).expect("an incident the wall knows");
+                    let straight = metric.metres(geo_types::Point::new(row.1, row.2), *scene);
+                    assert!(road >= straight - 1.0, "unit {unit}: {road:.0} m by road, {straight:.0} m straight");
+                    trips.entry((unit, incident)).or_default().push(road);
+                }
+            }
+            _ => {}
+        }
+    }
+    // Nearly every position of a unit on its way comes with its road (a unit whose
+    // position no road leads from would not).
+    assert!(rows > 100 && rows as f64 >= 0.95 * en_route_rows as f64, "{rows} measured of {en_route_rows}");
+    // Along each trip the road ahead shrinks from one fix to the next (in 97% of some 200
+    // steps when this was written).
+    let (mut steps, mut shrank) = (0usize, 0usize);
+    for series in trips.values() {
+        for w in series.windows(2) {
+            steps += 1;
+            shrank += usize::from(w[1] <= w[0] + 1.0);
+        }
+    }
+    println!("{} trips, {rows} measured, {shrank} of {steps} steps shrank", trips.len());
+    assert!(trips.len() >= 10 && shrank as f64 >= 0.9 * steps as f64, "{shrank} of {steps} steps shrank");
+    server.running.shutdown().await;
+    Ok(())
+}

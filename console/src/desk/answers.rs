@@ -89,8 +89,6 @@ pub(super) fn take_answers(
                             desk.fly_when_held = desk.fly_when_held.filter(|f| *f != id);
                             desk.notice(format!("调取事件 #{id} 失败 — {words}（{message}）"), true, Some(id));
                         }
-                        // A server that predates the question: the rows keep the straight line.
-                        Asked::Roads(_) => {}
                         _ => desk.notice(format!("查询失败 — {words}（{message}）"), true, None),
                     }
                 }
@@ -104,7 +102,6 @@ pub(super) fn take_answers(
                 (Some(Asked::Cameras(id)), QueryResult::Cameras { cameras }) => {
                     desk.linked_cameras = Some((id, cameras.clone()));
                 }
-                (Some(Asked::Roads(id)), QueryResult::Reach { units }) => desk.roads = Some((id, units.clone())),
                 (Some(Asked::Track(u)), QueryResult::Track { points, .. }) => desk.track = Some((u, points.clone())),
                 (Some(Asked::Incident(id)), QueryResult::Incident { incident }) if incident.id == id => {
                     fetched.write(crate::live::FetchedIncident((**incident).clone()));

@@ -1,16 +1,19 @@
 //! Following the units sent to the selected incident (在途跟踪): what a dispatcher watches
 //! between sending a team and its arrival. For each unit the incident names: whether it is
 //! on the way, on the scene, gone to another task or done; how far it is from the matter
-//! (straight line); and, for one on the way, when it should be there, from how fast it has
-//! been closing in over the last minute and a half of the city's clock. Closing speed
-//! rather than a speed by kind: a team stuck at a crossing or sent round a block shows as
-//! slower, and one that has not come nearer over the last minute says so, whatever its
-//! pace before.
+//! (by road, as the server measures it with each position of a unit on its way, or the
+//! straight line from a server that measures none); and, for one on the way, when it
+//! should be there, from how fast it has been closing in over the last minute and a half
+//! of the city's clock. Closing speed rather than a speed by kind: a team stuck at a
+//! crossing shows as slower, and one that has not come nearer over the last minute says
+//! so, whatever its pace before. By road rather than the straight line: a team whose road
+//! first leads away, or round a block, is coming nearer all the while it drives on.
 //!
-//! The samples are taken for every unit on the way, every three seconds of the server's clock,
-//! from the live positions; the rows are plain functions of them, read by the detail
-//! panel, the map's lines to the selected incident, the wall's card and the queue (which
-//! marks a matter whose unit is not coming nearer).
+//! The samples are taken for every unit on the way, every three seconds of the server's
+//! clock, from the live positions and the road ahead measured with them; the rows are
+//! plain functions of them, read by the detail panel, the map's lines to the selected
+//! incident, the wall's card and the queue (which marks a matter whose unit is not coming
+//! nearer).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -18,7 +21,7 @@ use bevy::prelude::*;
 use geo_types::Point;
 use onegrid_protocol::{Incident, IncidentId, IncidentState, Millis, UnitId, UnitStatus};
 
-use crate::live::{Feed, IncidentC, LiveIndex, UnitC, UnitPos};
+use crate::live::{Feed, IncidentC, LiveIndex, RoadsAhead, UnitC, UnitPos};
 use crate::view::{Bounds, Projection};
 
 /// How far back the closing speed looks, server milliseconds.
@@ -63,6 +66,8 @@ pub enum Leg {
     EnRoute {
         /// Straight-line distance to the incident, when it has a position.
         metres: Option<f64>,
+        /// The road still ahead of it, as the server last measured it.
+        road_m: Option<f64>,
         /// How it is doing.
         trend: Trend,
     },
@@ -84,9 +89,12 @@ impl Leg {
     pub fn words(&self) -> String {
         match *self {
             Leg::EnRoute { metres: None, .. } => "在途 · 位置未知".into(),
-            Leg::EnRoute { metres: Some(m), trend } => {
-                let far =
-                    if m < ARRIVING_M { "即将到达".to_owned() } else { format!("直线 {}", distance_words(m)) };
+            Leg::EnRoute { metres: Some(m), road_m, trend } => {
+                let far = match road_m {
+                    _ if m < ARRIVING_M => "即将到达".to_owned(),
+                    Some(road) => format!("路程 {}", distance_words(road)),
+                    None => format!("直线 {}", distance_words(m)),
+                };
                 match trend {
                     _ if m < ARRIVING_M => format!("在途 · {far}"),
                     Trend::Measuring => format!("在途 · {far}"),
@@ -104,7 +112,16 @@ impl Leg {
 
     /// Whether the dispatcher should look at it: on the way and not coming nearer.
     pub fn stalled(&self) -> bool {
-        matches!(self, Leg::EnRoute { trend: Trend::NotClosing, metres: Some(m) } if *m >= ARRIVING_M)
+        matches!(self, Leg::EnRoute { trend: Trend::NotClosing, metres: Some(m), .. } if *m >= ARRIVING_M)
+    }
+
+    /// How far a unit on the way still has to go, metres: by road where measured, else
+    /// the straight line.
+    pub fn to_go(&self) -> Option<f64> {
+        match *self {
+            Leg::EnRoute { metres, road_m, .. } => road_m.or(metres),
+            _ => None,
+        }
     }
 }
 
@@ -234,6 +251,8 @@ pub struct UnitNow<'a> {
     pub task: Option<IncidentId>,
     /// Position (WGS-84).
     pub lonlat: Option<[f64; 2]>,
+    /// The road still ahead of it to the incident the rows are of, where measured.
+    pub road_m: Option<f64>,
 }
 
 /// The rows of the units `i` names, in its order: `unit` finds one in the live picture,
@@ -254,7 +273,7 @@ pub fn sent_rows<'a>(
                 (Some(t), UnitStatus::EnRoute) if t == i.id => {
                     let metres = u.lonlat.map(|p| metres_between(p, i.location));
                     let trend = samples.and_then(|s| s.of(i.id, id)).map_or(Trend::Measuring, trend);
-                    Leg::EnRoute { metres, trend }
+                    Leg::EnRoute { metres, road_m: u.road_m, trend }
                 }
                 (Some(t), _) if t == i.id => Leg::OnScene,
                 (Some(t), _) => Leg::Elsewhere(t),
@@ -290,16 +309,18 @@ pub fn fit(proj: &Projection, i: &Incident, rows: &[SentRow]) -> Option<Bounds> 
     })
 }
 
-/// The rows of the units `i` names, read from the live picture (`index`, `units`).
+/// The rows of the units `i` names, read from the live picture (`index`, `units`, `ahead`).
 pub fn live_rows(
     i: &Incident,
     index: &LiveIndex,
     units: &Query<(&UnitC, &UnitPos)>,
+    ahead: &RoadsAhead,
     samples: &Samples,
 ) -> Vec<SentRow> {
     let unit = |id| {
         let (c, p) = units.get(*index.units.get(&id)?).ok()?;
-        Some(UnitNow { name: c.0.name.as_str(), status: p.status, task: c.0.task, lonlat: p.lonlat })
+        let road_m = ahead.to(id, i.id);
+        Some(UnitNow { name: c.0.name.as_str(), status: p.status, task: c.0.task, lonlat: p.lonlat, road_m })
     };
     sent_rows(i, unit, Some(samples))
 }
@@ -316,8 +337,26 @@ struct Followed {
     incident: IncidentId,
     /// The pass that last found it on the way, server time.
     seen: Millis,
-    /// Its distances from the incident, oldest first.
+    /// Its straight-line distances from the incident, oldest first.
     samples: VecDeque<(Millis, f64)>,
+    /// The road still ahead of it, oldest first, taken with those where measured.
+    road: VecDeque<(Millis, f64)>,
+}
+
+impl Followed {
+    /// The samples its trend is told from: the road ahead where the last sample has one
+    /// and they cover as long as the straight line's, or long enough to tell a speed
+    /// from; the straight line else (a server that measures no roads, a unit no road
+    /// leads from, the first seconds after the road ahead began to come).
+    fn judged(&self) -> &VecDeque<(Millis, f64)> {
+        let (Some(r), Some(s)) = (self.road.back(), self.samples.back()) else { return &self.samples };
+        let span = self.road.front().map_or(0, |f| r.0 - f.0);
+        if r.0 == s.0 && (self.road.len() == self.samples.len() || span >= MIN_SPAN_MS) {
+            &self.road
+        } else {
+            &self.samples
+        }
+    }
 }
 
 /// The distances of every unit on the way to its incident, sampled.
@@ -331,28 +370,46 @@ pub struct Samples {
 }
 
 impl Samples {
-    /// The samples of `unit` on the way to `incident`, oldest first.
+    /// The samples the trend of `unit` on the way to `incident` is told from (the road
+    /// ahead, where measured, else the straight line), oldest first.
     pub fn of(&self, incident: IncidentId, unit: UnitId) -> Option<&VecDeque<(Millis, f64)>> {
+        self.by_unit.get(&unit).filter(|f| f.incident == incident).map(Followed::judged)
+    }
+
+    /// The straight-line distances of `unit` on the way to `incident`, oldest first.
+    pub fn straight_of(&self, incident: IncidentId, unit: UnitId) -> Option<&VecDeque<(Millis, f64)>> {
         self.by_unit.get(&unit).filter(|f| f.incident == incident).map(|f| &f.samples)
     }
 
-    /// Takes a unit's distance from `incident` at server time `now`: at most one each
-    /// [`SAMPLE_EVERY_MS`], those older than the window let go of. Another incident, or a
-    /// clock that went back (another server), starts anew.
-    pub fn take(&mut self, incident: IncidentId, unit: UnitId, now: Millis, metres: f64) {
-        let f = self.by_unit.entry(unit).or_insert_with(|| Followed { incident, seen: now, samples: VecDeque::new() });
+    /// Takes a unit's distance from `incident` at server time `now`, straight and, where
+    /// measured, by road: at most one each [`SAMPLE_EVERY_MS`], those older than the
+    /// window let go of. Another incident, or a clock that went back (another server),
+    /// starts anew; a sample without a road, the road samples anew.
+    pub fn take(&mut self, incident: IncidentId, unit: UnitId, now: Millis, metres: f64, road_m: Option<f64>) {
+        let f = self.by_unit.entry(unit).or_insert_with(|| Followed {
+            incident,
+            seen: now,
+            samples: VecDeque::new(),
+            road: VecDeque::new(),
+        });
         f.seen = now;
-        let s = &mut f.samples;
-        if f.incident != incident || s.back().is_some_and(|&(t, _)| now < t) {
+        if f.incident != incident || f.samples.back().is_some_and(|&(t, _)| now < t) {
             f.incident = incident;
-            s.clear();
+            f.samples.clear();
+            f.road.clear();
         }
-        if s.back().is_some_and(|&(t, _)| now - t < SAMPLE_EVERY_MS) {
+        if f.samples.back().is_some_and(|&(t, _)| now - t < SAMPLE_EVERY_MS) {
             return;
         }
-        s.push_back((now, metres));
-        while s.front().is_some_and(|&(t, _)| now - t > WINDOW_MS) {
-            s.pop_front();
+        f.samples.push_back((now, metres));
+        match road_m {
+            Some(d) => f.road.push_back((now, d)),
+            None => f.road.clear(),
+        }
+        for s in [&mut f.samples, &mut f.road] {
+            while s.front().is_some_and(|&(t, _)| now - t > WINDOW_MS) {
+                s.pop_front();
+            }
         }
     }
 
@@ -373,7 +430,8 @@ impl Samples {
     }
 }
 
-/// Samples the distance of every unit on the way from its incident, every
+/// Samples the distance of every unit on the way from its incident (straight, and by road
+/// where the server measured it), every
 /// [`SAMPLE_EVERY_MS`] of the server's clock and whenever a unit's task changes, and lets
 /// go of those no longer on the way. Every unit rather than the
 /// selected incident's alone, so that a time left is there the moment an incident is
@@ -385,6 +443,7 @@ pub fn watch_en_route(
     mut samples: ResMut<Samples>,
     feed: Res<Feed>,
     index: Res<LiveIndex>,
+    ahead: Res<RoadsAhead>,
     incidents: Query<&IncidentC>,
     units: Query<(&UnitPos, &UnitC)>,
     tasks: Query<(), Changed<UnitC>>,
@@ -402,15 +461,15 @@ pub fn watch_en_route(
         }
         let (Some(task), Some(ll)) = (u.0.task, p.lonlat) else { continue };
         let Some(i) = index.incidents.get(&task).and_then(|e| incidents.get(*e).ok()) else { continue };
-        samples.take(task, u.0.id, now, metres_between(ll, i.0.location));
+        samples.take(task, u.0.id, now, metres_between(ll, i.0.location), ahead.to(u.0.id, task));
     }
     samples.by_unit.retain(|_, f| f.seen == now);
     let stalled = samples
         .by_unit
         .values()
         .filter(|f| {
-            let leg = Leg::EnRoute { metres: f.samples.back().map(|&(_, d)| d), trend: trend(&f.samples) };
-            leg.stalled()
+            let metres = f.samples.back().map(|&(_, d)| d);
+            Leg::EnRoute { metres, road_m: None, trend: trend(f.judged()) }.stalled()
         })
         .map(|f| f.incident)
         .collect();
@@ -500,18 +559,49 @@ mod tests {
     fn samples_are_three_seconds_apart_within_the_window_and_per_incident() {
         let mut s = Samples::default();
         for t in (0..200_000).step_by(250) {
-            s.take(7, 1, t, 5_000.0 - t as f64 / 100.0);
+            s.take(7, 1, t, 5_000.0 - t as f64 / 100.0, None);
         }
         let got = s.of(7, 1).unwrap();
         assert_eq!(got.len(), 31, "one each 3 s over 90 s, both ends kept");
         assert_eq!((got.front().unwrap().0, got.back().unwrap().0), (198_000 - WINDOW_MS, 198_000));
         assert!(s.of(8, 1).is_none(), "another incident's samples are not these");
-        s.take(8, 1, 200_000, 10.0);
+        s.take(8, 1, 200_000, 10.0, None);
         assert!(s.of(7, 1).is_none(), "the unit sent elsewhere: its samples of the last start anew");
         assert_eq!(s.of(8, 1).unwrap().len(), 1);
         // A clock that went back (another server): anew.
-        s.take(8, 1, 100_000, 11.0);
+        s.take(8, 1, 100_000, 11.0, None);
         assert_eq!(s.of(8, 1).unwrap().iter().copied().collect::<Vec<_>>(), [(100_000, 11.0)]);
+    }
+
+    #[test]
+    fn a_unit_whose_road_leads_away_first_is_judged_by_the_road_ahead() {
+        // A team 600 m off in a straight line, its road out round a block: the straight
+        // line grows at 2 m/s for a minute and a half while the road ahead shrinks at
+        // 8 m/s all the way.
+        let mut s = Samples::default();
+        for k in 0..=30 {
+            let t = k * SAMPLE_EVERY_MS;
+            s.take(7, 1, t, 600.0 + 6.0 * k as f64, Some(2_000.0 - 24.0 * k as f64));
+        }
+        let straight = s.straight_of(7, 1).expect("sampled");
+        assert_eq!(trend(straight), Trend::NotClosing, "by the straight line it goes away");
+        let Trend::Closing { eta_s } = trend(s.of(7, 1).expect("sampled")) else { panic!("not closing by road") };
+        // 1,280 m of road left at 8 m/s.
+        assert!((eta_s - 160.0).abs() < 1.0, "{eta_s}");
+        // A sample without a road (another server, an island): the road samples start
+        // anew, and the trend is the straight line's until they cover 15 s again.
+        s.take(7, 1, 93_000, 300.0, None);
+        assert_eq!(s.of(7, 1), s.straight_of(7, 1));
+        s.take(7, 1, 96_000, 290.0, Some(1_000.0));
+        s.take(7, 1, 99_000, 280.0, Some(980.0));
+        assert_eq!(s.of(7, 1), s.straight_of(7, 1), "two road samples 3 s apart tell no speed yet");
+        for k in 1..=5 {
+            s.take(7, 1, 99_000 + k * 3_000, 280.0, Some(980.0 - 20.0 * k as f64));
+        }
+        assert_eq!(s.of(7, 1).map(VecDeque::len), Some(7), "the road again, over 18 s");
+        let leg = Leg::EnRoute { metres: Some(280.0), road_m: Some(880.0), trend: trend(s.of(7, 1).unwrap()) };
+        assert_eq!(leg.words(), "在途 · 路程 880 米 · 约 3 分钟到达", "880 m at 6.7 m/s");
+        assert_eq!(leg.to_go(), Some(880.0));
     }
 
     #[test]
@@ -529,14 +619,14 @@ mod tests {
                 4 => (UnitStatus::Available, None),
                 _ => return None,
             };
-            Some(UnitNow { name: "张三", status, task, lonlat: Some(near) })
+            Some(UnitNow { name: "张三", status, task, lonlat: Some(near), road_m: None })
         };
         let mut s = Samples::default();
-        s.take(7, 1, 10_000, 2_312.0);
-        s.take(7, 1, 100_000, 1_112.0);
+        s.take(7, 1, 10_000, 2_312.0, None);
+        s.take(7, 1, 100_000, 1_112.0, None);
         let rows = sent_rows(&i, unit, Some(&s));
         let legs: Vec<Leg> = rows.iter().map(|r| r.leg).collect();
-        let Leg::EnRoute { metres: Some(m), trend: Trend::Closing { eta_s } } = legs[0] else { panic!("{legs:?}") };
+        let Leg::EnRoute { metres: Some(m), trend: Trend::Closing { eta_s }, .. } = legs[0] else { panic!("{legs:?}") };
         assert!((m - 1_112.0).abs() < 2.0, "{m}");
         assert!((eta_s - 1_112.0 / (1_200.0 / 90.0)).abs() < 1.0, "1,200 m closed in 90 s: {eta_s}");
         assert_eq!(legs[1..], [Leg::OnScene, Leg::Elsewhere(9), Leg::Released { done: false }, Leg::Unknown]);
@@ -549,10 +639,10 @@ mod tests {
         // Unwatched: measuring; near: arriving, whatever the trend.
         let measuring = sent_rows(&i, unit, None)[0].leg;
         assert_eq!(measuring.words(), "在途 · 直线 1.1 公里");
-        let close = Leg::EnRoute { metres: Some(40.0), trend: Trend::NotClosing };
+        let close = Leg::EnRoute { metres: Some(40.0), road_m: None, trend: Trend::NotClosing };
         assert_eq!(close.words(), "在途 · 即将到达");
         assert!(!close.stalled());
-        let stuck = Leg::EnRoute { metres: Some(640.0), trend: Trend::NotClosing };
+        let stuck = Leg::EnRoute { metres: Some(640.0), road_m: None, trend: Trend::NotClosing };
         assert_eq!(stuck.words(), "在途 · 直线 640 米 · 未在接近");
         assert!(stuck.stalled());
     }
@@ -563,7 +653,7 @@ mod tests {
         let mut i = incident(7, IncidentState::Dispatched);
         i.location = Point::new(118.1, 24.47);
         let row = |leg, lonlat| SentRow { unit: 1, name: "a".into(), status: None, lonlat: Some(lonlat), leg };
-        let on_way = Leg::EnRoute { metres: None, trend: Trend::Measuring };
+        let on_way = Leg::EnRoute { metres: None, road_m: None, trend: Trend::Measuring };
         assert_eq!(fit(&proj, &i, &[row(Leg::OnScene, [118.2, 24.5])]), None, "nobody on the way");
         let b =
             fit(&proj, &i, &[row(on_way, [118.1, 24.48]), row(Leg::Released { done: false }, [118.3, 24.6])]).unwrap();
@@ -627,7 +717,7 @@ mod tests {
         let (mut tick, mut passes) = (vec![], vec![]);
         for k in 1..=200i64 {
             // One tick: 500 units move (those on the way among them), a pass's interval on.
-            let rows = (0..500u32)
+            let rows: Vec<onegrid_protocol::PositionRow> = (0..500u32)
                 .map(|j| {
                     let id = (j * 22 + k as u32) % units + 1;
                     let status = if id <= on_way { UnitStatus::EnRoute } else { UnitStatus::Available };
@@ -635,7 +725,13 @@ mod tests {
                     (id, p[0], p[1], 0.0, status)
                 })
                 .collect();
-            send(&mut app, ServerMsg::Positions { at: k * SAMPLE_EVERY_MS, units: rows });
+            // The road ahead of those on the way, measured with their positions.
+            let ahead = rows
+                .iter()
+                .filter(|r: &&onegrid_protocol::PositionRow| r.4 == UnitStatus::EnRoute)
+                .map(|r| (r.0, u64::from(r.0) % incidents + 1, 1_500.0 - k as f64))
+                .collect();
+            send(&mut app, ServerMsg::Positions { at: k * SAMPLE_EVERY_MS, units: rows, ahead });
             let apply = app.world().resource::<Feed>().last_apply_us;
             let t = std::time::Instant::now();
             app.world_mut().run_system(pass).expect("runs");

@@ -12,7 +12,8 @@
 //! wants a fire team, not the nearest patrol), and the cameras that see it (the units again
 //! every 30 s while it stays selected and can be sent units, `NearestFresh`); selecting a
 //! unit asks for its recent track; while an incident is selected, the units sent to it are
-//! followed on their way (`enroute`), with the road still ahead of them (`ask_roads`).
+//! followed on their way (`enroute`), by the road still ahead of them where the server
+//! measures it.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -23,7 +24,7 @@ use onegrid_protocol::{
     UnitId, UnitStatus,
 };
 
-use crate::live::{Feed, IncidentC, LiveIndex, Selection, UnitC, UnitPos};
+use crate::live::{IncidentC, LiveIndex, Selection, UnitC, UnitPos};
 use crate::map::CityMapRes;
 use crate::net::{CommandFate, NetLink, NetNotice, Restored, Undelivered};
 use crate::view::{Bounds, MapView};
@@ -183,7 +184,6 @@ enum Asked {
     Cameras(IncidentId),
     Track(UnitId),
     Incident(IncidentId),
-    Roads(IncidentId),
 }
 
 /// How much of the map a fly-to a selected incident or unit shows, metres: a street
@@ -212,9 +212,6 @@ pub struct Desk {
     /// Nearest available units with the skill the incident's category calls for, and
     /// that skill.
     pub matched: Option<(IncidentId, String, Vec<NearUnit>)>,
-    /// How the units on their way to an incident would reach it by road, as of the last
-    /// answer (`ask_roads`).
-    pub roads: Option<(IncidentId, Vec<NearUnit>)>,
     /// Cameras that see an incident.
     pub linked_cameras: Option<(IncidentId, Vec<CameraId>)>,
     /// A unit's recent track.
@@ -230,9 +227,6 @@ pub struct Desk {
     last_selection: (Option<IncidentId>, Option<UnitId>),
     /// When the selected incident's nearest units were last asked for.
     nearest_asked: Option<Instant>,
-    /// What the roads of the units on their way were last asked for: the incident, its
-    /// units on the way, and when (server clock; and this console's, to bound how often).
-    roads_asked: Option<(IncidentId, Vec<UnitId>, Millis, Instant)>,
     /// An incident selected before it was held (asked for by number): the map flies to it
     /// when it comes.
     fly_when_held: Option<IncidentId>,
@@ -252,11 +246,6 @@ impl Default for NearestFresh {
         NearestFresh(Duration::from_secs(30))
     }
 }
-
-/// How often the roads of the selected incident's units on their way are asked for again:
-/// every 15 s of the server's clock (a team covers 120 m in that time), and not more than
-/// once a second of this console's, however fast the city's clock runs.
-pub const ROADS_EVERY_MS: Millis = 15_000;
 
 impl Desk {
     fn notice(&mut self, text: String, error: bool, incident: Option<IncidentId>) {
@@ -393,7 +382,7 @@ impl Plugin for DeskPlugin {
             // Registered by bevy's window plugin too; a headless desk has none.
             .add_message::<bevy::window::WindowCloseRequested>()
             .init_resource::<enroute::Samples>()
-            .add_systems(Update, (execute_intents, ask_on_selection, ask_roads, take_answers, expire_pending).chain())
+            .add_systems(Update, (execute_intents, ask_on_selection, take_answers, expire_pending).chain())
             .add_systems(Update, enroute::watch_en_route)
             .add_systems(Last, guard_close.before(bevy::window::ExitSystems));
     }
@@ -568,50 +557,6 @@ fn ask_on_selection(
         desk.asked.insert(req, Asked::Track(unit));
     }
     desk.last_selection = now;
-}
-
-/// Asks how the selected incident's units on their way would reach it by road: when the
-/// selection or the units on the way change, and every [`ROADS_EVERY_MS`] of the server's
-/// clock while any is on the way. An older server that does not know the question answers
-/// with an error, which is let go (the rows keep the straight line).
-fn ask_roads(
-    mut net: Option<ResMut<NetLink>>,
-    mut desk: ResMut<Desk>,
-    selection: Res<Selection>,
-    index: Res<LiveIndex>,
-    incidents: Query<&IncidentC>,
-    units: Query<(&UnitC, &UnitPos)>,
-    feed: Res<Feed>,
-) {
-    let incident = selection.incident.and_then(|id| index.incidents.get(&id)).and_then(|e| incidents.get(*e).ok());
-    let Some(i) = incident.map(|i| &i.0) else { return };
-    let on_way: Vec<UnitId> = i
-        .units
-        .iter()
-        .copied()
-        .filter(|id| {
-            let u = index.units.get(id).and_then(|e| units.get(*e).ok());
-            u.is_some_and(|(c, p)| p.status == UnitStatus::EnRoute && c.0.task == Some(i.id))
-        })
-        .take(onegrid_protocol::validate::MAX_NEAREST)
-        .collect();
-    if on_way.is_empty() {
-        return;
-    }
-    let due = match &desk.roads_asked {
-        Some((id, asked, at, wall)) if *id == i.id && *asked == on_way => {
-            feed.server_now - at >= ROADS_EVERY_MS && wall.elapsed() >= Duration::from_secs(1)
-        }
-        _ => true,
-    };
-    if !due {
-        return;
-    }
-    let (id, location) = (i.id, i.location);
-    desk.roads_asked = Some((id, on_way.clone(), feed.server_now, Instant::now()));
-    if let Some(req) = send(&mut net, |req| ClientMsg::Query { req, q: Ask::Reach { location, units: on_way } }) {
-        desk.asked.insert(req, Asked::Roads(id));
-    }
 }
 
 #[cfg(test)]

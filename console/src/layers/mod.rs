@@ -25,7 +25,7 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
 use crate::desk::Desk;
 use crate::desk::enroute::{Samples, live_rows};
-use crate::live::{CameraC, CellTints, Fresh, IncidentC, LiveIndex, Selection, Team, UnitC, UnitPos};
+use crate::live::{CameraC, CellTints, Fresh, IncidentC, LiveIndex, RoadsAhead, Selection, Team, UnitC, UnitPos};
 use crate::map::draw::{TintShape, VectorLine};
 use crate::map::{CityMapRes, LayerToggles, MapTextures, draw};
 use crate::view::MapView;
@@ -309,6 +309,7 @@ fn draw_symbols(
     selection: Res<Selection>,
     desk: Res<Desk>,
     samples: Res<Samples>,
+    ahead: Res<RoadsAhead>,
     scale: Res<TextScale>,
     time: Res<Time>,
 ) -> Result {
@@ -334,7 +335,7 @@ fn draw_symbols(
     {
         let i = &i.0.0;
         let to = view.to_screen(proj.to_local(i.location.x(), i.location.y()));
-        let rows = live_rows(i, &index, &units, &samples);
+        let rows = live_rows(i, &index, &units, &ahead, &samples);
         let legs: Vec<_> = rows
             .iter()
             .filter_map(|r| {

@@ -229,11 +229,11 @@ pub fn draw_track(painter: &Painter, points: &[Pos2]) {
 
 /// The dispatcher's view of the units on the way to the selected incident: a dashed line
 /// from each to the incident (orange for one that has stopped coming nearer), and a tag
-/// by the unit with its name and how far it still has to go. `legs` are screen points of
-/// unit and incident, the unit's name, and its row's leg.
+/// by the unit with its name and how far it still has to go (by road where measured).
+/// `legs` are screen points of unit and incident, the unit's name, and its row's leg.
 pub fn draw_en_route(painter: &Painter, legs: &[(Pos2, Pos2, &str, Leg)], scale: f32) {
     for &(unit, incident, name, leg) in legs {
-        let Leg::EnRoute { metres, .. } = leg else { continue };
+        let Leg::EnRoute { .. } = leg else { continue };
         let color =
             if leg.stalled() { Color32::from_rgb(255, 170, 80) } else { style::unit_color(UnitStatus::EnRoute) };
         painter.extend(Shape::dashed_line(
@@ -242,7 +242,7 @@ pub fn draw_en_route(painter: &Painter, legs: &[(Pos2, Pos2, &str, Leg)], scale:
             8.0 * scale,
             5.0 * scale,
         ));
-        let text = match metres {
+        let text = match leg.to_go() {
             Some(m) => format!("{name} · {}", distance_words(m)),
             None => name.to_owned(),
         };

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use bevy::prelude::*;
 use onegrid_protocol::{
-    Camera, CameraId, CellStatus, Change, Incident, IncidentId, Millis, PositionRow, ServerMsg, Unit, UnitId,
+    AheadRow, Camera, CameraId, CellStatus, Change, Incident, IncidentId, Millis, PositionRow, ServerMsg, Unit, UnitId,
     UnitStatus,
 };
 
@@ -48,6 +48,31 @@ pub struct UnitPos {
     pub heading_deg: f32,
     /// Status.
     pub status: UnitStatus,
+}
+
+/// The road still ahead of each unit on its way, as the server measured it with the unit's
+/// last position: the incident it was measured to, and metres. A unit whose last position
+/// came without one (not on its way, no road to its incident, a server that measures no
+/// roads) has none here.
+#[derive(Debug, Default, Resource)]
+pub struct RoadsAhead(pub HashMap<UnitId, (IncidentId, f64)>);
+
+impl RoadsAhead {
+    /// The road ahead of `unit` to `incident`, where the last measure was to that one.
+    pub fn to(&self, unit: UnitId, incident: IncidentId) -> Option<f64> {
+        self.0.get(&unit).filter(|(i, _)| *i == incident).map(|(_, m)| *m)
+    }
+
+    /// Takes a position frame's: the rows' units lose what was measured before, those
+    /// measured again have it anew.
+    fn take(&mut self, rows: &[PositionRow], ahead: &[AheadRow]) {
+        if !self.0.is_empty() {
+            for r in rows {
+                self.0.remove(&r.0);
+            }
+        }
+        self.0.extend(ahead.iter().map(|&(unit, incident, m)| (unit, (incident, m))));
+    }
 }
 
 /// A camera.
@@ -117,6 +142,7 @@ impl Plugin for LivePlugin {
             .init_resource::<LiveIndex>()
             .init_resource::<CellTints>()
             .init_resource::<Feed>()
+            .init_resource::<RoadsAhead>()
             .init_resource::<Selection>()
             .init_resource::<Ticker>()
             .init_resource::<Figures>()
@@ -171,6 +197,7 @@ pub fn apply_server(
     mut units: Query<(&mut UnitC, &mut UnitPos)>,
     time: Res<Time>,
     mut fetched: MessageReader<FetchedIncident>,
+    mut ahead: ResMut<RoadsAhead>,
 ) {
     let now = time.elapsed_secs_f64();
     // Asked for by number: held as any other, until let go of again.
@@ -190,6 +217,14 @@ pub fn apply_server(
                 feed.snapshots += 1;
                 reconcile_incidents(&mut commands, &mut index, &mut incidents, inc);
                 reconcile_units(&mut commands, &mut index, &mut units, us);
+                // Kept for the units still on their way to the same incident (another
+                // server's are not: its units come with its own snapshot).
+                let going: HashMap<UnitId, IncidentId> = us
+                    .iter()
+                    .filter(|u| same && u.status == UnitStatus::EnRoute)
+                    .filter_map(|u| Some((u.id, u.task?)))
+                    .collect();
+                ahead.0.retain(|u, (i, _)| going.get(u) == Some(i));
                 reconcile_cameras(&mut commands, &mut index, cameras);
                 tints.0 = cells.iter().map(|c| (c.cell.clone(), c.clone())).collect();
             }
@@ -213,11 +248,12 @@ pub fn apply_server(
                     );
                 }
             }
-            ServerMsg::Positions { at, units: rows } => {
+            ServerMsg::Positions { at, units: rows, ahead: measured } => {
                 let started = std::time::Instant::now();
                 feed.server_now = feed.server_now.max(*at);
                 feed.positions += rows.len() as u64;
                 apply_positions(&index, &mut units, rows);
+                ahead.take(rows, measured);
                 feed.last_apply_us = started.elapsed().as_secs_f64() * 1e6;
             }
             ServerMsg::Welcome { user, archive_after_ms, .. } => {

@@ -42,8 +42,6 @@ pub struct IncidentView<'a> {
     pub nearest: Option<&'a [NearUnit]>,
     /// Nearest available units with the skill its category calls for, and the skill.
     pub matched: Option<(&'a str, &'a [NearUnit])>,
-    /// How its units on the way would reach it by road, as of the last answer.
-    pub roads: &'a [NearUnit],
     /// Notices about it, newest first.
     pub notices: Vec<&'a Notice>,
     /// Whether commands can be sent now.
@@ -404,7 +402,6 @@ pub(crate) mod tests {
             now: 0,
             pending: None,
             nearest,
-            roads: &[],
             matched: None,
             notices: vec![],
             connected,

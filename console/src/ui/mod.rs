@@ -109,13 +109,14 @@ pub struct LiveRead<'w, 's> {
     selection: Res<'w, Selection>,
     desk: Res<'w, Desk>,
     enroute: Res<'w, enroute::Samples>,
+    ahead: Res<'w, crate::live::RoadsAhead>,
     link: Option<Res<'w, Link>>,
 }
 
 impl LiveRead<'_, '_> {
     /// The units `i` names, and where each stands with it (`desk::enroute`).
     fn sent_rows(&self, i: &onegrid_protocol::Incident) -> Vec<enroute::SentRow> {
-        enroute::live_rows(i, &self.index, &self.units, &self.enroute)
+        enroute::live_rows(i, &self.index, &self.units, &self.ahead, &self.enroute)
     }
 }
 
@@ -543,7 +544,6 @@ fn selection_panels(
             pending: live.desk.pending_on(i.id),
             nearest,
             matched,
-            roads: live.desk.roads.as_ref().filter(|(id, _)| *id == i.id).map_or(&[], |(_, r)| r.as_slice()),
             notices: live.desk.notices.iter().filter(|n| n.incident == Some(i.id)).collect(),
             connected,
             // The server decides by the same rule; greyed here, refused there.

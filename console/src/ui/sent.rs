@@ -8,7 +8,7 @@ use bevy_egui::egui::{self, Color32, RichText, Ui};
 use onegrid_protocol::{Action, NearUnit, UnitStatus};
 
 use crate::desk::Intent;
-use crate::desk::enroute::{ARRIVING_M, Leg, SentRow, distance_words, minutes_words};
+use crate::desk::enroute::{Leg, distance_words, minutes_words};
 use crate::style;
 use crate::ui::detail::{DetailState, IncidentView};
 
@@ -92,22 +92,6 @@ pub fn near_words(u: &NearUnit, routed: bool) -> String {
     }
 }
 
-/// Where a unit sent stands, in words (`Leg::words`), with, for one on the way and not yet
-/// there, the road still ahead of it as the server last measured it (`roads`): 在途 · 直线
-/// 670 米 · 路程 1.1 公里 · 约 2 分钟到达, or 无道路可达 for one no road leads from.
-pub fn sent_words(r: &SentRow, roads: &[NearUnit]) -> String {
-    let words = r.leg.words();
-    let road = roads.iter().find(|u| u.unit == r.unit);
-    match (r.leg, road) {
-        (Leg::EnRoute { metres: Some(m), .. }, Some(u)) if m >= ARRIVING_M => {
-            let straight = format!("直线 {}", distance_words(m));
-            let road = u.road_m.map_or_else(|| "无道路可达".to_owned(), |d| format!("路程 {}", distance_words(d)));
-            words.replacen(&straight, &format!("{straight} · {road}"), 1)
-        }
-        _ => words,
-    }
-}
-
 /// Farther than this from the scene by its last fix, metres, a unit's arrival recorded at
 /// the desk is asked about first: a slip of the hand on the wrong row, or a unit that
 /// named the wrong place.
@@ -137,7 +121,7 @@ pub fn sent_units(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState) ->
                     out = Some(Intent::SelectUnit(r.unit));
                 }
             });
-            let words = RichText::new(sent_words(r, v.roads));
+            let words = RichText::new(r.leg.words());
             let words = match r.leg {
                 _ if r.leg.stalled() => words.color(Color32::from_rgb(255, 170, 80)),
                 Leg::EnRoute { .. } => words.color(style::unit_color(UnitStatus::EnRoute)),
@@ -195,6 +179,7 @@ pub fn sent_units(ui: &mut Ui, v: &IncidentView<'_>, state: &mut DetailState) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::desk::enroute::SentRow;
     use crate::live::tests::incident;
     use crate::ui::detail::tests::{near, view};
     use crate::ui::detail::{history_step_name, incident_panel, step_units};
@@ -267,8 +252,12 @@ mod tests {
         i.units = vec![11, 12, 13];
         let fit = Bounds { min: [0.0, 0.0], max: [900.0, 700.0] };
         let units = vec![
-            row(11, "滨海城管执法中队", Leg::EnRoute { metres: Some(1_640.0), trend: Trend::Closing { eta_s: 290.0 } }),
-            row(12, "林敏", Leg::EnRoute { metres: Some(520.0), trend: Trend::NotClosing }),
+            row(
+                11,
+                "滨海城管执法中队",
+                Leg::EnRoute { metres: Some(1_640.0), road_m: None, trend: Trend::Closing { eta_s: 290.0 } },
+            ),
+            row(12, "林敏", Leg::EnRoute { metres: Some(520.0), road_m: None, trend: Trend::NotClosing }),
             row(13, "外区单位", Leg::Unknown),
         ];
         let panel = |click: &str| {
@@ -304,38 +293,32 @@ mod tests {
     }
 
     #[test]
-    fn the_road_still_ahead_of_a_unit_on_its_way_is_said_beside_the_straight_line() {
+    fn the_road_still_ahead_of_a_unit_on_its_way_is_what_its_row_says() {
         use crate::desk::enroute::Trend;
         let mut i = incident(3, IncidentState::Dispatched);
-        i.units = vec![11, 12, 13, 14];
+        i.units = vec![11, 12, 13];
+        // 11 and 13 measured by road; 12 not (a server that measures no roads, a unit no
+        // road leads from): the straight line.
+        let on_way = |metres, road_m, trend| Leg::EnRoute { metres: Some(metres), road_m, trend };
         let units = vec![
-            row(11, "滨海城管执法中队", Leg::EnRoute { metres: Some(1_640.0), trend: Trend::Closing { eta_s: 290.0 } }),
-            row(12, "林敏", Leg::EnRoute { metres: Some(520.0), trend: Trend::NotClosing }),
-            row(13, "鼓浪屿网格员", Leg::EnRoute { metres: Some(700.0), trend: Trend::Measuring }),
-            row(14, "郭杰", Leg::EnRoute { metres: Some(40.0), trend: Trend::Measuring }),
-        ];
-        // The server's last answer: 11 and 14 by road, 13 across the water; 12 not in it.
-        let roads = [
-            NearUnit { road_m: Some(2_300.0), eta_s: Some(290.0), ..near(11, "滨海城管执法中队", 1_640.0) },
-            near(13, "鼓浪屿网格员", 700.0),
-            NearUnit { road_m: Some(90.0), eta_s: Some(30.0), ..near(14, "郭杰", 40.0) },
+            row(11, "滨海城管执法中队", on_way(1_640.0, Some(2_300.0), Trend::Closing { eta_s: 290.0 })),
+            row(12, "林敏", on_way(520.0, None, Trend::NotClosing)),
+            row(13, "郭杰", on_way(40.0, Some(90.0), Trend::Measuring)),
         ];
         let mut v = view(&i, None, true);
         v.units = units;
-        v.roads = &roads;
         let h = Harness::new_ui(|ui| {
             incident_panel(ui, &v, &mut DetailState::default());
         });
-        h.get_by_label("在途 · 直线 1.6 公里 · 路程 2.3 公里 · 约 5 分钟到达");
+        h.get_by_label("在途 · 路程 2.3 公里 · 约 5 分钟到达");
         h.get_by_label("在途 · 直线 520 米 · 未在接近");
-        h.get_by_label("在途 · 直线 700 米 · 无道路可达");
         h.get_by_label("在途 · 即将到达");
     }
 
     #[test]
     fn an_arrival_told_by_radio_is_recorded_on_the_units_row() {
         use crate::desk::enroute::Trend;
-        let on_the_way = Leg::EnRoute { metres: Some(300.0), trend: Trend::Closing { eta_s: 120.0 } };
+        let on_the_way = Leg::EnRoute { metres: Some(300.0), road_m: None, trend: Trend::Closing { eta_s: 120.0 } };
         let units = vec![row(11, "李四", Leg::OnScene), row(12, "王五", on_the_way), row(13, "外区单位", on_the_way)];
         let click = |state, recordable: Vec<UnitId>, connected, forbidden: Vec<(Action, &'static str)>| {
             let mut i = incident(3, state);
@@ -367,7 +350,7 @@ mod tests {
     #[test]
     fn an_arrival_far_from_the_scene_by_the_units_fix_is_asked_about_first() {
         use crate::desk::enroute::Trend;
-        let far = Leg::EnRoute { metres: Some(2_000.0), trend: Trend::NotClosing };
+        let far = Leg::EnRoute { metres: Some(2_000.0), road_m: None, trend: Trend::NotClosing };
         let mut i = incident(3, IncidentState::InProgress);
         i.units = vec![12];
         let mut v = view(&i, None, true);

@@ -219,23 +219,25 @@ pub struct FocusCard<'a> {
 }
 
 /// A unit on the wall's card, in a few words: its name, and how far it still has to go
-/// while on the way (张三（在途 850 米）), that it has not come nearer over the last minute
+/// while on the way (by road where measured: 张三（在途 850 米）), that it has not come nearer over the last minute
 /// (张三（在途 850 米 · 未接近）), or that it is there (李四（在场）); none once it has left the
 /// matter, since the card says who handles it now.
 pub fn unit_words(r: crate::desk::enroute::SentRow) -> Option<String> {
     use crate::desk::enroute::{Leg, Trend, distance_words, minutes_words};
-    let how = match r.leg {
-        Leg::EnRoute { metres: Some(m), .. } if r.leg.stalled() => format!("在途 {} · 未接近", distance_words(m)),
-        Leg::EnRoute { metres: Some(m), trend } => match trend {
+    let how = match (r.leg, r.leg.to_go()) {
+        (Leg::EnRoute { metres: Some(_), .. }, Some(far)) if r.leg.stalled() => {
+            format!("在途 {} · 未接近", distance_words(far))
+        }
+        (Leg::EnRoute { metres: Some(m), trend, .. }, Some(far)) => match trend {
             Trend::Closing { eta_s } if m >= crate::desk::enroute::ARRIVING_M => {
-                format!("在途 {} · 约 {}", distance_words(m), minutes_words(eta_s))
+                format!("在途 {} · 约 {}", distance_words(far), minutes_words(eta_s))
             }
-            _ => format!("在途 {}", distance_words(m)),
+            _ => format!("在途 {}", distance_words(far)),
         },
-        Leg::EnRoute { metres: None, .. } => "在途".to_owned(),
-        Leg::OnScene => "在场".to_owned(),
-        Leg::Elsewhere(_) | Leg::Released { .. } => return None,
-        Leg::Unknown => return Some(r.name),
+        (Leg::EnRoute { .. }, _) => "在途".to_owned(),
+        (Leg::OnScene, _) => "在场".to_owned(),
+        (Leg::Elsewhere(_) | Leg::Released { .. }, _) => return None,
+        (Leg::Unknown, _) => return Some(r.name),
     };
     Some(format!("{}（{how}）", r.name))
 }
@@ -408,7 +410,7 @@ mod tests {
     fn a_unit_on_the_card_says_how_far_it_still_has_to_go() {
         use crate::desk::enroute::{Leg, SentRow, Trend};
         let row = |leg| SentRow { unit: 1, name: "张三".into(), status: None, lonlat: None, leg };
-        let en_route = |metres, trend| unit_words(row(Leg::EnRoute { metres, trend }));
+        let en_route = |metres, trend| unit_words(row(Leg::EnRoute { metres, road_m: None, trend }));
         assert_eq!(
             en_route(Some(1_640.0), Trend::Closing { eta_s: 290.0 }).unwrap(),
             "张三（在途 1.6 公里 · 约 5 分钟）"
@@ -418,6 +420,10 @@ mod tests {
         assert_eq!(en_route(Some(850.0), Trend::NotClosing).unwrap(), "张三（在途 850 米 · 未接近）");
         assert_eq!(en_route(Some(40.0), Trend::NotClosing).unwrap(), "张三（在途 40 米）", "there in all but word");
         assert_eq!(en_route(None, Trend::Measuring).unwrap(), "张三（在途）");
+        // By road where the server measured it.
+        let by_road =
+            Leg::EnRoute { metres: Some(850.0), road_m: Some(1_320.0), trend: Trend::Closing { eta_s: 170.0 } };
+        assert_eq!(unit_words(row(by_road)).unwrap(), "张三（在途 1.3 公里 · 约 3 分钟）");
         assert_eq!(unit_words(row(Leg::OnScene)).unwrap(), "张三（在场）");
         assert_eq!(unit_words(row(Leg::Elsewhere(4))), None, "gone to another matter: not on this card");
         assert_eq!(unit_words(row(Leg::Released { done: true })), None);

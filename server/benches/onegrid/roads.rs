@@ -4,7 +4,8 @@
 //! the simulated city drives (the fastest route by road class, at the unit's speed), how
 //! close the road estimate comes to that, and what a `nearest` query costs with the roads
 //! searched against without: for any unit, and for teams only (as the desk asks for the
-//! units with the skill a matter calls for, fewer and farther apart).
+//! units with the skill a matter calls for, fewer and farther apart); and what following
+//! the units sent costs the position pump (`follow`).
 //!
 //! `ONEGRID_BENCH_MAP=DIR` measures another map directory (say `maps build --profile city`).
 
@@ -16,6 +17,9 @@ use onegrid_server::rng::Rng;
 use onegrid_server::spatial::UnitIndex;
 
 use crate::common::{line, map_dir, percentile, points_in_cells, time};
+
+/// Units' positions and paces.
+type Paced = Vec<(Point, f64)>;
 
 /// Straight-line candidates the server routes for a query (its pool for k = 8).
 const POOL: usize = 32;
@@ -135,7 +139,6 @@ pub fn run() -> anyhow::Result<()> {
     // and, as from farther out, the 9th and 10th in a straight line.
     let pace = |u: u32| (start[u as usize], speed[u as usize]);
     let team = |u: u32| teams[u as usize];
-    type Paced = Vec<(Point, f64)>;
     let sent: Vec<(Point, Paced, Paced)> = scenes
         .iter()
         .map(|s| {
@@ -162,5 +165,81 @@ pub fn run() -> anyhow::Result<()> {
     line("  reach / nearest", &format!("{:.2}x", t_near / t_nearest));
     line("reach of the 9th and 10th nearest teams, us/query", &format!("{:.1}", t_far / n * 1e6));
     line("  reach / nearest", &format!("{:.2}x", t_far / t_nearest));
+    follow(&city, &sent)
+}
+
+/// Following units on their way as the position pump does: the two nearest teams sent to
+/// each of 300 scenes drive the fastest road there, a fix every 24 m (3 s at a team's
+/// pace), the fixes of each scene's two in the order they come. The road still ahead of
+/// each fix from a search kept per scene (`RoadGraph::field`, `ahead`: the server's way)
+/// against a fresh search for each fix (`reach` of the one unit, the baseline), with how
+/// far the kept searches grew.
+fn follow(city: &city::City, sent: &[(Point, Paced, Paced)]) -> anyhow::Result<()> {
+    let roads = &city.roads;
+    let fixes_along = |from: Point, scene: Point| -> Vec<Point> {
+        let (Some(a), Some(b)) = (roads.nearest_node(from), roads.nearest_node(scene)) else { return vec![] };
+        let Some(route) = roads.route(a, b) else { return vec![] };
+        let mut out = vec![];
+        let mut next = 0.0;
+        let mut gone = 0.0;
+        for w in route.points.windows(2) {
+            let len = city.metric.metres(w[0], w[1]);
+            while next <= gone + len && len > 0.0 {
+                let t = (next - gone) / len;
+                out.push(Point::new(w[0].x() + t * (w[1].x() - w[0].x()), w[0].y() + t * (w[1].y() - w[0].y())));
+                next += 24.0;
+            }
+            gone += len;
+        }
+        out
+    };
+    // Per scene: its units' fixes, interleaved as they come in.
+    let trips: Vec<(Point, Vec<Point>)> = sent
+        .iter()
+        .take(300)
+        .map(|(scene, near, _)| {
+            let ways: Vec<Vec<Point>> = near.iter().map(|(p, _)| fixes_along(*p, *scene)).collect();
+            let longest = ways.iter().map(Vec::len).max().unwrap_or(0);
+            let fixes = (0..longest).flat_map(|k| ways.iter().filter_map(move |w| w.get(k).copied())).collect();
+            (*scene, fixes)
+        })
+        .collect();
+    let fixes: usize = trips.iter().map(|(_, f)| f.len()).sum();
+    let ((measured, nodes), t_kept) = time(|| {
+        let (mut measured, mut nodes) = (0usize, Vec::new());
+        for (scene, fixes) in &trips {
+            let mut field = roads.field(*scene);
+            measured += fixes.iter().filter(|p| black_box(roads.ahead(&mut field, **p)).is_some()).count();
+            nodes.push(field.len() as f64);
+        }
+        (measured, nodes)
+    });
+    let (_, t_fresh) = time(|| {
+        trips
+            .iter()
+            .map(|(scene, fixes)| {
+                fixes.iter().filter(|p| black_box(roads.reach(*scene, &[(**p, 8.0)], 1))[0].is_some()).count()
+            })
+            .sum::<usize>()
+    });
+    let nodes = {
+        let mut n = nodes;
+        n.sort_by(f64::total_cmp);
+        n
+    };
+    line("followed: scenes, fixes, fixes with a road ahead", &format!("{}, {fixes}, {measured}", trips.len()));
+    line("road ahead, a fresh search a fix (baseline), us/fix", &format!("{:.1}", t_fresh / fixes as f64 * 1e6));
+    line("road ahead, a search kept per scene, us/fix", &format!("{:.2}", t_kept / fixes as f64 * 1e6));
+    line("  kept / fresh", &format!("{:.3}x", t_kept / t_fresh));
+    line(
+        "nodes a kept search reached: p50 · p90 · max (of the graph's)",
+        &format!(
+            "{:.0} · {:.0} · {:.0} ({})",
+            percentile(&nodes, 0.5),
+            percentile(&nodes, 0.9),
+            percentile(&nodes, 1.0),
+            roads.node_count()
+        ),
+    );
     Ok(())
 }

@@ -1,11 +1,12 @@
-//! The position board: where every unit is, which moved since the last tick, and the
+//! The position board: where every unit is, which moved since the last tick, where each
+//! unit on its way is going and the road still ahead of it as last measured, and the
 //! downsampled track each unit leaves in the journal.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use geo_types::Point;
-use onegrid_protocol::{Millis, Placement, UnitId, UnitStatus};
+use onegrid_protocol::{IncidentId, Millis, Placement, UnitId, UnitStatus};
 
 use crate::journal::TrackPoint;
 use crate::spatial::{LocalMetric, UnitIndex};
@@ -45,6 +46,11 @@ pub struct Moved {
     pub status: UnitStatus,
     /// Its home placement (decides visibility).
     pub home: Arc<Placement>,
+    /// On its way: the incident and where it is.
+    pub toward: Option<(IncidentId, Point)>,
+    /// The road still ahead of it to that incident, metres, where measured
+    /// ([`super::ahead`]).
+    pub ahead: Option<(IncidentId, f64)>,
 }
 
 /// Positions of all units.
@@ -57,22 +63,29 @@ pub struct Board {
     is_dirty: HashMap<UnitId, bool>,
     status: HashMap<UnitId, UnitStatus>,
     home: HashMap<UnitId, Arc<Placement>>,
+    toward: HashMap<UnitId, (IncidentId, Point)>,
+    ahead: HashMap<UnitId, (IncidentId, f64)>,
     kept: HashMap<UnitId, (Millis, [f64; 2])>,
     recent: HashMap<UnitId, VecDeque<TrackPoint>>,
 }
 
 impl Board {
-    /// A board for units with these homes and statuses.
+    /// A board for units with these homes, statuses and, for those on their way, the
+    /// incident they are going to and where it is.
     pub fn new(
         metric: LocalMetric,
         extent: (Point, Point),
-        units: impl IntoIterator<Item = (UnitId, Arc<Placement>, UnitStatus)>,
+        units: impl IntoIterator<Item = (UnitId, Arc<Placement>, UnitStatus, Option<(IncidentId, Point)>)>,
     ) -> Self {
         let mut home = HashMap::new();
         let mut status = HashMap::new();
-        for (id, h, s) in units {
+        let mut toward = HashMap::new();
+        for (id, h, s, t) in units {
             home.insert(id, h);
             status.insert(id, s);
+            if let Some(t) = t.filter(|_| s == UnitStatus::EnRoute) {
+                toward.insert(id, t);
+            }
         }
         Board {
             metric,
@@ -82,6 +95,8 @@ impl Board {
             is_dirty: HashMap::new(),
             status,
             home,
+            toward,
+            ahead: HashMap::new(),
             kept: HashMap::new(),
             recent: HashMap::new(),
         }
@@ -132,9 +147,32 @@ impl Board {
         recent.push_back(point);
     }
 
-    /// Sets a unit's status (from published events).
-    pub fn set_status(&mut self, unit: UnitId, status: UnitStatus) {
+    /// Sets a unit's status and, on its way, the incident it is going to and where that is
+    /// (from published events). The road ahead measured toward another incident, or for a
+    /// unit no longer on its way, is let go of.
+    pub fn set_unit(&mut self, unit: UnitId, status: UnitStatus, toward: Option<(IncidentId, Point)>) {
         self.status.insert(unit, status);
+        let toward = toward.filter(|_| status == UnitStatus::EnRoute);
+        if self.toward.get(&unit) != toward.as_ref() {
+            self.ahead.remove(&unit);
+            match toward {
+                Some(t) => self.toward.insert(unit, t),
+                None => self.toward.remove(&unit),
+            };
+        }
+    }
+
+    /// Keeps the road ahead the pump measured for the moved units, for those still going
+    /// where it was measured to: what a client subscribing next is told with their
+    /// positions.
+    pub fn keep_ahead(&mut self, moved: &[Moved]) {
+        for m in moved {
+            let going = self.toward.get(&m.unit).map(|t| t.0);
+            match m.ahead {
+                Some(a) if going == Some(a.0) => self.ahead.insert(m.unit, a),
+                _ => self.ahead.remove(&m.unit),
+            };
+        }
     }
 
     /// The units that moved since the last call.
@@ -155,6 +193,8 @@ impl Board {
             fix: *self.latest.get(&unit)?,
             status: *self.status.get(&unit)?,
             home: self.home.get(&unit)?.clone(),
+            toward: self.toward.get(&unit).copied(),
+            ahead: self.ahead.get(&unit).copied(),
         })
     }
 
@@ -181,12 +221,14 @@ impl Board {
     }
 }
 
-/// Encodes a positions frame of the rows `filter` keeps: `(frame, rows)` or `None`.
+/// Encodes a positions frame of the rows `filter` keeps, with the road ahead of those
+/// measured: `(frame, rows)` or `None`.
 pub fn encode_positions(at: Millis, moved: &[Moved], mut keep: impl FnMut(&Moved) -> bool) -> Option<(String, usize)> {
     use std::fmt::Write;
     let mut s = String::with_capacity(64 + moved.len() * 48);
     let _ = write!(s, "{{\"type\":\"positions\",\"at\":{at},\"units\":[");
     let mut rows = 0;
+    let mut ahead = String::new();
     for m in moved.iter().filter(|m| keep(m)) {
         if rows > 0 {
             s.push(',');
@@ -199,8 +241,15 @@ pub fn encode_positions(at: Millis, moved: &[Moved], mut keep: impl FnMut(&Moved
         };
         let _ = write!(s, "[{},{:.6},{:.6},{:.1},\"{status}\"]", m.unit, m.fix.at.x(), m.fix.at.y(), m.fix.heading_deg);
         rows += 1;
+        if let Some((incident, metres)) = m.ahead {
+            let _ = write!(ahead, "{}[{},{incident},{metres:.1}]", if ahead.is_empty() { "" } else { "," }, m.unit);
+        }
     }
-    s.push_str("]}");
+    s.push(']');
+    if !ahead.is_empty() {
+        let _ = write!(s, ",\"ahead\":[{ahead}]");
+    }
+    s.push('}');
     (rows > 0).then_some((s, rows))
 }
 
@@ -212,7 +261,7 @@ mod tests {
     fn board() -> Board {
         let metric = LocalMetric::new(Point::new(118.1, 24.47));
         let extent = (Point::new(118.0, 24.4), Point::new(118.2, 24.5));
-        Board::new(metric, extent, [(1, Arc::new(Placement::default()), UnitStatus::Available)])
+        Board::new(metric, extent, [(1, Arc::new(Placement::default()), UnitStatus::Available, None)])
     }
 
     #[test]
@@ -242,12 +291,42 @@ mod tests {
     }
 
     #[test]
+    fn the_road_ahead_is_kept_only_while_the_unit_is_still_going_there() {
+        let mut b = board();
+        let scene = (17, Point::new(118.11, 24.47));
+        b.update(1, Fix { at: Point::new(118.1, 24.47), heading_deg: 0.0, time: 0 });
+        b.set_unit(1, UnitStatus::EnRoute, Some(scene));
+        let mut moved = b.take_moved();
+        assert_eq!(moved[0].toward, Some(scene));
+        moved[0].ahead = Some((17, 1_300.0));
+        b.keep_ahead(&moved);
+        assert_eq!(b.all()[0].ahead, Some((17, 1_300.0)), "a client subscribing now is told it");
+        let (text, _) = encode_positions(5, &b.all(), |_| true).expect("frame");
+        let msg: ServerMsg = serde_json::from_str(&text).expect("decodes");
+        let ServerMsg::Positions { ahead, .. } = msg else { panic!("{text}") };
+        assert_eq!(ahead, [(1, 17, 1_300.0)]);
+        // Sent elsewhere: what was measured toward the first is let go of at once, and a
+        // measurement toward the first that comes after is not kept.
+        b.set_unit(1, UnitStatus::EnRoute, Some((18, Point::new(118.0, 24.47))));
+        assert_eq!(b.all()[0].ahead, None);
+        b.keep_ahead(&moved);
+        assert_eq!(b.all()[0].ahead, None);
+        // On the scene: no longer on its way.
+        b.set_unit(1, UnitStatus::OnScene, Some(scene));
+        assert_eq!((b.all()[0].toward, b.all()[0].ahead), (None, None));
+        assert!(!encode_positions(5, &b.all(), |_| true).expect("frame").0.contains("ahead"));
+    }
+
+    #[test]
     fn encoded_positions_are_valid_protocol_frames() {
         let mut b = board();
         b.update(1, Fix { at: Point::new(118.1, 24.47), heading_deg: 45.0, time: 0 });
         let (text, rows) = encode_positions(5, &b.take_moved(), |_| true).expect("frame");
         assert_eq!(rows, 1);
         let msg: ServerMsg = serde_json::from_str(&text).expect("decodes");
-        assert_eq!(msg, ServerMsg::Positions { at: 5, units: vec![(1, 118.1, 24.47, 45.0, UnitStatus::Available)] });
+        assert_eq!(
+            msg,
+            ServerMsg::Positions { at: 5, units: vec![(1, 118.1, 24.47, 45.0, UnitStatus::Available)], ahead: vec![] }
+        );
     }
 }

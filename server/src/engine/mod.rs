@@ -15,8 +15,9 @@
 //! lets a restart replay only the events after it.
 //!
 //! Lock order, where two are held: `published` → `snapshots` → hub clients → `board`.
-//! `core` is never held with another.
+//! `core` is never held with another, nor `ahead` (the position pump's alone).
 
+pub mod ahead;
 pub mod board;
 pub mod keys;
 mod publish;
@@ -97,6 +98,8 @@ pub struct Live {
     pub hub: Hub,
     /// Positions.
     pub board: Mutex<Board>,
+    /// The searches the position pump measures the road ahead of units on their way by.
+    pub ahead: Mutex<ahead::Ahead>,
     /// Signalled when a unit moves: wakes the position pump.
     pub moved: tokio::sync::Notify,
     /// How long a client may take no byte of a write before it is disconnected.
@@ -256,7 +259,10 @@ impl Engine {
         let board = Board::new(
             city.metric,
             city.cells.extent(),
-            world.units.values().map(|u| (u.id, Arc::new(u.home.clone()), u.status)),
+            world.units.values().map(|u| {
+                let toward = u.task.and_then(|t| Some((t, world.incidents.get(&t)?.location)));
+                (u.id, Arc::new(u.home.clone()), u.status, toward)
+            }),
         );
         let live = Arc::new(Live {
             city: city.clone(),
@@ -267,6 +273,7 @@ impl Engine {
             }),
             hub: Hub::new(limits.outbox.max(1)),
             board: Mutex::new(board),
+            ahead: Mutex::default(),
             moved: tokio::sync::Notify::new(),
             write_stall: limits.write_stall,
             snapshots: Mutex::default(),

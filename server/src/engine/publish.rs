@@ -8,7 +8,8 @@ use super::{Live, lock};
 use crate::journal::Publisher;
 
 /// Applies committed events to the published world, keeps them for resuming clients,
-/// updates unit statuses on the board and fans the changes out.
+/// updates unit statuses and where units on their way are going on the board, and fans
+/// the changes out.
 pub fn publisher(live: Arc<Live>) -> Publisher {
     Box::new(move |events| {
         let mut published = live.published.write().unwrap_or_else(|e| e.into_inner());
@@ -18,7 +19,8 @@ pub fn publisher(live: Arc<Live>) -> Publisher {
                 let mut board = lock(&live.board);
                 for c in changes.iter() {
                     if let Change::Unit { unit } = c {
-                        board.set_status(unit.id, unit.status);
+                        let toward = unit.task.and_then(|t| Some((t, published.world.incidents.get(&t)?.location)));
+                        board.set_unit(unit.id, unit.status, toward);
                     }
                 }
             }

@@ -1,5 +1,6 @@
-//! The engine's own tasks: the overdue clock, the position pump, the expiry of shared
-//! snapshots, and the world's housekeeping (archive and checkpoints).
+//! The engine's own tasks: the overdue clock, the position pump (with the road ahead of
+//! units on their way), the expiry of shared snapshots, and the world's housekeeping
+//! (archive and checkpoints).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,13 +114,20 @@ pub async fn run_position_pump(
     }
 }
 
-/// One tick of the pump.
+/// One tick of the pump: the units that moved, with the road still ahead of those on their
+/// way (measured with the board let go of, so that fixes coming in meanwhile wait on
+/// nothing but the pump's own searches), sent to every client that sees them.
 pub fn pump_once(engine: &Engine) {
-    let moved = engine.live.board.lock().unwrap_or_else(|e| e.into_inner()).take_moved();
+    let board = || engine.live.board.lock().unwrap_or_else(|e| e.into_inner());
+    let mut moved = board().take_moved();
     if moved.is_empty() {
         return;
     }
     let now = engine.clock.now();
+    if moved.iter().any(|m| m.toward.is_some()) {
+        engine.live.ahead.lock().unwrap_or_else(|e| e.into_inner()).measure(&engine.live.city.roads, &mut moved, now);
+        board().keep_ahead(&moved);
+    }
     engine.live.hub.fanout_positions(|filter| {
         encode_positions(now, &moved, |m| filter.sees_unit(&m.home, Some(m.fix.at))).map(|(s, n)| (s.into(), n))
     });
