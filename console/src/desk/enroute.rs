@@ -431,14 +431,13 @@ impl Samples {
 }
 
 /// Samples the distance of every unit on the way from its incident (straight, and by road
-/// where the server measured it), every
-/// [`SAMPLE_EVERY_MS`] of the server's clock and whenever a unit's task changes, and lets
-/// go of those no longer on the way. Every unit rather than the
-/// selected incident's alone, so that a time left is there the moment an incident is
-/// selected (the wall follows one for only 20 s) and the queue can mark a matter whose
-/// unit is not coming nearer. A pass reads each unit's small position component first
-/// and its roster entry only when it is on the way: a city's 11,000 units cost tens of
-/// microseconds.
+/// where the server measured it), every [`SAMPLE_EVERY_MS`] of the server's clock and
+/// whenever a unit's task changes, and lets go of those no longer on the way. Every unit
+/// rather than the selected incident's alone, so that a time left is there the moment an
+/// incident is selected (the wall follows one for only 20 s) and the queue can mark a
+/// matter whose unit is not coming nearer. A pass reads each unit's small position
+/// component first and its roster entry only when it is on the way: a city's 11,000 units
+/// cost a few hundred microseconds (`en_route_cost`).
 pub fn watch_en_route(
     mut samples: ResMut<Samples>,
     feed: Res<Feed>,
