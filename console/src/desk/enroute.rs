@@ -41,6 +41,10 @@ pub const STALL_LOOK_MS: Millis = 60_000;
 pub const MIN_CLOSING_M_S: f64 = 0.3;
 /// Closer than this, a unit on the way is at the scene in all but word.
 pub const ARRIVING_M: f64 = 60.0;
+/// How far back a new pace is looked for: a unit closing in faster over the last half
+/// minute than over the whole window (it set off after standing, or came off a jam) is
+/// timed at that pace; one closing in slower, at the window's (a red light is not its pace).
+pub const PACE_LOOK_MS: Millis = 30_000;
 /// How often a sample is taken, server milliseconds: 31 in the window, enough for a
 /// slope, and a pass over the units a third as often as once a second.
 pub const SAMPLE_EVERY_MS: Millis = 3_000;
@@ -143,19 +147,22 @@ pub fn minutes_words(s: f64) -> String {
 /// The trend of a unit on the way, from its samples (server time, metres from the
 /// incident), oldest first: its closing speed is the least-squares slope of distance over
 /// time, so that a GPS fix wandering ten metres at either end of the window does not
-/// read as a walker's pace. The time left is told from the whole window's slope; whether
+/// read as a walker's pace. The time left is told from the whole window's slope, or the
+/// last half minute's where that is faster ([`PACE_LOOK_MS`]); whether
 /// it is coming nearer at all, from the last minute's ([`STALL_LOOK_MS`]), so that a unit
 /// that stops is said to soon after, and one that sets off again is followed again.
 pub fn trend(samples: &VecDeque<(Millis, f64)>) -> Trend {
     let Some(&(t1, d1)) = samples.back() else { return Trend::Measuring };
-    let (all, recent) = fits(samples, t1 - STALL_LOOK_MS);
+    let [all, recent, fresh] = fits(samples, [t1 - STALL_LOOK_MS, t1 - PACE_LOOK_MS]);
     let Some((speed, span)) = all.speed().filter(|(_, span)| *span >= MIN_SPAN_MS) else {
         return Trend::Measuring;
     };
     let recent = recent.speed().filter(|(_, span)| *span >= STALL_SPAN_MS);
+    // A new pace, faster than the window's: timed at it.
+    let pace = fresh.speed().filter(|(_, span)| *span >= MIN_SPAN_MS).map_or(speed, |(v, _)| v.max(speed));
     match recent {
         Some((r, _)) if r < MIN_CLOSING_M_S => Trend::NotClosing,
-        _ if speed >= MIN_CLOSING_M_S => Trend::Closing { eta_s: d1 / speed },
+        _ if speed >= MIN_CLOSING_M_S => Trend::Closing { eta_s: d1 / pace },
         // Set off again after standing: its pace since.
         Some((r, _)) => Trend::Closing { eta_s: d1 / r },
         None if span >= STALL_SPAN_MS => Trend::NotClosing,
@@ -167,7 +174,7 @@ pub fn trend(samples: &VecDeque<(Millis, f64)>) -> Trend {
 /// away) over the samples taken at or after `since`, and the span they cover: none from
 /// fewer than two, or all at one time.
 pub fn closing_speed(samples: &VecDeque<(Millis, f64)>, since: Millis) -> Option<(f64, Millis)> {
-    fits(samples, since).1.speed()
+    fits(samples, [since, since])[1].speed()
 }
 
 /// A least-squares fit of distance over time: n, Σt, Σd, Σt², Σtd (t in seconds from an
@@ -202,18 +209,21 @@ impl Fit {
     }
 }
 
-/// The fits over all the samples and over those taken at or after `since`, in one pass.
-fn fits(samples: &VecDeque<(Millis, f64)>, since: Millis) -> (Fit, Fit) {
-    let (mut all, mut recent) = (Fit::default(), Fit::default());
+/// The fits over all the samples and over those taken at or after each of `since`, in
+/// one pass.
+fn fits(samples: &VecDeque<(Millis, f64)>, since: [Millis; 2]) -> [Fit; 3] {
+    let mut out: [Fit; 3] = Default::default();
     let t0 = samples.front().map_or(0, |s| s.0);
     for &(at, d) in samples {
         let t = (at - t0) as f64 / 1_000.0;
-        all.add(at, t, d);
-        if at >= since {
-            recent.add(at, t, d);
+        out[0].add(at, t, d);
+        for (fit, since) in out[1..].iter_mut().zip(since) {
+            if at >= since {
+                fit.add(at, t, d);
+            }
         }
     }
-    (all, recent)
+    out
 }
 
 /// Metres between two points a city apart (WGS-84 longitude, latitude): equirectangular,
@@ -538,6 +548,26 @@ mod tests {
             (0..=30).map(|k| (k * 3_000, 1_000.0 - 2.0 * (k * 3 - 72).max(0) as f64)).collect();
         assert!(closing_speed(&again, Millis::MIN).is_some_and(|(v, _)| v < MIN_CLOSING_M_S));
         assert!(matches!(trend(&again), Trend::Closing { .. }), "{:?}", trend(&again));
+    }
+
+    #[test]
+    fn a_unit_that_has_just_set_off_is_timed_at_its_new_pace() {
+        // Every 3 s: standing 2,000 m off for a minute after it was sent, then closing at
+        // 8 m/s for half a minute. The window's slope (2.9 m/s) would say 10 minutes to
+        // go; at its pace since, 3.7.
+        let s: VecDeque<(Millis, f64)> =
+            (0..=30).map(|k| (k * 3_000, 2_000.0 - 8.0 * (k * 3 - 60).max(0) as f64)).collect();
+        let window = closing_speed(&s, Millis::MIN).expect("a slope").0;
+        assert!(window < 3.0, "{window}");
+        assert_eq!(trend(&s), Trend::Closing { eta_s: 1_760.0 / 8.0 });
+        // Slowed to 4 m/s for its last half minute (a jam, a red light): still timed at
+        // the window's faster pace, not the moment's.
+        let slowed: VecDeque<(Millis, f64)> = (0..=30)
+            .map(|k| (k * 3_000, 2_000.0 - 8.0 * (k * 3).min(60) as f64 - 4.0 * (k * 3 - 60).max(0) as f64))
+            .collect();
+        let Trend::Closing { eta_s } = trend(&slowed) else { panic!("closing") };
+        let (whole, _) = closing_speed(&slowed, Millis::MIN).expect("a slope");
+        assert!((eta_s - slowed[30].1 / whole).abs() < 1e-6 && whole > 6.0, "{eta_s} at {whole}");
     }
 
     #[test]
