@@ -233,7 +233,9 @@ pub fn draw_track(painter: &Painter, points: &[Pos2]) {
 /// `legs` are screen points of unit and incident, the unit's name, and its row's leg.
 pub fn draw_en_route(painter: &Painter, legs: &[(Pos2, Pos2, &str, Leg)], scale: f32) {
     for &(unit, incident, name, leg) in legs {
-        let Leg::EnRoute { .. } = leg else { continue };
+        if !matches!(leg, Leg::EnRoute { .. }) {
+            continue;
+        }
         let color =
             if leg.stalled() { Color32::from_rgb(255, 170, 80) } else { style::unit_color(UnitStatus::EnRoute) };
         painter.extend(Shape::dashed_line(

@@ -219,9 +219,9 @@ pub struct FocusCard<'a> {
 }
 
 /// A unit on the wall's card, in a few words: its name, and how far it still has to go
-/// while on the way (by road where measured: 张三（在途 850 米）), that it has not come nearer over the last minute
-/// (张三（在途 850 米 · 未接近）), or that it is there (李四（在场）); none once it has left the
-/// matter, since the card says who handles it now.
+/// while on the way (by road where measured: 张三（在途 850 米）), that it has not come
+/// nearer over the last minute (张三（在途 850 米 · 未接近）), or that it is there
+/// (李四（在场）); none once it has left the matter, since the card says who handles it now.
 pub fn unit_words(r: crate::desk::enroute::SentRow) -> Option<String> {
     use crate::desk::enroute::{Leg, Trend, distance_words, minutes_words};
     let how = match (r.leg, r.leg.to_go()) {
