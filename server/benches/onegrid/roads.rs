@@ -42,14 +42,10 @@ pub fn run() -> anyhow::Result<()> {
 
     let mut rng = Rng::new(7);
     let scenes = points_in_cells(&city, 2_000, &mut rng, 0.05);
-    let leg = |a: Point, b: Point| city.metric.metres(a, b);
-    // How long unit `u` takes to `scene` as the simulated city drives it: to the nearest
-    // road node, the fastest route by road class, off the road to the scene.
-    let driven = |u: usize, scene: Point| -> Option<f64> {
-        let (a, b) = (roads.nearest_node(start[u])?, roads.nearest_node(scene)?);
-        let r = roads.route(a, b)?;
-        Some((leg(start[u], roads.node(a)) + r.length_m + leg(roads.node(b), scene)) / speed[u])
-    };
+    // How long unit `u` takes to `scene` as the simulated city drives it: onto the road it
+    // is on, the fastest route by road class, off the road to the scene.
+    let driven =
+        |u: usize, scene: Point| -> Option<f64> { Some(roads.route_between(start[u], scene)?.length_m / speed[u]) };
     let all = |_: u32| true;
     let (mut by_line, mut by_pace, mut by_road, mut estimate) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut line_stranded, mut differ) = (0, 0);
@@ -177,8 +173,7 @@ pub fn run() -> anyhow::Result<()> {
 fn follow(city: &city::City, sent: &[(Point, Paced, Paced)]) -> anyhow::Result<()> {
     let roads = &city.roads;
     let fixes_along = |from: Point, scene: Point| -> Vec<Point> {
-        let (Some(a), Some(b)) = (roads.nearest_node(from), roads.nearest_node(scene)) else { return vec![] };
-        let Some(route) = roads.route(a, b) else { return vec![] };
+        let Some(route) = roads.route_between(from, scene) else { return vec![] };
         let mut out = vec![];
         let mut next = 0.0;
         let mut gone = 0.0;

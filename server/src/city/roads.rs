@@ -152,19 +152,69 @@ impl RoadGraph {
 
     /// The fastest route between two nodes (A* with a straight-line-at-top-speed bound).
     pub fn route(&self, from: u32, to: u32) -> Option<Route> {
-        let goal = self.metric.to_xy(self.node(to));
+        let (ids, time_s) = self.fastest(&[(from, 0.0)], &[(to, 0.0)])?;
+        let points = ids.iter().map(|&i| self.node(i)).collect();
+        Some(Route { points, length_m: self.length_of(&ids), time_s })
+    }
+
+    /// The fastest way by road between two points, as a driver takes it: from `from` onto
+    /// the road segment it meets ([`RoadGraph::snap`]) and along it to whichever end is
+    /// sooner, the fastest roads on, and along the segment `to` meets to its foot and off
+    /// to `to` (along the segment alone where both meet the same one). The points start at
+    /// `from` and end at `to`; the length counts the legs off the road, the time only the
+    /// roads (at their speeds). `None` where no road leads between them.
+    pub fn route_between(&self, from: Point, to: Point) -> Option<Route> {
+        let (a, b) = (self.snap(from)?, self.snap(to)?);
+        let (on, off) = (self.foot(&a), self.foot(&b));
+        if let Some(along) = b.along(&a) {
+            let points = vec![from, on, off, to];
+            return Some(Route { points, length_m: a.off_m + along + b.off_m, time_s: a.time_s(along) });
+        }
+        let sources: Vec<(u32, f64)> = a.ends().map(|(n, along)| (n, a.time_s(along))).collect();
+        let goals: Vec<(u32, f64)> = b.ends().map(|(n, along)| (n, b.time_s(along))).collect();
+        let (ids, time_s) = self.fastest(&sources, &goals)?;
+        let along = |s: &Snap, n: u32| s.ends().find(|(e, _)| *e == n).map_or(0.0, |(_, d)| d);
+        let (first, last) = (ids[0], ids[ids.len() - 1]);
+        let length_m = a.off_m + along(&a, first) + self.length_of(&ids) + along(&b, last) + b.off_m;
+        let mut points = vec![from, on];
+        points.extend(ids.iter().map(|&i| self.node(i)));
+        points.extend([off, to]);
+        points.dedup();
+        Some(Route { points, length_m, time_s })
+    }
+
+    /// The fastest way from any of `sources` (each with the time it takes to get onto it)
+    /// to any of `goals` (each with the time on from it): its nodes and its whole time. A*
+    /// with a straight-line-at-top-speed bound to the nearer goal.
+    fn fastest(&self, sources: &[(u32, f64)], goals: &[(u32, f64)]) -> Option<(Vec<u32>, f64)> {
+        let goal_xy: Vec<[f64; 2]> = goals.iter().map(|(n, _)| self.metric.to_xy(self.node(*n))).collect();
         let h = |n: u32| {
             let p = self.metric.to_xy(self.node(n));
-            ((p[0] - goal[0]).powi(2) + (p[1] - goal[1]).powi(2)).sqrt() / self.max_speed_ms
+            let d = goal_xy.iter().map(|g| (p[0] - g[0]).hypot(p[1] - g[1])).fold(f64::INFINITY, f64::min);
+            d / self.max_speed_ms
         };
-        let mut best: HashMap<u32, (f64, u32)> = HashMap::from([(from, (0.0, from))]);
-        let mut open = BinaryHeap::from([Open { f: h(from), g: 0.0, node: from }]);
-        while let Some(Open { g, node, .. }) = open.pop() {
-            if node == to {
-                return Some(self.unwind(&best, from, to, g));
+        // Each node reached: its time so far and the node it was reached from (itself for
+        // a source).
+        let mut best: NodeMap<(f64, u32)> = NodeMap::default();
+        let mut open = BinaryHeap::new();
+        for &(n, g) in sources {
+            if best.get(&n).is_none_or(|(bg, _)| g < *bg) {
+                best.insert(n, (g, n));
+                open.push(Open { f: g + h(n), g, node: n });
+            }
+        }
+        let mut found: Option<(f64, u32)> = None;
+        while let Some(Open { f, g, node }) = open.pop() {
+            if found.is_some_and(|(t, _)| f >= t) {
+                break;
             }
             if best.get(&node).is_some_and(|(bg, _)| *bg < g) {
                 continue;
+            }
+            for (n, on) in goals {
+                if *n == node && found.is_none_or(|(t, _)| g + on < t) {
+                    found = Some((g + on, node));
+                }
             }
             for e in self.edges(node) {
                 let ng = g + f64::from(e.time_s);
@@ -174,28 +224,64 @@ impl RoadGraph {
                 }
             }
         }
-        None
+        let (time_s, mut at) = found?;
+        let mut ids = vec![at];
+        while best[&at].1 != at {
+            at = best[&at].1;
+            ids.push(at);
+        }
+        ids.reverse();
+        Some((ids, time_s))
     }
 
-    /// How each target is reached by road from `from`: the shortest road path from the node
-    /// nearest `from` to the node nearest the target, with the straight legs between each
-    /// point and its node, and that length at the target's own speed (`targets`: point and
-    /// speed, m/s). The roads run both ways, so one search outward from `from` serves every
-    /// target; it stops once no target left can arrive sooner than the `enough`-th soonest
-    /// found (at the pace of the fastest not yet reached). `None` for a target not reached
-    /// by then: where fewer than `enough` were reached, one no road leads to (another
-    /// island, a graph without roads).
+    /// The length along the roads of a path of nodes, each next to the one before.
+    fn length_of(&self, ids: &[u32]) -> f64 {
+        ids.windows(2)
+            .filter_map(|w| self.edges(w[0]).iter().find(|e| e.to == w[1]).map(|e| f64::from(e.length_m)))
+            .sum()
+    }
+
+    /// Where a point meets the road: its foot on the segment.
+    fn foot(&self, s: &Snap) -> Point {
+        let a = self.node(s.a);
+        let Some(b) = s.b.map(|b| self.node(b)) else { return a };
+        Point::new(a.x() + s.t * (b.x() - a.x()), a.y() + s.t * (b.y() - a.y()))
+    }
+
+    /// How each target is reached by road from `from`: the straight legs from each point to
+    /// the road segment it meets (as [`RoadGraph::snap`] finds it), along that segment to one
+    /// of its ends, and the shortest road path between, the same length following a unit
+    /// measures ([`RoadGraph::ahead`]); and that length at the target's own speed (`targets`:
+    /// point and speed, m/s). The roads run both ways, so one search outward from `from`
+    /// serves every target; it stops once no target left can arrive sooner than the
+    /// `enough`-th soonest found (at the pace of the fastest not yet reached). `None` for a
+    /// target not reached by then: where fewer than `enough` were reached, one no road leads
+    /// to (another island, a graph without roads).
     pub fn reach(&self, from: Point, targets: &[(Point, f64)], enough: usize) -> Vec<Option<Reach>> {
         let mut out = vec![None; targets.len()];
-        let Some(src) = self.nearest_node(from).filter(|_| !targets.is_empty()) else { return out };
-        let leg = |p: Point, n: u32| self.metric.metres(p, self.node(n));
-        let start = leg(from, src);
-        let mut at: NodeMap<Vec<usize>> = NodeMap::default();
-        let mut legs = Vec::with_capacity(targets.len());
-        for (i, (p, _)) in targets.iter().enumerate() {
-            let node = self.nearest_node(*p).unwrap_or(src);
-            at.entry(node).or_default().push(i);
-            legs.push(leg(*p, node));
+        let mut field = self.field(from);
+        let Some(src) = field.snap.filter(|_| !targets.is_empty()) else { return out };
+        let Some(snaps) = targets.iter().map(|(p, _)| self.snap(*p)).collect::<Option<Vec<Snap>>>() else { return out };
+        // Each node with the targets whose segments end there, and the length along to it.
+        let mut at: NodeMap<Vec<(usize, f64)>> = NodeMap::default();
+        // Each target's shortest length found so far, from the start's foot to its own (the
+        // legs off the road left out), in a heap to be taken as final once the search has
+        // gone as far (`node` there is the target's index).
+        let mut found: Vec<Option<f64>> = vec![None; targets.len()];
+        let mut pending: BinaryHeap<Open> = BinaryHeap::new();
+        let offer = |found: &mut [Option<f64>], pending: &mut BinaryHeap<Open>, i: usize, d: f64| {
+            if found[i].is_none_or(|f| d < f) {
+                found[i] = Some(d);
+                pending.push(Open { f: d, g: d, node: i as u32 });
+            }
+        };
+        for (i, snap) in snaps.iter().enumerate() {
+            for (node, along) in snap.ends() {
+                at.entry(node).or_default().push((i, along));
+            }
+            if let Some(along) = snap.along(&src) {
+                offer(&mut found, &mut pending, i, along);
+            }
         }
         // The speeds of the targets not yet reached, fastest first, with how many have each:
         // what bounds how soon any of them can still arrive.
@@ -210,20 +296,19 @@ impl RoadGraph {
         let enough = enough.max(1);
         // The soonest times found so far, at most `enough` of them, ascending.
         let mut soonest: Vec<f64> = Vec::with_capacity(enough + 1);
-        let mut best: NodeMap<f64> = NodeMap::default();
-        best.insert(src, 0.0);
-        let mut open = BinaryHeap::from([Open { f: 0.0, g: 0.0, node: src }]);
         let mut left = targets.len();
-        while let Some(Open { g, node, .. }) = open.pop() {
-            if best.get(&node).is_some_and(|bg| *bg < g) {
-                continue;
-            }
-            let fastest = paces.iter().find(|(_, n)| *n > 0).map_or(f64::MIN_POSITIVE, |(v, _)| *v);
-            if left == 0 || soonest.len() == enough && (start + g) / fastest >= soonest[enough - 1] {
-                break;
-            }
-            for &i in at.get(&node).map_or(&[][..], Vec::as_slice) {
-                let length_m = start + g + legs[i];
+        loop {
+            let settled = self.step(&mut field);
+            // Every target whose shortest length found is no longer than the search has
+            // now gone is reached: any other way to it is at least that long.
+            let gone = settled.map_or(f64::INFINITY, |(_, g)| g);
+            while pending.peek().is_some_and(|p| p.g <= gone) {
+                let Open { g: d, node: i, .. } = pending.pop().expect("peeked");
+                let i = i as usize;
+                if out[i].is_some() || found[i] != Some(d) {
+                    continue;
+                }
+                let length_m = src.off_m + d + snaps[i].off_m;
                 let time_s = length_m / targets[i].1.max(f64::MIN_POSITIVE);
                 out[i] = Some(Reach { length_m, time_s });
                 left -= 1;
@@ -234,12 +319,13 @@ impl RoadGraph {
                 soonest.insert(k, time_s);
                 soonest.truncate(enough);
             }
-            for e in self.edges(node) {
-                let ng = g + f64::from(e.length_m);
-                if best.get(&e.to).is_none_or(|bg| ng < *bg) {
-                    best.insert(e.to, ng);
-                    open.push(Open { f: ng, g: ng, node: e.to });
-                }
+            let Some((node, g)) = settled else { break };
+            let fastest = paces.iter().find(|(_, n)| *n > 0).map_or(f64::MIN_POSITIVE, |(v, _)| *v);
+            if left == 0 || soonest.len() == enough && (src.off_m + g) / fastest >= soonest[enough - 1] {
+                break;
+            }
+            for &(i, along) in at.get(&node).map_or(&[][..], Vec::as_slice) {
+                offer(&mut found, &mut pending, i, g + along);
             }
         }
         out
@@ -251,7 +337,7 @@ impl RoadGraph {
         let a = self.nearest_node(p)?;
         let [x, y] = self.metric.to_xy(p);
         let [ax, ay] = self.metric.to_xy(self.node(a));
-        let mut best = Snap { a, b: None, t: 0.0, length_m: 0.0, off_m: (x - ax).hypot(y - ay) };
+        let mut best = Snap { a, b: None, t: 0.0, length_m: 0.0, speed_ms: 1.0, off_m: (x - ax).hypot(y - ay) };
         for e in self.edges(a) {
             let [bx, by] = self.metric.to_xy(self.node(e.to));
             let (dx, dy) = (bx - ax, by - ay);
@@ -262,7 +348,8 @@ impl RoadGraph {
             let t = (((x - ax) * dx + (y - ay) * dy) / len2).clamp(0.0, 1.0);
             let off_m = (x - ax - t * dx).hypot(y - ay - t * dy);
             if off_m < best.off_m || best.b.is_none() && off_m <= best.off_m {
-                best = Snap { a, b: Some(e.to), t, length_m: f64::from(e.length_m), off_m };
+                let speed_ms = f64::from(e.length_m) / f64::from(e.time_s).max(f64::MIN_POSITIVE);
+                best = Snap { a, b: Some(e.to), t, length_m: f64::from(e.length_m), speed_ms, off_m };
             }
         }
         Some(best)
@@ -290,18 +377,27 @@ impl RoadGraph {
             if let Some(&(d, true)) = f.best.get(&node) {
                 return Some(d);
             }
-            let Open { g, node: n, .. } = f.open.pop()?;
-            match f.best.get_mut(&n) {
+            self.step(f)?;
+        }
+    }
+
+    /// Takes the search one node further: the nearest node to the start not yet final, now
+    /// final, with its distance. `None` once it has reached every node it can.
+    fn step(&self, f: &mut Field) -> Option<(u32, f64)> {
+        loop {
+            let Open { g, node, .. } = f.open.pop()?;
+            match f.best.get_mut(&node) {
                 Some((bg, done)) if !*done && *bg >= g => *done = true,
                 _ => continue,
             }
-            for e in self.edges(n) {
+            for e in self.edges(node) {
                 let ng = g + f64::from(e.length_m);
                 if f.best.get(&e.to).is_none_or(|(bg, _)| ng < *bg) {
                     f.best.insert(e.to, (ng, false));
                     f.open.push(Open { f: ng, g: ng, node: e.to });
                 }
             }
+            return Some((node, g));
         }
     }
 
@@ -325,22 +421,6 @@ impl RoadGraph {
         }
         best.map(|b| b + from.off_m + at.off_m)
     }
-
-    fn unwind(&self, best: &HashMap<u32, (f64, u32)>, from: u32, to: u32, time_s: f64) -> Route {
-        let mut ids = vec![to];
-        let mut at = to;
-        while at != from {
-            at = best[&at].1;
-            ids.push(at);
-        }
-        ids.reverse();
-        let points: Vec<Point> = ids.iter().map(|&i| self.node(i)).collect();
-        let length_m = ids
-            .windows(2)
-            .filter_map(|w| self.edges(w[0]).iter().find(|e| e.to == w[1]).map(|e| f64::from(e.length_m)))
-            .sum();
-        Route { points, length_m, time_s }
-    }
 }
 
 /// Where a point meets the roads ([`RoadGraph::snap`]): a segment from its nearest node `a`
@@ -356,6 +436,8 @@ pub struct Snap {
     pub t: f64,
     /// The segment's length, metres.
     pub length_m: f64,
+    /// Its speed, m/s.
+    pub speed_ms: f64,
     /// The straight leg from the point to the segment, metres.
     pub off_m: f64,
 }
@@ -365,6 +447,11 @@ impl Snap {
     fn ends(&self) -> impl Iterator<Item = (u32, f64)> {
         let first = (self.a, self.t * self.length_m);
         std::iter::once(first).chain(self.b.map(|b| (b, (1.0 - self.t) * self.length_m)))
+    }
+
+    /// How long `metres` along the segment take at its speed, seconds.
+    fn time_s(&self, metres: f64) -> f64 {
+        metres / self.speed_ms.max(f64::MIN_POSITIVE)
     }
 
     /// The length along the segment between two feet on the same segment, either way round.
@@ -518,10 +605,38 @@ mod tests {
         let mut near = g.field(scene);
         g.ahead(&mut near, Point::new(118.0045, 24.4)).expect("road");
         assert!(near.len() < 5, "{}", near.len());
+        // Asked for by name (`reach`, the dispatcher's list), each fix is as far by road
+        // as following found it.
+        for p in &path {
+            let ahead = g.ahead(&mut g.field(scene), *p).expect("road");
+            let reach = g.reach(scene, &[(*p, 3.0)], 1)[0].expect("reached");
+            assert!((reach.length_m - ahead).abs() < 1e-6, "{p:?}: reach {reach:?}, ahead {ahead}");
+        }
         assert_eq!(g.ahead(&mut near, Point::new(118.2, 24.4)), None);
         assert_eq!(near.len(), 5, "the scene's whole road network, and no more");
         let none = RoadGraph::from_ways(LocalMetric::new(scene), &[]);
         assert_eq!(none.ahead(&mut none.field(scene), scene), None);
+    }
+
+    #[test]
+    fn a_driver_goes_on_along_the_road_it_is_on_and_off_it_to_the_scene() {
+        let g = hairpin();
+        let scene = Point::new(118.004, 24.40009);
+        let metres = |p: &[Point]| p.windows(2).map(|w| g.metric.metres(w[0], w[1])).sum::<f64>();
+        // From the upper road 600 m from the bend, its nearest node 400 m behind: on to the
+        // bend, not back to that node first; as long as the road ahead measures it.
+        for from in [Point::new(118.004, 24.40062), Point::new(118.0, 24.40065), scene] {
+            let r = g.route_between(from, scene).expect("a road leads there");
+            assert_eq!((r.points[0], r.points[r.points.len() - 1]), (from, scene), "{r:?}");
+            let ahead = g.ahead(&mut g.field(scene), from).expect("road");
+            assert!((r.length_m - ahead).abs() < 0.5, "{from:?}: route {:.1} m, ahead {ahead:.1} m", r.length_m);
+            assert!((metres(&r.points) - r.length_m).abs() < 0.5, "{r:?}");
+        }
+        // Along the scene's own segment only, where both meet it.
+        let r = g.route_between(Point::new(118.001, 24.39995), scene).expect("road");
+        assert_eq!(r.points.len(), 4, "{r:?}");
+        assert!((r.length_m - (300.0 * 1.01 + 5.5 + 10.0)).abs() < 5.0, "{r:?}");
+        assert!(g.route_between(Point::new(118.2, 24.4), scene).is_none());
     }
 
     #[test]

@@ -98,12 +98,10 @@ pub fn patrol(
     out
 }
 
-/// The road route from `from` to `to`, ending exactly at `to`.
+/// The road route from `from` to `to` as a driver takes it (onto the road it is on, the
+/// fastest roads, off to `to`), ending exactly at `to`; straight there where no road leads.
 pub fn route(roads: &RoadGraph, from: Point, to: Point) -> Vec<Point> {
-    let (Some(a), Some(b)) = (roads.nearest_node(from), roads.nearest_node(to)) else { return vec![to] };
-    let mut points = roads.route(a, b).map(|r| r.points).unwrap_or_default();
-    points.push(to);
-    points
+    roads.route_between(from, to).map_or_else(|| vec![to], |r| r.points)
 }
 
 #[cfg(test)]
