@@ -3,7 +3,7 @@
 //! time left is in the simulated city.
 
 use bevy::prelude::*;
-use onegrid_console::desk::enroute::{Leg, Samples, SentRow, Trend, UnitNow, sent_rows};
+use onegrid_console::desk::enroute::{Leg, Road, Samples, SentRow, Trend, UnitNow, sent_rows};
 use onegrid_console::desk::{Desk, Intent};
 use onegrid_console::live::{LiveIndex, RoadsAhead, Selection, UnitC, UnitPos};
 use onegrid_protocol::{Action, UnitStatus};
@@ -56,8 +56,8 @@ fn sent(app: &mut App, id: u64) -> Vec<SentRow> {
         world.query::<(&UnitC, &UnitPos)>().iter(world).map(|(c, p)| (c.0.id, (c.0.clone(), *p))).collect();
     let unit = |u| {
         let (c, p) = units.get(&u)?;
-        let road_m = world.resource::<RoadsAhead>().to(u, id);
-        Some(UnitNow { name: c.name.as_str(), status: p.status, task: c.task, lonlat: p.lonlat, road_m })
+        let road = world.resource::<RoadsAhead>().road(u, id);
+        Some(UnitNow { name: c.name.as_str(), status: p.status, task: c.task, lonlat: p.lonlat, road })
     };
     sent_rows(&i, unit, Some(world.resource::<Samples>()))
 }
@@ -132,10 +132,10 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
     run_until(
         &mut desk,
         "the unit 600 m along its way, the road ahead measured there",
-        |app| matches!(sent(app, id)[0].leg, Leg::EnRoute { metres: Some(m), road_m: Some(_), .. } if (m - straight).abs() < 5.0),
+        |app| matches!(sent(app, id)[0].leg, Leg::EnRoute { metres: Some(m), road: Road::Ahead(_), .. } if (m - straight).abs() < 5.0),
     );
     let row = sent(&mut desk, id).remove(0);
-    let Leg::EnRoute { trend: Trend::Closing { eta_s }, road_m: Some(road), .. } = row.leg else {
+    let Leg::EnRoute { trend: Trend::Closing { eta_s }, road: Road::Ahead(road), .. } = row.leg else {
         panic!("not closing in: {row:?}")
     };
     // The server measured the road still ahead: no shorter than the straight line, no
@@ -234,7 +234,7 @@ fn eta_accuracy() {
                     let metres = straight.back().map(|&(_, d)| d);
                     let legs = [road, straight].map(|s| Leg::EnRoute {
                         metres,
-                        road_m: None,
+                        road: Road::Unmeasured,
                         trend: onegrid_console::desk::enroute::trend(s),
                     });
                     for (said, leg) in said_stalled.iter_mut().zip(&legs) {

@@ -399,6 +399,10 @@ pub type PositionRow = (UnitId, f64, f64, f32, UnitStatus);
 /// it is on its way to, along the roads.
 pub type AheadRow = (UnitId, IncidentId, f64);
 
+/// A unit on its way that no road leads from where it is to its incident (another island,
+/// across the water), in a `positions` frame: `[unit, incident]`.
+pub type NoRoadRow = (UnitId, IncidentId);
+
 /// The feature a server names in `welcome` when it applies a keyed command at most once.
 pub const FEATURE_KEYS: &str = "keys";
 
@@ -488,6 +492,11 @@ pub enum ServerMsg {
         /// servers that predate it (and when no row has one).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         ahead: Vec<AheadRow>,
+        /// The units in `units` on their way to an incident that were measured and that no
+        /// road leads from: the road ahead is not unknown there but does not exist. Absent
+        /// from servers that predate it (and when there is none).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        no_road: Vec<NoRoadRow>,
     },
     /// A command is durable and applied.
     Ack {

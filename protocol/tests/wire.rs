@@ -59,6 +59,7 @@ fn server_frames() {
         at: 1_700_000_000_000,
         units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute)],
         ahead: vec![],
+        no_road: vec![],
     });
     // The same command sent again under its key: acknowledged as the first time was.
     assert_json_snapshot!(ServerMsg::Ack { req: "r9".into(), seq: Some(12), incident: Some(7), repeated: true });
@@ -67,6 +68,14 @@ fn server_frames() {
         at: 1_700_000_000_000,
         units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute), (4, 118.09, 24.47, 0.0, UnitStatus::Available)],
         ahead: vec![(3, 17, 1_240.5)],
+        no_road: vec![],
+    });
+    // A unit on its way that no road leads from (another island), beside one measured.
+    assert_json_snapshot!(ServerMsg::Positions {
+        at: 1_700_000_000_000,
+        units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute), (5, 118.06, 24.45, 0.0, UnitStatus::EnRoute)],
+        ahead: vec![(3, 17, 1_240.5)],
+        no_road: vec![(5, 17)],
     });
 }
 
@@ -76,7 +85,12 @@ fn a_positions_frame_of_a_server_that_measures_no_roads_reads_as_none_ahead() {
     let msg: ServerMsg = serde_json::from_str(old).expect("decodes");
     assert_eq!(
         msg,
-        ServerMsg::Positions { at: 5, units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute)], ahead: vec![] }
+        ServerMsg::Positions {
+            at: 5,
+            units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute)],
+            ahead: vec![],
+            no_road: vec![]
+        }
     );
 }
 

@@ -2,7 +2,7 @@
 //! on every layer, positions from the field, and the spatial queries.
 
 use onegrid_e2e::*;
-use onegrid_protocol::{Command, ErrorCode, Layer, Position, Query, QueryResult, ServerMsg, UnitStatus};
+use onegrid_protocol::{Command, Dispatch, ErrorCode, Layer, Position, Query, QueryResult, ServerMsg, UnitStatus};
 
 #[tokio::test]
 async fn snapshot_then_deltas_in_sequence() -> anyhow::Result<()> {
@@ -190,6 +190,43 @@ async fn nearest_goes_by_road_and_not_across_the_water() -> anyhow::Result<()> {
     assert!(seen.is_empty(), "{seen:?}");
     let r = desk.query(Query::Reach { location: scene, units: vec![] }).await?;
     assert!(matches!(r, Err((ErrorCode::Invalid, _))), "{r:?}");
+
+    // Both sent there: with their next positions a wall is told the road still ahead of the
+    // one on the island, and that no road leads from the shore (not that it is unknown).
+    let mut wall = server.client("dev-wall").await?;
+    wall.subscribe(&[Layer::Personnel]).await?;
+    // (The scene itself lies on the shore road, just outside the grid: the report is made
+    // at the island's road point in the grid nearest it.)
+    let inside = island.iter().filter(|p| city.cells.locate(**p).is_some());
+    let scene = *inside.min_by(|a, b| metres(**a, scene).total_cmp(&metres(**b, scene))).expect("in the grid");
+    let id = desk.report("0401", scene).await?;
+    desk.ok(Command::Accept(act(id, ""))).await?;
+    desk.ok(Command::Dispatch(Dispatch { incident: id, units: vec![on_island, on_shore], note: String::new() }))
+        .await?;
+    let (mut island_road, mut shore_none) = (None, false);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while island_road.is_none() || !shore_none {
+        assert!(tokio::time::Instant::now() < deadline, "island {island_road:?}, shore said no road: {shore_none}");
+        field.ok(position(on_island, far_side)).await?;
+        field.ok(position(on_shore, across)).await?;
+        let frame = tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            wall.wait_for(|m| match m {
+                ServerMsg::Positions { ahead, no_road, .. } => Some((ahead.clone(), no_road.clone())),
+                _ => None,
+            }),
+        );
+        let Ok(frame) = frame.await else { continue };
+        let (ahead, no_road) = frame?;
+        assert!(!ahead.iter().any(|a| a.0 == on_shore), "{ahead:?}");
+        assert!(!no_road.iter().any(|a| a.0 == on_island), "{no_road:?}");
+        if let Some(a) = ahead.iter().find(|a| a.0 == on_island) {
+            island_road = Some(a.2);
+        }
+        shore_none |= no_road.contains(&(on_shore, id));
+    }
+    let road = island_road.expect("measured");
+    assert!(road >= metres(far_side, scene), "{road:.0} m by road");
     server.running.shutdown().await;
     Ok(())
 }

@@ -21,6 +21,7 @@ use bevy::prelude::*;
 use geo_types::Point;
 use onegrid_protocol::{Incident, IncidentId, IncidentState, Millis, UnitId, UnitStatus};
 
+pub use crate::live::Road;
 use crate::live::{Feed, IncidentC, LiveIndex, RoadsAhead, UnitC, UnitPos};
 use crate::view::{Bounds, Projection};
 
@@ -71,7 +72,7 @@ pub enum Leg {
         /// Straight-line distance to the incident, when it has a position.
         metres: Option<f64>,
         /// The road still ahead of it, as the server last measured it.
-        road_m: Option<f64>,
+        road: Road,
         /// How it is doing.
         trend: Trend,
     },
@@ -93,11 +94,12 @@ impl Leg {
     pub fn words(&self) -> String {
         match *self {
             Leg::EnRoute { metres: None, .. } => "在途 · 位置未知".into(),
-            Leg::EnRoute { metres: Some(m), road_m, trend } => {
-                let far = match road_m {
+            Leg::EnRoute { metres: Some(m), road, trend } => {
+                let far = match road {
                     _ if m < ARRIVING_M => "即将到达".to_owned(),
-                    Some(road) => format!("路程 {}", distance_words(road)),
-                    None => format!("直线 {}", distance_words(m)),
+                    Road::Ahead(road) => format!("路程 {}", distance_words(road)),
+                    Road::Unreachable => format!("无道路可达 · 直线 {}", distance_words(m)),
+                    Road::Unmeasured => format!("直线 {}", distance_words(m)),
                 };
                 match trend {
                     _ if m < ARRIVING_M => format!("在途 · {far}"),
@@ -123,7 +125,7 @@ impl Leg {
     /// the straight line.
     pub fn to_go(&self) -> Option<f64> {
         match *self {
-            Leg::EnRoute { metres, road_m, .. } => road_m.or(metres),
+            Leg::EnRoute { metres, road, .. } => road.metres().or(metres),
             _ => None,
         }
     }
@@ -261,8 +263,8 @@ pub struct UnitNow<'a> {
     pub task: Option<IncidentId>,
     /// Position (WGS-84).
     pub lonlat: Option<[f64; 2]>,
-    /// The road still ahead of it to the incident the rows are of, where measured.
-    pub road_m: Option<f64>,
+    /// The road still ahead of it to the incident the rows are of, as far as measured.
+    pub road: Road,
 }
 
 /// The rows of the units `i` names, in its order: `unit` finds one in the live picture,
@@ -283,7 +285,7 @@ pub fn sent_rows<'a>(
                 (Some(t), UnitStatus::EnRoute) if t == i.id => {
                     let metres = u.lonlat.map(|p| metres_between(p, i.location));
                     let trend = samples.and_then(|s| s.of(i.id, id)).map_or(Trend::Measuring, trend);
-                    Leg::EnRoute { metres, road_m: u.road_m, trend }
+                    Leg::EnRoute { metres, road: u.road, trend }
                 }
                 (Some(t), _) if t == i.id => Leg::OnScene,
                 (Some(t), _) => Leg::Elsewhere(t),
@@ -329,8 +331,8 @@ pub fn live_rows(
 ) -> Vec<SentRow> {
     let unit = |id| {
         let (c, p) = units.get(*index.units.get(&id)?).ok()?;
-        let road_m = ahead.to(id, i.id);
-        Some(UnitNow { name: c.0.name.as_str(), status: p.status, task: c.0.task, lonlat: p.lonlat, road_m })
+        let road = ahead.road(id, i.id);
+        Some(UnitNow { name: c.0.name.as_str(), status: p.status, task: c.0.task, lonlat: p.lonlat, road })
     };
     sent_rows(i, unit, Some(samples))
 }
@@ -478,7 +480,7 @@ pub fn watch_en_route(
         .values()
         .filter(|f| {
             let metres = f.samples.back().map(|&(_, d)| d);
-            Leg::EnRoute { metres, road_m: None, trend: trend(f.judged()) }.stalled()
+            Leg::EnRoute { metres, road: Road::Unmeasured, trend: trend(f.judged()) }.stalled()
         })
         .map(|f| f.incident)
         .collect();

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use bevy::prelude::*;
 use onegrid_protocol::{
-    AheadRow, Camera, CameraId, CellStatus, Change, Incident, IncidentId, Millis, PositionRow, ServerMsg, Unit, UnitId,
-    UnitStatus,
+    AheadRow, Camera, CameraId, CellStatus, Change, Incident, IncidentId, Millis, NoRoadRow, PositionRow, ServerMsg,
+    Unit, UnitId, UnitStatus,
 };
 
 use crate::net::ServerEvent;
@@ -51,27 +51,59 @@ pub struct UnitPos {
 }
 
 /// The road still ahead of each unit on its way, as the server measured it with the unit's
-/// last position: the incident it was measured to, and metres. A unit whose last position
-/// came without one (not on its way, no road to its incident, a server that measures no
-/// roads) has none here.
+/// last position: the incident it was measured to, and metres, or none where the server
+/// said no road leads there. A unit whose last position came with neither (not on its way,
+/// a server that measures no roads) has nothing here.
 #[derive(Debug, Default, Resource)]
-pub struct RoadsAhead(pub HashMap<UnitId, (IncidentId, f64)>);
+pub struct RoadsAhead(pub HashMap<UnitId, (IncidentId, Option<f64>)>);
+
+/// The road still ahead of a unit to an incident, as far as the server said.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Road {
+    /// Not measured (a server that measures no roads, a unit not yet measured).
+    #[default]
+    Unmeasured,
+    /// Metres along the roads.
+    Ahead(f64),
+    /// Measured, and no road leads there from where it is (another island).
+    Unreachable,
+}
+
+impl Road {
+    /// The metres ahead, where there is a road.
+    pub fn metres(self) -> Option<f64> {
+        match self {
+            Road::Ahead(m) => Some(m),
+            _ => None,
+        }
+    }
+}
 
 impl RoadsAhead {
     /// The road ahead of `unit` to `incident`, where the last measure was to that one.
     pub fn to(&self, unit: UnitId, incident: IncidentId) -> Option<f64> {
-        self.0.get(&unit).filter(|(i, _)| *i == incident).map(|(_, m)| *m)
+        self.road(unit, incident).metres()
+    }
+
+    /// What the last measure of `unit` to `incident` said.
+    pub fn road(&self, unit: UnitId, incident: IncidentId) -> Road {
+        match self.0.get(&unit) {
+            Some((i, Some(m))) if *i == incident => Road::Ahead(*m),
+            Some((i, None)) if *i == incident => Road::Unreachable,
+            _ => Road::Unmeasured,
+        }
     }
 
     /// Takes a position frame's: the rows' units lose what was measured before, those
     /// measured again have it anew.
-    fn take(&mut self, rows: &[PositionRow], ahead: &[AheadRow]) {
+    fn take(&mut self, rows: &[PositionRow], ahead: &[AheadRow], no_road: &[NoRoadRow]) {
         if !self.0.is_empty() {
             for r in rows {
                 self.0.remove(&r.0);
             }
         }
-        self.0.extend(ahead.iter().map(|&(unit, incident, m)| (unit, (incident, m))));
+        self.0.extend(ahead.iter().map(|&(unit, incident, m)| (unit, (incident, Some(m)))));
+        self.0.extend(no_road.iter().map(|&(unit, incident)| (unit, (incident, None))));
     }
 }
 
@@ -248,12 +280,12 @@ pub fn apply_server(
                     );
                 }
             }
-            ServerMsg::Positions { at, units: rows, ahead: measured } => {
+            ServerMsg::Positions { at, units: rows, ahead: measured, no_road } => {
                 let started = std::time::Instant::now();
                 feed.server_now = feed.server_now.max(*at);
                 feed.positions += rows.len() as u64;
                 apply_positions(&index, &mut units, rows);
-                ahead.take(rows, measured);
+                ahead.take(rows, measured, no_road);
                 feed.last_apply_us = started.elapsed().as_secs_f64() * 1e6;
             }
             ServerMsg::Welcome { user, archive_after_ms, .. } => {

@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn the_units_sent_are_followed_and_one_not_coming_nearer_stands_out() {
-        use crate::desk::enroute::Trend;
+        use crate::desk::enroute::{Road, Trend};
         let mut i = incident(3, IncidentState::Dispatched);
         i.units = vec![11, 12, 13];
         let fit = Bounds { min: [0.0, 0.0], max: [900.0, 700.0] };
@@ -255,9 +255,9 @@ mod tests {
             row(
                 11,
                 "滨海城管执法中队",
-                Leg::EnRoute { metres: Some(1_640.0), road_m: None, trend: Trend::Closing { eta_s: 290.0 } },
+                Leg::EnRoute { metres: Some(1_640.0), road: Road::Unmeasured, trend: Trend::Closing { eta_s: 290.0 } },
             ),
-            row(12, "林敏", Leg::EnRoute { metres: Some(520.0), road_m: None, trend: Trend::NotClosing }),
+            row(12, "林敏", Leg::EnRoute { metres: Some(520.0), road: Road::Unmeasured, trend: Trend::NotClosing }),
             row(13, "外区单位", Leg::Unknown),
         ];
         let panel = |click: &str| {
@@ -294,16 +294,18 @@ mod tests {
 
     #[test]
     fn the_road_still_ahead_of_a_unit_on_its_way_is_what_its_row_says() {
-        use crate::desk::enroute::Trend;
+        use crate::desk::enroute::{Road, Trend};
         let mut i = incident(3, IncidentState::Dispatched);
         i.units = vec![11, 12, 13];
-        // 11 and 13 measured by road; 12 not (a server that measures no roads, a unit no
-        // road leads from): the straight line.
-        let on_way = |metres, road_m, trend| Leg::EnRoute { metres: Some(metres), road_m, trend };
+        // 11 and 13 measured by road; 12 not (a server that measures no roads): the
+        // straight line; 14 measured, and no road leads from it (across the water).
+        i.units.push(14);
+        let on_way = |metres, road, trend| Leg::EnRoute { metres: Some(metres), road, trend };
         let units = vec![
-            row(11, "滨海城管执法中队", on_way(1_640.0, Some(2_300.0), Trend::Closing { eta_s: 290.0 })),
-            row(12, "林敏", on_way(520.0, None, Trend::NotClosing)),
-            row(13, "郭杰", on_way(40.0, Some(90.0), Trend::Measuring)),
+            row(11, "滨海城管执法中队", on_way(1_640.0, Road::Ahead(2_300.0), Trend::Closing { eta_s: 290.0 })),
+            row(12, "林敏", on_way(520.0, Road::Unmeasured, Trend::NotClosing)),
+            row(13, "郭杰", on_way(40.0, Road::Ahead(90.0), Trend::Measuring)),
+            row(14, "鼓浪屿网格员", on_way(900.0, Road::Unreachable, Trend::Measuring)),
         ];
         let mut v = view(&i, None, true);
         v.units = units;
@@ -313,12 +315,14 @@ mod tests {
         h.get_by_label("在途 · 路程 2.3 公里 · 约 5 分钟到达");
         h.get_by_label("在途 · 直线 520 米 · 未在接近");
         h.get_by_label("在途 · 即将到达");
+        h.get_by_label("在途 · 无道路可达 · 直线 900 米");
     }
 
     #[test]
     fn an_arrival_told_by_radio_is_recorded_on_the_units_row() {
-        use crate::desk::enroute::Trend;
-        let on_the_way = Leg::EnRoute { metres: Some(300.0), road_m: None, trend: Trend::Closing { eta_s: 120.0 } };
+        use crate::desk::enroute::{Road, Trend};
+        let on_the_way =
+            Leg::EnRoute { metres: Some(300.0), road: Road::Unmeasured, trend: Trend::Closing { eta_s: 120.0 } };
         let units = vec![row(11, "李四", Leg::OnScene), row(12, "王五", on_the_way), row(13, "外区单位", on_the_way)];
         let click = |state, recordable: Vec<UnitId>, connected, forbidden: Vec<(Action, &'static str)>| {
             let mut i = incident(3, state);
@@ -349,8 +353,8 @@ mod tests {
 
     #[test]
     fn an_arrival_far_from_the_scene_by_the_units_fix_is_asked_about_first() {
-        use crate::desk::enroute::Trend;
-        let far = Leg::EnRoute { metres: Some(2_000.0), road_m: None, trend: Trend::NotClosing };
+        use crate::desk::enroute::{Road, Trend};
+        let far = Leg::EnRoute { metres: Some(2_000.0), road: Road::Unmeasured, trend: Trend::NotClosing };
         let mut i = incident(3, IncidentState::InProgress);
         i.units = vec![12];
         let mut v = view(&i, None, true);

@@ -408,9 +408,9 @@ mod tests {
 
     #[test]
     fn a_unit_on_the_card_says_how_far_it_still_has_to_go() {
-        use crate::desk::enroute::{Leg, SentRow, Trend};
+        use crate::desk::enroute::{Leg, Road, SentRow, Trend};
         let row = |leg| SentRow { unit: 1, name: "张三".into(), status: None, lonlat: None, leg };
-        let en_route = |metres, trend| unit_words(row(Leg::EnRoute { metres, road_m: None, trend }));
+        let en_route = |metres, trend| unit_words(row(Leg::EnRoute { metres, road: Road::Unmeasured, trend }));
         assert_eq!(
             en_route(Some(1_640.0), Trend::Closing { eta_s: 290.0 }).unwrap(),
             "张三（在途 1.6 公里 · 约 5 分钟）"
@@ -422,7 +422,7 @@ mod tests {
         assert_eq!(en_route(None, Trend::Measuring).unwrap(), "张三（在途）");
         // By road where the server measured it.
         let by_road =
-            Leg::EnRoute { metres: Some(850.0), road_m: Some(1_320.0), trend: Trend::Closing { eta_s: 170.0 } };
+            Leg::EnRoute { metres: Some(850.0), road: Road::Ahead(1_320.0), trend: Trend::Closing { eta_s: 170.0 } };
         assert_eq!(unit_words(row(by_road)).unwrap(), "张三（在途 1.3 公里 · 约 3 分钟）");
         assert_eq!(unit_words(row(Leg::OnScene)).unwrap(), "张三（在场）");
         assert_eq!(unit_words(row(Leg::Elsewhere(4))), None, "gone to another matter: not on this card");

@@ -33,8 +33,9 @@ pub struct Ahead {
 }
 
 impl Ahead {
-    /// Sets the road ahead of every moved unit on its way (`Moved::ahead`), none for one
-    /// not on its way or with no road to its incident.
+    /// Sets the road ahead of every moved unit on its way (`Moved::ahead`): metres, or
+    /// measured and none where no road leads from it to its incident; nothing for one not
+    /// on its way or on a map without roads.
     pub fn measure(&mut self, roads: &RoadGraph, moved: &mut [Moved], now: Millis) {
         for m in moved.iter_mut() {
             m.ahead = None;
@@ -44,7 +45,9 @@ impl Ahead {
                 *kept = Kept { at, field: roads.field(at), used: now };
             }
             kept.used = now;
-            m.ahead = roads.ahead(&mut kept.field, m.fix.at).map(|d| (incident, d));
+            if !kept.field.is_empty() {
+                m.ahead = Some((incident, roads.ahead(&mut kept.field, m.fix.at)));
+            }
         }
         self.fields.retain(|_, k| now - k.used <= FIELD_IDLE_MS);
     }

@@ -48,9 +48,9 @@ pub struct Moved {
     pub home: Arc<Placement>,
     /// On its way: the incident and where it is.
     pub toward: Option<(IncidentId, Point)>,
-    /// The road still ahead of it to that incident, metres, where measured
-    /// ([`super::ahead`]).
-    pub ahead: Option<(IncidentId, f64)>,
+    /// The road still ahead of it to that incident, where measured ([`super::ahead`]):
+    /// metres, or none where no road leads there from where it is.
+    pub ahead: Option<(IncidentId, Option<f64>)>,
 }
 
 /// Positions of all units.
@@ -64,7 +64,7 @@ pub struct Board {
     status: HashMap<UnitId, UnitStatus>,
     home: HashMap<UnitId, Arc<Placement>>,
     toward: HashMap<UnitId, (IncidentId, Point)>,
-    ahead: HashMap<UnitId, (IncidentId, f64)>,
+    ahead: HashMap<UnitId, (IncidentId, Option<f64>)>,
     kept: HashMap<UnitId, (Millis, [f64; 2])>,
     recent: HashMap<UnitId, VecDeque<TrackPoint>>,
 }
@@ -228,7 +228,7 @@ pub fn encode_positions(at: Millis, moved: &[Moved], mut keep: impl FnMut(&Moved
     let mut s = String::with_capacity(64 + moved.len() * 48);
     let _ = write!(s, "{{\"type\":\"positions\",\"at\":{at},\"units\":[");
     let mut rows = 0;
-    let mut ahead = String::new();
+    let (mut ahead, mut no_road) = (String::new(), String::new());
     for m in moved.iter().filter(|m| keep(m)) {
         if rows > 0 {
             s.push(',');
@@ -241,13 +241,22 @@ pub fn encode_positions(at: Millis, moved: &[Moved], mut keep: impl FnMut(&Moved
         };
         let _ = write!(s, "[{},{:.6},{:.6},{:.1},\"{status}\"]", m.unit, m.fix.at.x(), m.fix.at.y(), m.fix.heading_deg);
         rows += 1;
-        if let Some((incident, metres)) = m.ahead {
-            let _ = write!(ahead, "{}[{},{incident},{metres:.1}]", if ahead.is_empty() { "" } else { "," }, m.unit);
+        match m.ahead {
+            Some((incident, Some(metres))) => {
+                let _ = write!(ahead, "{}[{},{incident},{metres:.1}]", if ahead.is_empty() { "" } else { "," }, m.unit);
+            }
+            Some((incident, None)) => {
+                let _ = write!(no_road, "{}[{},{incident}]", if no_road.is_empty() { "" } else { "," }, m.unit);
+            }
+            None => {}
         }
     }
     s.push(']');
     if !ahead.is_empty() {
         let _ = write!(s, ",\"ahead\":[{ahead}]");
+    }
+    if !no_road.is_empty() {
+        let _ = write!(s, ",\"no_road\":[{no_road}]");
     }
     s.push('}');
     (rows > 0).then_some((s, rows))
@@ -298,13 +307,20 @@ mod tests {
         b.set_unit(1, UnitStatus::EnRoute, Some(scene));
         let mut moved = b.take_moved();
         assert_eq!(moved[0].toward, Some(scene));
-        moved[0].ahead = Some((17, 1_300.0));
+        moved[0].ahead = Some((17, Some(1_300.0)));
         b.keep_ahead(&moved);
-        assert_eq!(b.all()[0].ahead, Some((17, 1_300.0)), "a client subscribing now is told it");
+        assert_eq!(b.all()[0].ahead, Some((17, Some(1_300.0))), "a client subscribing now is told it");
         let (text, _) = encode_positions(5, &b.all(), |_| true).expect("frame");
         let msg: ServerMsg = serde_json::from_str(&text).expect("decodes");
-        let ServerMsg::Positions { ahead, .. } = msg else { panic!("{text}") };
-        assert_eq!(ahead, [(1, 17, 1_300.0)]);
+        let ServerMsg::Positions { ahead, no_road, .. } = msg else { panic!("{text}") };
+        assert_eq!((ahead, no_road), (vec![(1, 17, 1_300.0)], vec![]));
+        // Measured again from across the water: no road leads there, and the frame says so.
+        moved[0].ahead = Some((17, None));
+        b.keep_ahead(&moved);
+        let (text, _) = encode_positions(5, &b.all(), |_| true).expect("frame");
+        let msg: ServerMsg = serde_json::from_str(&text).expect("decodes");
+        let ServerMsg::Positions { ahead, no_road, .. } = msg else { panic!("{text}") };
+        assert_eq!((ahead, no_road), (vec![], vec![(1, 17)]));
         // Sent elsewhere: what was measured toward the first is let go of at once, and a
         // measurement toward the first that comes after is not kept.
         b.set_unit(1, UnitStatus::EnRoute, Some((18, Point::new(118.0, 24.47))));
@@ -314,7 +330,8 @@ mod tests {
         // On the scene: no longer on its way.
         b.set_unit(1, UnitStatus::OnScene, Some(scene));
         assert_eq!((b.all()[0].toward, b.all()[0].ahead), (None, None));
-        assert!(!encode_positions(5, &b.all(), |_| true).expect("frame").0.contains("ahead"));
+        let (text, _) = encode_positions(5, &b.all(), |_| true).expect("frame");
+        assert!(!text.contains("ahead") && !text.contains("no_road"), "{text}");
     }
 
     #[test]
@@ -326,7 +343,12 @@ mod tests {
         let msg: ServerMsg = serde_json::from_str(&text).expect("decodes");
         assert_eq!(
             msg,
-            ServerMsg::Positions { at: 5, units: vec![(1, 118.1, 24.47, 45.0, UnitStatus::Available)], ahead: vec![] }
+            ServerMsg::Positions {
+                at: 5,
+                units: vec![(1, 118.1, 24.47, 45.0, UnitStatus::Available)],
+                ahead: vec![],
+                no_road: vec![]
+            }
         );
     }
 }

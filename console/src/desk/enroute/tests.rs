@@ -142,7 +142,7 @@ fn a_unit_whose_road_leads_away_first_is_judged_by_the_road_ahead() {
         s.take(7, 1, 99_000 + k * 3_000, 280.0, Some(980.0 - 20.0 * k as f64));
     }
     assert_eq!(s.of(7, 1).map(VecDeque::len), Some(7), "the road again, over 18 s");
-    let leg = Leg::EnRoute { metres: Some(280.0), road_m: Some(880.0), trend: trend(s.of(7, 1).unwrap()) };
+    let leg = Leg::EnRoute { metres: Some(280.0), road: Road::Ahead(880.0), trend: trend(s.of(7, 1).unwrap()) };
     assert_eq!(leg.words(), "在途 · 路程 880 米 · 约 3 分钟到达", "880 m at 6.7 m/s");
     assert_eq!(leg.to_go(), Some(880.0));
 }
@@ -162,7 +162,7 @@ fn rows_say_where_each_unit_stands() {
             4 => (UnitStatus::Available, None),
             _ => return None,
         };
-        Some(UnitNow { name: "张三", status, task, lonlat: Some(near), road_m: None })
+        Some(UnitNow { name: "张三", status, task, lonlat: Some(near), road: Road::Unmeasured })
     };
     let mut s = Samples::default();
     s.take(7, 1, 10_000, 2_312.0, None);
@@ -182,10 +182,10 @@ fn rows_say_where_each_unit_stands() {
     // Unwatched: measuring; near: arriving, whatever the trend.
     let measuring = sent_rows(&i, unit, None)[0].leg;
     assert_eq!(measuring.words(), "在途 · 直线 1.1 公里");
-    let close = Leg::EnRoute { metres: Some(40.0), road_m: None, trend: Trend::NotClosing };
+    let close = Leg::EnRoute { metres: Some(40.0), road: Road::Unmeasured, trend: Trend::NotClosing };
     assert_eq!(close.words(), "在途 · 即将到达");
     assert!(!close.stalled());
-    let stuck = Leg::EnRoute { metres: Some(640.0), road_m: None, trend: Trend::NotClosing };
+    let stuck = Leg::EnRoute { metres: Some(640.0), road: Road::Unmeasured, trend: Trend::NotClosing };
     assert_eq!(stuck.words(), "在途 · 直线 640 米 · 未在接近");
     assert!(stuck.stalled());
 }
@@ -196,7 +196,7 @@ fn the_map_fits_the_incident_and_the_units_on_the_way_only() {
     let mut i = incident(7, IncidentState::Dispatched);
     i.location = Point::new(118.1, 24.47);
     let row = |leg, lonlat| SentRow { unit: 1, name: "a".into(), status: None, lonlat: Some(lonlat), leg };
-    let on_way = Leg::EnRoute { metres: None, road_m: None, trend: Trend::Measuring };
+    let on_way = Leg::EnRoute { metres: None, road: Road::Unmeasured, trend: Trend::Measuring };
     assert_eq!(fit(&proj, &i, &[row(Leg::OnScene, [118.2, 24.5])]), None, "nobody on the way");
     let b = fit(&proj, &i, &[row(on_way, [118.1, 24.48]), row(Leg::Released { done: false }, [118.3, 24.6])]).unwrap();
     // The incident at the origin, the unit ~1,112 m north; the freed unit far off is not in it.
@@ -273,7 +273,7 @@ fn en_route_cost() {
             .filter(|r: &&onegrid_protocol::PositionRow| r.4 == UnitStatus::EnRoute)
             .map(|r| (r.0, u64::from(r.0) % incidents + 1, 1_500.0 - k as f64))
             .collect();
-        send(&mut app, ServerMsg::Positions { at: k * SAMPLE_EVERY_MS, units: rows, ahead });
+        send(&mut app, ServerMsg::Positions { at: k * SAMPLE_EVERY_MS, units: rows, ahead, no_road: vec![] });
         let apply = app.world().resource::<Feed>().last_apply_us;
         let t = std::time::Instant::now();
         app.world_mut().run_system(pass).expect("runs");
