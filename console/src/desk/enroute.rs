@@ -98,7 +98,7 @@ impl Leg {
                 let far = match road {
                     _ if m < ARRIVING_M => "即将到达".to_owned(),
                     Road::Ahead(road) => format!("路程 {}", distance_words(road)),
-                    Road::Unreachable => format!("无道路可达 · 直线 {}", distance_words(m)),
+                    Road::Unreachable => format!("直线 {} · 无道路可达", distance_words(m)),
                     Road::Unmeasured => format!("直线 {}", distance_words(m)),
                 };
                 match trend {

@@ -315,7 +315,7 @@ mod tests {
         h.get_by_label("在途 · 路程 2.3 公里 · 约 5 分钟到达");
         h.get_by_label("在途 · 直线 520 米 · 未在接近");
         h.get_by_label("在途 · 即将到达");
-        h.get_by_label("在途 · 无道路可达 · 直线 900 米");
+        h.get_by_label("在途 · 直线 900 米 · 无道路可达");
     }
 
     #[test]
