@@ -222,10 +222,26 @@ fn follow(city: &city::City, sent: &[(Point, Paced, Paced)]) -> anyhow::Result<(
         n.sort_by(f64::total_cmp);
         n
     };
+    // Each fix timed alone, in a second pass: what one tick of the pump can cost at worst
+    // (the first fix of a scene's farthest unit grows the search out to it).
+    let mut each: Vec<f64> = Vec::with_capacity(fixes);
+    for (scene, fixes) in &trips {
+        let mut field = roads.field(*scene);
+        for p in fixes {
+            let started = std::time::Instant::now();
+            black_box(roads.ahead(&mut field, *p));
+            each.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    each.sort_by(f64::total_cmp);
     line("followed: scenes, fixes, fixes with a road ahead", &format!("{}, {fixes}, {measured}", trips.len()));
     line("road ahead, a fresh search a fix (baseline), us/fix", &format!("{:.1}", t_fresh / fixes as f64 * 1e6));
     line("road ahead, a search kept per scene, us/fix", &format!("{:.2}", t_kept / fixes as f64 * 1e6));
     line("  kept / fresh", &format!("{:.3}x", t_kept / t_fresh));
+    line(
+        "a fix timed alone, kept: p50 · p99 · max, us",
+        &format!("{:.2} · {:.1} · {:.0}", percentile(&each, 0.5), percentile(&each, 0.99), percentile(&each, 1.0)),
+    );
     line(
         "nodes a kept search reached: p50 · p90 · max (of the graph's)",
         &format!(
