@@ -599,13 +599,16 @@ fn follow_on_wall(
     mut view: ResMut<MapView>,
     mut intents: MessageWriter<Intent>,
     time: Res<Time>,
+    index: Res<LiveIndex>,
+    incidents: Query<&IncidentC>,
 ) {
     if *mode != Mode::Wall || !role.follows() {
         return;
     }
     let now = time.elapsed_secs_f64();
     let items: Vec<_> = ticker.lines.iter().collect();
-    if let Some(id) = wall::next_focus(&items, state.following, now) {
+    let open = |id| index.incidents.get(&id).and_then(|e| incidents.get(*e).ok()).is_some_and(|i| i.0.state.is_open());
+    if let Some(id) = wall::next_focus(&items, state.following, now, open) {
         state.following = Some((id, now));
         state.last_major = now;
         intents.write(Intent::SelectIncident(id));
@@ -668,7 +671,10 @@ mod tests {
                 .init_resource::<CityMapRes>()
                 .init_resource::<MapView>()
                 .init_resource::<Feed>()
+                .init_resource::<LiveIndex>()
                 .add_systems(Update, follow_on_wall);
+            let e = app.world_mut().spawn(IncidentC(major.clone())).id();
+            app.world_mut().resource_mut::<LiveIndex>().incidents.insert(7, e);
             app.update();
             let asked: Vec<Intent> = app.world_mut().resource_mut::<Messages<Intent>>().drain().collect();
             assert_eq!(asked.contains(&Intent::SelectIncident(7)), follows, "{role:?}: {asked:?}");

@@ -308,13 +308,20 @@ pub fn is_major(t: &TickerItem) -> bool {
     }
 }
 
-/// What the wall should look at now: the newest major line not yet followed, once the
-/// current one has had its time.
-pub fn next_focus(ticker: &[&TickerItem], following: Option<(IncidentId, f64)>, now: f64) -> Option<IncidentId> {
+/// What the wall should look at now: the newest major line not yet followed whose matter
+/// `open` says is still open in the live picture (a matter closed since its line came is
+/// no longer one to chase), once the current one has had its time.
+pub fn next_focus(
+    ticker: &[&TickerItem],
+    following: Option<(IncidentId, f64)>,
+    now: f64,
+    open: impl Fn(IncidentId) -> bool,
+) -> Option<IncidentId> {
     if following.is_some_and(|(_, since)| now - since < FOLLOW_SECS) {
         return None;
     }
-    ticker.iter().find(|t| is_major(t) && Some(t.incident) != following.map(|f| f.0)).map(|t| t.incident)
+    let next = ticker.iter().find(|t| is_major(t) && Some(t.incident) != following.map(|f| f.0) && open(t.incident));
+    next.map(|t| t.incident)
 }
 
 #[cfg(test)]
@@ -483,9 +490,14 @@ mod tests {
         let c = item(TickerKind::New, 3, 4);
         assert!(!is_major(&a) && is_major(&b) && is_major(&c));
         let newest_first = [&c, &b, &a];
-        assert_eq!(next_focus(&newest_first, None, 0.0), Some(3));
-        assert_eq!(next_focus(&newest_first, Some((3, 0.0)), 5.0), None, "holds for a while");
-        assert_eq!(next_focus(&newest_first, Some((3, 0.0)), FOLLOW_SECS + 1.0), Some(2));
-        assert_eq!(next_focus(&[&a], None, 0.0), None);
+        let all_open = |_| true;
+        assert_eq!(next_focus(&newest_first, None, 0.0, all_open), Some(3));
+        assert_eq!(next_focus(&newest_first, Some((3, 0.0)), 5.0, all_open), None, "holds for a while");
+        assert_eq!(next_focus(&newest_first, Some((3, 0.0)), FOLLOW_SECS + 1.0, all_open), Some(2));
+        assert_eq!(next_focus(&[&a], None, 0.0, all_open), None);
+        // Matter 2 closed since its line came: not gone back to; nothing else to chase.
+        let open = |id| id != 2;
+        assert_eq!(next_focus(&newest_first, Some((3, 0.0)), FOLLOW_SECS + 1.0, open), None);
+        assert_eq!(next_focus(&[&b, &c], None, 0.0, open), Some(3), "the newest still open");
     }
 }
