@@ -94,6 +94,17 @@ fn a_positions_frame_of_a_server_that_measures_no_roads_reads_as_none_ahead() {
     );
 }
 
+/// A console reads a frame from a newer server that carries a field it does not know (as
+/// consoles from before `no_road` read frames that carry it): the field is passed over.
+#[test]
+fn a_frame_with_a_field_this_client_does_not_know_still_reads() {
+    let newer =
+        r#"{"type":"positions","at":5,"units":[[3,118.08,24.46,90.0,"en_route"]],"no_road":[[3,17]],"lanes":[[3,2]]}"#;
+    let msg: ServerMsg = serde_json::from_str(newer).expect("decodes");
+    let ServerMsg::Positions { units, no_road, .. } = msg else { panic!("{msg:?}") };
+    assert_eq!((units.len(), no_road), (1, vec![(3, 17)]));
+}
+
 #[test]
 fn every_client_frame_round_trips() {
     let frames = [
