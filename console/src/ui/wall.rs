@@ -220,13 +220,17 @@ pub struct FocusCard<'a> {
 
 /// A unit on the wall's card, in a few words: its name, and how far it still has to go
 /// while on the way (by road where measured: 张三（在途 850 米）), that it has not come
-/// nearer over the last minute (张三（在途 850 米 · 未接近）), or that it is there
+/// nearer over the last minute (张三（在途 850 米 · 未接近）), that no road leads from it
+/// (张三（在途 3.2 公里 · 无道路可达）), or that it is there
 /// (李四（在场）); none once it has left the matter, since the card says who handles it now.
 pub fn unit_words(r: crate::desk::enroute::SentRow) -> Option<String> {
-    use crate::desk::enroute::{Leg, Trend, distance_words, minutes_words};
+    use crate::desk::enroute::{Leg, Road, Trend, distance_words, minutes_words};
     let how = match (r.leg, r.leg.to_go()) {
         (Leg::EnRoute { metres: Some(_), .. }, Some(far)) if r.leg.stalled() => {
             format!("在途 {} · 未接近", distance_words(far))
+        }
+        (Leg::EnRoute { metres: Some(_), road: Road::Unreachable, .. }, Some(far)) => {
+            format!("在途 {} · 无道路可达", distance_words(far))
         }
         (Leg::EnRoute { metres: Some(m), trend, .. }, Some(far)) => match trend {
             Trend::Closing { eta_s } if m >= crate::desk::enroute::ARRIVING_M => {
@@ -431,6 +435,10 @@ mod tests {
         let by_road =
             Leg::EnRoute { metres: Some(850.0), road: Road::Ahead(1_320.0), trend: Trend::Closing { eta_s: 170.0 } };
         assert_eq!(unit_words(row(by_road)).unwrap(), "张三（在途 1.3 公里 · 约 3 分钟）");
+        // No road leads from it (across the water): said so, the straight line, no time.
+        let no_road =
+            Leg::EnRoute { metres: Some(3_200.0), road: Road::Unreachable, trend: Trend::Closing { eta_s: 400.0 } };
+        assert_eq!(unit_words(row(no_road)).unwrap(), "张三（在途 3.2 公里 · 无道路可达）");
         assert_eq!(unit_words(row(Leg::OnScene)).unwrap(), "张三（在场）");
         assert_eq!(unit_words(row(Leg::Elsewhere(4))), None, "gone to another matter: not on this card");
         assert_eq!(unit_words(row(Leg::Released { done: true })), None);
