@@ -9,7 +9,7 @@ use std::f32::consts::TAU;
 use bevy_egui::egui::{Color32, FontId, Painter, Pos2, Shape, Stroke, Vec2, pos2, vec2};
 use onegrid_protocol::{Camera, CameraId, Incident, IncidentId, UnitStatus};
 
-use crate::desk::enroute::{Leg, distance_words};
+use crate::desk::enroute::{Leg, Road, distance_words};
 use crate::style;
 use crate::view::{MapView, Projection};
 
@@ -244,11 +244,19 @@ pub fn draw_en_route(painter: &Painter, legs: &[(Pos2, Pos2, &str, Leg)], scale:
             8.0 * scale,
             5.0 * scale,
         ));
-        let text = match leg.to_go() {
-            Some(m) => format!("{name} · {}", distance_words(m)),
-            None => name.to_owned(),
-        };
-        tag(painter, unit + vec2(10.0, 6.0) * scale, &text, 12.0 * scale, color);
+        tag(painter, unit + vec2(10.0, 6.0) * scale, &en_route_tag(name, leg), 12.0 * scale, color);
+    }
+}
+
+/// The tag beside a unit on its way: its name and how far it still has to go (by road
+/// where measured), and that no road leads from it where the server said so.
+pub fn en_route_tag(name: &str, leg: Leg) -> String {
+    match (leg.to_go(), leg) {
+        (Some(m), Leg::EnRoute { road: Road::Unreachable, .. }) => {
+            format!("{name} · {} · 无道路可达", distance_words(m))
+        }
+        (Some(m), _) => format!("{name} · {}", distance_words(m)),
+        (None, _) => name.to_owned(),
     }
 }
 
@@ -320,5 +328,15 @@ mod tests {
         v.m_per_pt = 50.0;
         let far = camera_batch(&v, &p, cams.iter(), &[2]);
         assert_eq!(far.iter().map(|c| c.id).collect::<Vec<_>>(), vec![2]);
+    }
+
+    #[test]
+    fn a_unit_on_its_way_is_tagged_with_how_far_it_still_has_to_go() {
+        use crate::desk::enroute::Trend;
+        let on_way = |metres, road| Leg::EnRoute { metres, road, trend: Trend::Measuring };
+        assert_eq!(en_route_tag("张三", on_way(Some(850.0), Road::Ahead(1_320.0))), "张三 · 1.3 公里");
+        assert_eq!(en_route_tag("张三", on_way(Some(850.0), Road::Unmeasured)), "张三 · 850 米");
+        assert_eq!(en_route_tag("张三", on_way(Some(3_200.0), Road::Unreachable)), "张三 · 3.2 公里 · 无道路可达");
+        assert_eq!(en_route_tag("张三", on_way(None, Road::Unmeasured)), "张三");
     }
 }
