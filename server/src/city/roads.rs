@@ -371,13 +371,20 @@ impl RoadGraph {
     }
 
     /// The length of the shortest road path from `node` to the field's start, searching on
-    /// as far as it takes: `None` where no road leads there.
-    fn settle(&self, f: &mut Field, node: u32) -> Option<f64> {
+    /// as far as it takes, or as `budget` allows (nodes made final, each counted off it):
+    /// `Ok(None)` where no road leads there, `Err(())` where the budget ran out first.
+    fn settle(&self, f: &mut Field, node: u32, budget: &mut usize) -> Result<Option<f64>, ()> {
         loop {
             if let Some(&(d, true)) = f.best.get(&node) {
-                return Some(d);
+                return Ok(Some(d));
             }
-            self.step(f)?;
+            if *budget == 0 {
+                return Err(());
+            }
+            *budget -= 1;
+            if self.step(f).is_none() {
+                return Ok(None);
+            }
         }
     }
 
@@ -408,19 +415,42 @@ impl RoadGraph {
     /// costs one search out to where the farthest of them was first asked of. `None` where
     /// no road leads from `p` to the start (another island, a graph without roads).
     pub fn ahead(&self, f: &mut Field, p: Point) -> Option<f64> {
-        let from = f.snap?;
-        let at = self.snap(p)?;
+        let mut unbounded = usize::MAX;
+        match self.ahead_within(f, p, &mut unbounded) {
+            Found::Metres(m) => Some(m),
+            Found::NoRoad | Found::NotYet => None,
+        }
+    }
+
+    /// [`RoadGraph::ahead`], searching on by at most `budget` nodes (each made final is
+    /// counted off it, so that one budget can be shared by several asks): `NotYet` where
+    /// the search must go farther than that to tell; asked again, it goes on from there.
+    pub fn ahead_within(&self, f: &mut Field, p: Point, budget: &mut usize) -> Found {
+        let (Some(from), Some(at)) = (f.snap, self.snap(p)) else { return Found::NoRoad };
         let mut best: Option<f64> = None;
         for (node, along) in at.ends() {
-            if let Some(d) = self.settle(f, node) {
-                best = Some(best.map_or(d + along, |b| b.min(d + along)));
+            match self.settle(f, node, budget) {
+                Ok(Some(d)) => best = Some(best.map_or(d + along, |b| b.min(d + along))),
+                Ok(None) => {}
+                Err(()) => return Found::NotYet,
             }
         }
         if let Some(along) = at.along(&from) {
             best = Some(best.map_or(along, |b| b.min(along)));
         }
-        best.map(|b| b + from.off_m + at.off_m)
+        best.map_or(Found::NoRoad, |b| Found::Metres(b + from.off_m + at.off_m))
     }
+}
+
+/// What following found of a point ([`RoadGraph::ahead_within`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Found {
+    /// So many metres by road.
+    Metres(f64),
+    /// No road leads there.
+    NoRoad,
+    /// The search has to go farther than it was let to tell.
+    NotYet,
 }
 
 /// Where a point meets the roads ([`RoadGraph::snap`]): a segment from its nearest node `a`
@@ -616,6 +646,23 @@ mod tests {
         assert_eq!(near.len(), 5, "the scene's whole road network, and no more");
         let none = RoadGraph::from_ways(LocalMetric::new(scene), &[]);
         assert_eq!(none.ahead(&mut none.field(scene), scene), None);
+        // Let to search two nodes at a time, the far end of the hairpin is told after a
+        // few asks, as far as in one; one already told costs nothing more.
+        let mut f = g.field(scene);
+        let mut asks = 0;
+        let told = loop {
+            asks += 1;
+            let mut budget = 2;
+            match g.ahead_within(&mut f, path[0], &mut budget) {
+                Found::NotYet => assert_eq!(budget, 0, "the budget spent"),
+                found => break found,
+            }
+        };
+        assert!(asks > 1, "{asks}");
+        assert_eq!(told, Found::Metres(first));
+        let mut none_left = 0;
+        assert_eq!(g.ahead_within(&mut f, path[0], &mut none_left), Found::Metres(first));
+        assert_eq!(g.ahead_within(&mut near, Point::new(118.2, 24.4), &mut 100), Found::NoRoad);
     }
 
     #[test]
