@@ -223,38 +223,30 @@ fn follow(city: &city::City, sent: &[(Point, Paced, Paced)]) -> anyhow::Result<(
         n
     };
     // Each fix timed alone, in a second pass: what one tick of the pump can cost at worst
-    // (the first fix of a scene's farthest unit grows the search out to it).
-    let mut each: Vec<f64> = Vec::with_capacity(fixes);
-    let mut grew = [0usize; 2];
-    for (scene, fixes) in &trips {
-        let mut field = roads.field(*scene);
-        for p in fixes {
-            let before = field.len();
-            let started = std::time::Instant::now();
-            black_box(roads.ahead(&mut field, *p));
-            each.push(started.elapsed().as_secs_f64() * 1e6);
-            grew[0] = grew[0].max(field.len() - before);
+    // (the first fix of a scene's farthest unit grows the search out to it), each fix let
+    // to grow its search as far as it takes (baseline) and by at most what the pump allows
+    // a tick (`STEPS_PER_TICK`, asked again at its next fix where that was not enough, as
+    // the pump does). Each: the times sorted, the most nodes one fix added, and how many
+    // fixes were told a fix later.
+    let timed = |steps: usize| {
+        let (mut times, mut grew, mut not_yet) = (Vec::with_capacity(fixes), 0usize, 0usize);
+        for (scene, fixes) in &trips {
+            let mut field = roads.field(*scene);
+            for p in fixes {
+                let mut budget = steps;
+                let before = field.len();
+                let started = std::time::Instant::now();
+                let found = black_box(roads.ahead_within(&mut field, *p, &mut budget));
+                times.push(started.elapsed().as_secs_f64() * 1e6);
+                grew = grew.max(field.len() - before);
+                not_yet += usize::from(found == onegrid_server::city::roads::Found::NotYet);
+            }
         }
-    }
-    each.sort_by(f64::total_cmp);
-    // The same, each fix let to grow its search by at most what the pump allows a tick
-    // (`STEPS_PER_TICK`), asked again at its next fix where that was not enough, as the
-    // pump does: what a tick costs at worst now.
-    let mut budgeted: Vec<f64> = Vec::with_capacity(fixes);
-    let mut not_yet = 0usize;
-    for (scene, fixes) in &trips {
-        let mut field = roads.field(*scene);
-        for p in fixes {
-            let mut budget = onegrid_server::engine::ahead::STEPS_PER_TICK;
-            let before = field.len();
-            let started = std::time::Instant::now();
-            let found = black_box(roads.ahead_within(&mut field, *p, &mut budget));
-            budgeted.push(started.elapsed().as_secs_f64() * 1e6);
-            grew[1] = grew[1].max(field.len() - before);
-            not_yet += usize::from(found == onegrid_server::city::roads::Found::NotYet);
-        }
-    }
-    budgeted.sort_by(f64::total_cmp);
+        times.sort_by(f64::total_cmp);
+        (times, grew, not_yet)
+    };
+    let (each, grew_alone, _) = timed(usize::MAX);
+    let (budgeted, grew_tick, not_yet) = timed(onegrid_server::engine::ahead::STEPS_PER_TICK);
     line("followed: scenes, fixes, fixes with a road ahead", &format!("{}, {fixes}, {measured}", trips.len()));
     line("road ahead, a fresh search a fix (baseline), us/fix", &format!("{:.1}", t_fresh / fixes as f64 * 1e6));
     line("road ahead, a search kept per scene, us/fix", &format!("{:.2}", t_kept / fixes as f64 * 1e6));
@@ -273,7 +265,7 @@ fn follow(city: &city::City, sent: &[(Point, Paced, Paced)]) -> anyhow::Result<(
         ),
     );
     line("  longest within a tick / longest", &format!("{:.3}x", percentile(&budgeted, 1.0) / percentile(&each, 1.0)));
-    line("most nodes one fix added to its search: alone · within a tick", &format!("{} · {}", grew[0], grew[1]));
+    line("most nodes one fix added to its search: alone · within a tick", &format!("{grew_alone} · {grew_tick}"));
     line(
         "nodes a kept search reached: p50 · p90 · max (of the graph's)",
         &format!(
