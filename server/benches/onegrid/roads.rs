@@ -251,18 +251,12 @@ fn follow(city: &city::City, sent: &[(Point, Paced, Paced)]) -> anyhow::Result<(
     line("road ahead, a fresh search a fix (baseline), us/fix", &format!("{:.1}", t_fresh / fixes as f64 * 1e6));
     line("road ahead, a search kept per scene, us/fix", &format!("{:.2}", t_kept / fixes as f64 * 1e6));
     line("  kept / fresh", &format!("{:.3}x", t_kept / t_fresh));
-    line(
-        "a fix timed alone, kept: p50 · p99 · max, us",
-        &format!("{:.2} · {:.1} · {:.0}", percentile(&each, 0.5), percentile(&each, 0.99), percentile(&each, 1.0)),
-    );
+    let spread =
+        |t: &[f64]| format!("{:.2} · {:.1} · {:.0}", percentile(t, 0.5), percentile(t, 0.99), percentile(t, 1.0));
+    line("a fix timed alone, kept: p50 · p99 · max, us", &spread(&each));
     line(
         "  within a tick's steps: p50 · p99 · max, us; fixes told next time",
-        &format!(
-            "{:.2} · {:.1} · {:.0}; {not_yet}",
-            percentile(&budgeted, 0.5),
-            percentile(&budgeted, 0.99),
-            percentile(&budgeted, 1.0)
-        ),
+        &format!("{}; {not_yet}", spread(&budgeted)),
     );
     line("  longest within a tick / longest", &format!("{:.3}x", percentile(&budgeted, 1.0) / percentile(&each, 1.0)));
     line("most nodes one fix added to its search: alone · within a tick", &format!("{grew_alone} · {grew_tick}"));
