@@ -296,5 +296,11 @@ fn drive(phase: Res<Phase>, mut state: ResMut<BenchState>, mut out: MessageWrite
             (i as u32, p[0], p[1], heading, status)
         })
         .collect();
-    out.write(ServerEvent(ServerMsg::Positions { at: state.tick as i64, units: rows, ahead: vec![], no_road: vec![] }));
+    out.write(ServerEvent(ServerMsg::Positions {
+        at: state.tick as i64,
+        units: rows,
+        ahead: vec![],
+        ahead_s: vec![],
+        no_road: vec![],
+    }));
 }

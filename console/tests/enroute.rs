@@ -194,8 +194,10 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
 /// nearer, in the simulated city (its units never held up on the way here: each such
 /// word is false): the desk watches the server's simulator at 20× for seven minutes (some 50
 /// trips); every estimate taken on the way is set against when the unit truly arrived.
-/// Two judges on the same samples: the desk's, by the road still ahead, and, as the
-/// baseline, the straight line it went by before.
+/// Three judges on the same samples: the desk's, by how long the road still ahead takes
+/// without traffic, scaled by how the unit has kept to it; by the road's length at the
+/// unit's closing speed (before); and, as the baseline, the straight line at its closing
+/// speed.
 /// `cargo test -p onegrid-console --test enroute eta_accuracy -- --ignored --nocapture`
 #[test]
 #[ignore]
@@ -208,9 +210,9 @@ fn eta_accuracy() {
     let started = std::time::Instant::now();
     /// Per unit on its way: server time, and the time left each judge gave it (none while
     /// measuring or not closing in).
-    type Estimate = (i64, [Option<f64>; 2]);
+    type Estimate = (i64, [Option<f64>; 3]);
     let mut on_way: std::collections::HashMap<u32, Vec<Estimate>> = Default::default();
-    let (mut factors, mut said_stalled, mut looked, mut trips) = ([vec![], vec![]], [0; 2], 0, 0);
+    let (mut factors, mut said_stalled, mut looked, mut trips) = ([vec![], vec![], vec![]], [0; 3], 0, 0);
     let mut last = 0;
     while started.elapsed().as_secs() < 420 {
         desk.update();
@@ -225,17 +227,20 @@ fn eta_accuracy() {
             match (status, task) {
                 (UnitStatus::EnRoute, Some(incident)) => {
                     let samples = desk.world().resource::<Samples>();
-                    let (Some(road), Some(straight)) =
-                        (samples.of(incident, unit), samples.straight_of(incident, unit))
-                    else {
+                    let (Some(desk_trend), Some(road), Some(straight)) = (
+                        samples.trend_of(incident, unit),
+                        samples.of(incident, unit),
+                        samples.straight_of(incident, unit),
+                    ) else {
                         continue;
                     };
                     looked += 1;
                     let metres = straight.back().map(|&(_, d)| d);
-                    let legs = [road, straight].map(|s| Leg::EnRoute {
+                    let by_distance = |s| onegrid_console::desk::enroute::trend(s);
+                    let legs = [desk_trend, by_distance(road), by_distance(straight)].map(|trend| Leg::EnRoute {
                         metres,
                         road: Road::Unmeasured,
-                        trend: onegrid_console::desk::enroute::trend(s),
+                        trend,
                     });
                     for (said, leg) in said_stalled.iter_mut().zip(&legs) {
                         *said += usize::from(leg.stalled());
@@ -265,7 +270,7 @@ fn eta_accuracy() {
         }
     }
     println!("{trips} trips, {looked} looks");
-    let names = ["by road (the desk's)", "straight line (baseline)"];
+    let names = ["by the road's time (the desk's)", "by the road's length", "straight line (baseline)"];
     for ((name, mut factors), said) in names.iter().zip(factors).zip(said_stalled) {
         factors.sort_by(f64::total_cmp);
         let q = |p: f64| factors.get(((factors.len().max(1) - 1) as f64 * p) as usize).copied().unwrap_or_default();

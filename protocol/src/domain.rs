@@ -304,15 +304,26 @@ pub enum UnitKind {
 }
 
 impl UnitKind {
-    /// The average speed in city traffic at which travel times are estimated, m/s (and at
-    /// which the simulated city moves its units): a team's vehicle 8 m/s (about 29 km/h), a
-    /// grid worker's electric bicycle 3 m/s (about 11 km/h).
-    pub fn travel_speed_ms(self) -> f64 {
+    /// How a unit of this kind goes by road (and how the simulated city moves it): a
+    /// team's vehicle at each road's speed, by the fastest roads; a grid worker's electric
+    /// bicycle at 3 m/s (about 11 km/h) on any road, by the shortest.
+    pub fn travel(self) -> Travel {
         match self {
-            UnitKind::Team => 8.0,
-            UnitKind::GridWorker => 3.0,
+            UnitKind::Team => Travel::Drive,
+            UnitKind::GridWorker => Travel::Pace(3.0),
         }
     }
+}
+
+/// How a unit goes by road ([`UnitKind::travel`]): what its way is chosen by and how long
+/// it takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Travel {
+    /// A vehicle: at each road's speed (its class's, or its posted limit), so by the
+    /// fastest roads, which may be longer.
+    Drive,
+    /// At its own pace whatever the road, m/s, so by the shortest roads.
+    Pace(f64),
 }
 
 /// What a field unit is doing.

@@ -298,13 +298,14 @@ pub struct NearUnit {
     pub name: String,
     /// Straight-line distance, metres.
     pub distance_m: f64,
-    /// Along the roads (the shortest road path, with the straight legs between the roads
-    /// and the unit and the point), metres; absent where no road leads there (another
+    /// Along the roads (the unit's way by road, [`crate::Travel`]: the fastest for a
+    /// vehicle, the shortest for one at its own pace; with the straight legs between the
+    /// roads and the unit and the point), metres; absent where no road leads there (another
     /// island) or the server has no roads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub road_m: Option<f64>,
-    /// How long that takes at the unit's speed in city traffic
-    /// ([`crate::UnitKind::travel_speed_ms`]), seconds; absent with `road_m`.
+    /// How long that takes the unit ([`crate::UnitKind::travel`]): at the roads' speeds,
+    /// or at its own pace, seconds; absent with `road_m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eta_s: Option<f64>,
 }
@@ -396,8 +397,14 @@ pub type PositionRow = (UnitId, f64, f64, f32, UnitStatus);
 
 /// The road still ahead of a unit on its way, in a `positions` frame: `[unit, incident,
 /// metres]`, measured by the server from the position in the same frame to the incident
-/// it is on its way to, along the roads.
+/// it is on its way to, along the way the unit goes ([`crate::Travel`]).
 pub type AheadRow = (UnitId, IncidentId, f64);
+
+/// How long the road still ahead takes a unit on its way, in a `positions` frame: `[unit,
+/// seconds]`, at the roads' speeds for a vehicle, at its pace for one at its own
+/// ([`crate::UnitKind::travel`]): no traffic; a client scales it by how the unit has been
+/// keeping to it.
+pub type AheadTimeRow = (UnitId, f64);
 
 /// A unit on its way that no road leads from where it is to its incident (another island,
 /// across the water), in a `positions` frame: `[unit, incident]`.
@@ -492,6 +499,10 @@ pub enum ServerMsg {
         /// servers that predate it (and when no row has one).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         ahead: Vec<AheadRow>,
+        /// How long the road ahead of each unit in `ahead` takes it. Absent from servers
+        /// that predate it (and with `ahead`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ahead_s: Vec<AheadTimeRow>,
         /// The units in `units` on their way to an incident that were measured and that no
         /// road leads from: the road ahead is not unknown there but does not exist. Absent
         /// from servers that predate it (and when there is none).

@@ -59,6 +59,7 @@ fn server_frames() {
         at: 1_700_000_000_000,
         units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute)],
         ahead: vec![],
+        ahead_s: vec![],
         no_road: vec![],
     });
     // The same command sent again under its key: acknowledged as the first time was.
@@ -68,6 +69,7 @@ fn server_frames() {
         at: 1_700_000_000_000,
         units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute), (4, 118.09, 24.47, 0.0, UnitStatus::Available)],
         ahead: vec![(3, 17, 1_240.5)],
+        ahead_s: vec![],
         no_road: vec![],
     });
     // A unit on its way that no road leads from (another island), beside one measured.
@@ -75,7 +77,16 @@ fn server_frames() {
         at: 1_700_000_000_000,
         units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute), (5, 118.06, 24.45, 0.0, UnitStatus::EnRoute)],
         ahead: vec![(3, 17, 1_240.5)],
+        ahead_s: vec![],
         no_road: vec![(5, 17)],
+    });
+    // With how long the road ahead takes the unit without traffic.
+    assert_json_snapshot!(ServerMsg::Positions {
+        at: 1_700_000_000_000,
+        units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute)],
+        ahead: vec![(3, 17, 1_240.5)],
+        ahead_s: vec![(3, 131.4)],
+        no_road: vec![],
     });
 }
 
@@ -89,6 +100,7 @@ fn a_positions_frame_of_a_server_that_measures_no_roads_reads_as_none_ahead() {
             at: 5,
             units: vec![(3, 118.08, 24.46, 90.0, UnitStatus::EnRoute)],
             ahead: vec![],
+            ahead_s: vec![],
             no_road: vec![]
         }
     );

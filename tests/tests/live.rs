@@ -100,18 +100,23 @@ async fn a_street_sees_only_its_street() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A `nearest` answer: soonest by road first, each time its road at the unit's speed, no
-/// road shorter than the straight line; then those no road leads from, nearest first.
-fn assert_soonest_first(server: &TestServer, near: &[onegrid_protocol::NearUnit]) {
+/// A `nearest` answer for `location`: soonest by road first, each time that of the unit's
+/// own way by road as it goes (the fastest roads at their speeds for a team, the shortest
+/// at its pace for a grid worker), no road shorter than the straight line; then those no
+/// road leads from, nearest first.
+fn assert_soonest_first(server: &TestServer, location: geo_types::Point, near: &[onegrid_protocol::NearUnit]) {
     let routed = near.iter().take_while(|u| u.eta_s.is_some()).count();
     assert!(near[routed..].iter().all(|u| u.eta_s.is_none() && u.road_m.is_none()), "{near:?}");
     assert!(near[..routed].windows(2).all(|w| w[0].eta_s <= w[1].eta_s), "{near:?}");
     assert!(near[routed..].windows(2).all(|w| w[0].distance_m <= w[1].distance_m), "{near:?}");
+    let roads = &server.running.engine.city().roads;
     server.running.engine.with_world(|w| {
         for u in &near[..routed] {
             let (road, eta) = (u.road_m.expect("road"), u.eta_s.expect("eta"));
-            let speed = w.units[&u.unit].kind.travel_speed_ms();
-            assert!((eta - road / speed).abs() < 1e-6 && road >= u.distance_m - 1e-6, "{u:?}");
+            let from = server.running.engine.unit_position(u.unit).expect("a position");
+            let way = roads.route_between(from, location, w.units[&u.unit].kind.travel()).expect("a way");
+            assert!((eta - way.time_s).abs() < 0.5 + way.time_s * 1e-3, "{u:?}: {way:?}");
+            assert!(road >= u.distance_m - 1e-6, "{u:?}");
         }
     });
 }
@@ -165,7 +170,7 @@ async fn nearest_goes_by_road_and_not_across_the_water() -> anyhow::Result<()> {
     else {
         panic!("nearest answered with something else")
     };
-    assert_soonest_first(&server, &near);
+    assert_soonest_first(&server, scene, &near);
     let at = |id| near.iter().position(|u| u.unit == id).expect("listed");
     let (island_unit, shore_unit) = (&near[at(on_island)], &near[at(on_shore)]);
     assert!(island_unit.eta_s.is_some(), "a road crosses the island: {island_unit:?}");
@@ -278,7 +283,7 @@ async fn positions_flow_from_the_field_to_the_wall_and_feed_nearest() -> anyhow:
     };
     let seven = near.iter().find(|u| u.unit == 7).expect("the unit standing there is among the nearest");
     assert!(seven.distance_m < 1.0, "{seven:?}");
-    assert_soonest_first(&server, &near);
+    assert_soonest_first(&server, target, &near);
 
     // Locate answers every net; cameras answer by field of view.
     let Ok(QueryResult::Locate { placement }) =

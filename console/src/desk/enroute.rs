@@ -3,11 +3,14 @@
 //! on the way, on the scene, gone to another task or done; how far it is from the matter
 //! (by road, as the server measures it with each position of a unit on its way, or the
 //! straight line from a server that measures none); and, for one on the way, when it
-//! should be there, from how fast it has been closing in over the last minute and a half
-//! of the city's clock. Closing speed rather than a speed by kind: a team stuck at a
-//! crossing shows as slower, and one that has not come nearer over the last minute says
-//! so, whatever its pace before. By road rather than the straight line: a team whose road
-//! first leads away, or round a block, is coming nearer all the while it drives on.
+//! should be there: the time its road ahead takes without traffic (which the server sends
+//! with the road: the trunk road still to come counts as the quick road it is), scaled by
+//! how the unit has kept to its road's times over the last minute and a half of the city's
+//! clock; or, from a server that sends no time, from how fast it has been closing in. As
+//! it goes rather than at a speed by kind: a team stuck at a crossing shows as slower, and
+//! one that has not come nearer over the last minute says so, whatever its pace before.
+//! By road rather than the straight line: a team whose road first leads away, or round a
+//! block, is coming nearer all the while it drives on.
 //!
 //! The samples are taken for every unit on the way, every three seconds of the server's
 //! clock, from the live positions and the road ahead measured with them; the rows are
@@ -33,8 +36,8 @@ pub const MIN_SPAN_MS: Millis = 15_000;
 pub const STALL_SPAN_MS: Millis = 45_000;
 /// How far back a stop is looked for: a unit that has not come nearer over the last
 /// minute is said not to be closing in, whatever its pace before it. In the simulated city
-/// a stop was said 84 s after it began by the whole window's slope, 56 s (median) by the
-/// last minute's (`stall_detection` in `tests/enroute.rs`).
+/// a stop was said 84 s after it began by the whole window's slope, 56 to 63 s (median,
+/// two runs) by the last minute's (`stall_detection` in `tests/enroute.rs`).
 pub const STALL_LOOK_MS: Millis = 60_000;
 /// Slower than this (metres a second of the city's clock) is not closing in: a fifth of a
 /// walker's pace. In the simulated city (`eta_accuracy` in `tests/enroute.rs`) 0.5 m/s said
@@ -46,6 +49,9 @@ pub const ARRIVING_M: f64 = 60.0;
 /// minute than over the whole window (it set off after standing, or came off a jam) is
 /// timed at that pace; one closing in slower, at the window's (a red light is not its pace).
 pub const PACE_LOOK_MS: Millis = 30_000;
+/// The slowest a unit may be keeping to its road's time for that time to be scaled by it:
+/// a tenth (a team crawling in a jam). Slower, the time left is told by the closing speed.
+pub const MIN_RATE: f64 = 0.1;
 /// How often a sample is taken, server milliseconds: 31 in the window, enough for a
 /// slope, and a pass over the units a third as often as once a second.
 pub const SAMPLE_EVERY_MS: Millis = 3_000;
@@ -172,6 +178,22 @@ pub fn trend(samples: &VecDeque<(Millis, f64)>) -> Trend {
     }
 }
 
+/// The time left of a unit on the way by the time its road ahead takes without traffic,
+/// as the server measures it with each position (`time`: server time, seconds ahead,
+/// oldest first): scaled by how the unit has been keeping to it, the least-squares rate at
+/// which those seconds have been going down a second of the city's clock over the window
+/// (or the last half minute's, where faster: [`PACE_LOOK_MS`]); a team held up by traffic
+/// to half the roads' speeds is given twice their time. Until the samples cover
+/// [`MIN_SPAN_MS`], the road's own time: what the dispatcher was told when sending it.
+/// None from a rate too slow to tell a time by ([`MIN_RATE`]).
+pub fn eta_by_road_time(time: &VecDeque<(Millis, f64)>) -> Option<f64> {
+    let &(t1, s1) = time.back()?;
+    let [all, fresh, _] = fits(time, [t1 - PACE_LOOK_MS; 2]);
+    let Some((rate, _)) = all.speed().filter(|(_, span)| *span >= MIN_SPAN_MS) else { return Some(s1) };
+    let rate = fresh.speed().filter(|(_, span)| *span >= MIN_SPAN_MS).map_or(rate, |(r, _)| r.max(rate));
+    (rate >= MIN_RATE).then(|| s1 / rate)
+}
+
 /// The least-squares closing speed (metres a second of the server's clock; negative going
 /// away) over the samples taken at or after `since`, and the span they cover: none from
 /// fewer than two, or all at one time.
@@ -284,7 +306,7 @@ pub fn sent_rows<'a>(
             let leg = match (u.task, u.status) {
                 (Some(t), UnitStatus::EnRoute) if t == i.id => {
                     let metres = u.lonlat.map(|p| metres_between(p, i.location));
-                    let trend = samples.and_then(|s| s.of(i.id, id)).map_or(Trend::Measuring, trend);
+                    let trend = samples.and_then(|s| s.trend_of(i.id, id)).unwrap_or(Trend::Measuring);
                     Leg::EnRoute { metres, road: u.road, trend }
                 }
                 (Some(t), _) if t == i.id => Leg::OnScene,
@@ -353,9 +375,29 @@ struct Followed {
     samples: VecDeque<(Millis, f64)>,
     /// The road still ahead of it, oldest first, taken with those where measured.
     road: VecDeque<(Millis, f64)>,
+    /// How long that road takes it without traffic, seconds, taken with those where the
+    /// server said.
+    time: VecDeque<(Millis, f64)>,
 }
 
 impl Followed {
+    /// How it is doing: coming nearer or not by the distance ([`Followed::judged`],
+    /// [`trend`]); the time left by its road's time where the server measures it
+    /// ([`eta_by_road_time`]: which roads are left, not only how far), else by the
+    /// closing speed.
+    fn trend(&self) -> Trend {
+        let by_distance = trend(self.judged());
+        let by_time = self
+            .time
+            .back()
+            .filter(|(t, _)| self.samples.back().is_some_and(|s| s.0 == *t))
+            .and_then(|_| eta_by_road_time(&self.time));
+        match (by_distance, by_time) {
+            (Trend::Closing { .. } | Trend::Measuring, Some(eta_s)) => Trend::Closing { eta_s },
+            (t, _) => t,
+        }
+    }
+
     /// The samples its trend is told from: the road ahead where the last sample has one
     /// and they cover as long as the straight line's, or long enough to tell a speed
     /// from; the straight line else (a server that measures no roads, a unit no road
@@ -388,37 +430,62 @@ impl Samples {
         self.by_unit.get(&unit).filter(|f| f.incident == incident).map(Followed::judged)
     }
 
+    /// How `unit` on the way to `incident` is doing ([`Followed::trend`]).
+    pub fn trend_of(&self, incident: IncidentId, unit: UnitId) -> Option<Trend> {
+        self.by_unit.get(&unit).filter(|f| f.incident == incident).map(Followed::trend)
+    }
+
+    /// How long the road ahead of `unit` to `incident` takes it without traffic, seconds,
+    /// oldest first, where the server said.
+    pub fn time_of(&self, incident: IncidentId, unit: UnitId) -> Option<&VecDeque<(Millis, f64)>> {
+        self.by_unit.get(&unit).filter(|f| f.incident == incident).map(|f| &f.time)
+    }
+
     /// The straight-line distances of `unit` on the way to `incident`, oldest first.
     pub fn straight_of(&self, incident: IncidentId, unit: UnitId) -> Option<&VecDeque<(Millis, f64)>> {
         self.by_unit.get(&unit).filter(|f| f.incident == incident).map(|f| &f.samples)
     }
 
     /// Takes a unit's distance from `incident` at server time `now`, straight and, where
-    /// measured, by road: at most one each [`SAMPLE_EVERY_MS`], those older than the
-    /// window let go of. Another incident, or a clock that went back (another server),
-    /// starts anew; a sample without a road, the road samples anew.
-    pub fn take(&mut self, incident: IncidentId, unit: UnitId, now: Millis, metres: f64, road_m: Option<f64>) {
+    /// measured, by road (metres, and seconds without traffic where the server said): at
+    /// most one each [`SAMPLE_EVERY_MS`], those older than the window let go of. Another
+    /// incident, or a clock that went back (another server), starts anew; a sample without
+    /// a road, the road samples anew (and one without the road's time, the times).
+    pub fn take(
+        &mut self,
+        incident: IncidentId,
+        unit: UnitId,
+        now: Millis,
+        metres: f64,
+        road: Option<(f64, Option<f64>)>,
+    ) {
         let f = self.by_unit.entry(unit).or_insert_with(|| Followed {
             incident,
             seen: now,
             samples: VecDeque::new(),
             road: VecDeque::new(),
+            time: VecDeque::new(),
         });
         f.seen = now;
         if f.incident != incident || f.samples.back().is_some_and(|&(t, _)| now < t) {
             f.incident = incident;
             f.samples.clear();
             f.road.clear();
+            f.time.clear();
         }
         if f.samples.back().is_some_and(|&(t, _)| now - t < SAMPLE_EVERY_MS) {
             return;
         }
         f.samples.push_back((now, metres));
-        match road_m {
-            Some(d) => f.road.push_back((now, d)),
+        match road {
+            Some((d, _)) => f.road.push_back((now, d)),
             None => f.road.clear(),
         }
-        for s in [&mut f.samples, &mut f.road] {
+        match road.and_then(|r| r.1) {
+            Some(s) => f.time.push_back((now, s)),
+            None => f.time.clear(),
+        }
+        for s in [&mut f.samples, &mut f.road, &mut f.time] {
             while s.front().is_some_and(|&(t, _)| now - t > WINDOW_MS) {
                 s.pop_front();
             }
@@ -472,7 +539,8 @@ pub fn watch_en_route(
         }
         let (Some(task), Some(ll)) = (u.0.task, p.lonlat) else { continue };
         let Some(i) = index.incidents.get(&task).and_then(|e| incidents.get(*e).ok()) else { continue };
-        samples.take(task, u.0.id, now, metres_between(ll, i.0.location), ahead.to(u.0.id, task));
+        let road = ahead.to(u.0.id, task).map(|m| (m, ahead.time_to(u.0.id, task)));
+        samples.take(task, u.0.id, now, metres_between(ll, i.0.location), road);
     }
     samples.by_unit.retain(|_, f| f.seen == now);
     let stalled = samples

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use bevy::prelude::*;
 use onegrid_protocol::{
-    AheadRow, Camera, CameraId, CellStatus, Change, Incident, IncidentId, Millis, NoRoadRow, PositionRow, ServerMsg,
-    Unit, UnitId, UnitStatus,
+    AheadRow, AheadTimeRow, Camera, CameraId, CellStatus, Change, Incident, IncidentId, Millis, NoRoadRow, PositionRow,
+    ServerMsg, Unit, UnitId, UnitStatus,
 };
 
 use crate::net::ServerEvent;
@@ -52,10 +52,14 @@ pub struct UnitPos {
 
 /// The road still ahead of each unit on its way, as the server measured it with the unit's
 /// last position: the incident it was measured to, and metres, or none where the server
-/// said no road leads there. A unit whose last position came with neither (not on its way,
-/// a server that measures no roads) has nothing here.
+/// said no road leads there; and how long that road takes the unit at the roads' speeds
+/// (or its pace), where the server said. A unit whose last position came with neither (not
+/// on its way, a server that measures no roads) has nothing here.
 #[derive(Debug, Default, Resource)]
-pub struct RoadsAhead(pub HashMap<UnitId, (IncidentId, Option<f64>)>);
+pub struct RoadsAhead {
+    by_unit: HashMap<UnitId, (IncidentId, Option<f64>)>,
+    secs: HashMap<UnitId, f64>,
+}
 
 /// The road still ahead of a unit to an incident, as far as the server said.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -85,25 +89,40 @@ impl RoadsAhead {
         self.road(unit, incident).metres()
     }
 
+    /// How long the road ahead of `unit` to `incident` takes it without traffic, seconds,
+    /// where the last measure was to that one and said.
+    pub fn time_to(&self, unit: UnitId, incident: IncidentId) -> Option<f64> {
+        self.to(unit, incident).and(self.secs.get(&unit).copied())
+    }
+
     /// What the last measure of `unit` to `incident` said.
     pub fn road(&self, unit: UnitId, incident: IncidentId) -> Road {
-        match self.0.get(&unit) {
+        match self.by_unit.get(&unit) {
             Some((i, Some(m))) if *i == incident => Road::Ahead(*m),
             Some((i, None)) if *i == incident => Road::Unreachable,
             _ => Road::Unmeasured,
         }
     }
 
+    /// Keeps what was measured of the units still going where it was measured to.
+    fn keep_going(&mut self, going: &HashMap<UnitId, IncidentId>) {
+        self.by_unit.retain(|u, (i, _)| going.get(u) == Some(i));
+        let by_unit = &self.by_unit;
+        self.secs.retain(|u, _| by_unit.contains_key(u));
+    }
+
     /// Takes a position frame's: the rows' units lose what was measured before, those
     /// measured again have it anew.
-    fn take(&mut self, rows: &[PositionRow], ahead: &[AheadRow], no_road: &[NoRoadRow]) {
-        if !self.0.is_empty() {
+    fn take(&mut self, rows: &[PositionRow], ahead: &[AheadRow], secs: &[AheadTimeRow], no_road: &[NoRoadRow]) {
+        if !self.by_unit.is_empty() {
             for r in rows {
-                self.0.remove(&r.0);
+                self.by_unit.remove(&r.0);
+                self.secs.remove(&r.0);
             }
         }
-        self.0.extend(ahead.iter().map(|&(unit, incident, m)| (unit, (incident, Some(m)))));
-        self.0.extend(no_road.iter().map(|&(unit, incident)| (unit, (incident, None))));
+        self.by_unit.extend(ahead.iter().map(|&(unit, incident, m)| (unit, (incident, Some(m)))));
+        self.by_unit.extend(no_road.iter().map(|&(unit, incident)| (unit, (incident, None))));
+        self.secs.extend(secs.iter().copied());
     }
 }
 
@@ -256,7 +275,7 @@ pub fn apply_server(
                     .filter(|u| same && u.status == UnitStatus::EnRoute)
                     .filter_map(|u| Some((u.id, u.task?)))
                     .collect();
-                ahead.0.retain(|u, (i, _)| going.get(u) == Some(i));
+                ahead.keep_going(&going);
                 reconcile_cameras(&mut commands, &mut index, cameras);
                 tints.0 = cells.iter().map(|c| (c.cell.clone(), c.clone())).collect();
             }
@@ -280,12 +299,12 @@ pub fn apply_server(
                     );
                 }
             }
-            ServerMsg::Positions { at, units: rows, ahead: measured, no_road } => {
+            ServerMsg::Positions { at, units: rows, ahead: measured, ahead_s, no_road } => {
                 let started = std::time::Instant::now();
                 feed.server_now = feed.server_now.max(*at);
                 feed.positions += rows.len() as u64;
                 apply_positions(&index, &mut units, rows);
-                ahead.take(rows, measured, no_road);
+                ahead.take(rows, measured, ahead_s, no_road);
                 feed.last_apply_us = started.elapsed().as_secs_f64() * 1e6;
             }
             ServerMsg::Welcome { user, archive_after_ms, .. } => {

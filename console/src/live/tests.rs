@@ -128,7 +128,7 @@ fn a_snapshot_spawns_one_entity_per_incident_unit_and_camera() {
 fn the_servers_clock_never_goes_back_for_a_shared_snapshot_but_starts_anew_with_another_journal() {
     let mut app = app();
     send(&mut app, snapshot(5, vec![], vec![]));
-    send(&mut app, ServerMsg::Positions { at: 3_000, units: vec![], ahead: vec![], no_road: vec![] });
+    send(&mut app, ServerMsg::Positions { at: 3_000, units: vec![], ahead: vec![], ahead_s: vec![], no_road: vec![] });
     // A snapshot built a moment before (shared with consoles that subscribed earlier).
     send(&mut app, snapshot(6, vec![], vec![]));
     assert_eq!(app.world().resource::<Feed>().server_now, 3_000);
@@ -148,7 +148,7 @@ fn incidents_closed_a_day_before_the_servers_clock_are_let_go_but_not_the_select
     send(&mut app, snap);
     app.world_mut().resource_mut::<Selection>().incident = Some(3);
     assert_eq!(count::<IncidentC>(&mut app), 3, "closed at 0, a second before the snapshot");
-    let at = |at| ServerMsg::Positions { at, units: vec![], ahead: vec![], no_road: vec![] };
+    let at = |at| ServerMsg::Positions { at, units: vec![], ahead: vec![], ahead_s: vec![], no_road: vec![] };
     send(&mut app, at(onegrid_protocol::LIVE_AFTER_CLOSE_MS - 1));
     assert_eq!(count::<IncidentC>(&mut app), 3, "not yet a day");
     send(&mut app, at(onegrid_protocol::LIVE_AFTER_CLOSE_MS + 60_000));
@@ -229,7 +229,7 @@ fn position_frames_move_known_units_and_ignore_unknown_ones() {
     let mut app = app();
     send(&mut app, snapshot(1, vec![], vec![unit(7, UnitStatus::Available)]));
     let rows = vec![(7, 118.1, 24.5, 90.0, UnitStatus::EnRoute), (99, 118.2, 24.6, 0.0, UnitStatus::Available)];
-    send(&mut app, ServerMsg::Positions { at: 5_000, units: rows, ahead: vec![], no_road: vec![] });
+    send(&mut app, ServerMsg::Positions { at: 5_000, units: rows, ahead: vec![], ahead_s: vec![], no_road: vec![] });
     let e = app.world().resource::<LiveIndex>().units[&7];
     let p = *app.world().get::<UnitPos>(e).expect("position");
     assert_eq!(p.lonlat, Some([118.1, 24.5]));
@@ -247,7 +247,7 @@ fn the_road_ahead_is_what_the_last_position_came_with() {
     on_way.task = Some(4);
     send(&mut app, snapshot(1, vec![], vec![on_way.clone(), unit(8, UnitStatus::Available)]));
     let row = |id, status| (id, 118.1, 24.5, 0.0, status);
-    let frame = |at, units, ahead| ServerMsg::Positions { at, units, ahead, no_road: vec![] };
+    let frame = |at, units, ahead| ServerMsg::Positions { at, units, ahead, ahead_s: vec![], no_road: vec![] };
     send(&mut app, frame(1, vec![row(7, UnitStatus::EnRoute), row(8, UnitStatus::Available)], vec![(7, 4, 1_250.0)]));
     let ahead = |app: &App| app.world().resource::<RoadsAhead>().to(7, 4);
     assert_eq!(ahead(&app), Some(1_250.0));
@@ -260,13 +260,31 @@ fn the_road_ahead_is_what_the_last_position_came_with() {
     assert_eq!(ahead(&app), None);
     // Measured and no road found (it has crossed the water): said so, not unknown.
     let road = |app: &App| app.world().resource::<RoadsAhead>().road(7, 4);
-    let unreachable =
-        ServerMsg::Positions { at: 4, units: vec![row(7, UnitStatus::EnRoute)], ahead: vec![], no_road: vec![(7, 4)] };
+    let unreachable = ServerMsg::Positions {
+        at: 4,
+        units: vec![row(7, UnitStatus::EnRoute)],
+        ahead: vec![],
+        ahead_s: vec![],
+        no_road: vec![(7, 4)],
+    };
     send(&mut app, unreachable);
     assert_eq!((ahead(&app), road(&app)), (None, Road::Unreachable));
     assert_eq!(app.world().resource::<RoadsAhead>().road(7, 5), Road::Unmeasured, "said of 4, not of another");
     send(&mut app, frame(4, vec![row(7, UnitStatus::EnRoute)], vec![(7, 4, 1_100.0)]));
     assert_eq!((ahead(&app), road(&app)), (Some(1_100.0), Road::Ahead(1_100.0)));
+    // With how long that road takes it: kept with it, and let go of with it.
+    let timed = ServerMsg::Positions {
+        at: 4,
+        units: vec![row(7, UnitStatus::EnRoute)],
+        ahead: vec![(7, 4, 1_000.0)],
+        ahead_s: vec![(7, 96.0)],
+        no_road: vec![],
+    };
+    send(&mut app, timed);
+    let time = |app: &App, i| app.world().resource::<RoadsAhead>().time_to(7, i);
+    assert_eq!((ahead(&app), time(&app, 4), time(&app, 5)), (Some(1_000.0), Some(96.0), None));
+    send(&mut app, frame(4, vec![row(7, UnitStatus::EnRoute)], vec![(7, 4, 1_100.0)]));
+    assert_eq!((ahead(&app), time(&app, 4)), (Some(1_100.0), None), "a server that said no time this time");
     // A snapshot of the same server with the unit still on its way keeps it; one with
     // the unit on the scene lets it go.
     send(&mut app, snapshot(5, vec![], vec![on_way.clone()]));
@@ -286,6 +304,7 @@ fn a_unit_change_keeps_the_last_position() {
             at: 1,
             units: vec![(7, 118.3, 24.7, 10.0, UnitStatus::Available)],
             ahead: vec![],
+            ahead_s: vec![],
             no_road: vec![],
         },
     );

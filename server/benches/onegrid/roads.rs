@@ -1,8 +1,8 @@
 //! The nearest units by road against the nearest in a straight line (and in a straight
-//! line at each unit's speed), on Siming's roster: which unit each picks for the same
-//! incidents, how long that unit then takes by the way
-//! the simulated city drives (the fastest route by road class, at the unit's speed), how
-//! close the road estimate comes to that, and what a `nearest` query costs with the roads
+//! line at each unit's typical speed), on Siming's roster: which unit each picks for the
+//! same incidents, how long that unit then takes the way the simulated city moves it (a
+//! team by the fastest roads at their speeds, a grid worker by the shortest at its pace),
+//! how close the road estimate comes to that, and what a `nearest` query costs with the roads
 //! searched against without: for any unit, and for teams only (as the desk asks for the
 //! units with the skill a matter calls for, fewer and farther apart); and what following
 //! the units sent costs the position pump (`follow`).
@@ -12,14 +12,24 @@
 use std::hint::black_box;
 
 use geo_types::Point;
+use onegrid_protocol::Travel;
+use onegrid_server::city::roads::Measure;
 use onegrid_server::city::{self, Reach};
 use onegrid_server::rng::Rng;
 use onegrid_server::spatial::UnitIndex;
 
 use crate::common::{line, map_dir, percentile, points_in_cells, time};
 
-/// Units' positions and paces.
-type Paced = Vec<(Point, f64)>;
+/// Units' positions and how they go.
+type Paced = Vec<(Point, Travel)>;
+
+/// A speed to guess a unit's time by in a straight line: a vehicle's in city traffic.
+fn typical_ms(t: Travel) -> f64 {
+    match t {
+        Travel::Drive => 8.0,
+        Travel::Pace(v) => v,
+    }
+}
 
 /// Straight-line candidates the server routes for a query (its pool for k = 8).
 const POOL: usize = 32;
@@ -34,7 +44,8 @@ pub fn run() -> anyhow::Result<()> {
     for (i, p) in start.iter().enumerate() {
         index.update(i as u32, *p);
     }
-    let speed: Vec<f64> = units.iter().map(|u| u.kind.travel_speed_ms()).collect();
+    let travel: Vec<Travel> = units.iter().map(|u| u.kind.travel()).collect();
+    let speed: Vec<f64> = travel.iter().map(|t| typical_ms(*t)).collect();
     line(
         "roster units, road nodes, road edges",
         &format!("{}, {}, {}", units.len(), roads.node_count(), roads.edge_count()),
@@ -42,21 +53,21 @@ pub fn run() -> anyhow::Result<()> {
 
     let mut rng = Rng::new(7);
     let scenes = points_in_cells(&city, 2_000, &mut rng, 0.05);
-    // How long unit `u` takes to `scene` as the simulated city drives it: onto the road it
-    // is on, the fastest route by road class, off the road to the scene.
+    // How long unit `u` takes to `scene` as the simulated city moves it: onto the road it
+    // is on, its way by road (the fastest, or the shortest), off the road to the scene.
     let driven =
-        |u: usize, scene: Point| -> Option<f64> { Some(roads.route_between(start[u], scene)?.length_m / speed[u]) };
+        |u: usize, scene: Point| -> Option<f64> { Some(roads.route_between(start[u], scene, travel[u])?.time_s) };
     let all = |_: u32| true;
     let (mut by_line, mut by_pace, mut by_road, mut estimate) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut line_stranded, mut differ) = (0, 0);
     for scene in &scenes {
         let pool = index.nearest(*scene, POOL, all);
         let Some(&(straight, _)) = pool.first() else { continue };
-        // The straight line at each unit's speed: what the roads add beyond knowing that a
-        // team drives faster than a grid worker rides.
+        // The straight line at each unit's typical speed: what the roads add beyond knowing
+        // that a team drives faster than a grid worker rides.
         let paced = pool.iter().min_by(|a, b| (a.1 / speed[a.0 as usize]).total_cmp(&(b.1 / speed[b.0 as usize])));
         let paced = paced.map_or(straight, |p| p.0);
-        let targets: Vec<(Point, f64)> = pool.iter().map(|(u, _)| (start[*u as usize], speed[*u as usize])).collect();
+        let targets: Paced = pool.iter().map(|(u, _)| (start[*u as usize], travel[*u as usize])).collect();
         let reached = roads.reach(*scene, &targets, 1);
         let soonest = pool
             .iter()
@@ -119,8 +130,7 @@ pub fn run() -> anyhow::Result<()> {
                 .iter()
                 .map(|s| {
                     let pool = index.nearest(*s, pool, keep);
-                    let targets: Vec<(Point, f64)> =
-                        pool.iter().map(|(u, _)| (start[*u as usize], speed[*u as usize])).collect();
+                    let targets: Paced = pool.iter().map(|(u, _)| (start[*u as usize], travel[*u as usize])).collect();
                     black_box(roads.reach(*s, &targets, k)).len()
                 })
                 .sum::<usize>()
@@ -133,14 +143,14 @@ pub fn run() -> anyhow::Result<()> {
     // the search goes on until both are reached), against the selection's `nearest` (8 of
     // any unit by road) as the baseline. The teams: the two soonest by road to the scene,
     // and, as from farther out, the 9th and 10th in a straight line.
-    let pace = |u: u32| (start[u as usize], speed[u as usize]);
+    let pace = |u: u32| (start[u as usize], travel[u as usize]);
     let team = |u: u32| teams[u as usize];
     let sent: Vec<(Point, Paced, Paced)> = scenes
         .iter()
         .map(|s| {
             let pool = index.nearest(*s, POOL, team);
-            let near: Vec<(Point, f64)> = pool.iter().take(2).map(|(u, _)| pace(*u)).collect();
-            let far: Vec<(Point, f64)> = pool.iter().skip(8).take(2).map(|(u, _)| pace(*u)).collect();
+            let near: Paced = pool.iter().take(2).map(|(u, _)| pace(*u)).collect();
+            let far: Paced = pool.iter().skip(8).take(2).map(|(u, _)| pace(*u)).collect();
             (*s, near, far)
         })
         .collect();
@@ -149,7 +159,7 @@ pub fn run() -> anyhow::Result<()> {
             .iter()
             .map(|s| {
                 let pool = index.nearest(*s, POOL, all);
-                let targets: Vec<(Point, f64)> = pool.iter().map(|(u, _)| pace(*u)).collect();
+                let targets: Paced = pool.iter().map(|(u, _)| pace(*u)).collect();
                 black_box(roads.reach(*s, &targets, 8)).len()
             })
             .sum::<usize>()
@@ -165,15 +175,15 @@ pub fn run() -> anyhow::Result<()> {
 }
 
 /// Following units on their way as the position pump does: the two nearest teams sent to
-/// each of 300 scenes drive the fastest road there, a fix every 24 m (3 s at a team's
-/// pace), the fixes of each scene's two in the order they come. The road still ahead of
+/// each of 300 scenes drive the fastest road there, a fix every 24 m (3 s at 8 m/s), the
+/// fixes of each scene's two in the order they come. The road still ahead of
 /// each fix from a search kept per scene (`RoadGraph::field`, `ahead`: the server's way)
 /// against a fresh search for each fix (`reach` of the one unit, the baseline), with how
 /// far the kept searches grew.
 fn follow(city: &city::City, sent: &[(Point, Paced, Paced)]) -> anyhow::Result<()> {
     let roads = &city.roads;
     let fixes_along = |from: Point, scene: Point| -> Vec<Point> {
-        let Some(route) = roads.route_between(from, scene) else { return vec![] };
+        let Some(route) = roads.route_between(from, scene, Travel::Drive) else { return vec![] };
         let mut out = vec![];
         let mut next = 0.0;
         let mut gone = 0.0;
@@ -203,7 +213,7 @@ fn follow(city: &city::City, sent: &[(Point, Paced, Paced)]) -> anyhow::Result<(
     let ((measured, nodes), t_kept) = time(|| {
         let (mut measured, mut nodes) = (0usize, Vec::new());
         for (scene, fixes) in &trips {
-            let mut field = roads.field(*scene);
+            let mut field = roads.field(*scene, Measure::Time);
             measured += fixes.iter().filter(|p| black_box(roads.ahead(&mut field, **p)).is_some()).count();
             nodes.push(field.len() as f64);
         }
@@ -213,7 +223,7 @@ fn follow(city: &city::City, sent: &[(Point, Paced, Paced)]) -> anyhow::Result<(
         trips
             .iter()
             .map(|(scene, fixes)| {
-                fixes.iter().filter(|p| black_box(roads.reach(*scene, &[(**p, 8.0)], 1))[0].is_some()).count()
+                fixes.iter().filter(|p| black_box(roads.reach(*scene, &[(**p, Travel::Drive)], 1))[0].is_some()).count()
             })
             .sum::<usize>()
     });
@@ -231,7 +241,7 @@ fn follow(city: &city::City, sent: &[(Point, Paced, Paced)]) -> anyhow::Result<(
     let timed = |steps: usize| {
         let (mut times, mut grew, mut not_yet) = (Vec::with_capacity(fixes), 0usize, 0usize);
         for (scene, fixes) in &trips {
-            let mut field = roads.field(*scene);
+            let mut field = roads.field(*scene, Measure::Time);
             for p in fixes {
                 let mut budget = steps;
                 let before = field.len();

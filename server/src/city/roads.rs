@@ -1,12 +1,20 @@
 //! The routable road graph: nodes, two-way edges with travel times from road class speeds,
 //! nearest-node lookup and A* routing. Built from GeoJSON lines (the synthetic Xiamen roads)
 //! or from an OpenStreetMap extract (see [`super::osm`]); the graph does not care which.
+//!
+//! Every way is chosen as the traveller goes ([`Travel`]): a vehicle by the fastest roads at
+//! their speeds, one at its own pace by the shortest. The dispatcher's ranking (`reach`),
+//! following a unit on its way (`field`, `ahead`) and the simulator's driving
+//! (`route_between`) all choose the same way for the same unit, so that the road ahead of
+//! a team shrinks as it drives rather than growing where its faster road first leads
+//! sideways.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use geo_types::{LineString, Point};
+pub use onegrid_protocol::Travel;
 use rstar::RTree;
 use rstar::primitives::GeomWithData;
 
@@ -39,6 +47,9 @@ pub struct Edge {
 pub struct Route {
     /// The points to follow.
     pub points: Vec<Point>,
+    /// The speed on the way to each point, m/s (the first, where the route starts, is that
+    /// of the leg after it).
+    pub speeds_ms: Vec<f64>,
     /// Length, metres.
     pub length_m: f64,
     /// Travel time, seconds.
@@ -50,8 +61,67 @@ pub struct Route {
 pub struct Reach {
     /// Along the roads, with the straight legs to and from them, metres.
     pub length_m: f64,
-    /// That length at the traveller's speed, seconds.
+    /// How long the traveller takes: at the roads' speeds, or its own pace, seconds.
     pub time_s: f64,
+}
+
+/// What a search makes least: the length of the way (for one at its own pace), or its
+/// time at the roads' speeds (for a vehicle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Measure {
+    /// Metres.
+    Length,
+    /// Seconds at the roads' speeds.
+    Time,
+}
+
+impl Measure {
+    /// What the way of a unit that goes so is chosen by.
+    pub fn of(travel: Travel) -> Measure {
+        match travel {
+            Travel::Drive => Measure::Time,
+            Travel::Pace(_) => Measure::Length,
+        }
+    }
+
+    /// An edge's cost.
+    fn edge(self, e: &Edge) -> f64 {
+        match self {
+            Measure::Length => f64::from(e.length_m),
+            Measure::Time => f64::from(e.time_s),
+        }
+    }
+
+    /// The cost of `metres` along the segment a point meets, or off the road to it (at
+    /// that road's speed: a vehicle pulls up along the road it is on).
+    fn on(self, s: &Snap, metres: f64) -> f64 {
+        match self {
+            Measure::Length => metres,
+            Measure::Time => s.time_s(metres),
+        }
+    }
+}
+
+/// How long a way of `cost` ([`Measure::of`] the traveller) takes the traveller, seconds.
+pub fn seconds(travel: Travel, cost: f64) -> f64 {
+    cost / rate(travel)
+}
+
+/// How much cost a traveller covers a second: one for a vehicle (its cost is seconds), its
+/// pace for one at its own (its cost is metres).
+fn rate(travel: Travel) -> f64 {
+    match travel {
+        Travel::Drive => 1.0,
+        Travel::Pace(v) => v.max(f64::MIN_POSITIVE),
+    }
+}
+
+/// How fast a traveller goes along a road of `speed_ms`.
+fn speed_on(travel: Travel, speed_ms: f64) -> f64 {
+    match travel {
+        Travel::Drive => speed_ms,
+        Travel::Pace(v) => v,
+    }
 }
 
 /// The road graph.
@@ -152,48 +222,73 @@ impl RoadGraph {
 
     /// The fastest route between two nodes (A* with a straight-line-at-top-speed bound).
     pub fn route(&self, from: u32, to: u32) -> Option<Route> {
-        let (ids, time_s) = self.fastest(&[(from, 0.0)], &[(to, 0.0)])?;
-        let points = ids.iter().map(|&i| self.node(i)).collect();
-        Some(Route { points, length_m: self.length_of(&ids), time_s })
+        let (ids, time_s) = self.cheapest(Measure::Time, &[(from, 0.0)], &[(to, 0.0)])?;
+        let (points, mut speeds_ms): (Vec<Point>, Vec<f64>) = self.legs(&ids, Travel::Drive, 0.0).unzip();
+        speeds_ms[0] = speeds_ms.get(1).copied().unwrap_or(0.0);
+        Some(Route { points, speeds_ms, length_m: self.length_of(&ids), time_s })
     }
 
-    /// The fastest way by road between two points, as a driver takes it: from `from` onto
-    /// the road segment it meets ([`RoadGraph::snap`]) and along it to whichever end is
-    /// sooner, the fastest roads on, and along the segment `to` meets to its foot and off
-    /// to `to` (along the segment alone where both meet the same one). The points start at
-    /// `from` and end at `to`; the length counts the legs off the road, the time only the
-    /// roads (at their speeds). `None` where no road leads between them.
-    pub fn route_between(&self, from: Point, to: Point) -> Option<Route> {
+    /// The way by road between two points as `travel` goes ([`Measure::of`]: the fastest
+    /// for a vehicle, the shortest for one at its own pace): from `from` onto the road
+    /// segment it meets ([`RoadGraph::snap`]) and along it to whichever end is sooner, the
+    /// roads on, and along the segment `to` meets to its foot and off to `to` (along the
+    /// segment alone where both meet the same one). The points start at `from` and end at
+    /// `to`, each with the speed on the way to it (a vehicle's legs off the road at the
+    /// speed of the road they meet); the length and the time count the legs off the road.
+    /// `None` where no road leads between them.
+    pub fn route_between(&self, from: Point, to: Point, travel: Travel) -> Option<Route> {
+        let m = Measure::of(travel);
         let (a, b) = (self.snap(from)?, self.snap(to)?);
         let (on, off) = (self.foot(&a), self.foot(&b));
-        if let Some(along) = b.along(&a) {
-            let points = vec![from, on, off, to];
-            return Some(Route { points, length_m: a.off_m + along + b.off_m, time_s: a.time_s(along) });
-        }
-        let sources: Vec<(u32, f64)> = a.ends().map(|(n, along)| (n, a.time_s(along))).collect();
-        let goals: Vec<(u32, f64)> = b.ends().map(|(n, along)| (n, b.time_s(along))).collect();
-        let (ids, time_s) = self.fastest(&sources, &goals)?;
-        let along = |s: &Snap, n: u32| s.ends().find(|(e, _)| *e == n).map_or(0.0, |(_, d)| d);
-        let (first, last) = (ids[0], ids[ids.len() - 1]);
-        let length_m = a.off_m + along(&a, first) + self.length_of(&ids) + along(&b, last) + b.off_m;
-        let mut points = vec![from, on];
-        points.extend(ids.iter().map(|&i| self.node(i)));
-        points.extend([off, to]);
-        points.dedup();
-        Some(Route { points, length_m, time_s })
+        let (va, vb) = (speed_on(travel, a.speed_ms), speed_on(travel, b.speed_ms));
+        let mut legs = vec![(from, va), (on, va)];
+        let length_m = if let Some(along) = b.along(&a) {
+            legs.extend([(off, va), (to, vb)]);
+            a.off_m + along + b.off_m
+        } else {
+            let sources: Vec<(u32, f64)> = a.ends().map(|(n, along)| (n, m.on(&a, along))).collect();
+            let goals: Vec<(u32, f64)> = b.ends().map(|(n, along)| (n, m.on(&b, along))).collect();
+            let (ids, _) = self.cheapest(m, &sources, &goals)?;
+            let along = |s: &Snap, n: u32| s.ends().find(|(e, _)| *e == n).map_or(0.0, |(_, d)| d);
+            let (first, last) = (ids[0], ids[ids.len() - 1]);
+            legs.extend(self.legs(&ids, travel, va));
+            legs.extend([(off, vb), (to, vb)]);
+            a.off_m + along(&a, first) + self.length_of(&ids) + along(&b, last) + b.off_m
+        };
+        legs.dedup_by(|later, earlier| later.0 == earlier.0);
+        let time_s = legs.windows(2).map(|w| self.metric.metres(w[0].0, w[1].0) / w[1].1.max(f64::MIN_POSITIVE)).sum();
+        let (points, speeds_ms) = legs.into_iter().unzip();
+        Some(Route { points, speeds_ms, length_m, time_s })
     }
 
-    /// The fastest way from any of `sources` (each with the time it takes to get onto it)
-    /// to any of `goals` (each with the time on from it): its nodes and its whole time. A*
-    /// with a straight-line-at-top-speed bound to the nearer goal.
-    fn fastest(&self, sources: &[(u32, f64)], goals: &[(u32, f64)]) -> Option<(Vec<u32>, f64)> {
+    /// The nodes of a path, each with the speed `travel` goes on the way to it (`first` to
+    /// the first).
+    fn legs<'a>(&'a self, ids: &'a [u32], travel: Travel, first: f64) -> impl Iterator<Item = (Point, f64)> + 'a {
+        ids.iter().enumerate().map(move |(k, &n)| {
+            let speed = match k.checked_sub(1).and_then(|j| self.edges(ids[j]).iter().find(|e| e.to == n)) {
+                Some(e) => speed_on(travel, f64::from(e.length_m) / f64::from(e.time_s).max(f32::MIN_POSITIVE.into())),
+                None => first,
+            };
+            (self.node(n), speed)
+        })
+    }
+
+    /// The cheapest way by `m` from any of `sources` (each with the cost of getting onto
+    /// it) to any of `goals` (each with the cost on from it): its nodes and its whole
+    /// cost. A* with the straight line (at top speed, for time) as the bound to the nearer
+    /// goal.
+    fn cheapest(&self, m: Measure, sources: &[(u32, f64)], goals: &[(u32, f64)]) -> Option<(Vec<u32>, f64)> {
         let goal_xy: Vec<[f64; 2]> = goals.iter().map(|(n, _)| self.metric.to_xy(self.node(*n))).collect();
+        let per_metre = match m {
+            Measure::Length => 1.0,
+            Measure::Time => 1.0 / self.max_speed_ms,
+        };
         let h = |n: u32| {
             let p = self.metric.to_xy(self.node(n));
             let d = goal_xy.iter().map(|g| (p[0] - g[0]).hypot(p[1] - g[1])).fold(f64::INFINITY, f64::min);
-            d / self.max_speed_ms
+            d * per_metre
         };
-        // Each node reached: its time so far and the node it was reached from (itself for
+        // Each node reached: its cost so far and the node it was reached from (itself for
         // a source).
         let mut best: NodeMap<(f64, u32)> = NodeMap::default();
         let mut open = BinaryHeap::new();
@@ -217,7 +312,7 @@ impl RoadGraph {
                 }
             }
             for e in self.edges(node) {
-                let ng = g + f64::from(e.time_s);
+                let ng = g + m.edge(e);
                 if best.get(&e.to).is_none_or(|(bg, _)| ng < *bg) {
                     best.insert(e.to, (ng, node));
                     open.push(Open { f: ng + h(e.to), g: ng, node: e.to });
@@ -248,31 +343,48 @@ impl RoadGraph {
         Point::new(a.x() + s.t * (b.x() - a.x()), a.y() + s.t * (b.y() - a.y()))
     }
 
-    /// How each target is reached by road from `from`: the straight legs from each point to
-    /// the road segment it meets (as [`RoadGraph::snap`] finds it), along that segment to one
-    /// of its ends, and the shortest road path between, the same length following a unit
-    /// measures ([`RoadGraph::ahead`]); and that length at the target's own speed (`targets`:
-    /// point and speed, m/s). The roads run both ways, so one search outward from `from`
-    /// serves every target; it stops once no target left can arrive sooner than the
-    /// `enough`-th soonest found (at the pace of the fastest not yet reached). `None` for a
-    /// target not reached by then: where fewer than `enough` were reached, one no road leads
-    /// to (another island, a graph without roads).
-    pub fn reach(&self, from: Point, targets: &[(Point, f64)], enough: usize) -> Vec<Option<Reach>> {
+    /// How each target is reached by road from `from`, as it goes (`targets`: point and
+    /// [`Travel`]): the straight legs from each point to the road segment it meets (as
+    /// [`RoadGraph::snap`] finds it), along that segment to one of its ends, and its way
+    /// between (the fastest for a vehicle, the shortest for one at its own pace), the same
+    /// way following a unit measures ([`RoadGraph::ahead`]); its length, and how long it
+    /// takes the target. The roads run both ways, so one search outward from `from` serves
+    /// every target that chooses its way alike (two at most: one by time, one by length);
+    /// each stops once no target left can arrive sooner than the `enough`-th soonest it
+    /// found. `None` for a target not reached by then: where fewer than `enough` were
+    /// reached, one no road leads to (another island, a graph without roads).
+    pub fn reach(&self, from: Point, targets: &[(Point, Travel)], enough: usize) -> Vec<Option<Reach>> {
         let mut out = vec![None; targets.len()];
-        let mut field = self.field(from);
+        for m in [Measure::Length, Measure::Time] {
+            let these: Vec<usize> = (0..targets.len()).filter(|&i| Measure::of(targets[i].1) == m).collect();
+            if these.is_empty() {
+                continue;
+            }
+            let asked: Vec<(Point, Travel)> = these.iter().map(|&i| targets[i]).collect();
+            for (i, r) in these.into_iter().zip(self.reach_by(m, from, &asked, enough)) {
+                out[i] = r;
+            }
+        }
+        out
+    }
+
+    /// [`RoadGraph::reach`] for targets whose ways are all chosen by `m`.
+    fn reach_by(&self, m: Measure, from: Point, targets: &[(Point, Travel)], enough: usize) -> Vec<Option<Reach>> {
+        let mut out = vec![None; targets.len()];
+        let mut field = self.field(from, m);
         let Some(src) = field.snap.filter(|_| !targets.is_empty()) else { return out };
         let Some(snaps) = targets.iter().map(|(p, _)| self.snap(*p)).collect::<Option<Vec<Snap>>>() else { return out };
         // Each node with the targets whose segments end there, and the length along to it.
         let mut at: NodeMap<Vec<(usize, f64)>> = NodeMap::default();
-        // Each target's shortest length found so far, from the start's foot to its own (the
-        // legs off the road left out), in a heap to be taken as final once the search has
-        // gone as far (`node` there is the target's index).
-        let mut found: Vec<Option<f64>> = vec![None; targets.len()];
+        // Each target's least cost found so far, from the start's foot to its own (the legs
+        // off the road left out), with its length, in a heap to be taken as final once the
+        // search has gone as far (`node` there is the target's index).
+        let mut found: Vec<Option<(f64, f64)>> = vec![None; targets.len()];
         let mut pending: BinaryHeap<Open> = BinaryHeap::new();
-        let offer = |found: &mut [Option<f64>], pending: &mut BinaryHeap<Open>, i: usize, d: f64| {
-            if found[i].is_none_or(|f| d < f) {
-                found[i] = Some(d);
-                pending.push(Open { f: d, g: d, node: i as u32 });
+        let offer = |found: &mut [Option<(f64, f64)>], pending: &mut BinaryHeap<Open>, i: usize, c: f64, l: f64| {
+            if found[i].is_none_or(|(f, _)| c < f) {
+                found[i] = Some((c, l));
+                pending.push(Open { f: c, g: c, node: i as u32 });
             }
         };
         for (i, snap) in snaps.iter().enumerate() {
@@ -280,52 +392,51 @@ impl RoadGraph {
                 at.entry(node).or_default().push((i, along));
             }
             if let Some(along) = snap.along(&src) {
-                offer(&mut found, &mut pending, i, along);
+                offer(&mut found, &mut pending, i, m.on(snap, along), along);
             }
         }
-        // The speeds of the targets not yet reached, fastest first, with how many have each:
-        // what bounds how soon any of them can still arrive.
+        // The rates of the targets not yet reached (cost a second), fastest first, with how
+        // many have each: what bounds how soon any of them can still arrive.
         let mut paces: Vec<(f64, usize)> = Vec::new();
-        for (_, v) in targets {
-            match paces.iter_mut().find(|(p, _)| p == v) {
+        for (_, t) in targets {
+            match paces.iter_mut().find(|(p, _)| *p == rate(*t)) {
                 Some((_, n)) => *n += 1,
-                None => paces.push((*v, 1)),
+                None => paces.push((rate(*t), 1)),
             }
         }
         paces.sort_by(|a, b| b.0.total_cmp(&a.0));
         let enough = enough.max(1);
+        let src_off = m.on(&src, src.off_m);
         // The soonest times found so far, at most `enough` of them, ascending.
         let mut soonest: Vec<f64> = Vec::with_capacity(enough + 1);
         let mut left = targets.len();
         loop {
             let settled = self.step(&mut field);
-            // Every target whose shortest length found is no longer than the search has
-            // now gone is reached: any other way to it is at least that long.
-            let gone = settled.map_or(f64::INFINITY, |(_, g)| g);
+            // Every target whose least cost found is no more than the search has now gone
+            // to is reached: any other way to it costs at least that.
+            let gone = settled.map_or(f64::INFINITY, |(_, g, _)| g);
             while pending.peek().is_some_and(|p| p.g <= gone) {
-                let Open { g: d, node: i, .. } = pending.pop().expect("peeked");
+                let Open { g: c, node: i, .. } = pending.pop().expect("peeked");
                 let i = i as usize;
-                if out[i].is_some() || found[i] != Some(d) {
-                    continue;
-                }
-                let length_m = src.off_m + d + snaps[i].off_m;
-                let time_s = length_m / targets[i].1.max(f64::MIN_POSITIVE);
+                let Some((_, l)) = found[i].filter(|(f, _)| *f == c && out[i].is_none()) else { continue };
+                let length_m = src.off_m + l + snaps[i].off_m;
+                let time_s = (src_off + c + m.on(&snaps[i], snaps[i].off_m)) / rate(targets[i].1);
                 out[i] = Some(Reach { length_m, time_s });
                 left -= 1;
-                if let Some((_, n)) = paces.iter_mut().find(|(v, _)| *v == targets[i].1) {
+                if let Some((_, n)) = paces.iter_mut().find(|(v, _)| *v == rate(targets[i].1)) {
                     *n -= 1;
                 }
                 let k = soonest.partition_point(|t| *t <= time_s);
                 soonest.insert(k, time_s);
                 soonest.truncate(enough);
             }
-            let Some((node, g)) = settled else { break };
+            let Some((node, g, l)) = settled else { break };
             let fastest = paces.iter().find(|(_, n)| *n > 0).map_or(f64::MIN_POSITIVE, |(v, _)| *v);
-            if left == 0 || soonest.len() == enough && (src.off_m + g) / fastest >= soonest[enough - 1] {
+            if left == 0 || soonest.len() == enough && (src_off + g) / fastest >= soonest[enough - 1] {
                 break;
             }
             for &(i, along) in at.get(&node).map_or(&[][..], Vec::as_slice) {
-                offer(&mut found, &mut pending, i, g + along);
+                offer(&mut found, &mut pending, i, g + m.on(&snaps[i], along), l + along);
             }
         }
         out
@@ -355,14 +466,16 @@ impl RoadGraph {
         Some(best)
     }
 
-    /// The road distances outward from `from`, to be found as far as [`RoadGraph::ahead`]
-    /// asks: the search starts at both ends of the segment `from` meets the roads on.
-    pub fn field(&self, from: Point) -> Field {
-        let mut f = Field { snap: self.snap(from), best: NodeMap::default(), open: BinaryHeap::new() };
+    /// The ways by road outward from `from`, chosen by `m`, to be found as far as
+    /// [`RoadGraph::ahead`] asks: the search starts at both ends of the segment `from`
+    /// meets the roads on.
+    pub fn field(&self, from: Point, m: Measure) -> Field {
+        let mut f = Field { measure: m, snap: self.snap(from), best: NodeMap::default(), open: BinaryHeap::new() };
         if let Some(s) = f.snap {
-            for (node, g) in s.ends() {
-                if f.best.get(&node).is_none_or(|(bg, _)| g < *bg) {
-                    f.best.insert(node, (g, false));
+            for (node, along) in s.ends() {
+                let g = m.on(&s, along);
+                if f.best.get(&node).is_none_or(|(bg, _, _)| g < *bg) {
+                    f.best.insert(node, (g, along, false));
                     f.open.push(Open { f: g, g, node });
                 }
             }
@@ -370,13 +483,14 @@ impl RoadGraph {
         f
     }
 
-    /// The length of the shortest road path from `node` to the field's start, searching on
-    /// as far as it takes, or as `budget` allows (nodes made final, each counted off it):
-    /// `Ok(None)` where no road leads there, `Err(())` where the budget ran out first.
-    fn settle(&self, f: &mut Field, node: u32, budget: &mut usize) -> Result<Option<f64>, ()> {
+    /// The cost and length of the cheapest road path from `node` to the field's start,
+    /// searching on as far as it takes, or as `budget` allows (nodes made final, each
+    /// counted off it): `Ok(None)` where no road leads there, `Err(())` where the budget
+    /// ran out first.
+    fn settle(&self, f: &mut Field, node: u32, budget: &mut usize) -> Result<Option<(f64, f64)>, ()> {
         loop {
-            if let Some(&(d, true)) = f.best.get(&node) {
-                return Ok(Some(d));
+            if let Some(&(c, l, true)) = f.best.get(&node) {
+                return Ok(Some((c, l)));
             }
             if *budget == 0 {
                 return Err(());
@@ -388,36 +502,40 @@ impl RoadGraph {
         }
     }
 
-    /// Takes the search one node further: the nearest node to the start not yet final, now
-    /// final, with its distance. `None` once it has reached every node it can.
-    fn step(&self, f: &mut Field) -> Option<(u32, f64)> {
+    /// Takes the search one node further: the cheapest node from the start not yet final,
+    /// now final, with its cost and length. `None` once it has reached every node it can.
+    fn step(&self, f: &mut Field) -> Option<(u32, f64, f64)> {
         loop {
             let Open { g, node, .. } = f.open.pop()?;
-            match f.best.get_mut(&node) {
-                Some((bg, done)) if !*done && *bg >= g => *done = true,
+            let l = match f.best.get_mut(&node) {
+                Some((bg, l, done)) if !*done && *bg >= g => {
+                    *done = true;
+                    *l
+                }
                 _ => continue,
-            }
+            };
             for e in self.edges(node) {
-                let ng = g + f64::from(e.length_m);
-                if f.best.get(&e.to).is_none_or(|(bg, _)| ng < *bg) {
-                    f.best.insert(e.to, (ng, false));
+                let (ng, nl) = (g + f.measure.edge(e), l + f64::from(e.length_m));
+                if f.best.get(&e.to).is_none_or(|(bg, _, _)| ng < *bg) {
+                    f.best.insert(e.to, (ng, nl, false));
                     f.open.push(Open { f: ng, g: ng, node: e.to });
                 }
             }
-            return Some((node, g));
+            return Some((node, g, l));
         }
     }
 
-    /// How far by road `p` is from the field's start, metres: the straight legs from each
-    /// to the road segment it meets, along that segment to one of its ends, and the
-    /// shortest road path between (along the segment alone where both meet the same one).
-    /// The field searches on only as far as `p`, so following units that come nearer
-    /// costs one search out to where the farthest of them was first asked of. `None` where
-    /// no road leads from `p` to the start (another island, a graph without roads).
+    /// How far by road `p` is from the field's start, metres, along the way the field
+    /// chooses (the fastest, or the shortest): the straight legs from each to the road
+    /// segment it meets, along that segment to one of its ends, and the road path between
+    /// (along the segment alone where both meet the same one). The field searches on only
+    /// as far as `p`, so following units that come nearer costs one search out to where
+    /// the farthest of them was first asked of. `None` where no road leads from `p` to the
+    /// start (another island, a graph without roads).
     pub fn ahead(&self, f: &mut Field, p: Point) -> Option<f64> {
         let mut unbounded = usize::MAX;
         match self.ahead_within(f, p, &mut unbounded) {
-            Found::Metres(m) => Some(m),
+            Found::Way { metres, .. } => Some(metres),
             Found::NoRoad | Found::NotYet => None,
         }
     }
@@ -427,26 +545,40 @@ impl RoadGraph {
     /// the search must go farther than that to tell; asked again, it goes on from there.
     pub fn ahead_within(&self, f: &mut Field, p: Point, budget: &mut usize) -> Found {
         let (Some(from), Some(at)) = (f.snap, self.snap(p)) else { return Found::NoRoad };
-        let mut best: Option<f64> = None;
+        let m = f.measure;
+        // The cheapest way found, its cost and length.
+        let mut best: Option<(f64, f64)> = None;
+        let mut offer = |c: f64, l: f64| {
+            if best.is_none_or(|(bc, _)| c < bc) {
+                best = Some((c, l));
+            }
+        };
         for (node, along) in at.ends() {
             match self.settle(f, node, budget) {
-                Ok(Some(d)) => best = Some(best.map_or(d + along, |b| b.min(d + along))),
+                Ok(Some((c, l))) => offer(c + m.on(&at, along), l + along),
                 Ok(None) => {}
                 Err(()) => return Found::NotYet,
             }
         }
         if let Some(along) = at.along(&from) {
-            best = Some(best.map_or(along, |b| b.min(along)));
+            offer(m.on(&at, along), along);
         }
-        best.map_or(Found::NoRoad, |b| Found::Metres(b + from.off_m + at.off_m))
+        let off = m.on(&from, from.off_m) + m.on(&at, at.off_m);
+        best.map_or(Found::NoRoad, |(c, l)| Found::Way { metres: l + from.off_m + at.off_m, cost: c + off })
     }
 }
 
 /// What following found of a point ([`RoadGraph::ahead_within`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Found {
-    /// So many metres by road.
-    Metres(f64),
+    /// The way by road: its length, metres, and its cost (seconds at the roads' speeds, or
+    /// metres: the field's [`Measure`]; [`seconds`] for a traveller).
+    Way {
+        /// Its length.
+        metres: f64,
+        /// Its cost.
+        cost: f64,
+    },
     /// No road leads there.
     NoRoad,
     /// The search has to go farther than it was let to tell.
@@ -497,13 +629,14 @@ impl Snap {
     }
 }
 
-/// The road distances outward from one point, found as far as they have been asked for
+/// The ways by road outward from one point, found as far as they have been asked for
 /// ([`RoadGraph::field`], [`RoadGraph::ahead`]): a search kept between asks.
 #[derive(Debug)]
 pub struct Field {
+    measure: Measure,
     snap: Option<Snap>,
-    /// Each node reached: its distance so far, and whether that is final.
-    best: NodeMap<(f64, bool)>,
+    /// Each node reached: its cost and length so far, and whether they are final.
+    best: NodeMap<(f64, f64, bool)>,
     open: BinaryHeap<Open>,
 }
 
@@ -584,7 +717,8 @@ mod tests {
         let across = Point::new(118.0, 24.4006); // 67 m straight, about 2.1 km by road
         let behind = Point::new(117.999, 24.4); // 100 m by road
         let island = Point::new(118.2, 24.4); // no road leads there
-        let r = g.reach(scene, &[(across, 3.0), (behind, 3.0), (island, 3.0)], 3);
+        let r =
+            g.reach(scene, &[(across, Travel::Pace(3.0)), (behind, Travel::Pace(3.0)), (island, Travel::Pace(3.0))], 3);
         let (a, b) = (r[0].expect("across"), r[1].expect("behind"));
         assert!(a.length_m > 2_000.0 && a.length_m < 2_200.0, "{a:?}");
         assert!((b.length_m - 101.0).abs() < 2.0, "{b:?}");
@@ -592,14 +726,14 @@ mod tests {
         assert_eq!(r[2], None, "{r:?}");
         // A faster unit farther by road can arrive sooner, and the search goes on past the
         // slow one reached first to find it.
-        let r = g.reach(scene, &[(across, 30.0), (behind, 1.0)], 1);
+        let r = g.reach(scene, &[(across, Travel::Pace(30.0)), (behind, Travel::Pace(1.0))], 1);
         assert!(r[0].expect("across").time_s < r[1].expect("behind").time_s, "{r:?}");
         // The search stops once nothing left can beat the soonest `enough`.
-        let r = g.reach(scene, &[(across, 3.0), (behind, 3.0)], 1);
+        let r = g.reach(scene, &[(across, Travel::Pace(3.0)), (behind, Travel::Pace(3.0))], 1);
         assert!(r[0].is_none() && r[1].is_some(), "{r:?}");
         assert!(g.reach(scene, &[], 1).is_empty());
         let none = RoadGraph::from_ways(LocalMetric::new(scene), &[]);
-        assert_eq!(none.reach(scene, &[(behind, 3.0)], 1), vec![None]);
+        assert_eq!(none.reach(scene, &[(behind, Travel::Pace(3.0))], 1), vec![None]);
     }
 
     #[test]
@@ -607,7 +741,7 @@ mod tests {
         let g = hairpin();
         // The scene 400 m along the first segment east, 10 m north of it.
         let scene = Point::new(118.004, 24.40009);
-        let mut f = g.field(scene);
+        let mut f = g.field(scene, Measure::Length);
         assert_eq!(f.len(), 2, "the two ends of the scene's segment, nothing searched yet");
         // A unit driving the hairpin back towards the scene from the far end of the upper
         // road, a fix every 30 to 50 m: the road ahead shrinks by about that much a fix
@@ -629,26 +763,26 @@ mod tests {
         assert!((end - 10.0).abs() < 0.5, "{end}");
         // The first fix: along the upper road (1,013 m), the bend (67 m) and 600 m of the
         // first segment (608 m), with the scene's 10 m leg.
-        let first = g.ahead(&mut g.field(scene), path[0]).expect("road");
+        let first = g.ahead(&mut g.field(scene, Measure::Length), path[0]).expect("road");
         assert!((first - 1_698.0).abs() < 5.0, "{first}");
         // A near unit searches little; the island is not reached, however far it searches.
-        let mut near = g.field(scene);
+        let mut near = g.field(scene, Measure::Length);
         g.ahead(&mut near, Point::new(118.0045, 24.4)).expect("road");
         assert!(near.len() < 5, "{}", near.len());
         // Asked for by name (`reach`, the dispatcher's list), each fix is as far by road
         // as following found it.
         for p in &path {
-            let ahead = g.ahead(&mut g.field(scene), *p).expect("road");
-            let reach = g.reach(scene, &[(*p, 3.0)], 1)[0].expect("reached");
+            let ahead = g.ahead(&mut g.field(scene, Measure::Length), *p).expect("road");
+            let reach = g.reach(scene, &[(*p, Travel::Pace(3.0))], 1)[0].expect("reached");
             assert!((reach.length_m - ahead).abs() < 1e-6, "{p:?}: reach {reach:?}, ahead {ahead}");
         }
         assert_eq!(g.ahead(&mut near, Point::new(118.2, 24.4)), None);
         assert_eq!(near.len(), 5, "the scene's whole road network, and no more");
         let none = RoadGraph::from_ways(LocalMetric::new(scene), &[]);
-        assert_eq!(none.ahead(&mut none.field(scene), scene), None);
+        assert_eq!(none.ahead(&mut none.field(scene, Measure::Length), scene), None);
         // Let to search two nodes at a time, the far end of the hairpin is told after a
         // few asks, as far as in one; one already told costs nothing more.
-        let mut f = g.field(scene);
+        let mut f = g.field(scene, Measure::Length);
         let mut asks = 0;
         let told = loop {
             asks += 1;
@@ -659,9 +793,9 @@ mod tests {
             }
         };
         assert!(asks > 1, "{asks}");
-        assert_eq!(told, Found::Metres(first));
+        assert_eq!(told, Found::Way { metres: first, cost: first }, "by length, its cost is its length");
         let mut none_left = 0;
-        assert_eq!(g.ahead_within(&mut f, path[0], &mut none_left), Found::Metres(first));
+        assert_eq!(g.ahead_within(&mut f, path[0], &mut none_left), told);
         assert_eq!(g.ahead_within(&mut near, Point::new(118.2, 24.4), &mut 100), Found::NoRoad);
     }
 
@@ -673,17 +807,58 @@ mod tests {
         // From the upper road 600 m from the bend, its nearest node 400 m behind: on to the
         // bend, not back to that node first; as long as the road ahead measures it.
         for from in [Point::new(118.004, 24.40062), Point::new(118.0, 24.40065), scene] {
-            let r = g.route_between(from, scene).expect("a road leads there");
+            let r = g.route_between(from, scene, Travel::Drive).expect("a road leads there");
             assert_eq!((r.points[0], r.points[r.points.len() - 1]), (from, scene), "{r:?}");
-            let ahead = g.ahead(&mut g.field(scene), from).expect("road");
+            assert_eq!(r.speeds_ms.len(), r.points.len());
+            let ahead = g.ahead(&mut g.field(scene, Measure::Time), from).expect("road");
             assert!((r.length_m - ahead).abs() < 0.5, "{from:?}: route {:.1} m, ahead {ahead:.1} m", r.length_m);
             assert!((metres(&r.points) - r.length_m).abs() < 0.5, "{r:?}");
         }
         // Along the scene's own segment only, where both meet it.
-        let r = g.route_between(Point::new(118.001, 24.39995), scene).expect("road");
+        let r = g.route_between(Point::new(118.001, 24.39995), scene, Travel::Drive).expect("road");
         assert_eq!(r.points.len(), 4, "{r:?}");
         assert!((r.length_m - (300.0 * 1.01 + 5.5 + 10.0)).abs() < 5.0, "{r:?}");
-        assert!(g.route_between(Point::new(118.2, 24.4), scene).is_none());
+        assert!(g.route_between(Point::new(118.2, 24.4), scene, Travel::Drive).is_none());
+    }
+
+    #[test]
+    fn a_vehicle_goes_by_the_fastest_roads_and_a_bicycle_by_the_shortest_alike_everywhere() {
+        // From the scene west of a town to a unit east of it: a slow street straight
+        // through (1 km at 15 km/h) and a fast ring road round it (1.4 km at 60 km/h).
+        let metric = LocalMetric::new(Point::new(118.0, 24.4));
+        let ways = [
+            way(&[(118.0, 24.4), (118.005, 24.4), (118.00986, 24.4)], 15.0),
+            way(&[(118.0, 24.4), (118.0, 24.402), (118.00986, 24.402), (118.00986, 24.4)], 60.0),
+        ];
+        let g = RoadGraph::from_ways(metric, &ways);
+        let (scene, unit) = (Point::new(118.0, 24.4001), Point::new(118.00986, 24.4001));
+        let metres = |p: &[Point]| p.windows(2).map(|w| g.metric.metres(w[0], w[1])).sum::<f64>();
+        // Both stand 11 m up the ring road from where it leaves the street.
+        let (street, ring) = (1_000.0, 1_445.0);
+        let r = g.reach(scene, &[(unit, Travel::Drive), (unit, Travel::Pace(3.0))], 2);
+        let (drive, bike) = (r[0].expect("driven"), r[1].expect("ridden"));
+        assert!((drive.length_m - (ring - 22.2)).abs() < 2.0, "the ring road: {drive:?}");
+        assert!((drive.time_s - drive.length_m / (60.0 / 3.6)).abs() < 0.5, "at its speed: {drive:?}");
+        assert!((bike.length_m - (street + 22.2)).abs() < 2.0, "the street through: {bike:?}");
+        assert!((bike.time_s - bike.length_m / 3.0).abs() < 1e-6, "at its pace: {bike:?}");
+        // Following each measures along its own way, as the dispatcher's list did.
+        for (travel, reach) in [(Travel::Drive, drive), (Travel::Pace(3.0), bike)] {
+            let mut field = g.field(scene, Measure::of(travel));
+            let Found::Way { metres, cost } = g.ahead_within(&mut field, unit, &mut 100) else { panic!("no way") };
+            assert!((metres - reach.length_m).abs() < 1e-6, "{travel:?}: {metres} against {reach:?}");
+            assert!((seconds(travel, cost) - reach.time_s).abs() < 1e-6, "{travel:?}: {cost} against {reach:?}");
+        }
+        // And each goes that way, at the roads' speeds or its own pace.
+        for (travel, reach) in [(Travel::Drive, drive), (Travel::Pace(3.0), bike)] {
+            let route = g.route_between(unit, scene, travel).expect("road");
+            assert!((route.length_m - reach.length_m).abs() < 0.5, "{travel:?}: {route:?}");
+            assert!((metres(&route.points) - route.length_m).abs() < 0.5, "{route:?}");
+            assert!((route.time_s - reach.time_s).abs() < 0.5, "{travel:?}: {route:?} against {reach:?}");
+        }
+        let bike = g.route_between(unit, scene, Travel::Pace(3.0)).expect("road");
+        assert!(bike.speeds_ms.iter().all(|v| *v == 3.0), "{bike:?}");
+        // Ranked by time, the vehicle farther by road is there first.
+        assert!(drive.time_s < bike.time_s && drive.length_m > bike.length_m);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The road still ahead of each unit on its way: measured by the position pump for every
 //! unit on its way that moved, from where it now is to the incident it is going to, along
-//! the roads ([`RoadGraph::ahead`]). One road search is kept per incident with units on
-//! their way, grown only as far out as the farthest of them, so that a fix costs a lookup
-//! rather than a search; a search no unit has asked of for [`FIELD_IDLE_MS`] is let go of.
+//! the roads ([`RoadGraph::ahead`]), along the way it goes (the fastest for a team's
+//! vehicle, the shortest for a grid worker: [`Measure::of`]). One road search is kept per
+//! incident and way of going with units on their way, grown only as far out as the
+//! farthest of them, so that a fix costs a lookup rather than a search; a search no unit
+//! has asked of for [`FIELD_IDLE_MS`] is let go of.
 //! A tick of the pump grows the searches by at most [`STEPS_PER_TICK`] nodes in all, so
 //! that a team sent from across the whole city does not hold that tick's positions back
 //! while its search reaches out to it: its position goes out unmeasured, and the search
@@ -14,7 +16,7 @@ use geo_types::Point;
 use onegrid_protocol::{IncidentId, Millis};
 
 use super::board::Moved;
-use crate::city::roads::{Field, Found, RoadGraph};
+use crate::city::roads::{Field, Found, Measure, RoadGraph, seconds};
 
 /// How long a search outward from an incident is kept with no unit on its way to it
 /// having moved, server milliseconds.
@@ -37,7 +39,7 @@ struct Kept {
 /// The searches outward from the incidents units are on their way to.
 #[derive(Debug)]
 pub struct Ahead {
-    fields: HashMap<IncidentId, Kept>,
+    fields: HashMap<(IncidentId, Measure), Kept>,
     /// Nodes a tick may add to them.
     steps_per_tick: usize,
 }
@@ -54,8 +56,9 @@ impl Ahead {
         Ahead { fields: HashMap::new(), steps_per_tick }
     }
 
-    /// Sets the road ahead of every moved unit on its way (`Moved::ahead`): metres, or
-    /// measured and none where no road leads from it to its incident; nothing for one not
+    /// Sets the road ahead of every moved unit on its way (`Moved::ahead`): its length and
+    /// how long it takes the unit (at the roads' speeds, or its own pace), or measured and
+    /// none where no road leads from it to its incident; nothing for one not
     /// on its way, on a map without roads, or whose search this tick could not take far
     /// enough.
     pub fn measure(&mut self, roads: &RoadGraph, moved: &mut [Moved], now: Millis) {
@@ -63,14 +66,16 @@ impl Ahead {
         for m in moved.iter_mut() {
             m.ahead = None;
             let Some((incident, at)) = m.toward else { continue };
-            let kept = self.fields.entry(incident).or_insert_with(|| Kept { at, field: roads.field(at), used: now });
+            let how = Measure::of(m.travel);
+            let new = || Kept { at, field: roads.field(at, how), used: now };
+            let kept = self.fields.entry((incident, how)).or_insert_with(new);
             if kept.at != at {
-                *kept = Kept { at, field: roads.field(at), used: now };
+                *kept = new();
             }
             kept.used = now;
             if !kept.field.is_empty() {
                 m.ahead = match roads.ahead_within(&mut kept.field, m.fix.at, &mut budget) {
-                    Found::Metres(d) => Some((incident, Some(d))),
+                    Found::Way { metres, cost } => Some((incident, Some((metres, seconds(m.travel, cost))))),
                     Found::NoRoad => Some((incident, None)),
                     Found::NotYet => None,
                 };
@@ -90,7 +95,7 @@ mod tests {
     use std::sync::Arc;
 
     use geo_types::LineString;
-    use onegrid_protocol::UnitStatus;
+    use onegrid_protocol::{Travel, UnitStatus};
 
     use super::*;
     use crate::city::roads::Way;
@@ -110,9 +115,10 @@ mod tests {
             status: UnitStatus::EnRoute,
             home: Arc::default(),
             toward: Some(scene),
+            travel: Travel::Drive,
             ahead: None,
         };
-        let round = |m: &Moved| m.ahead.map(|(_, d)| d.map(f64::round));
+        let round = |m: &Moved| m.ahead.map(|(_, d)| d.map(|(d, _)| d.round()));
         let mut ahead = Ahead::with_steps(10);
         // Ticks of a unit 3 km from A, then of one 300 m from B: the first grows A's search
         // ten nodes a tick and is told once it reaches the unit, three ticks on; the second
@@ -124,7 +130,7 @@ mod tests {
             told.push([round(&moved[0]), round(&moved[1])]);
             assert!(ahead.size().1 <= 10 * told.len() + 4, "ten nodes a tick and the seeds: {:?}", ahead.size());
         }
-        let far = roads.ahead(&mut roads.field(a.1), Point::new(118.03, 24.4)).expect("road").round();
+        let far = roads.ahead(&mut roads.field(a.1, Measure::Time), Point::new(118.03, 24.4)).expect("road").round();
         assert!((far - 3_040.0).abs() < 5.0, "{far}");
         assert_eq!(told[..3], [[None, None]; 3], "{told:?}");
         assert_eq!(told[3], [Some(Some(far)), Some(Some(304.0))], "{told:?}");
@@ -137,5 +143,8 @@ mod tests {
         let mut moved = [unit(1, 118.03, a)];
         Ahead::default().measure(&roads, &mut moved, 0);
         assert_eq!(round(&moved[0]), Some(Some(far)));
+        // With how long it takes a vehicle at the road's 30 km/h.
+        let secs = moved[0].ahead.and_then(|a| a.1).map(|(_, s)| s.round());
+        assert_eq!(secs, Some((far / (30.0 / 3.6)).round()), "{moved:?}");
     }
 }

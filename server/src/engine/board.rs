@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use geo_types::Point;
-use onegrid_protocol::{IncidentId, Millis, Placement, UnitId, UnitStatus};
+use onegrid_protocol::{IncidentId, Millis, Placement, Travel, UnitId, UnitStatus};
 
 use crate::journal::TrackPoint;
 use crate::spatial::{LocalMetric, UnitIndex};
@@ -48,9 +48,12 @@ pub struct Moved {
     pub home: Arc<Placement>,
     /// On its way: the incident and where it is.
     pub toward: Option<(IncidentId, Point)>,
+    /// How it goes by road (its kind's).
+    pub travel: Travel,
     /// The road still ahead of it to that incident, where measured ([`super::ahead`]):
-    /// metres, or none where no road leads there from where it is.
-    pub ahead: Option<(IncidentId, Option<f64>)>,
+    /// metres and the seconds it takes the unit, or none where no road leads there from
+    /// where it is.
+    pub ahead: Option<(IncidentId, Option<(f64, f64)>)>,
 }
 
 /// Positions of all units.
@@ -63,26 +66,29 @@ pub struct Board {
     is_dirty: HashMap<UnitId, bool>,
     status: HashMap<UnitId, UnitStatus>,
     home: HashMap<UnitId, Arc<Placement>>,
+    travel: HashMap<UnitId, Travel>,
     toward: HashMap<UnitId, (IncidentId, Point)>,
-    ahead: HashMap<UnitId, (IncidentId, Option<f64>)>,
+    ahead: HashMap<UnitId, (IncidentId, Option<(f64, f64)>)>,
     kept: HashMap<UnitId, (Millis, [f64; 2])>,
     recent: HashMap<UnitId, VecDeque<TrackPoint>>,
 }
 
 impl Board {
-    /// A board for units with these homes, statuses and, for those on their way, the
-    /// incident they are going to and where it is.
+    /// A board for units with these homes, statuses, ways of going by road and, for those
+    /// on their way, the incident they are going to and where it is.
     pub fn new(
         metric: LocalMetric,
         extent: (Point, Point),
-        units: impl IntoIterator<Item = (UnitId, Arc<Placement>, UnitStatus, Option<(IncidentId, Point)>)>,
+        units: impl IntoIterator<Item = (UnitId, Arc<Placement>, UnitStatus, Travel, Option<(IncidentId, Point)>)>,
     ) -> Self {
         let mut home = HashMap::new();
         let mut status = HashMap::new();
+        let mut travel = HashMap::new();
         let mut toward = HashMap::new();
-        for (id, h, s, t) in units {
+        for (id, h, s, v, t) in units {
             home.insert(id, h);
             status.insert(id, s);
+            travel.insert(id, v);
             if let Some(t) = t.filter(|_| s == UnitStatus::EnRoute) {
                 toward.insert(id, t);
             }
@@ -95,6 +101,7 @@ impl Board {
             is_dirty: HashMap::new(),
             status,
             home,
+            travel,
             toward,
             ahead: HashMap::new(),
             kept: HashMap::new(),
@@ -194,6 +201,7 @@ impl Board {
             status: *self.status.get(&unit)?,
             home: self.home.get(&unit)?.clone(),
             toward: self.toward.get(&unit).copied(),
+            travel: self.travel.get(&unit).copied().unwrap_or(Travel::Drive),
             ahead: self.ahead.get(&unit).copied(),
         })
     }
@@ -228,7 +236,7 @@ pub fn encode_positions(at: Millis, moved: &[Moved], mut keep: impl FnMut(&Moved
     let mut s = String::with_capacity(64 + moved.len() * 48);
     let _ = write!(s, "{{\"type\":\"positions\",\"at\":{at},\"units\":[");
     let mut rows = 0;
-    let (mut ahead, mut no_road) = (String::new(), String::new());
+    let (mut ahead, mut ahead_s, mut no_road) = (String::new(), String::new(), String::new());
     for m in moved.iter().filter(|m| keep(m)) {
         if rows > 0 {
             s.push(',');
@@ -242,8 +250,10 @@ pub fn encode_positions(at: Millis, moved: &[Moved], mut keep: impl FnMut(&Moved
         let _ = write!(s, "[{},{:.6},{:.6},{:.1},\"{status}\"]", m.unit, m.fix.at.x(), m.fix.at.y(), m.fix.heading_deg);
         rows += 1;
         match m.ahead {
-            Some((incident, Some(metres))) => {
-                let _ = write!(ahead, "{}[{},{incident},{metres:.1}]", if ahead.is_empty() { "" } else { "," }, m.unit);
+            Some((incident, Some((metres, secs)))) => {
+                let sep = if ahead.is_empty() { "" } else { "," };
+                let _ = write!(ahead, "{sep}[{},{incident},{metres:.1}]", m.unit);
+                let _ = write!(ahead_s, "{sep}[{},{secs:.1}]", m.unit);
             }
             Some((incident, None)) => {
                 let _ = write!(no_road, "{}[{},{incident}]", if no_road.is_empty() { "" } else { "," }, m.unit);
@@ -253,7 +263,7 @@ pub fn encode_positions(at: Millis, moved: &[Moved], mut keep: impl FnMut(&Moved
     }
     s.push(']');
     if !ahead.is_empty() {
-        let _ = write!(s, ",\"ahead\":[{ahead}]");
+        let _ = write!(s, ",\"ahead\":[{ahead}],\"ahead_s\":[{ahead_s}]");
     }
     if !no_road.is_empty() {
         let _ = write!(s, ",\"no_road\":[{no_road}]");
@@ -270,7 +280,7 @@ mod tests {
     fn board() -> Board {
         let metric = LocalMetric::new(Point::new(118.1, 24.47));
         let extent = (Point::new(118.0, 24.4), Point::new(118.2, 24.5));
-        Board::new(metric, extent, [(1, Arc::new(Placement::default()), UnitStatus::Available, None)])
+        Board::new(metric, extent, [(1, Arc::new(Placement::default()), UnitStatus::Available, Travel::Drive, None)])
     }
 
     #[test]
@@ -307,20 +317,20 @@ mod tests {
         b.set_unit(1, UnitStatus::EnRoute, Some(scene));
         let mut moved = b.take_moved();
         assert_eq!(moved[0].toward, Some(scene));
-        moved[0].ahead = Some((17, Some(1_300.0)));
+        moved[0].ahead = Some((17, Some((1_300.0, 125.5))));
         b.keep_ahead(&moved);
-        assert_eq!(b.all()[0].ahead, Some((17, Some(1_300.0))), "a client subscribing now is told it");
+        assert_eq!(b.all()[0].ahead, Some((17, Some((1_300.0, 125.5)))), "a client subscribing now is told it");
         let (text, _) = encode_positions(5, &b.all(), |_| true).expect("frame");
         let msg: ServerMsg = serde_json::from_str(&text).expect("decodes");
-        let ServerMsg::Positions { ahead, no_road, .. } = msg else { panic!("{text}") };
-        assert_eq!((ahead, no_road), (vec![(1, 17, 1_300.0)], vec![]));
+        let ServerMsg::Positions { ahead, ahead_s, no_road, .. } = msg else { panic!("{text}") };
+        assert_eq!((ahead, ahead_s, no_road), (vec![(1, 17, 1_300.0)], vec![(1, 125.5)], vec![]));
         // Measured again from across the water: no road leads there, and the frame says so.
         moved[0].ahead = Some((17, None));
         b.keep_ahead(&moved);
         let (text, _) = encode_positions(5, &b.all(), |_| true).expect("frame");
         let msg: ServerMsg = serde_json::from_str(&text).expect("decodes");
-        let ServerMsg::Positions { ahead, no_road, .. } = msg else { panic!("{text}") };
-        assert_eq!((ahead, no_road), (vec![], vec![(1, 17)]));
+        let ServerMsg::Positions { ahead, ahead_s, no_road, .. } = msg else { panic!("{text}") };
+        assert_eq!((ahead, ahead_s, no_road), (vec![], vec![], vec![(1, 17)]));
         // Sent elsewhere: what was measured toward the first is let go of at once, and a
         // measurement toward the first that comes after is not kept.
         b.set_unit(1, UnitStatus::EnRoute, Some((18, Point::new(118.0, 24.47))));
@@ -347,6 +357,7 @@ mod tests {
                 at: 5,
                 units: vec![(1, 118.1, 24.47, 45.0, UnitStatus::Available)],
                 ahead: vec![],
+                ahead_s: vec![],
                 no_road: vec![]
             }
         );

@@ -261,7 +261,7 @@ impl Engine {
             city.cells.extent(),
             world.units.values().map(|u| {
                 let toward = u.task.and_then(|t| Some((t, world.incidents.get(&t)?.location)));
-                (u.id, Arc::new(u.home.clone()), u.status, toward)
+                (u.id, Arc::new(u.home.clone()), u.status, u.kind.travel(), toward)
             }),
         );
         let live = Arc::new(Live {

@@ -8,7 +8,7 @@ use geo_types::Point;
 
 use onegrid_protocol::coord::to_wgs84;
 use onegrid_protocol::{
-    ErrorCode, Layer, NearUnit, Query, QueryResult, Resume, ServerMsg, Unit, UnitId, UnitStatus, UserInfo,
+    ErrorCode, Layer, NearUnit, Query, QueryResult, Resume, ServerMsg, Travel, Unit, UnitId, UnitStatus, UserInfo,
 };
 
 use super::board::Board;
@@ -44,11 +44,16 @@ fn ring_reaches(published: &Published, seq: u64) -> bool {
 }
 
 /// A unit `metres` away in a straight line as a candidate for the roads: what the answer
-/// says of it, its position and its pace.
-fn candidate(units: &BTreeMap<UnitId, Unit>, board: &Board, id: UnitId, metres: f64) -> Option<(NearUnit, Point, f64)> {
+/// says of it, its position and how it goes by road.
+fn candidate(
+    units: &BTreeMap<UnitId, Unit>,
+    board: &Board,
+    id: UnitId,
+    metres: f64,
+) -> Option<(NearUnit, Point, Travel)> {
     let u = units.get(&id)?;
     let near = NearUnit { unit: id, name: u.name.clone(), distance_m: metres, road_m: None, eta_s: None };
-    Some((near, board.fix(id)?.at, u.kind.travel_speed_ms()))
+    Some((near, board.fix(id)?.at, u.kind.travel()))
 }
 
 impl Engine {
@@ -269,7 +274,7 @@ impl Engine {
     /// How each of `asked` that `user` sees and that has a position would reach `location`
     /// by road now, in the order asked (the units sent to a matter, followed on their way).
     pub fn reach(&self, user: &UserInfo, location: Point, asked: &[UnitId]) -> Vec<NearUnit> {
-        let candidates: Vec<(NearUnit, Point, f64)> = self.with_units(|units, board| {
+        let candidates: Vec<(NearUnit, Point, Travel)> = self.with_units(|units, board| {
             asked
                 .iter()
                 .filter(|id| units.get(id).is_some_and(|u| user.scope.contains(&u.home) || user.unit == Some(**id)))
@@ -290,10 +295,12 @@ impl Engine {
         f(&published.world.units, &board)
     }
 
-    /// The candidates with their road length and time at their pace to `location`, from
-    /// one search that stops once nothing left can beat the `enough`-th soonest.
-    fn by_road(&self, location: Point, candidates: Vec<(NearUnit, Point, f64)>, enough: usize) -> Vec<NearUnit> {
-        let targets: Vec<(Point, f64)> = candidates.iter().map(|(_, p, v)| (*p, *v)).collect();
+    /// The candidates with the length and time of their way by road to `location` (the
+    /// fastest for a vehicle, the shortest at its pace for one on a bicycle), from one
+    /// search for each way of going that stops once nothing left can beat the `enough`-th
+    /// soonest.
+    fn by_road(&self, location: Point, candidates: Vec<(NearUnit, Point, Travel)>, enough: usize) -> Vec<NearUnit> {
+        let targets: Vec<(Point, Travel)> = candidates.iter().map(|(_, p, v)| (*p, *v)).collect();
         let reached = self.live.city.roads.reach(location, &targets, enough);
         candidates
             .into_iter()

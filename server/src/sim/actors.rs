@@ -6,7 +6,7 @@ use std::sync::Arc;
 use geo_types::Point;
 use onegrid_protocol::{
     Act, Command, Dispatch, IncidentId, IncidentState, Level, Millis, Position, Query, QueryResult, Report, Role,
-    Scale, Scope, Source, UnitId, UnitKind, UnitStatus, UserInfo,
+    Scale, Scope, Source, Travel, UnitId, UnitKind, UnitStatus, UserInfo,
 };
 
 use super::Profile;
@@ -24,7 +24,7 @@ struct SimUnit {
     id: UnitId,
     user: UserInfo,
     path: Path,
-    speed_ms: f64,
+    travel: Travel,
     next_fix: Millis,
     /// The incident being walked to or handled, and when handling ends.
     job: Option<(IncidentId, Option<Millis>)>,
@@ -87,7 +87,7 @@ impl Sim {
                     Some(id),
                 ),
                 path: Path::standing(engine.unit_position(id).unwrap_or(Point::new(0.0, 0.0))),
-                speed_ms: kind.travel_speed_ms(),
+                travel: kind.travel(),
                 next_fix: now + (rng.f64() * profile.report_every_s * 1000.0) as Millis,
                 job: None,
                 hold: None,
@@ -285,11 +285,17 @@ impl Sim {
         units
     }
 
+    /// The nearest as the desk's list gives them, but none that no road leads from where
+    /// roads lead from others: a unit across the water needs a boat (and its fixes on the
+    /// water, outside the grid, would be refused while it crossed).
     fn nearest(&self, at: Point, skill: Option<String>, k: usize) -> Vec<UnitId> {
-        match self.engine.query(&self.desk, &Query::Nearest { location: at, k, skill }) {
-            Ok(QueryResult::Nearest { units }) => units.iter().map(|u| u.unit).collect(),
-            _ => Vec::new(),
-        }
+        let Ok(QueryResult::Nearest { units }) =
+            self.engine.query(&self.desk, &Query::Nearest { location: at, k, skill })
+        else {
+            return Vec::new();
+        };
+        let by_road = units.iter().any(|u| u.road_m.is_some());
+        units.iter().filter(|u| !by_road || u.road_m.is_some()).map(|u| u.unit).collect()
     }
 
     fn move_units(&mut self, now: Millis, dt_s: f64) {
@@ -310,7 +316,7 @@ impl Sim {
                 (UnitStatus::EnRoute, Some((id, at, _))) => {
                     if u.job.map(|j| j.0) != Some(*id) {
                         u.job = Some((*id, None));
-                        u.path.follow(route(&city.roads, u.path.at, *at));
+                        u.path.follow(route(&city.roads, u.path.at, *at, u.travel));
                         // Now and then held up on the way: it stands, its fixes still coming.
                         u.hold = self.rng.chance(self.profile.stall).then(|| {
                             let from = now + (self.rng.range(0.5, 3.0) * 60_000.0) as Millis;
@@ -344,7 +350,7 @@ impl Sim {
                         let ru = u.responsibility_unit.clone();
                         let cells = &city.cells;
                         let steps = 10 + self.rng.below(20);
-                        let walk = patrol(&city.roads, u.path.at, steps, &mut self.rng, |p| {
+                        let walk = patrol(&city.roads, u.path.at, u.travel, steps, &mut self.rng, |p| {
                             cells
                                 .locate(Point::new(p.x() + 1e-6, p.y() + 1e-6))
                                 .is_some_and(|c| c.responsibility_unit == ru)
@@ -356,7 +362,7 @@ impl Sim {
             let held =
                 *status == UnitStatus::EnRoute && u.hold.is_some_and(|(from, until)| (from..until).contains(&now));
             if *status != UnitStatus::OnScene && *status != UnitStatus::OffDuty && !held {
-                u.path.advance(u.speed_ms * dt_s);
+                u.path.advance(dt_s);
             }
             if u.next_fix <= now {
                 u.next_fix = now + (self.profile.report_every_s * 1000.0) as Millis;

@@ -124,7 +124,7 @@ fn a_unit_whose_road_leads_away_first_is_judged_by_the_road_ahead() {
     let mut s = Samples::default();
     for k in 0..=30 {
         let t = k * SAMPLE_EVERY_MS;
-        s.take(7, 1, t, 600.0 + 6.0 * k as f64, Some(2_000.0 - 24.0 * k as f64));
+        s.take(7, 1, t, 600.0 + 6.0 * k as f64, Some((2_000.0 - 24.0 * k as f64, None)));
     }
     let straight = s.straight_of(7, 1).expect("sampled");
     assert_eq!(trend(straight), Trend::NotClosing, "by the straight line it goes away");
@@ -135,16 +135,50 @@ fn a_unit_whose_road_leads_away_first_is_judged_by_the_road_ahead() {
     // anew, and the trend is the straight line's until they cover 15 s again.
     s.take(7, 1, 93_000, 300.0, None);
     assert_eq!(s.of(7, 1), s.straight_of(7, 1));
-    s.take(7, 1, 96_000, 290.0, Some(1_000.0));
-    s.take(7, 1, 99_000, 280.0, Some(980.0));
+    s.take(7, 1, 96_000, 290.0, Some((1_000.0, None)));
+    s.take(7, 1, 99_000, 280.0, Some((980.0, None)));
     assert_eq!(s.of(7, 1), s.straight_of(7, 1), "two road samples 3 s apart tell no speed yet");
     for k in 1..=5 {
-        s.take(7, 1, 99_000 + k * 3_000, 280.0, Some(980.0 - 20.0 * k as f64));
+        s.take(7, 1, 99_000 + k * 3_000, 280.0, Some((980.0 - 20.0 * k as f64, None)));
     }
     assert_eq!(s.of(7, 1).map(VecDeque::len), Some(7), "the road again, over 18 s");
     let leg = Leg::EnRoute { metres: Some(280.0), road: Road::Ahead(880.0), trend: trend(s.of(7, 1).unwrap()) };
     assert_eq!(leg.words(), "在途 · 路程 880 米 · 约 3 分钟到达", "880 m at 6.7 m/s");
     assert_eq!(leg.to_go(), Some(880.0));
+}
+
+#[test]
+fn the_time_left_is_the_roads_own_time_scaled_by_how_the_unit_keeps_to_it() {
+    // A team sent 3 km by road: 2 km of streets at 10 m/s, then 1 km of trunk road at
+    // 25 m/s, 240 s without traffic. Just sent: the road's own time, as the list said.
+    let mut s = Samples::default();
+    s.take(7, 1, 0, 2_000.0, Some((3_000.0, Some(240.0))));
+    assert_eq!(s.trend_of(7, 1), Some(Trend::Closing { eta_s: 240.0 }));
+    let leg = Leg::EnRoute { metres: Some(2_000.0), road: Road::Ahead(3_000.0), trend: s.trend_of(7, 1).unwrap() };
+    assert_eq!(leg.words(), "在途 · 路程 3.0 公里 · 约 4 分钟到达");
+    // In traffic at half the streets' speed for 45 s: 5 m/s, its road's time going down
+    // half a second a second. Half the roads' time for what is left (1,775 m of streets,
+    // 1 km of trunk road): 435 s, where 2,775 m at its 5 m/s would say 555 s.
+    for k in 1..=15 {
+        let t = k * SAMPLE_EVERY_MS;
+        s.take(7, 1, t, 2_000.0 - 10.0 * k as f64, Some((3_000.0 - 15.0 * k as f64, Some(240.0 - 1.5 * k as f64))));
+    }
+    let Some(Trend::Closing { eta_s }) = s.trend_of(7, 1) else { panic!("{:?}", s.trend_of(7, 1)) };
+    assert!((eta_s - 435.0).abs() < 1.0, "{eta_s}");
+    let Trend::Closing { eta_s: by_length } = trend(s.of(7, 1).unwrap()) else { panic!("closing") };
+    assert!((by_length - 555.0).abs() < 1.0, "{by_length}");
+    // Standing for a minute: not coming nearer, whatever its road's time says.
+    for k in 16..=36 {
+        s.take(7, 1, k * SAMPLE_EVERY_MS, 1_850.0, Some((2_775.0, Some(217.5))));
+    }
+    assert_eq!(s.trend_of(7, 1), Some(Trend::NotClosing));
+    // A server that gives no time: the closing speed, as before.
+    let mut old = Samples::default();
+    for k in 0..=15 {
+        old.take(7, 1, k * SAMPLE_EVERY_MS, 2_000.0 - 10.0 * k as f64, Some((3_000.0 - 15.0 * k as f64, None)));
+    }
+    assert_eq!(old.trend_of(7, 1), Some(trend(old.of(7, 1).unwrap())));
+    assert!(old.time_of(7, 1).is_some_and(VecDeque::is_empty));
 }
 
 #[test]
@@ -273,7 +307,10 @@ fn en_route_cost() {
             .filter(|r: &&onegrid_protocol::PositionRow| r.4 == UnitStatus::EnRoute)
             .map(|r| (r.0, u64::from(r.0) % incidents + 1, 1_500.0 - k as f64))
             .collect();
-        send(&mut app, ServerMsg::Positions { at: k * SAMPLE_EVERY_MS, units: rows, ahead, no_road: vec![] });
+        send(
+            &mut app,
+            ServerMsg::Positions { at: k * SAMPLE_EVERY_MS, units: rows, ahead, ahead_s: vec![], no_road: vec![] },
+        );
         let apply = app.world().resource::<Feed>().last_apply_us;
         let t = std::time::Instant::now();
         app.world_mut().run_system(pass).expect("runs");
