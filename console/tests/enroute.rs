@@ -152,6 +152,16 @@ fn the_desk_follows_the_unit_sent_on_its_way() {
     assert!((eta_s / truth - 1.0).abs() < 0.25, "{eta_s:.0} s to go, truly {truth:.0} s");
     assert!(row.leg.words().starts_with("在途 · 路程 "), "{}", row.leg.words());
 
+    // The map draws its line along the rest of its way by road, as the server gave it:
+    // from where it is, along the roads, to the scene.
+    run_until(&mut desk, "the unit's way by road", |app| app.world().resource::<Desk>().way_of(id, unit).is_some());
+    let given = desk.world().resource::<Desk>().way_of(id, unit).expect("a way").to_vec();
+    let scene = incident(&mut desk, id).expect("live").location;
+    let end = given.last().copied().expect("points");
+    assert!((end.0 - scene.x()).abs() < 1e-9 && (end.1 - scene.y()).abs() < 1e-9, "{end:?} against {scene:?}");
+    let line = onegrid_console::desk::enroute::way_ahead(&given, gone(20)).expect("on its way");
+    assert!(line.len() >= 3 && line[0] == gone(20), "{line:?}");
+
     // Stopped at a crossing, its fix wandering a few metres: not coming nearer, said once
     // its last metres of progress have left the window.
     let mut k = 0;

@@ -266,6 +266,14 @@ pub enum Query {
         /// The units (1 to 50).
         units: Vec<UnitId>,
     },
+    /// The way by road each named unit would take to a point from where it is now, as it
+    /// goes ([`crate::Travel`]): the units sent to a matter, drawn on the map.
+    Ways {
+        /// The point, WGS-84.
+        location: Point,
+        /// The units (1 to 50).
+        units: Vec<UnitId>,
+    },
     /// The city map: areas, overlay nets, cells, roads, categories (megabytes; ask once).
     Map {
         /// Lattice cells as their `(row, col)` alone, without outlines (about half the
@@ -310,6 +318,20 @@ pub struct NearUnit {
     pub eta_s: Option<f64>,
 }
 
+/// A unit's way by road to a point (answer to `ways`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitWay {
+    /// The unit.
+    pub unit: UnitId,
+    /// The points to follow, `[lon, lat]` (WGS-84), from where the unit is to the point:
+    /// onto the road it is on, along its way, off the road to the point.
+    pub points: Vec<(f64, f64)>,
+    /// Its length, metres.
+    pub length_m: f64,
+    /// How long it takes the unit without traffic, seconds.
+    pub eta_s: f64,
+}
+
 /// Answers to queries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "q", rename_all = "snake_case")]
@@ -340,6 +362,12 @@ pub enum QueryResult {
     Reach {
         /// The units.
         units: Vec<NearUnit>,
+    },
+    /// Answer to `ways`: the units asked for that the user sees, that have a position and
+    /// that a road leads from, in the order asked.
+    Ways {
+        /// Their ways.
+        ways: Vec<UnitWay>,
     },
     /// Answer to `track`: `[time, lon, lat]` points, oldest first.
     Track {
@@ -413,6 +441,9 @@ pub type NoRoadRow = (UnitId, IncidentId);
 /// The feature a server names in `welcome` when it applies a keyed command at most once.
 pub const FEATURE_KEYS: &str = "keys";
 
+/// The feature a server names in its welcome when it answers the `ways` query.
+pub const FEATURE_WAYS: &str = "ways";
+
 /// Messages from the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -426,8 +457,8 @@ pub enum ServerMsg {
         /// The journal's id: resume tokens are valid only against the same journal.
         journal: String,
         /// What this server does beyond the version's core: [`FEATURE_KEYS`] when it
-        /// honours commands' idempotency keys. A client resends a command whose answer was
-        /// lost only to a server that does.
+        /// honours commands' idempotency keys (a client resends a command whose answer was
+        /// lost only to a server that does), [`FEATURE_WAYS`] when it answers `ways`.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         features: Vec<String>,
         /// A digest of the map the `map` query answers (compact form; see

@@ -149,7 +149,7 @@ impl ClientMsg {
                         check_point(*location, "location")?;
                         check((1..=MAX_NEAREST).contains(k), || format!("k must be 1 to {MAX_NEAREST}"))
                     }
-                    Query::Reach { location, units } => {
+                    Query::Reach { location, units } | Query::Ways { location, units } => {
                         check_point(*location, "location")?;
                         check((1..=MAX_NEAREST).contains(&units.len()), || {
                             format!("units must name 1 to {MAX_NEAREST}")

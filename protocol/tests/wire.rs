@@ -346,3 +346,24 @@ fn a_nearest_answer_carries_the_road_and_an_older_one_without_it_still_reads() {
     let none = r#"{"type":"query","req":"r","q":{"q":"reach","location":{"x":118.1,"y":24.47},"units":[]}}"#;
     assert!(matches!(validate::decode_client(none), Err(validate::DecodeError::Invalid(_))));
 }
+
+#[test]
+fn a_ways_query_and_its_answer() {
+    let q = ClientMsg::Query {
+        req: "w1".into(),
+        q: Query::Ways { location: Point::new(118.09, 24.46), units: vec![3, 4] },
+    };
+    assert_json_snapshot!(q);
+    let way = UnitWay {
+        unit: 3,
+        points: vec![(118.081, 24.461), (118.0815, 24.4612), (118.09, 24.46)],
+        length_m: 1_012.5,
+        eta_s: 121.0,
+    };
+    let answer = ServerMsg::Result { req: "w1".into(), result: QueryResult::Ways { ways: vec![way.clone()] } };
+    assert_json_snapshot!(answer);
+    let text = serde_json::to_string(&answer).expect("encodes");
+    assert_eq!(serde_json::from_str::<ServerMsg>(&text).expect("decodes"), answer);
+    let none = r#"{"type":"query","req":"w","q":{"q":"ways","location":{"x":118.1,"y":24.47},"units":[]}}"#;
+    assert!(matches!(validate::decode_client(none), Err(validate::DecodeError::Invalid(_))));
+}

@@ -196,6 +196,29 @@ async fn nearest_goes_by_road_and_not_across_the_water() -> anyhow::Result<()> {
     let r = desk.query(Query::Reach { location: scene, units: vec![] }).await?;
     assert!(matches!(r, Err((ErrorCode::Invalid, _))), "{r:?}");
 
+    // Their ways by road, to draw on the map: the island's unit from where it stands along
+    // the island's roads to the scene, as long and as quick as its place in the list; none
+    // for the one across the water, nor for one outside the asker's area.
+    let Ok(QueryResult::Ways { ways }) =
+        desk.query(Query::Ways { location: scene, units: vec![on_shore, 999_999, on_island] }).await?
+    else {
+        panic!("ways answered with something else")
+    };
+    assert_eq!(ways.iter().map(|w| w.unit).collect::<Vec<_>>(), vec![on_island], "{ways:?}");
+    let way = &ways[0];
+    let near = |p: (f64, f64), q: geo_types::Point| (p.0 - q.x()).abs() < 1e-9 && (p.1 - q.y()).abs() < 1e-9;
+    assert!(near(way.points[0], far_side) && near(way.points[way.points.len() - 1], scene), "{way:?}");
+    let (road, eta) = (island_unit.road_m.expect("road"), island_unit.eta_s.expect("eta"));
+    assert!((way.length_m - road).abs() < 1.0 && (way.eta_s - eta).abs() < 0.5, "{way:?} against {island_unit:?}");
+    let drawn: f64 = way.points.windows(2).map(|w| metres(w[0].into(), w[1].into())).sum();
+    assert!((drawn - way.length_m).abs() < 1.0, "the points make the way: {drawn} against {way:?}");
+    let Ok(QueryResult::Ways { ways: seen }) =
+        street.query(Query::Ways { location: scene, units: vec![outsider] }).await?
+    else {
+        panic!("ways answered with something else")
+    };
+    assert!(seen.is_empty(), "{seen:?}");
+
     // Both sent there: with their next positions a wall is told the road still ahead of the
     // one on the island, and that no road leads from the shore (not that it is unknown).
     let mut wall = server.client("dev-wall").await?;

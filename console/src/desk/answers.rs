@@ -89,6 +89,8 @@ pub(super) fn take_answers(
                             desk.fly_when_held = desk.fly_when_held.filter(|f| *f != id);
                             desk.notice(format!("调取事件 #{id} 失败 — {words}（{message}）"), true, Some(id));
                         }
+                        // The map draws the line straight meanwhile.
+                        Asked::Ways(_) => {}
                         _ => desk.notice(format!("查询失败 — {words}（{message}）"), true, None),
                     }
                 }
@@ -103,6 +105,7 @@ pub(super) fn take_answers(
                     desk.linked_cameras = Some((id, cameras.clone()));
                 }
                 (Some(Asked::Track(u)), QueryResult::Track { points, .. }) => desk.track = Some((u, points.clone())),
+                (Some(Asked::Ways(id)), QueryResult::Ways { ways }) => desk.ways = Some((id, ways.clone())),
                 (Some(Asked::Incident(id)), QueryResult::Incident { incident }) if incident.id == id => {
                     fetched.write(crate::live::FetchedIncident((**incident).clone()));
                 }

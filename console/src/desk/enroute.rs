@@ -250,6 +250,35 @@ fn fits(samples: &VecDeque<(Millis, f64)>, since: [Millis; 2]) -> [Fit; 3] {
     out
 }
 
+/// How far from its way by road a unit may be for that way still to be drawn from it,
+/// metres: farther, it has left it (another road, a way the server's roads do not know),
+/// and its line is drawn straight until the way is asked for again.
+pub const OFF_WAY_M: f64 = 120.0;
+
+/// The rest of a unit's way by road (`way`: `[lon, lat]` points from where it was when
+/// asked to the incident) from where it is now (`at`): from it to the end of the stretch
+/// of the way nearest it, and on to the incident. None where it is more than
+/// [`OFF_WAY_M`] from every stretch, or the way has none. Of two stretches equally near
+/// (a road there and back), the later.
+pub fn way_ahead(way: &[(f64, f64)], at: [f64; 2]) -> Option<Vec<[f64; 2]>> {
+    const M_PER_DEG: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
+    let kx = at[1].to_radians().cos() * M_PER_DEG;
+    let xy = |p: (f64, f64)| ((p.0 - at[0]) * kx, (p.1 - at[1]) * M_PER_DEG);
+    let mut best: Option<(usize, f64)> = None;
+    for (k, w) in way.windows(2).enumerate() {
+        let ((ax, ay), (bx, by)) = (xy(w[0]), xy(w[1]));
+        let (dx, dy) = (bx - ax, by - ay);
+        let len2 = dx * dx + dy * dy;
+        let t = if len2 > 0.0 { (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+        let d = (ax + t * dx).hypot(ay + t * dy);
+        if best.is_none_or(|(_, b)| d <= b) {
+            best = Some((k, d));
+        }
+    }
+    let k = best.filter(|(_, d)| *d <= OFF_WAY_M)?.0;
+    Some(std::iter::once(at).chain(way[k + 1..].iter().map(|p| [p.0, p.1])).collect())
+}
+
 /// Metres between two points a city apart (WGS-84 longitude, latitude): equirectangular,
 /// within a metre of the great circle over the tens of kilometres of a city, and a tenth
 /// of its cost (the pass over the units takes one for each unit on the way).

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use onegrid_protocol::{
     Act, Action, CameraId, ClientMsg, Command, Dispatch, ErrorCode, IncidentId, Millis, NearUnit, Query as Ask, Report,
-    UnitId, UnitStatus,
+    UnitId, UnitStatus, UnitWay,
 };
 
 use crate::live::{IncidentC, LiveIndex, Selection, UnitC, UnitPos};
@@ -184,6 +184,7 @@ enum Asked {
     Cameras(IncidentId),
     Track(UnitId),
     Incident(IncidentId),
+    Ways(IncidentId),
 }
 
 /// How much of the map a fly-to a selected incident or unit shows, metres: a street
@@ -216,6 +217,11 @@ pub struct Desk {
     pub linked_cameras: Option<(IncidentId, Vec<CameraId>)>,
     /// A unit's recent track.
     pub track: Option<(UnitId, Track)>,
+    /// The ways by road of the units on their way to an incident, as the server gave them
+    /// when last asked.
+    pub ways: Option<(IncidentId, Vec<UnitWay>)>,
+    /// When the ways were last asked for, of which incident and units.
+    ways_asked: Option<(IncidentId, Vec<UnitId>, Instant)>,
     /// The outcome of the latest report sent: its ticket, and the incident the server
     /// made or the refusal in words.
     pub reported: Option<(u64, Result<IncidentId, String>)>,
@@ -234,6 +240,27 @@ pub struct Desk {
 
 /// Notices kept.
 const NOTICES: usize = 12;
+
+impl Desk {
+    /// The way by road of `unit` to `incident` as the server last gave it: `[lon, lat]`
+    /// points from where the unit was then.
+    pub fn way_of(&self, incident: IncidentId, unit: UnitId) -> Option<&[(f64, f64)]> {
+        let ways = &self.ways.as_ref().filter(|(i, _)| *i == incident)?.1;
+        ways.iter().find(|w| w.unit == unit).map(|w| w.points.as_slice())
+    }
+}
+
+/// How long the ways of the units on their way to the selected incident stand before they
+/// are asked for again: a unit may leave its way (a jam, a turn missed), and is drawn
+/// straight once it is [`enroute::OFF_WAY_M`] off it. 20 s (tests shorten it).
+#[derive(Debug, Clone, Copy, Resource)]
+pub struct WaysFresh(pub Duration);
+
+impl Default for WaysFresh {
+    fn default() -> Self {
+        WaysFresh(Duration::from_secs(20))
+    }
+}
 
 /// How long the units offered to send stand before they are asked for again, while the
 /// incident stays selected and can be sent units: others are sent elsewhere meanwhile, by
@@ -372,6 +399,7 @@ impl Plugin for DeskPlugin {
         app.init_resource::<Desk>()
             .init_resource::<FocusSpan>()
             .init_resource::<NearestFresh>()
+            .init_resource::<WaysFresh>()
             .add_message::<Intent>()
             .add_message::<Undelivered>()
             .add_message::<CommandFate>()
@@ -382,7 +410,7 @@ impl Plugin for DeskPlugin {
             // Registered by bevy's window plugin too; a headless desk has none.
             .add_message::<bevy::window::WindowCloseRequested>()
             .init_resource::<enroute::Samples>()
-            .add_systems(Update, (execute_intents, ask_on_selection, take_answers, expire_pending).chain())
+            .add_systems(Update, (execute_intents, ask_on_selection, ask_ways, take_answers, expire_pending).chain())
             .add_systems(Update, enroute::watch_en_route)
             .add_systems(Last, guard_close.before(bevy::window::ExitSystems));
     }
@@ -557,6 +585,55 @@ fn ask_on_selection(
         desk.asked.insert(req, Asked::Track(unit));
     }
     desk.last_selection = now;
+}
+
+/// Asks for the ways by road of the units on their way to the selected incident (from a
+/// server that answers them): when it is selected, when the units on their way to it
+/// change, when one of them has left its way, and every [`WaysFresh`] while it stays
+/// selected.
+#[allow(clippy::too_many_arguments)]
+fn ask_ways(
+    mut net: Option<ResMut<NetLink>>,
+    mut desk: ResMut<Desk>,
+    selection: Res<Selection>,
+    index: Res<LiveIndex>,
+    incidents: Query<&IncidentC>,
+    units: Query<(&UnitC, &UnitPos)>,
+    feed: Res<crate::live::Feed>,
+    fresh: Res<WaysFresh>,
+) {
+    let incident = selection.incident.and_then(|id| index.incidents.get(&id)).and_then(|e| incidents.get(*e).ok());
+    let Some(i) = incident.filter(|_| feed.ways).map(|i| &i.0) else {
+        desk.ways_asked = None;
+        return;
+    };
+    let going: Vec<(UnitId, [f64; 2])> = i
+        .units
+        .iter()
+        .filter_map(|u| {
+            let (c, p) = units.get(*index.units.get(u)?).ok()?;
+            (c.0.task == Some(i.id) && p.status == UnitStatus::EnRoute).then_some((*u, p.lonlat?))
+        })
+        .take(onegrid_protocol::validate::MAX_NEAREST)
+        .collect();
+    if going.is_empty() {
+        return;
+    }
+    let ids: Vec<UnitId> = going.iter().map(|(u, _)| *u).collect();
+    let left_its_way =
+        going.iter().any(|(u, at)| desk.way_of(i.id, *u).is_some_and(|w| enroute::way_ahead(w, *at).is_none()));
+    let stands = desk.ways_asked.as_ref().is_some_and(|(a, us, t)| {
+        let age = t.elapsed();
+        *a == i.id && *us == ids && age < fresh.0 && !(left_its_way && age >= fresh.0 / 4)
+    });
+    if stands {
+        return;
+    }
+    let (id, location) = (i.id, i.location);
+    desk.ways_asked = Some((id, ids.clone(), Instant::now()));
+    if let Some(req) = send(&mut net, |req| ClientMsg::Query { req, q: Ask::Ways { location, units: ids } }) {
+        desk.asked.insert(req, Asked::Ways(id));
+    }
 }
 
 #[cfg(test)]

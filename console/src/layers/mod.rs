@@ -334,12 +334,15 @@ fn draw_symbols(
         && let Some(i) = selection.incident.and_then(|id| index.incidents.get(&id)).and_then(|e| incidents.get(*e).ok())
     {
         let i = &i.0.0;
-        let to = view.to_screen(proj.to_local(i.location.x(), i.location.y()));
         let rows = live_rows(i, &index, &units, &ahead, &samples);
         let legs: Vec<_> = rows
             .iter()
             .filter_map(|r| {
-                Some((view.to_screen(proj.to_local(r.lonlat?[0], r.lonlat?[1])), to, r.name.as_str(), r.leg))
+                let at = r.lonlat?;
+                let way = desk.way_of(i.id, r.unit).and_then(|w| crate::desk::enroute::way_ahead(w, at));
+                let line = way.unwrap_or_else(|| vec![at, [i.location.x(), i.location.y()]]);
+                let line = line.iter().map(|p| view.to_screen(proj.to_local(p[0], p[1]))).collect();
+                Some((line, r.name.as_str(), r.leg))
             })
             .collect();
         symbols::draw_en_route(&painter, &legs, scale.0);

@@ -2,7 +2,8 @@
 //! (tested on its own), then a drawing step. Incidents: a shape per module of the
 //! responsibility list, coloured by state, a pulsing halo when overdue, a flash when new.
 //! Cameras: an icon and their field-of-view cone; those linked to the selected incident
-//! stand out. The units on the way to the selected incident: a dashed line each to it.
+//! stand out. The units on the way to the selected incident: a dashed line each to it,
+//! along the rest of its way by road where the server gave it.
 
 use std::f32::consts::TAU;
 
@@ -228,23 +229,18 @@ pub fn draw_track(painter: &Painter, points: &[Pos2]) {
 }
 
 /// The dispatcher's view of the units on the way to the selected incident: a dashed line
-/// from each to the incident (orange for one that has stopped coming nearer), and a tag
-/// by the unit with its name and how far it still has to go (by road where measured).
-/// `legs` are screen points of unit and incident, the unit's name, and its row's leg.
-pub fn draw_en_route(painter: &Painter, legs: &[(Pos2, Pos2, &str, Leg)], scale: f32) {
-    for &(unit, incident, name, leg) in legs {
-        if !matches!(leg, Leg::EnRoute { .. }) {
-            continue;
-        }
+/// from each to the incident along the way it still has to go by road where the server
+/// gave it, else straight (orange for one that has stopped coming nearer), and a tag by the
+/// unit with its name and how far it still has to go (by road where measured). `legs` are
+/// the screen points of each unit's line (the unit first, the incident last), the unit's
+/// name, and its row's leg.
+pub fn draw_en_route(painter: &Painter, legs: &[(Vec<Pos2>, &str, Leg)], scale: f32) {
+    for (line, name, leg) in legs {
+        let (Some(&unit), Leg::EnRoute { .. }) = (line.first(), leg) else { continue };
         let color =
             if leg.stalled() { Color32::from_rgb(255, 170, 80) } else { style::unit_color(UnitStatus::EnRoute) };
-        painter.extend(Shape::dashed_line(
-            &[unit, incident],
-            Stroke::new(2.0 * scale, color),
-            8.0 * scale,
-            5.0 * scale,
-        ));
-        tag(painter, unit + vec2(10.0, 6.0) * scale, &en_route_tag(name, leg), 12.0 * scale, color);
+        painter.extend(Shape::dashed_line(line, Stroke::new(2.0 * scale, color), 8.0 * scale, 5.0 * scale));
+        tag(painter, unit + vec2(10.0, 6.0) * scale, &en_route_tag(name, *leg), 12.0 * scale, color);
     }
 }
 

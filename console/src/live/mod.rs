@@ -162,6 +162,8 @@ pub struct Feed {
     pub user: Option<onegrid_protocol::UserInfo>,
     /// How long after closing the server archives an incident (from its welcome).
     pub archive_after_ms: Option<Millis>,
+    /// Whether the server answers the `ways` query (from its welcome).
+    pub ways: bool,
     /// Time spent applying the last position frame, microseconds (the bench reads it).
     pub last_apply_us: f64,
 }
@@ -307,9 +309,10 @@ pub fn apply_server(
                 ahead.take(rows, measured, ahead_s, no_road);
                 feed.last_apply_us = started.elapsed().as_secs_f64() * 1e6;
             }
-            ServerMsg::Welcome { user, archive_after_ms, .. } => {
+            ServerMsg::Welcome { user, archive_after_ms, features, .. } => {
                 feed.user = Some(user.clone());
                 feed.archive_after_ms = *archive_after_ms;
+                feed.ways = features.iter().any(|f| f == onegrid_protocol::FEATURE_WAYS);
             }
             _ => {}
         }

@@ -4,8 +4,9 @@
 //! team by the fastest roads at their speeds, a grid worker by the shortest at its pace),
 //! how close the road estimate comes to that, and what a `nearest` query costs with the roads
 //! searched against without: for any unit, and for teams only (as the desk asks for the
-//! units with the skill a matter calls for, fewer and farther apart); and what following
-//! the units sent costs the position pump (`follow`).
+//! units with the skill a matter calls for, fewer and farther apart); what drawing the
+//! ways of the units sent costs (`ways`) against their `reach`; and what following the
+//! units sent costs the position pump (`follow`).
 //!
 //! `ONEGRID_BENCH_MAP=DIR` measures another map directory (say `maps build --profile city`).
 
@@ -171,6 +172,18 @@ pub fn run() -> anyhow::Result<()> {
     line("  reach / nearest", &format!("{:.2}x", t_near / t_nearest));
     line("reach of the 9th and 10th nearest teams, us/query", &format!("{:.1}", t_far / n * 1e6));
     line("  reach / nearest", &format!("{:.2}x", t_far / t_nearest));
+    // The same teams' ways to draw on the map (`ways`: one A* each, with its points),
+    // against their `reach` (one search for both, lengths and times only).
+    let ways = |pick: fn(&(Point, Paced, Paced)) -> &Paced| {
+        let count =
+            |(s, t): (&Point, &Paced)| t.iter().filter_map(|(p, v)| black_box(roads.route_between(*p, *s, *v))).count();
+        time(|| sent.iter().map(|x| count((&x.0, pick(x)))).sum::<usize>()).1
+    };
+    let (w_near, w_far) = (ways(|x| &x.1), ways(|x| &x.2));
+    line("ways of the 2 nearest teams, us/query", &format!("{:.1}", w_near / n * 1e6));
+    line("  ways / reach of the same", &format!("{:.2}x", w_near / t_near));
+    line("ways of the 9th and 10th nearest teams, us/query", &format!("{:.1}", w_far / n * 1e6));
+    line("  ways / reach of the same", &format!("{:.2}x", w_far / t_far));
     follow(&city, &sent)
 }
 

@@ -8,7 +8,8 @@ use geo_types::Point;
 
 use onegrid_protocol::coord::to_wgs84;
 use onegrid_protocol::{
-    ErrorCode, Layer, NearUnit, Query, QueryResult, Resume, ServerMsg, Travel, Unit, UnitId, UnitStatus, UserInfo,
+    ErrorCode, Layer, NearUnit, Query, QueryResult, Resume, ServerMsg, Travel, Unit, UnitId, UnitStatus, UnitWay,
+    UserInfo,
 };
 
 use super::board::Board;
@@ -288,6 +289,29 @@ impl Engine {
         self.by_road(location, candidates, n)
     }
 
+    /// The way by road each of `asked` that `user` sees and that has a position would take
+    /// to `location` now, as it goes, in the order asked; none for one no road leads from.
+    /// The positions are taken under the locks, the routes found after.
+    pub fn ways(&self, user: &UserInfo, location: Point, asked: &[UnitId]) -> Vec<UnitWay> {
+        let from: Vec<(UnitId, Point, Travel)> = self.with_units(|units, board| {
+            asked
+                .iter()
+                .filter_map(|id| {
+                    let u = units.get(id).filter(|u| user.scope.contains(&u.home) || user.unit == Some(*id))?;
+                    Some((*id, board.fix(*id)?.at, u.kind.travel()))
+                })
+                .collect()
+        });
+        let roads = &self.live.city.roads;
+        from.into_iter()
+            .filter_map(|(unit, at, travel)| {
+                let r = roads.route_between(at, location, travel)?;
+                let points = r.points.iter().map(|p| (p.x(), p.y())).collect();
+                Some(UnitWay { unit, points, length_m: r.length_m, eta_s: r.time_s })
+            })
+            .collect()
+    }
+
     /// `f` of the published world's units and the position board, under their locks.
     fn with_units<T>(&self, f: impl FnOnce(&BTreeMap<UnitId, Unit>, &Board) -> T) -> T {
         let published = self.live.published.read().unwrap_or_else(|e| e.into_inner());
@@ -348,6 +372,7 @@ impl Engine {
                 }
             }
             Query::Reach { location, units } => Ok(QueryResult::Reach { units: self.reach(user, *location, units) }),
+            Query::Ways { location, units } => Ok(QueryResult::Ways { ways: self.ways(user, *location, units) }),
             Query::Cameras { location } => Ok(QueryResult::Cameras { cameras: self.cameras.covering(*location) }),
             Query::Track { unit } => {
                 let home = self.with_published(|p| p.world.units.get(unit).map(|u| u.home.clone()));

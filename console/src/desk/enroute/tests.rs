@@ -342,3 +342,23 @@ fn the_time_since_dispatch_is_the_last_dispatch() {
     i.history = vec![step("report", 0), step("dispatch", 60_000), step("return", 120_000), step("dispatch", 300_000)];
     assert_eq!(since_dispatch(&i, 420_000), Some(120_000));
 }
+
+#[test]
+fn a_units_line_follows_the_rest_of_its_way_and_goes_straight_once_it_has_left_it() {
+    // A way east for a kilometre, then north 500 m to the incident.
+    let way = [(118.0, 24.4), (118.005, 24.4), (118.00986, 24.4), (118.00986, 24.4045)];
+    // Halfway along the second stretch, 10 m off the road: from it to the corner and on.
+    let at = [118.0074, 24.40009];
+    assert_eq!(way_ahead(&way, at), Some(vec![at, [118.00986, 24.4], [118.00986, 24.4045]]));
+    // Round the corner: the incident alone is left.
+    let on = [118.00986, 24.402];
+    assert_eq!(way_ahead(&way, on), Some(vec![on, [118.00986, 24.4045]]));
+    // 300 m off its way (another road): drawn straight until asked again.
+    assert_eq!(way_ahead(&way, [118.005, 24.4027]), None);
+    // A road there and back: the stretch back, which it is on later.
+    let hairpin = [(118.0, 24.4), (118.01, 24.4), (118.01, 24.40001), (118.0, 24.40001)];
+    let mid = [118.005, 24.400005];
+    assert_eq!(way_ahead(&hairpin, mid), Some(vec![mid, [118.0, 24.40001]]));
+    assert_eq!(way_ahead(&[], mid), None);
+    assert_eq!(way_ahead(&[(118.0, 24.4)], mid), None);
+}
