@@ -32,6 +32,11 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, JournalError> {
 /// ([`checkpointer`]).
 pub const WAL_LIMIT_BYTES: u64 = 64 << 20;
 
+/// Past this size the journal's writer truncates the WAL itself before its next commit
+/// ([`Store::write`]): the bound holds even when the checkpoint thread does not get its
+/// turn (a starved machine), at the cost of that one commit's wait.
+pub const WAL_BACKSTOP_BYTES: u64 = 2 * WAL_LIMIT_BYTES;
+
 /// Held by the journal's writes, and by the checkpoint thread while it truncates the WAL,
 /// so that no commit comes in between.
 pub type WriteGate = std::sync::Arc<std::sync::Mutex<()>>;
@@ -127,6 +132,8 @@ pub struct Store {
     pub path: std::path::PathBuf,
     /// Held while writing (see [`checkpointer`]).
     pub gate: WriteGate,
+    /// The WAL size past which a write truncates it first ([`WAL_BACKSTOP_BYTES`]).
+    pub wal_backstop: u64,
 }
 
 fn new_id() -> String {
@@ -219,7 +226,7 @@ impl Store {
                 id
             }
         };
-        Ok(Store { conn, id, path: path.to_owned(), gate: WriteGate::default() })
+        Ok(Store { conn, id, path: path.to_owned(), gate: WriteGate::default(), wal_backstop: WAL_BACKSTOP_BYTES })
     }
 
     /// Every event, in sequence order.
@@ -308,10 +315,19 @@ impl Store {
         }
     }
 
-    /// Writes a batch in one transaction.
+    /// Writes a batch in one transaction; first, where the WAL has grown past
+    /// [`Store::wal_backstop`] (the checkpoint thread has not had its turn), copies it
+    /// into the database and truncates it.
     pub fn write(&mut self, batch: &[Job]) -> Result<(), JournalError> {
         let gate = self.gate.clone();
         let _held = gate.lock().unwrap_or_else(|e| e.into_inner());
+        let wal = format!("{}-wal", self.path.display());
+        if std::fs::metadata(&wal).is_ok_and(|m| m.len() > self.wal_backstop) {
+            tracing::debug!("the WAL passed its backstop; truncating it before the next commit");
+            if let Err(e) = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                tracing::warn!("journal checkpoint before a commit failed: {e}");
+            }
+        }
         let tx = self.conn.transaction().map_err(storage)?;
         {
             let mut ev =

@@ -54,22 +54,52 @@ fn a_journal_that_never_pauses_keeps_its_wal_bounded() {
     let wal = dir.path().join("j.sqlite-wal");
     let mut s = Store::open(&path, "c", "p").expect("open");
     s.conn.pragma_update(None, "wal_autocheckpoint", 0).expect("as the journal runs");
+    // The writer's own backstop well above the checkpoint thread's limit, so that what
+    // keeps the WAL near that limit is the thread.
+    s.wal_backstop = 48 << 20;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (every, keep) = (std::time::Duration::from_millis(5), std::time::Duration::from_secs(86_400));
     checkpointer(&path, every, keep, (4 << 20, s.gate.clone()), stop.clone());
     // 300 batches of 2,000 track points, one after another, as a journal that never
     // pauses writes them: over a gigabyte of WAL unbounded.
-    let mut largest = 0;
+    let (mut largest, mut before, mut by_thread) = (0, 0, 0);
     for b in 0..300i64 {
         let points = (0..2_000).map(|i| TrackPoint { unit: i, at: b, lon: 118.1, lat: 24.4 }).collect();
         s.write(&[Job::Track { points, done: oneshot::channel().0 }]).expect("write");
-        largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+        let len = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        // Shrunk from below the backstop: the checkpoint thread truncated it.
+        by_thread += usize::from(len < before && before <= s.wal_backstop);
+        (largest, before) = (largest.max(len), len);
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert_eq!(s.track_len().expect("len"), 600_000, "nothing lost");
-    // Unbounded it passed 400 MB; here within a few batches of its 4 MB limit (the
-    // writer may take the gate again before the checkpoint thread wakes).
+    assert!(by_thread > 0, "the checkpoint thread never truncated the WAL");
+    // Unbounded it passed 400 MB; here within a few batches of its 4 MB limit, and on a
+    // machine that starves the checkpoint thread, of the writer's backstop.
     assert!(largest < 64 << 20, "the WAL stayed near its limit: at most {largest} bytes");
+}
+
+#[test]
+fn the_writer_bounds_the_wal_itself_when_the_checkpoint_thread_never_runs() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("j.sqlite");
+    let wal = dir.path().join("j.sqlite-wal");
+    let mut s = Store::open(&path, "c", "p").expect("open");
+    s.wal_backstop = 8 << 20;
+    // 100 batches of 2,000 track points with no checkpoint thread at all (a machine that
+    // never gives it its turn): some 300 MB of WAL unbounded.
+    // The largest the WAL was, and the most one batch added to it.
+    let (mut largest, mut batch, mut before) = (0, 0, 0);
+    for b in 0..100i64 {
+        let points = (0..2_000).map(|i| TrackPoint { unit: i, at: b, lon: 118.1, lat: 24.4 }).collect();
+        s.write(&[Job::Track { points, done: oneshot::channel().0 }]).expect("write");
+        let len = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        batch = batch.max(len.saturating_sub(before));
+        (largest, before) = (largest.max(len), len);
+    }
+    assert_eq!(s.track_len().expect("len"), 200_000, "nothing lost");
+    // Its backstop and at most one batch beyond.
+    assert!(largest <= (8 << 20) + batch, "past its backstop by more than a batch ({batch} bytes): {largest} bytes");
 }
 
 #[test]
