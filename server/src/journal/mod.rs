@@ -43,7 +43,8 @@
 //! meanwhile): unbounded, the whole city simulated at 600 times real time grew it to 28 GB
 //! in eight minutes and filled the disk; bounded, it stayed within 100–320 MB, the thread
 //! not always getting its turn in time on two busy cores. So past 128 MiB the writer
-//! truncates it itself before its next commit (`WAL_BACKSTOP_BYTES`).
+//! truncates it itself before its next commit (`WAL_BACKSTOP_BYTES`): the same run then
+//! peaked at 153 MB (BENCHMARKS.md).
 //!
 //! Failure policy: if a commit fails (disk full, I/O error), every job of the batch is
 //! answered with the error, the journal is marked failed and refuses all later work; the
