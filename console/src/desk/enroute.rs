@@ -37,7 +37,7 @@ pub const STALL_SPAN_MS: Millis = 45_000;
 /// How far back a stop is looked for: a unit that has not come nearer over the last
 /// minute is said not to be closing in, whatever its pace before it. In the simulated city
 /// a stop was said 84 s after it began by the whole window's slope, 56 to 63 s (median,
-/// two runs) by the last minute's (`stall_detection` in `tests/enroute.rs`).
+/// runs of two sessions) by the last minute's (`stall_detection` in `tests/enroute.rs`).
 pub const STALL_LOOK_MS: Millis = 60_000;
 /// Slower than this (metres a second of the city's clock) is not closing in: a fifth of a
 /// walker's pace. In the simulated city (`eta_accuracy` in `tests/enroute.rs`) 0.5 m/s said
