@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use geo_types::Point;
 use onegrid_protocol::{
-    Act, Command, Dispatch, IncidentId, IncidentState, Level, Millis, Position, Query, QueryResult, Report, Role,
-    Scale, Scope, Source, Travel, UnitId, UnitKind, UnitStatus, UserInfo,
+    Act, Command, Dispatch, IncidentId, IncidentState, Level, Millis, NearUnit, Position, Query, QueryResult, Report,
+    Role, Scale, Scope, Source, Travel, UnitId, UnitKind, UnitStatus, UserInfo,
 };
 
 use super::Profile;
@@ -285,17 +285,12 @@ impl Sim {
         units
     }
 
-    /// The nearest as the desk's list gives them, but none that no road leads from where
-    /// roads lead from others: a unit across the water needs a boat (and its fixes on the
-    /// water, outside the grid, would be refused while it crossed).
+    /// The nearest as the desk's list gives them ([`sendable`]).
     fn nearest(&self, at: Point, skill: Option<String>, k: usize) -> Vec<UnitId> {
-        let Ok(QueryResult::Nearest { units }) =
-            self.engine.query(&self.desk, &Query::Nearest { location: at, k, skill })
-        else {
-            return Vec::new();
-        };
-        let by_road = units.iter().any(|u| u.road_m.is_some());
-        units.iter().filter(|u| !by_road || u.road_m.is_some()).map(|u| u.unit).collect()
+        match self.engine.query(&self.desk, &Query::Nearest { location: at, k, skill }) {
+            Ok(QueryResult::Nearest { units }) => sendable(&units),
+            _ => Vec::new(),
+        }
     }
 
     fn move_units(&mut self, now: Millis, dt_s: f64) {
@@ -378,5 +373,34 @@ impl Sim {
         for (user, cmd) in commands {
             self.act(&user, cmd);
         }
+    }
+}
+
+/// The units of a `nearest` answer a duty officer would send, in its order: none that no
+/// road leads from where roads lead from others (a unit across the water needs a boat, and
+/// its fixes on the water, outside the grid, would be refused while it crossed); every one
+/// on a map without roads.
+fn sendable(units: &[NearUnit]) -> Vec<UnitId> {
+    let by_road = units.iter().any(|u| u.road_m.is_some());
+    units.iter().filter(|u| !by_road || u.road_m.is_some()).map(|u| u.unit).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_desk_sends_no_unit_across_the_water_where_others_have_a_road() {
+        let unit = |unit, road_m: Option<f64>| NearUnit {
+            unit,
+            name: String::new(),
+            distance_m: 100.0,
+            eta_s: road_m.map(|m| m / 8.0),
+            road_m,
+        };
+        let answer = [unit(1, Some(900.0)), unit(2, Some(1_400.0)), unit(3, None)];
+        assert_eq!(sendable(&answer), vec![1, 2]);
+        assert_eq!(sendable(&[unit(3, None)]), vec![3], "no road from any (a map without roads)");
+        assert!(sendable(&[]).is_empty());
     }
 }
