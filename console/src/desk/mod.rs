@@ -252,7 +252,7 @@ impl Desk {
 
 /// How long the ways of the units on their way to the selected incident stand before they
 /// are asked for again: a unit may leave its way (a jam, a turn missed), and is drawn
-/// straight once it is [`enroute::OFF_WAY_M`] off it. 20 s (tests shorten it).
+/// straight once it is [`enroute::OFF_WAY_M`] off it. 20 s.
 #[derive(Debug, Clone, Copy, Resource)]
 pub struct WaysFresh(pub Duration);
 
