@@ -219,8 +219,9 @@ async fn nearest_goes_by_road_and_not_across_the_water() -> anyhow::Result<()> {
     };
     assert!(seen.is_empty(), "{seen:?}");
 
-    // Both sent there: with their next positions a wall is told the road still ahead of the
-    // one on the island, and that no road leads from the shore (not that it is unknown).
+    // Both sent there: at once, before any next fix, a wall is told the road still ahead of
+    // the one on the island, and that no road leads from the shore (not that it is
+    // unknown); and so again with their next positions.
     let mut wall = server.client("dev-wall").await?;
     wall.subscribe(&[Layer::Personnel]).await?;
     // (The scene itself lies on the shore road, just outside the grid: the report is made
@@ -231,6 +232,14 @@ async fn nearest_goes_by_road_and_not_across_the_water() -> anyhow::Result<()> {
     desk.ok(Command::Accept(act(id, ""))).await?;
     desk.ok(Command::Dispatch(Dispatch { incident: id, units: vec![on_island, on_shore], note: String::new() }))
         .await?;
+    let first = wall
+        .wait_for(|m| match m {
+            ServerMsg::Positions { ahead, no_road, .. } => Some((ahead.clone(), no_road.clone())),
+            _ => None,
+        })
+        .await?;
+    assert!(first.0.iter().any(|a| a.0 == on_island && a.1 == id), "measured when sent: {first:?}");
+    assert!(first.1.contains(&(on_shore, id)), "no road, said when sent: {first:?}");
     let (mut island_road, mut shore_none) = (None, false);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     while island_road.is_none() || !shore_none {

@@ -113,9 +113,7 @@ impl Board {
     pub fn update(&mut self, unit: UnitId, fix: Fix) -> Option<TrackPoint> {
         self.index.update(unit, fix.at);
         self.latest.insert(unit, fix);
-        if !self.is_dirty.insert(unit, true).unwrap_or(false) {
-            self.dirty.push(unit);
-        }
+        self.mark_moved(unit);
         let xy = self.metric.to_xy(fix.at);
         let keep = match self.kept.get(&unit) {
             None => true,
@@ -156,16 +154,32 @@ impl Board {
 
     /// Sets a unit's status and, on its way, the incident it is going to and where that is
     /// (from published events). The road ahead measured toward another incident, or for a
-    /// unit no longer on its way, is let go of.
-    pub fn set_unit(&mut self, unit: UnitId, status: UnitStatus, toward: Option<(IncidentId, Point)>) {
+    /// unit no longer on its way, is let go of. A unit newly on its way with a position
+    /// counts as moved, so that the pump measures its road ahead at once rather than at
+    /// its next fix: returns whether it does (the pump is to be woken).
+    pub fn set_unit(&mut self, unit: UnitId, status: UnitStatus, toward: Option<(IncidentId, Point)>) -> bool {
         self.status.insert(unit, status);
         let toward = toward.filter(|_| status == UnitStatus::EnRoute);
-        if self.toward.get(&unit) != toward.as_ref() {
-            self.ahead.remove(&unit);
-            match toward {
-                Some(t) => self.toward.insert(unit, t),
-                None => self.toward.remove(&unit),
-            };
+        if self.toward.get(&unit) == toward.as_ref() {
+            return false;
+        }
+        self.ahead.remove(&unit);
+        let Some(t) = toward else {
+            self.toward.remove(&unit);
+            return false;
+        };
+        self.toward.insert(unit, t);
+        if !self.latest.contains_key(&unit) {
+            return false;
+        }
+        self.mark_moved(unit);
+        true
+    }
+
+    /// Counts `unit` among those moved since the last [`Board::take_moved`], once.
+    fn mark_moved(&mut self, unit: UnitId) {
+        if !self.is_dirty.insert(unit, true).unwrap_or(false) {
+            self.dirty.push(unit);
         }
     }
 
@@ -342,6 +356,26 @@ mod tests {
         assert_eq!((b.all()[0].toward, b.all()[0].ahead), (None, None));
         let (text, _) = encode_positions(5, &b.all(), |_| true).expect("frame");
         assert!(!text.contains("ahead") && !text.contains("no_road"), "{text}");
+    }
+
+    #[test]
+    fn a_unit_sent_is_taken_as_moved_so_that_its_road_ahead_is_measured_at_once() {
+        let mut b = board();
+        let scene = (17, Point::new(118.11, 24.47));
+        // No position yet: nothing to measure from.
+        assert!(!b.set_unit(1, UnitStatus::EnRoute, Some(scene)));
+        assert!(b.take_moved().is_empty());
+        b.set_unit(1, UnitStatus::Available, None);
+        b.update(1, Fix { at: Point::new(118.1, 24.47), heading_deg: 0.0, time: 0 });
+        assert_eq!(b.take_moved().len(), 1);
+        // Sent: moved, with where it is going, though no fix came.
+        assert!(b.set_unit(1, UnitStatus::EnRoute, Some(scene)));
+        let moved = b.take_moved();
+        assert_eq!((moved.len(), moved[0].toward), (1, Some(scene)));
+        // Told again of the same task, or of arriving: not moved.
+        assert!(!b.set_unit(1, UnitStatus::EnRoute, Some(scene)));
+        assert!(!b.set_unit(1, UnitStatus::OnScene, Some(scene)));
+        assert!(b.take_moved().is_empty());
     }
 
     #[test]

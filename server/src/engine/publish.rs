@@ -15,14 +15,19 @@ pub fn publisher(live: Arc<Live>) -> Publisher {
         let mut published = live.published.write().unwrap_or_else(|e| e.into_inner());
         for (seq, event) in events {
             let changes: Arc<[Change]> = published.world.apply(*seq, event).into();
+            let mut sent = false;
             {
                 let mut board = lock(&live.board);
                 for c in changes.iter() {
                     if let Change::Unit { unit } = c {
                         let toward = unit.task.and_then(|t| Some((t, published.world.incidents.get(&t)?.location)));
-                        board.set_unit(unit.id, unit.status, toward);
+                        sent |= board.set_unit(unit.id, unit.status, toward);
                     }
                 }
+            }
+            // Units newly on their way: the pump measures their road ahead now.
+            if sent {
+                live.moved.notify_one();
             }
             let at = event.at();
             live.hub.fanout_changes(&live.city, *seq, at, &changes);
