@@ -416,12 +416,8 @@ impl Followed {
     /// closing speed.
     fn trend(&self) -> Trend {
         let by_distance = trend(self.judged());
-        let by_time = self
-            .time
-            .back()
-            .filter(|(t, _)| self.samples.back().is_some_and(|s| s.0 == *t))
-            .and_then(|_| eta_by_road_time(&self.time));
-        match (by_distance, by_time) {
+        // The times are cleared by a sample without one, so the last is the last sample's.
+        match (by_distance, eta_by_road_time(&self.time)) {
             (Trend::Closing { .. } | Trend::Measuring, Some(eta_s)) => Trend::Closing { eta_s },
             (t, _) => t,
         }

@@ -56,10 +56,7 @@ pub struct UnitPos {
 /// (or its pace), where the server said. A unit whose last position came with neither (not
 /// on its way, a server that measures no roads) has nothing here.
 #[derive(Debug, Default, Resource)]
-pub struct RoadsAhead {
-    by_unit: HashMap<UnitId, (IncidentId, Option<f64>)>,
-    secs: HashMap<UnitId, f64>,
-}
+pub struct RoadsAhead(HashMap<UnitId, (IncidentId, Option<f64>, Option<f64>)>);
 
 /// The road still ahead of a unit to an incident, as far as the server said.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -92,37 +89,38 @@ impl RoadsAhead {
     /// How long the road ahead of `unit` to `incident` takes it without traffic, seconds,
     /// where the last measure was to that one and said.
     pub fn time_to(&self, unit: UnitId, incident: IncidentId) -> Option<f64> {
-        self.to(unit, incident).and(self.secs.get(&unit).copied())
+        self.0.get(&unit).filter(|(i, m, _)| *i == incident && m.is_some()).and_then(|e| e.2)
     }
 
     /// What the last measure of `unit` to `incident` said.
     pub fn road(&self, unit: UnitId, incident: IncidentId) -> Road {
-        match self.by_unit.get(&unit) {
-            Some((i, Some(m))) if *i == incident => Road::Ahead(*m),
-            Some((i, None)) if *i == incident => Road::Unreachable,
+        match self.0.get(&unit) {
+            Some((i, Some(m), _)) if *i == incident => Road::Ahead(*m),
+            Some((i, None, _)) if *i == incident => Road::Unreachable,
             _ => Road::Unmeasured,
         }
     }
 
     /// Keeps what was measured of the units still going where it was measured to.
     fn keep_going(&mut self, going: &HashMap<UnitId, IncidentId>) {
-        self.by_unit.retain(|u, (i, _)| going.get(u) == Some(i));
-        let by_unit = &self.by_unit;
-        self.secs.retain(|u, _| by_unit.contains_key(u));
+        self.0.retain(|u, (i, _, _)| going.get(u) == Some(i));
     }
 
     /// Takes a position frame's: the rows' units lose what was measured before, those
     /// measured again have it anew.
     fn take(&mut self, rows: &[PositionRow], ahead: &[AheadRow], secs: &[AheadTimeRow], no_road: &[NoRoadRow]) {
-        if !self.by_unit.is_empty() {
+        if !self.0.is_empty() {
             for r in rows {
-                self.by_unit.remove(&r.0);
-                self.secs.remove(&r.0);
+                self.0.remove(&r.0);
             }
         }
-        self.by_unit.extend(ahead.iter().map(|&(unit, incident, m)| (unit, (incident, Some(m)))));
-        self.by_unit.extend(no_road.iter().map(|&(unit, incident)| (unit, (incident, None))));
-        self.secs.extend(secs.iter().copied());
+        self.0.extend(ahead.iter().map(|&(unit, incident, m)| (unit, (incident, Some(m), None))));
+        self.0.extend(no_road.iter().map(|&(unit, incident)| (unit, (incident, None, None))));
+        for &(unit, s) in secs {
+            if let Some(e) = self.0.get_mut(&unit) {
+                e.2 = Some(s);
+            }
+        }
     }
 }
 
