@@ -157,7 +157,7 @@ impl Chime {
     pub fn for_line(t: &TickerItem, mode: Mode, shown: bool) -> Option<Chime> {
         let chime = match t.kind {
             TickerKind::Escalated => Chime::Urgent,
-            TickerKind::New if t.severity >= 3 => Chime::Urgent,
+            TickerKind::New if t.severity >= onegrid_protocol::SERIOUS_SEVERITY => Chime::Urgent,
             TickerKind::New => Chime::New,
             TickerKind::Overdue => Chime::Overdue,
             TickerKind::Closed => return None,

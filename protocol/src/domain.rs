@@ -207,6 +207,10 @@ pub struct Step {
     pub state: IncidentState,
     /// User id, or `system` for the clock's rules.
     pub by: String,
+    /// The user's name as the server knew it then ("嘉莲街道值班员", "规则引擎"), for people
+    /// to read; absent from steps recorded before servers kept it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub by_name: String,
     /// When.
     pub at: Millis,
     /// Where the step came from: the client's address, or `server`.

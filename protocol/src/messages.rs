@@ -212,6 +212,17 @@ pub enum Command {
     Escalate(Act),
     /// A position update from the field.
     Position(Position),
+    /// Acknowledge the alarm standing on an incident (a serious matter new, a whistle
+    /// blown, a stage overdue): recorded in its history as `acknowledge`, for every desk
+    /// to let go of it (see [`crate::alarm`]). Refused where no alarm stands, or one
+    /// already covers it.
+    Acknowledge {
+        /// The incident.
+        incident: IncidentId,
+        /// A note (what was done on seeing it), if any.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
     /// Set a unit's duty status (available or off duty).
     SetStatus {
         /// The unit.
@@ -444,6 +455,10 @@ pub const FEATURE_KEYS: &str = "keys";
 /// The feature a server names in its welcome when it answers the `ways` query.
 pub const FEATURE_WAYS: &str = "ways";
 
+/// The feature a server names in its welcome when it records acknowledgements of alarms
+/// ([`Command::Acknowledge`]).
+pub const FEATURE_ACKNOWLEDGE: &str = "acknowledge";
+
 /// Messages from the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -458,7 +473,8 @@ pub enum ServerMsg {
         journal: String,
         /// What this server does beyond the version's core: [`FEATURE_KEYS`] when it
         /// honours commands' idempotency keys (a client resends a command whose answer was
-        /// lost only to a server that does), [`FEATURE_WAYS`] when it answers `ways`.
+        /// lost only to a server that does), [`FEATURE_WAYS`] when it answers `ways`,
+        /// [`FEATURE_ACKNOWLEDGE`] when it records acknowledgements of alarms.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         features: Vec<String>,
         /// A digest of the map the `map` query answers (compact form; see

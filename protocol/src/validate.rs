@@ -102,7 +102,7 @@ impl Command {
             Command::Reopen(a) => (Action::Reopen, a),
             Command::Escalate(a) => (Action::Escalate, a),
             Command::Report(_) | Command::Dispatch(_) | Command::Position(_) => return None,
-            Command::SetStatus { .. } => return None,
+            Command::SetStatus { .. } | Command::Acknowledge { .. } => return None,
         };
         Some(pair)
     }
@@ -117,6 +117,7 @@ impl Command {
                 check(p.heading_deg.is_finite(), || "heading is not a number".into())
             }
             Command::SetStatus { .. } => Ok(()),
+            Command::Acknowledge { note, .. } => check_text(note, "note"),
             step => match step.action() {
                 Some((action, act)) => act.validate(action),
                 None => Ok(()),

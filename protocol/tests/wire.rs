@@ -124,6 +124,8 @@ fn every_client_frame_round_trips() {
         r#"{"type":"query","req":"q","q":{"q":"locate","location":{"x":118.1,"y":24.47}}}"#,
         r#"{"type":"command","req":"p","cmd":{"op":"position","unit":3,"location":{"x":118.1,"y":24.47}}}"#,
         r#"{"type":"command","req":"s","cmd":{"op":"set_status","unit":3,"status":"off_duty"}}"#,
+        r#"{"type":"command","req":"a","cmd":{"op":"acknowledge","incident":7}}"#,
+        r#"{"type":"command","req":"n","cmd":{"op":"acknowledge","incident":7,"note":"已电话通知街道"}}"#,
         r#"{"type":"query","req":"r","q":{"q":"reach","location":{"x":118.1,"y":24.47},"units":[3,4]}}"#,
     ];
     for f in frames {

@@ -121,11 +121,15 @@ fn user(token: &str, id: &str, name: &str, role: Role, scope: Scope, unit: Optio
     }
 }
 
+/// The id of the user the clock's rules act as ([`system_user`]).
+pub const SYSTEM_ID: &str = "system";
+
+/// The name of the user the clock's rules act as.
+pub const SYSTEM_NAME: &str = "规则引擎";
+
 /// The user the clock's rules act as.
 pub fn system_user() -> UserInfo {
-    UserInfo {
-        id: "system".into(), name: "规则引擎".into(), role: Role::Commander, scope: Scope::city(), unit: None
-    }
+    UserInfo { id: SYSTEM_ID.into(), name: SYSTEM_NAME.into(), role: Role::Commander, scope: Scope::city(), unit: None }
 }
 
 #[cfg(test)]

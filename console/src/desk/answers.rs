@@ -76,6 +76,8 @@ pub(super) fn take_answers(
                         }
                         _ => desk.notice(format!("{}：{how}", p.what), false, p.incident),
                     }
+                } else if let Some(Asked::Acknowledge(id)) = desk.asked.remove(req) {
+                    info!("the alarm of incident {id} is acknowledged for every desk");
                 }
             }
             ServerMsg::Error { req: Some(req), code, message } => {
@@ -91,6 +93,11 @@ pub(super) fn take_answers(
                         }
                         // The map draws the line straight meanwhile.
                         Asked::Ways(_) => {}
+                        // Acknowledged elsewhere first, or no longer standing: the
+                        // incident says so. Not the officer's concern.
+                        Asked::Acknowledge(id) => {
+                            warn!("acknowledging the alarm of incident {id} was refused: {message}");
+                        }
                         _ => desk.notice(format!("查询失败 — {words}（{message}）"), true, None),
                     }
                 }
@@ -153,6 +160,8 @@ fn restored_pending(r: &Restored) -> Pending {
         | Command::Escalate(a) => p.incident = Some(a.incident),
         Command::Dispatch(d) => p.incident = Some(d.incident),
         Command::SetStatus { unit, .. } => p.unit = Some(*unit),
+        // Sent without a key, never kept in the outbox; here for completeness.
+        Command::Acknowledge { incident, .. } => p.incident = Some(*incident),
         Command::Report(r) => {
             p.report = true;
             p.content = p.held.then(|| r.clone());

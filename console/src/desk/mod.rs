@@ -13,7 +13,8 @@
 //! every 30 s while it stays selected and can be sent units, `NearestFresh`); selecting a
 //! unit asks for its recent track; while an incident is selected, the units sent to it are
 //! followed on their way (`enroute`), by the road still ahead of them where the server
-//! measures it.
+//! measures it. An alarm the officer acknowledges is recorded on the server for every desk,
+//! and one acknowledged at another desk is let go here (`acknowledge`).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -29,13 +30,17 @@ use crate::map::CityMapRes;
 use crate::net::{CommandFate, NetLink, NetNotice, Restored, Undelivered};
 use crate::view::{Bounds, MapView};
 
+pub mod acknowledge;
 mod answers;
 mod close;
 pub mod enroute;
+mod pending;
 
+use acknowledge::acknowledge_alarms;
 use answers::{expire_pending, take_answers};
 pub use close::CloseGuard;
 use close::guard_close;
+pub use pending::Pending;
 
 /// What the user asked for in a panel or on the map.
 #[derive(Debug, Clone, PartialEq, Message)]
@@ -72,6 +77,9 @@ pub enum Intent {
         /// The unit that arrived.
         unit: UnitId,
     },
+    /// Acknowledge the alarm standing on an incident: this desk's, and on the server for
+    /// every desk (`acknowledge`).
+    AcknowledgeAlarm(IncidentId),
     /// Ask again for the nearest available units.
     RefreshNearest(IncidentId),
     /// Set a unit available or off duty (a worker called in sick, or is back).
@@ -98,72 +106,6 @@ pub enum Intent {
     },
 }
 
-/// A command sent and not yet answered.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pending {
-    /// Request id.
-    pub req: String,
-    /// The incident it acts on.
-    pub incident: Option<IncidentId>,
-    /// The ticket of a report (of the intake form that sent it in this run).
-    pub ticket: Option<u64>,
-    /// A report: its answer names the incident the server made.
-    pub report: bool,
-    /// A report's words, to be written again should it be held and then given up (the
-    /// form closes once a report is held, so that the next caller can be taken).
-    pub content: Option<Report>,
-    /// The unit it acts for.
-    pub unit: Option<UnitId>,
-    /// What, in words.
-    pub what: String,
-    /// When it was sent (last sent again).
-    pub sent: Instant,
-    /// When it was asked for (by a former run, for one taken up from the outbox).
-    pub asked: Instant,
-    /// Sent again after a reconnect.
-    pub resent: bool,
-    /// Held by the network thread while the link is down, to be sent when it is back.
-    pub held: bool,
-}
-
-impl Pending {
-    /// A command about to be sent, described by `what`.
-    fn new(what: String) -> Self {
-        Pending {
-            req: String::new(),
-            incident: None,
-            ticket: None,
-            report: false,
-            content: None,
-            unit: None,
-            what,
-            sent: Instant::now(),
-            asked: Instant::now(),
-            resent: false,
-            held: false,
-        }
-    }
-
-    /// Where it stands, for the panels.
-    pub fn waiting_words(&self, connected: bool) -> String {
-        match (connected, self.held, self.resent) {
-            (_, true, _) => {
-                // Through a long outage, how long it has waited (reports wait up to a day).
-                let minutes = (self.asked.elapsed().as_secs() / 60) as u32;
-                let waited = if minutes == 0 {
-                    String::new()
-                } else {
-                    format!(" {}", crate::ui::intake::minutes_words(minutes))
-                };
-                format!("⏳ {}：未连接，已暂存本机{waited}，恢复连接后自动发送…", self.what)
-            }
-            (false, false, _) => format!("⏳ {}：连接中断，恢复后自动重发…", self.what),
-            (true, false, true) => format!("⏳ {}：已重发，等待服务器确认…", self.what),
-            (true, false, false) => format!("⏳ {}：等待服务器确认…", self.what),
-        }
-    }
-}
-
 /// A line for the user: an acknowledgement or a refusal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
@@ -185,6 +127,7 @@ enum Asked {
     Track(UnitId),
     Incident(IncidentId),
     Ways(IncidentId),
+    Acknowledge(IncidentId),
 }
 
 /// How much of the map a fly-to a selected incident or unit shows, metres: a street
@@ -233,6 +176,9 @@ pub struct Desk {
     last_selection: (Option<IncidentId>, Option<UnitId>),
     /// When the selected incident's nearest units were last asked for.
     nearest_asked: Option<Instant>,
+    /// Alarms this desk acknowledged, to be recorded on the server for every desk, and
+    /// when that was last asked for (`acknowledge`).
+    acknowledging: std::collections::BTreeMap<IncidentId, Option<Instant>>,
     /// An incident selected before it was held (asked for by number): the map flies to it
     /// when it comes.
     fly_when_held: Option<IncidentId>,
@@ -288,6 +234,12 @@ impl Desk {
     /// Whether a command on `incident` awaits its acknowledgement.
     pub fn pending_on(&self, incident: IncidentId) -> Option<&Pending> {
         self.pending.iter().find(|p| p.incident == Some(incident))
+    }
+
+    /// Whether this desk's acknowledgement of `incident`'s alarm was sent to the server
+    /// and is not yet seen recorded.
+    pub fn is_acknowledging(&self, incident: IncidentId) -> bool {
+        self.acknowledging.get(&incident).is_some_and(Option::is_some)
     }
 
     /// Whether a command for `unit` awaits its acknowledgement.
@@ -410,7 +362,10 @@ impl Plugin for DeskPlugin {
             // Registered by bevy's window plugin too; a headless desk has none.
             .add_message::<bevy::window::WindowCloseRequested>()
             .init_resource::<enroute::Samples>()
-            .add_systems(Update, (execute_intents, ask_on_selection, ask_ways, take_answers, expire_pending).chain())
+            .add_systems(
+                Update,
+                (execute_intents, ask_on_selection, ask_ways, take_answers, expire_pending, acknowledge_alarms).chain(),
+            )
             .add_systems(Update, enroute::watch_en_route)
             .add_systems(Last, guard_close.before(bevy::window::ExitSystems));
     }
@@ -494,7 +449,8 @@ fn execute_intents(
                 let p = Pending { incident: Some(incident), ..Pending::new(what) };
                 sent_or_failed(&mut net, &mut desk, cmd, p);
             }
-            Intent::ReportAt { .. } => {}
+            // The alarms' own system takes these (`acknowledge`).
+            Intent::ReportAt { .. } | Intent::AcknowledgeAlarm(_) => {}
             Intent::SetUnitStatus { unit, status } => {
                 let who = index.units.get(unit).and_then(|e| units.get(*e).ok()).map(|(c, _)| c.0.name.clone());
                 let what =

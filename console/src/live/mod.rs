@@ -162,6 +162,8 @@ pub struct Feed {
     pub archive_after_ms: Option<Millis>,
     /// Whether the server answers the `ways` query (from its welcome).
     pub ways: bool,
+    /// Whether the server records acknowledgements of alarms (from its welcome).
+    pub acknowledge: bool,
     /// Time spent applying the last position frame, microseconds (the bench reads it).
     pub last_apply_us: f64,
 }
@@ -311,6 +313,7 @@ pub fn apply_server(
                 feed.user = Some(user.clone());
                 feed.archive_after_ms = *archive_after_ms;
                 feed.ways = features.iter().any(|f| f == onegrid_protocol::FEATURE_WAYS);
+                feed.acknowledge = features.iter().any(|f| f == onegrid_protocol::FEATURE_ACKNOWLEDGE);
             }
             _ => {}
         }

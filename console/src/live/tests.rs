@@ -37,6 +37,7 @@ pub(crate) fn incident(id: IncidentId, state: IncidentState) -> Incident {
             action: if state == IncidentState::Closed { "close".into() } else { "report".into() },
             state,
             by: "t".into(),
+            by_name: String::new(),
             at: 0,
             origin: "server".into(),
             note: String::new(),

@@ -60,6 +60,9 @@ pub struct Alarms {
     open: BTreeMap<IncidentId, Alarm>,
     /// When the alarms last sounded, raised or reminded.
     last_sounded: Option<f64>,
+    /// The incidents whose alarm the officer acknowledged here, not yet taken to be
+    /// recorded on the server ([`Alarms::take_acknowledged`]).
+    acknowledged: Vec<IncidentId>,
 }
 
 impl Chime {
@@ -95,17 +98,30 @@ impl Alarms {
         }
     }
 
-    /// Acknowledges `id`'s alarm; whether there was one.
+    /// The officer acknowledges `id`'s alarm; whether there was one.
     pub fn acknowledge(&mut self, id: IncidentId) -> bool {
-        self.open.remove(&id).is_some()
+        let had = self.open.remove(&id).is_some();
+        if had {
+            self.acknowledged.push(id);
+        }
+        had
     }
 
-    /// Acknowledges every alarm; how many there were.
+    /// The officer acknowledges every alarm; how many there were.
     pub fn acknowledge_all(&mut self) -> usize {
-        std::mem::take(&mut self.open).len()
+        let all = std::mem::take(&mut self.open);
+        self.acknowledged.extend(all.keys());
+        all.len()
     }
 
-    /// Keeps only the alarms `keep` says still stand.
+    /// The incidents whose alarms the officer acknowledged since last asked: to be
+    /// recorded on the server, for every desk.
+    pub fn take_acknowledged(&mut self) -> Vec<IncidentId> {
+        std::mem::take(&mut self.acknowledged)
+    }
+
+    /// Keeps only the alarms `keep` says still stand (or that nobody acknowledged
+    /// elsewhere); those let go are not the officer's acknowledgements.
     pub fn retain(&mut self, mut keep: impl FnMut(&Alarm) -> bool) {
         self.open.retain(|_, a| keep(a));
     }
@@ -202,6 +218,8 @@ mod tests {
         assert_eq!(a.reminder(160.0, all), Some(Chime::Urgent));
         assert!(a.acknowledge(5));
         assert!(!a.acknowledge(5), "once");
+        assert_eq!(a.take_acknowledged(), [5], "to be told the server, once");
+        assert!(a.take_acknowledged().is_empty());
         assert_eq!(a.reminder(190.0, all), None, "the overdue one's minute again");
         a.raise(&line(TickerKind::Escalated, 5), Chime::Urgent, 190.0);
         let no_urgent = |c| c != Chime::Urgent;
@@ -215,6 +233,7 @@ mod tests {
         a.raise(&line(TickerKind::Overdue, 8), Chime::Overdue, 1_001.0);
         assert!(a.contains(7) && a.contains(8));
         assert_eq!(a.acknowledge_all(), 2);
+        assert_eq!(a.take_acknowledged(), [5, 7, 8], "the one before too; not #2, which ended by itself");
         assert_eq!(a.reminder(2_000.0, all), None);
     }
 

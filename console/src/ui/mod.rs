@@ -551,6 +551,10 @@ fn selection_panels(
             archived,
             recordable,
             names,
+            may_acknowledge: connected
+                && live.feed.acknowledge
+                && live.feed.user.as_ref().is_some_and(|u| u.may_acknowledge(i).is_ok()),
+            acknowledging: live.desk.is_acknowledging(i.id),
         };
         out = detail::incident_panel(ui, &v, detail);
         ui.separator();

@@ -397,6 +397,7 @@ mod tests {
             action: action.into(),
             state,
             by: "city-dispatcher".into(),
+            by_name: String::new(),
             at,
             origin: "o".into(),
             note: String::new(),

@@ -307,7 +307,7 @@ pub const QUIET_SECS: f64 = 60.0;
 pub fn is_major(t: &TickerItem) -> bool {
     match t.kind {
         TickerKind::Escalated | TickerKind::Overdue => true,
-        TickerKind::New => t.severity >= 3,
+        TickerKind::New => t.severity >= onegrid_protocol::SERIOUS_SEVERITY,
         TickerKind::Closed => false,
     }
 }

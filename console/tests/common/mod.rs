@@ -143,11 +143,11 @@ impl LossyRelay {
                         }
                         tail = seen[seen.len().saturating_sub(ACK.len() - 1)..].to_vec();
                         if older.load(Ordering::SeqCst) {
-                            // Same length, so the WebSocket frame stays whole: no keys nor
-                            // ways, and a map only whole (a field no one reads).
-                            const KEYS: &[u8] = br#""features":["keys","ways"]"#;
+                            // Same length, so the WebSocket frame stays whole: no keys, ways
+                            // nor acknowledgements, and a map only whole (a field no one reads).
+                            const KEYS: &[u8] = br#""features":["keys","ways","acknowledge"]"#;
                             if let Some(i) = buf[..n].windows(KEYS.len()).position(|w| w == KEYS) {
-                                buf[i..i + KEYS.len()].copy_from_slice(br#""features":["none","none"]"#);
+                                buf[i..i + KEYS.len()].copy_from_slice(br#""features":["none","none","nonenonenon"]"#);
                             }
                             const PARTS: &[u8] = br#""map_parts":"#;
                             if let Some(i) = buf[..n].windows(PARTS.len()).position(|w| w == PARTS) {

@@ -404,7 +404,9 @@ impl Engine {
             core.world.apply(first_seq + i as u64, e);
             incident = match e {
                 crate::world::Event::Reported { incident } => Some(incident.id),
-                crate::world::Event::Stepped { id, .. } | crate::world::Event::Overdue { id, .. } => Some(*id),
+                crate::world::Event::Stepped { id, .. }
+                | crate::world::Event::Overdue { id, .. }
+                | crate::world::Event::Acknowledged { id, .. } => Some(*id),
                 crate::world::Event::UnitStatus { .. } | crate::world::Event::Archived { .. } => incident,
             };
         }

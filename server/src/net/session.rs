@@ -195,7 +195,13 @@ impl Session {
             version: PROTOCOL_VERSION,
             user: user.clone(),
             journal: self.engine.journal_id().to_owned(),
-            features: vec![onegrid_protocol::FEATURE_KEYS.to_owned(), onegrid_protocol::FEATURE_WAYS.to_owned()],
+            features: [
+                onegrid_protocol::FEATURE_KEYS,
+                onegrid_protocol::FEATURE_WAYS,
+                onegrid_protocol::FEATURE_ACKNOWLEDGE,
+            ]
+            .map(str::to_owned)
+            .to_vec(),
             map_digest: Some(self.engine.live.city.map.digest().to_owned()),
             map_parts: Some(self.engine.live.city.map.parts()),
             map_part_digests: self.engine.live.city.map.part_digests(),

@@ -125,6 +125,24 @@ pub fn decide(
             }
             Ok(vec![Event::UnitStatus { unit: *unit, status: *status, at: now }])
         }
+        Command::Acknowledge { incident, note } => {
+            let inc = live_incident(world, *incident)?;
+            actor.user.may_acknowledge(inc).map_err(|(code, message)| Refusal { code, message })?;
+            if inc.alarm_causes().is_empty() {
+                return refuse(
+                    ErrorCode::IllegalTransition,
+                    format!("incident {incident} has no alarm standing to acknowledge"),
+                );
+            }
+            if let Some(s) = inc.acknowledgement() {
+                return refuse(
+                    ErrorCode::IllegalTransition,
+                    format!("incident {incident}'s alarm was acknowledged by {} already", s.by),
+                );
+            }
+            let step = step(actor, onegrid_protocol::ACKNOWLEDGE_STEP, inc.state, now, note);
+            Ok(vec![Event::Acknowledged { id: *incident, step }])
+        }
         Command::Position(_) => refuse(ErrorCode::Internal, "positions are not decided as events"),
         step_cmd => {
             let Some((action, act)) = step_cmd.action() else {
@@ -184,6 +202,7 @@ fn step(actor: Actor<'_>, action: &str, state: IncidentState, now: Millis, note:
         action: action.to_owned(),
         state,
         by: actor.user.id.clone(),
+        by_name: actor.user.name.clone(),
         at: now,
         origin: actor.origin.to_owned(),
         note: note.to_owned(),
@@ -193,6 +212,13 @@ fn step(actor: Actor<'_>, action: &str, state: IncidentState, now: Millis, note:
 
 /// Checks that the actor may take `action` on incident `id`, and returns it.
 fn incident_for<'w>(world: &'w WorldState, actor: Actor<'_>, id: u64, action: Action) -> Result<&'w Incident, Refusal> {
+    let inc = live_incident(world, id)?;
+    actor.user.may_step(inc, action).map_err(|(code, message)| Refusal { code, message })?;
+    Ok(inc)
+}
+
+/// Incident `id`, if the world holds it (not archived, not unknown).
+fn live_incident(world: &WorldState, id: u64) -> Result<&Incident, Refusal> {
     let Some(inc) = world.incidents.get(&id) else {
         if world.is_archived(id) {
             // Its last state is in the archive, to read; a matter that came back is a new
@@ -204,7 +230,6 @@ fn incident_for<'w>(world: &'w WorldState, actor: Actor<'_>, id: u64, action: Ac
         }
         return refuse(ErrorCode::NotFound, format!("no incident {id}"));
     };
-    actor.user.may_step(inc, action).map_err(|(code, message)| Refusal { code, message })?;
     Ok(inc)
 }
 

@@ -40,6 +40,14 @@ pub enum Event {
         /// When the clock noticed.
         at: Millis,
     },
+    /// Somebody acknowledged the alarm standing on an incident (`Command::Acknowledge`):
+    /// a step in its history, its state and clock unchanged.
+    Acknowledged {
+        /// The incident.
+        id: IncidentId,
+        /// The recorded step (`acknowledge`: who, when, from where, any note).
+        step: Step,
+    },
     /// Incidents closed long enough ago leave the world: their last state is kept in the
     /// journal's archive (written in the same transaction as this event) and given by
     /// number from there. Only closed incidents are archived; an id that is not closed when
@@ -66,7 +74,7 @@ impl Event {
     pub fn at(&self) -> Millis {
         match self {
             Event::Reported { incident } => incident.reported_at,
-            Event::Stepped { step, .. } => step.at,
+            Event::Stepped { step, .. } | Event::Acknowledged { step, .. } => step.at,
             Event::Overdue { at, .. } | Event::UnitStatus { at, .. } | Event::Archived { at, .. } => *at,
         }
     }

@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use onegrid_protocol::{
-    Action, CellStatus, Change, Incident, IncidentId, IncidentState, Millis, Unit, UnitId, UnitStatus,
+    Action, CellStatus, Change, Incident, IncidentId, IncidentState, Millis, Step, Unit, UnitId, UnitStatus,
 };
 
 use super::event::Event;
+use crate::auth::{SYSTEM_ID, SYSTEM_NAME};
 
 /// Incidents, units and what derives from them.
 #[derive(Debug, Clone, Default)]
@@ -116,7 +117,7 @@ impl WorldState {
                 self.count_cell(&cell, before, weight(&inc), &mut changes);
                 self.move_units(&inc, *action, &moved, &mut changes);
             }
-            Event::Overdue { id, .. } => {
+            Event::Overdue { id, at, .. } => {
                 let Some(inc) = self.incidents.get_mut(id) else { return changes };
                 let before = weight(inc);
                 if let Some(d) = inc.deadline {
@@ -124,9 +125,25 @@ impl WorldState {
                 }
                 inc.overdue = true;
                 inc.overdue_count += 1;
+                // The history keeps the clock's mark: when the alarm it raises was raised.
+                inc.history.push(Step {
+                    action: onegrid_protocol::OVERDUE_STEP.into(),
+                    state: inc.state,
+                    by: SYSTEM_ID.into(),
+                    by_name: SYSTEM_NAME.into(),
+                    at: *at,
+                    origin: "server".into(),
+                    note: String::new(),
+                    units: Vec::new(),
+                });
                 let inc = inc.clone();
                 changes.push(incident_change("overdue", &inc));
                 self.count_cell(&inc.placement.cell, before, weight(&inc), &mut changes);
+            }
+            Event::Acknowledged { id, step } => {
+                let Some(inc) = self.incidents.get_mut(id) else { return changes };
+                inc.history.push(step.clone());
+                changes.push(incident_change(onegrid_protocol::ACKNOWLEDGE_STEP, inc));
             }
             // Clients let go of closed incidents a day after closing by themselves: nothing
             // to tell them.
@@ -247,6 +264,7 @@ mod tests {
             action: "close".into(),
             state: IncidentState::Closed,
             by: "u".into(),
+            by_name: String::new(),
             at: 5,
             origin: "o".into(),
             note: String::new(),
@@ -278,6 +296,7 @@ mod tests {
             action: action.name().into(),
             state,
             by: "u".into(),
+            by_name: String::new(),
             at,
             origin: "o".into(),
             note: String::new(),

@@ -334,6 +334,7 @@ fn the_time_since_dispatch_is_the_last_dispatch() {
         action: action.into(),
         state: IncidentState::Dispatched,
         by: "d".into(),
+        by_name: String::new(),
         at,
         origin: "server".into(),
         note: String::new(),

@@ -193,6 +193,7 @@ fn closed(id: u64, at: i64) -> onegrid_protocol::Incident {
         action: "close".into(),
         state: IncidentState::Closed,
         by: "u".into(),
+        by_name: String::new(),
         at,
         origin: "o".into(),
         note: String::new(),

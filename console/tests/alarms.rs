@@ -1,0 +1,126 @@
+//! Alarms acknowledged for every desk, end to end without a window: two headless desks
+//! with their alarms, connected to a real server, and a third console that reports. A
+//! serious report raises an alarm at both desks; the officer at one selects it, which
+//! acknowledges it there and on the server, and the other desk lets go of it, saying who
+//! did. Later the clock marks it overdue and whistles it up: both alarms stand again, the
+//! old acknowledgement notwithstanding; the second desk acknowledges with the detail
+//! panel's button, and the first lets go. A desk connected through a relay that hides the
+//! feature (an older server) keeps its acknowledgements to itself.
+
+use bevy::prelude::*;
+use onegrid_console::desk::{Desk, Intent};
+use onegrid_console::live::Selection;
+use onegrid_console::sound::{Output, Sound, SoundPlugin};
+use onegrid_console::ui::Mode;
+use onegrid_protocol::IncidentId;
+use onegrid_server::clock::Clock;
+
+mod common;
+use common::desk::{client, incident, report, settle};
+
+/// A headless desk with its alarms (chimes written to `dir`), as `token`'s user.
+fn desk(addr: std::net::SocketAddr, token: &str, dir: &std::path::Path) -> App {
+    let mut app = client(addr, token, None);
+    app.add_plugins(SoundPlugin)
+        .insert_resource(Mode::Desk)
+        .insert_resource(Sound::new(Output::Record(dir.to_path_buf()), false));
+    app
+}
+
+fn alarms(app: &App) -> Vec<IncidentId> {
+    app.world().resource::<Sound>().alarms.ordered().iter().map(|a| a.line.incident).collect()
+}
+
+fn notices(app: &App) -> Vec<String> {
+    app.world().resource::<Desk>().notices.iter().map(|n| n.text.clone()).collect()
+}
+
+/// Updates both apps until `done` holds of them.
+fn run_both(a: &mut App, b: &mut App, what: &str, mut done: impl FnMut(&mut App, &mut App) -> bool) {
+    let started = std::time::Instant::now();
+    while !done(a, b) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "timed out waiting for {what}");
+        a.update();
+        b.update();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn an_alarm_acknowledged_at_one_desk_ends_at_every_desk() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t0 = 1_795_305_600_000;
+    let clock = Clock::manual(t0);
+    let server = common::server(&rt, dir.path(), |c| c.clock = clock.clone());
+    let (sa, sb) = (tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"));
+    let mut a = desk(server.addr, "dev-commander", sa.path());
+    let mut b = desk(server.addr, "dev-city", sb.path());
+    let mut reporter = client(server.addr, "dev-wall", None);
+    run_both(&mut a, &mut b, "both desks' snapshots", |a, b| {
+        [a, b].iter().all(|x| x.world().resource::<onegrid_console::live::Feed>().snapshots > 0)
+    });
+
+    // A serious matter (severity 3) reported at the wall: an alarm at both desks.
+    let (text, error) =
+        settle(&mut reporter, Intent::Report { report: report(118.13044, 24.46149, "0201"), ticket: 1 });
+    assert!(!error, "{text}");
+    let Some((1, Ok(id))) = reporter.world().resource::<Desk>().reported.clone() else { panic!("no incident") };
+    run_both(&mut a, &mut b, "the alarm at both desks", |a, b| alarms(a) == [id] && alarms(b) == [id]);
+
+    // The commander selects it: acknowledged there, recorded, and let go at the other desk.
+    a.world_mut().resource_mut::<Selection>().incident = Some(id);
+    run_both(&mut a, &mut b, "the acknowledgement at the other desk", |a, b| {
+        alarms(a).is_empty()
+            && alarms(b).is_empty()
+            && incident(b, id).is_some_and(|i| i.acknowledgement().is_some_and(|s| s.by == "commander"))
+    });
+    let said = notices(&b);
+    assert!(said.iter().any(|n| n.starts_with(&format!("#{id} 告警已由 市指挥长 确认（08:00）"))), "{said:?}");
+    assert!(!notices(&a).iter().any(|n| n.contains("告警已由")), "not told of its own: {:?}", notices(&a));
+    assert!(!a.world().resource::<Desk>().is_acknowledging(id), "seen recorded");
+
+    // Ten minutes on, not accepted: overdue, then whistled up by rule. Both alarms stand
+    // again: the acknowledgement was of the serious report.
+    clock.advance(10 * 60_000 + 1);
+    run_both(&mut a, &mut b, "the new alarms", |a, b| {
+        alarms(b) == [id] && incident(a, id).is_some_and(|i| i.alarm_unacknowledged() && i.history.len() >= 4)
+    });
+    // The commander's desk still has the matter selected: its alarm was raised all the
+    // same, and stands until acknowledged.
+    run_both(&mut a, &mut b, "the alarm at the desk that has it selected", |a, _| alarms(a) == [id]);
+    // The city's officer acknowledges with the detail panel's button.
+    b.world_mut().write_message(Intent::AcknowledgeAlarm(id));
+    run_both(&mut a, &mut b, "the second acknowledgement at the first desk", |a, b| {
+        alarms(a).is_empty()
+            && alarms(b).is_empty()
+            && incident(a, id).is_some_and(|i| i.acknowledgement().is_some_and(|s| s.by == "city-dispatcher"))
+    });
+    assert!(notices(&a).iter().any(|n| n.starts_with(&format!("#{id} 告警已由 市值班员 确认（08:10）"))));
+    let steps: Vec<String> = incident(&mut a, id).expect("held").history.into_iter().map(|s| s.action).collect();
+    assert_eq!(steps, ["report", "acknowledge", "overdue", "escalate", "acknowledge"]);
+
+    // Through a relay that hides the feature, as an older server: the desk keeps its
+    // acknowledgement to itself and sends nothing.
+    let relay = common::LossyRelay::start(&rt, server.addr);
+    relay.older.store(true, std::sync::atomic::Ordering::SeqCst);
+    let so = tempfile::tempdir().expect("tmp");
+    let mut old = desk(relay.addr, "dev-city", so.path());
+    run_both(&mut old, &mut a, "the older desk's snapshot", |old, _| {
+        old.world().resource::<onegrid_console::live::Feed>().snapshots > 0
+    });
+    // Late again, at the district now: overdue, no further whistle.
+    clock.advance(15 * 60_000);
+    run_both(&mut old, &mut a, "the overdue alarm at both", |old, a| alarms(old) == [id] && alarms(a) == [id]);
+    old.world_mut().resource_mut::<Selection>().incident = Some(id);
+    for _ in 0..50 {
+        old.update();
+        a.update();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(alarms(&old).is_empty(), "acknowledged at its desk");
+    assert!(!old.world().resource::<Desk>().is_acknowledging(id));
+    assert_eq!(alarms(&a), [id], "and nowhere else");
+    assert!(incident(&mut a, id).is_some_and(|i| i.alarm_unacknowledged()));
+    rt.block_on(server.shutdown());
+}
