@@ -43,50 +43,50 @@ impl AlarmCause {
 }
 
 impl Incident {
-    /// The alarms that stand on it now (none once closed).
+    /// Whether `cause` stands on it now (none once closed).
+    pub fn alarm_stands(&self, cause: AlarmCause) -> bool {
+        self.state.is_open()
+            && match cause {
+                AlarmCause::Serious => self.state == IncidentState::Reported && self.severity >= SERIOUS_SEVERITY,
+                AlarmCause::Escalated => self.state == IncidentState::Escalated,
+                AlarmCause::Overdue => self.overdue,
+            }
+    }
+
+    /// The alarms that stand on it now, in the order of [`AlarmCause`]'s variants.
     pub fn alarm_causes(&self) -> Vec<AlarmCause> {
-        if !self.state.is_open() {
-            return Vec::new();
-        }
-        let mut causes = Vec::new();
-        if self.state == IncidentState::Reported && self.severity >= SERIOUS_SEVERITY {
-            causes.push(AlarmCause::Serious);
-        }
-        if self.state == IncidentState::Escalated {
-            causes.push(AlarmCause::Escalated);
-        }
-        if self.overdue {
-            causes.push(AlarmCause::Overdue);
-        }
-        causes
+        self.standing().collect()
+    }
+
+    fn standing(&self) -> impl Iterator<Item = AlarmCause> + '_ {
+        [AlarmCause::Serious, AlarmCause::Escalated, AlarmCause::Overdue].into_iter().filter(|c| self.alarm_stands(*c))
     }
 
     /// Where in the history the newest of the standing alarms was raised: the newest step
     /// that raises one of them (for a matter whose history has none, as one overdue
     /// before the clock recorded its marks: its newest step other than an
-    /// acknowledgement).
-    fn alarm_raised(&self, causes: &[AlarmCause]) -> Option<usize> {
-        let raising = |s: &Step| causes.iter().any(|c| c.raised_by() == s.action);
+    /// acknowledgement); none where none stands.
+    fn alarm_raised(&self) -> Option<usize> {
+        self.standing().next()?;
+        let raising = |s: &Step| self.standing().any(|c| c.raised_by() == s.action);
         self.history
             .iter()
             .rposition(raising)
             .or_else(|| self.history.iter().rposition(|s| s.action != ACKNOWLEDGE_STEP))
+            .or(Some(0))
     }
 
     /// The step that acknowledged the alarms standing now, if one did: an acknowledgement
     /// after the newest of them was raised. None where none stands.
     pub fn acknowledgement(&self) -> Option<&Step> {
-        let causes = self.alarm_causes();
-        if causes.is_empty() {
-            return None;
-        }
-        let from = self.alarm_raised(&causes).map_or(0, |k| k + 1);
-        self.history[from.min(self.history.len())..].iter().rev().find(|s| s.action == ACKNOWLEDGE_STEP)
+        let from = self.alarm_raised()? + 1;
+        self.history.get(from..)?.iter().rev().find(|s| s.action == ACKNOWLEDGE_STEP)
     }
 
-    /// Whether an alarm stands on it that nobody has acknowledged.
+    /// Whether an alarm stands on it that nobody has acknowledged. Allocates nothing: the
+    /// queue asks it of every incident each frame.
     pub fn alarm_unacknowledged(&self) -> bool {
-        !self.alarm_causes().is_empty() && self.acknowledgement().is_none()
+        self.alarm_raised().is_some() && self.acknowledgement().is_none()
     }
 }
 

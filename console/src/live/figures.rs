@@ -22,6 +22,8 @@ pub struct Figures {
     pub on_time_rate: Option<f64>,
     /// Open and escalated (吹哨).
     pub escalated: usize,
+    /// Open with an alarm that nobody, at any desk, has acknowledged (`protocol::alarm`).
+    pub unacknowledged: usize,
 }
 
 /// The offset of China Standard Time (the city's clock: UTC+8, no daylight saving) from UTC.
@@ -44,6 +46,7 @@ impl Figures {
                 f.open += 1;
                 f.overdue += usize::from(i.overdue);
                 f.escalated += usize::from(i.state == IncidentState::Escalated);
+                f.unacknowledged += usize::from(i.alarm_unacknowledged());
             } else if i.closed_at().is_some_and(|t| t >= since) {
                 f.closed_today += 1;
                 on_time += usize::from(i.overdue_count == 0);
@@ -189,6 +192,7 @@ mod tests {
         old.history.last_mut().expect("step").at = now - 86_400_000;
         let f = Figures::of([&a, &b, &c, &d, &old], now);
         assert_eq!((f.open, f.overdue, f.closed_today), (2, 1, 2));
+        assert_eq!(f.unacknowledged, 1, "#1's overdue alarm, acknowledged nowhere");
         assert_eq!(f.on_time_rate, Some(0.5));
     }
 

@@ -64,6 +64,9 @@ pub struct QueueRow {
     pub reported_at: Millis,
     /// An alarm on it awaits the officer's acknowledgement (`sound::alarms`).
     pub alarm: bool,
+    /// An alarm stands on it that nobody, at any desk, has acknowledged (the wall's board
+    /// marks it).
+    pub unacknowledged: bool,
     /// A unit on the way to it has not been coming nearer (`desk::enroute`).
     pub stalled: bool,
 }
@@ -100,6 +103,7 @@ pub fn queue_rows<'a>(
             level: i.level,
             reported_at: i.reported_at,
             alarm: false,
+            unacknowledged: i.alarm_unacknowledged(),
             stalled: false,
         })
         .collect();

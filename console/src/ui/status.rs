@@ -346,7 +346,8 @@ mod tests {
     #[test]
     fn the_bar_ends_with_the_citys_time_and_its_date_where_there_is_room() {
         use egui_kittest::kittest::Queryable;
-        let figures = Figures { open: 27, overdue: 1, escalated: 1, closed_today: 3, on_time_rate: Some(0.5) };
+        let figures =
+            Figures { open: 27, overdue: 1, escalated: 1, closed_today: 3, on_time_rate: Some(0.5), unacknowledged: 1 };
         let view = |inline: bool, now: Option<i64>| StatusView {
             data_age: Some(Duration::from_millis(200)),
             units: 574,
@@ -408,7 +409,7 @@ mod tests {
     #[test]
     fn the_sound_button_says_where_sound_stands_and_is_pressed_to_mute() {
         use egui_kittest::kittest::Queryable;
-        let figures = Figures { open: 0, overdue: 0, escalated: 0, closed_today: 0, on_time_rate: None };
+        let figures = Figures::default();
         let pressed = std::cell::Cell::new(0);
         let sound = SoundView {
             label: "🔔 提示音".into(),
@@ -448,7 +449,7 @@ mod tests {
     #[test]
     fn unacknowledged_alarms_are_counted_and_go_to_the_first_or_are_all_acknowledged() {
         use egui_kittest::kittest::Queryable;
-        let figures = Figures { open: 0, overdue: 0, escalated: 0, closed_today: 0, on_time_rate: None };
+        let figures = Figures::default();
         let lines: Vec<String> = (1..=14).map(|k| format!("#{k} 超时 道路不洁 思明 中华")).collect();
         let v = StatusView { alarms: &lines, ..plain_view(&figures) };
         let asked = std::cell::RefCell::new(Vec::new());
@@ -490,7 +491,7 @@ mod tests {
     #[test]
     fn while_the_map_comes_the_link_says_so_and_not_that_data_is_stale() {
         use egui_kittest::kittest::Queryable;
-        let figures = Figures { open: 0, overdue: 0, escalated: 0, closed_today: 0, on_time_rate: None };
+        let figures = Figures::default();
         let view = |map_coming: bool| StatusView {
             data_age: Some(Duration::from_secs(25)),
             map_coming,
@@ -511,7 +512,7 @@ mod tests {
     #[test]
     fn the_count_lists_what_awaits_the_server_on_hover() {
         use egui_kittest::kittest::Queryable;
-        let figures = Figures { open: 0, overdue: 0, escalated: 0, closed_today: 0, on_time_rate: None };
+        let figures = Figures::default();
         let lines = [
             "⏳ 登记 消防隐患（上次运行时）：未连接，已暂存本机 37 分钟，恢复连接后自动发送…".to_owned(),
             "⏳ 受理 #4：连接中断，恢复后自动重发…".to_owned(),

@@ -94,9 +94,14 @@ const BOARD_ROW: f32 = 30.0;
 /// many more there are.
 pub fn board(ui: &mut Ui, rows: &[QueueRow], scale: f32) {
     let overdue = rows.iter().filter(|r| r.overdue).count();
+    let unacknowledged = rows.iter().filter(|r| r.unacknowledged).count();
     ui.horizontal(|ui| {
         ui.label(RichText::new("督办看板").size(22.0 * scale).strong());
-        ui.label(RichText::new(format!("在办 {} 件 · 超时 {overdue} 件", rows.len())).size(16.0 * scale).weak());
+        let mut counts = format!("在办 {} 件 · 超时 {overdue} 件", rows.len());
+        if unacknowledged > 0 {
+            counts.push_str(&format!(" · 告警未确认 {unacknowledged} 件"));
+        }
+        ui.label(RichText::new(counts).size(16.0 * scale).weak());
     });
     ui.separator();
     if rows.is_empty() {
@@ -115,7 +120,10 @@ pub fn board(ui: &mut Ui, rows: &[QueueRow], scale: f32) {
             let color = style::incident_color(r.state, r.overdue);
             ui.painter().rect_filled(bar, 2.0, color);
             // The time left before the place, which is cut short where the row is narrow.
-            ui.label(RichText::new(format!("#{}", r.id)).size(size).strong());
+            // An alarm nobody has acknowledged at any desk: the board chases it.
+            let id = format!("{}#{}", if r.unacknowledged { "⚠" } else { "" }, r.id);
+            let id = RichText::new(id).size(size).strong();
+            ui.label(if r.unacknowledged { id.color(Color32::from_rgb(255, 170, 60)) } else { id });
             let left = RichText::new(format_left(r.time_left_ms)).size(size).strong();
             ui.label(if r.overdue { left.color(Color32::from_rgb(255, 110, 110)) } else { left });
             ui.label(RichText::new(style::state_name(r.state)).size(size).color(color));
@@ -135,6 +143,7 @@ pub fn wall_figures(ui: &mut Ui, f: &Figures, scale: f32, role: WallRole) {
             ("在办事件", f.open.to_string(), Color32::WHITE),
             ("超时", f.overdue.to_string(), Color32::from_rgb(255, 100, 100)),
             ("吹哨", f.escalated.to_string(), Color32::from_rgb(255, 120, 210)),
+            ("告警未确认", f.unacknowledged.to_string(), Color32::from_rgb(255, 170, 60)),
             ("今日结案", f.closed_today.to_string(), Color32::from_rgb(130, 220, 130)),
             ("按时结案率", rate_words(f.on_time_rate), Color32::from_rgb(120, 200, 255)),
         ] {
@@ -357,16 +366,42 @@ mod tests {
         let mut h =
             egui_kittest::Harness::builder().with_size(egui::vec2(700.0, 400.0)).build_ui(|ui| board(ui, &rows, 1.0));
         h.run();
-        h.get_by_label_contains("超时 1 件");
-        // The overdue one on top, its time past the limit in words; then the least time left.
-        assert!(h.query_by_label("#30").is_some() && h.query_by_label("超2分").is_some());
+        h.get_by_label("在办 40 件 · 超时 1 件 · 告警未确认 1 件");
+        // The overdue one on top, its time past the limit in words, marked while nobody has
+        // acknowledged its alarm; then the least time left.
+        assert!(h.query_by_label("⚠#30").is_some() && h.query_by_label("超2分").is_some());
         assert!(h.query_by_label("#1").is_some() && h.query_by_label("10分").is_some());
         // 400 points hold about a dozen rows of 30: the rest are counted, not drawn.
         assert!(h.query_by_label("#40").is_none(), "the last does not fit");
         let n = (1..=40).find(|n| h.query_by_label(&format!("另有 {n} 件")).is_some()).unwrap_or(0);
         let drawn = (1..=40).filter(|id| h.query_by_label(&format!("#{id}")).is_some()).count();
-        assert_eq!(drawn + n, 40, "{drawn} drawn and {n} more");
+        assert_eq!(drawn + 1 + n, 40, "{drawn} drawn, the overdue one and {n} more");
         assert!(drawn >= 8, "{drawn} rows drawn");
+        drop(h);
+        // Acknowledged at some desk: no longer marked.
+        let mut seen = incidents[29].history[0].clone();
+        seen.action = onegrid_protocol::ACKNOWLEDGE_STEP.into();
+        incidents[29].history.push(seen);
+        let rows = queue_rows(incidents.iter(), &QueueFilter::default(), 0, None);
+        let mut h =
+            egui_kittest::Harness::builder().with_size(egui::vec2(700.0, 400.0)).build_ui(|ui| board(ui, &rows, 1.0));
+        h.run();
+        h.get_by_label("在办 40 件 · 超时 1 件");
+        assert!(h.query_by_label("#30").is_some() && h.query_by_label("⚠#30").is_none());
+    }
+
+    #[test]
+    fn the_figures_count_the_alarms_nobody_acknowledged() {
+        use egui_kittest::kittest::Queryable;
+        let f = Figures { open: 12, overdue: 2, escalated: 1, unacknowledged: 3, ..Figures::default() };
+        let mut h = egui_kittest::Harness::builder()
+            .with_size(egui::vec2(1400.0, 120.0))
+            .build_ui(|ui| wall_figures(ui, &f, 1.0, WallRole::Board));
+        h.run();
+        for (k, v) in [("在办事件", "12"), ("超时", "2"), ("吹哨", "1"), ("告警未确认", "3"), ("按时结案率", "—")]
+        {
+            assert!(h.query_by_label(k).is_some() && h.query_by_label(v).is_some(), "{k} {v}");
+        }
     }
 
     #[test]
