@@ -5,7 +5,8 @@
 //! did. Later the clock marks it overdue and whistles it up: both alarms stand again, the
 //! old acknowledgement notwithstanding; the second desk acknowledges with the detail
 //! panel's button, and the first lets go. A desk connected through a relay that hides the
-//! feature (an older server) keeps its acknowledgements to itself.
+//! feature (an older server) keeps its acknowledgements to itself. And one made while the
+//! link is down is recorded when it is back.
 
 use bevy::prelude::*;
 use onegrid_console::desk::{Desk, Intent};
@@ -123,4 +124,50 @@ fn an_alarm_acknowledged_at_one_desk_ends_at_every_desk() {
     assert_eq!(alarms(&a), [id], "and nowhere else");
     assert!(incident(&mut a, id).is_some_and(|i| i.alarm_unacknowledged()));
     rt.block_on(server.shutdown());
+}
+
+#[test]
+fn an_acknowledgement_made_while_the_link_is_down_is_recorded_when_it_is_back() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, dir.path(), |_| {});
+    let relay = common::LossyRelay::start(&rt, server.addr);
+    let sd = tempfile::tempdir().expect("tmp");
+    let mut d = desk(relay.addr, "dev-commander", sd.path());
+    let mut reporter = client(server.addr, "dev-wall", None);
+    run_until_snapshot(&mut d);
+    let (text, error) =
+        settle(&mut reporter, Intent::Report { report: report(118.13044, 24.46149, "0201"), ticket: 1 });
+    assert!(!error, "{text}");
+    let Some((1, Ok(id))) = reporter.world().resource::<Desk>().reported.clone() else { panic!("no incident") };
+    common::run_until(&mut d, "the alarm", |d| alarms(d) == [id]);
+
+    // The link drops and stays down: acknowledged at the desk, nothing reaches the server.
+    relay.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+    relay.cut_after.store(1, std::sync::atomic::Ordering::SeqCst);
+    common::run_until(&mut d, "the link down", |d| {
+        d.world().resource::<onegrid_console::net::Link>().state != onegrid_console::net::LinkState::Connected
+    });
+    d.world_mut().resource_mut::<Selection>().incident = Some(id);
+    for _ in 0..20 {
+        d.update();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(alarms(&d).is_empty(), "acknowledged here");
+    let recorded = |server: &onegrid_server::Running| {
+        server.engine.with_published(|p| p.world.incidents[&id].acknowledgement().map(|s| s.by.clone()))
+    };
+    assert_eq!(recorded(&server), None, "not yet on the server");
+
+    // Back: recorded, the alarm still standing there.
+    relay.cut_after.store(0, std::sync::atomic::Ordering::SeqCst);
+    relay.closed.store(false, std::sync::atomic::Ordering::SeqCst);
+    common::run_until(&mut d, "the acknowledgement recorded", |_| recorded(&server).is_some());
+    assert_eq!(recorded(&server).as_deref(), Some("commander"));
+    common::run_until(&mut d, "the desk seeing it recorded", |d| !d.world().resource::<Desk>().is_acknowledging(id));
+    rt.block_on(server.shutdown());
+}
+
+fn run_until_snapshot(app: &mut App) {
+    common::run_until(app, "the snapshot", |a| a.world().resource::<onegrid_console::live::Feed>().snapshots > 0);
 }
