@@ -6,7 +6,8 @@
 //! old acknowledgement notwithstanding; the second desk acknowledges with the detail
 //! panel's button, and the first lets go. A desk connected through a relay that hides the
 //! feature (an older server) keeps its acknowledgements to itself. And one made while the
-//! link is down is recorded when it is back.
+//! link is down is recorded when it is back; one nobody acknowledged waits, raised from
+//! the snapshot, for a desk started later.
 
 use bevy::prelude::*;
 use onegrid_console::desk::{Desk, Intent};
@@ -170,4 +171,45 @@ fn an_acknowledgement_made_while_the_link_is_down_is_recorded_when_it_is_back() 
 
 fn run_until_snapshot(app: &mut App) {
     common::run_until(app, "the snapshot", |a| a.world().resource::<onegrid_console::live::Feed>().snapshots > 0);
+}
+
+#[test]
+fn an_alarm_nobody_acknowledged_waits_for_the_desk_that_comes_later() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::server(&rt, dir.path(), |_| {});
+    let mut reporter = client(server.addr, "dev-wall", None);
+    let (text, error) =
+        settle(&mut reporter, Intent::Report { report: report(118.13044, 24.46149, "0201"), ticket: 1 });
+    assert!(!error, "{text}");
+    let Some((1, Ok(id))) = reporter.world().resource::<Desk>().reported.clone() else { panic!("no incident") };
+    // A minor one: no alarm.
+    let mut minor = report(118.13044, 24.46149, "0201");
+    minor.severity = 1;
+    settle(&mut reporter, Intent::Report { report: minor, ticket: 2 });
+
+    // Started after the report: the alarm is raised from the snapshot, without a chime.
+    // (A district's desk: a subscription like the reporter's would be given its snapshot,
+    // up to 2 s old, and the report after it as news.)
+    let sd = tempfile::tempdir().expect("tmp");
+    let mut d = desk(server.addr, "dev-350203000000", sd.path());
+    run_until_snapshot(&mut d);
+    common::run_until(&mut d, "the alarm from the snapshot", |d| alarms(d) == [id]);
+    let wavs: Vec<_> = std::fs::read_dir(sd.path()).expect("dir").map(|e| e.expect("e").file_name()).collect();
+    assert_eq!(d.world().resource::<Sound>().player().map(|p| p.played()), Some(0), "silent: {wavs:?}");
+    d.world_mut().resource_mut::<Selection>().incident = Some(id);
+    common::run_until(&mut d, "the acknowledgement recorded", |d| {
+        incident(d, id).is_some_and(|i| i.acknowledgement().is_some())
+    });
+    drop(d);
+
+    // A desk started after that has nothing to acknowledge.
+    let so = tempfile::tempdir().expect("tmp");
+    let mut later = desk(server.addr, "dev-city", so.path());
+    run_until_snapshot(&mut later);
+    for _ in 0..20 {
+        later.update();
+    }
+    assert!(alarms(&later).is_empty(), "acknowledged before it came");
+    rt.block_on(server.shutdown());
 }

@@ -76,6 +76,12 @@ impl Incident {
             .or(Some(0))
     }
 
+    /// When the newest of the standing alarms was raised (server milliseconds); none where
+    /// none stands.
+    pub fn alarm_raised_at(&self) -> Option<crate::Millis> {
+        self.history.get(self.alarm_raised()?).map_or(Some(self.reported_at), |s| Some(s.at))
+    }
+
     /// The step that acknowledged the alarms standing now, if one did: an acknowledgement
     /// after the newest of them was raised. None where none stands.
     pub fn acknowledgement(&self) -> Option<&Step> {
@@ -177,8 +183,10 @@ mod tests {
     fn an_acknowledgement_covers_what_stood_when_it_was_taken() {
         use IncidentState as S;
         let mut i = incident(4);
+        assert_eq!(i.alarm_raised_at(), Some(0), "by its report");
         then(&mut i, ACKNOWLEDGE_STEP, S::Reported);
         assert_eq!(i.acknowledgement().map(|s| s.at), Some(10));
+        assert_eq!(i.alarm_raised_at(), Some(0), "raised when it was, acknowledged or not");
         assert!(!i.alarm_unacknowledged());
         // Accepted, then overdue: a new alarm, raised after the acknowledgement.
         then(&mut i, "accept", S::Accepted);
@@ -186,6 +194,7 @@ mod tests {
         i.overdue = true;
         then(&mut i, OVERDUE_STEP, S::Accepted);
         assert!(i.alarm_unacknowledged(), "the old acknowledgement does not cover it");
+        assert_eq!(i.alarm_raised_at(), Some(30));
         then(&mut i, ACKNOWLEDGE_STEP, S::Accepted);
         assert_eq!(i.acknowledgement().map(|s| s.at), Some(40));
         // Escalated while overdue: the whistle is newer than the acknowledgement.

@@ -9,23 +9,29 @@
 //! link that dropped, a busy server). It carries no idempotency key and never waits in the
 //! outbox: a second one is refused by the server, which is harmless, and a console
 //! started again has nothing of it to send.
+//!
+//! Since the server keeps which alarms nobody acknowledged, a desk that connects (started,
+//! or back after the link dropped) raises those its queue shows from the snapshot, silent
+//! until their first reminder: an alarm waits for somebody through a console's restart.
 
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use onegrid_protocol::{ClientMsg, Command, Incident, IncidentId};
+use onegrid_protocol::{AlarmCause, ClientMsg, Command, Incident, IncidentId};
 
 use super::{Asked, Desk, Intent};
-use crate::live::{Feed, IncidentC, LiveIndex};
+use crate::live::{Feed, IncidentC, LiveIndex, TickerItem, TickerKind};
 use crate::net::{Link, LinkState, NetLink};
-use crate::sound::Sound;
+use crate::sound::{Chime, Sound};
+use crate::ui::{Mode, UiState};
 
 /// How long an acknowledgement asked for stands before it is asked for again, while the
 /// incident still shows its alarm unacknowledged.
 pub const ASK_AGAIN: Duration = Duration::from_secs(10);
 
-/// Takes the officer's acknowledgements to the server, and lets go of the alarms
-/// acknowledged elsewhere.
+/// Raises from a snapshot the alarms that stood while the desk was away, takes the
+/// officer's acknowledgements to the server, and lets go of the alarms acknowledged
+/// elsewhere.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn acknowledge_alarms(
     mut intents: MessageReader<Intent>,
@@ -36,8 +42,29 @@ pub(super) fn acknowledge_alarms(
     feed: Res<Feed>,
     index: Res<LiveIndex>,
     incidents: Query<&IncidentC>,
+    (mode, ui, time): (Option<Res<Mode>>, Option<Res<UiState>>, Res<Time>),
+    mut snapshots: Local<u64>,
 ) {
     let incident = |id: IncidentId| index.incidents.get(&id).and_then(|&e| incidents.get(e).ok()).map(|i| &i.0);
+    // A snapshot (the first, or after a reconnect) holds the alarms that stood while this
+    // desk was not there to hear them: raised at the desk, silent until their reminder.
+    if feed.snapshots != *snapshots {
+        *snapshots = feed.snapshots;
+        if let Some(s) = sound.as_mut().filter(|_| feed.acknowledge && mode.is_some_and(|m| *m == Mode::Desk)) {
+            let now = time.elapsed_secs_f64();
+            for c in &incidents {
+                let i = &c.0;
+                let shown = ui.as_ref().is_none_or(|u| u.filter.passes(i));
+                if shown
+                    && !desk.acknowledging.contains_key(&i.id)
+                    && !s.alarms.contains(i.id)
+                    && let Some((line, chime)) = standing_alarm(i)
+                {
+                    s.alarms.raise_silently(&line, chime, now);
+                }
+            }
+        }
+    }
     for intent in intents.read() {
         if let Intent::AcknowledgeAlarm(id) = intent {
             if let Some(s) = sound.as_mut() {
@@ -98,6 +125,23 @@ pub(super) fn acknowledge_alarms(
     }
 }
 
+/// The alarm standing unacknowledged on `i`, as the ticker line that would have raised it
+/// and its chime: whistled up and serious new ones urgent, an overdue stage overdue.
+pub fn standing_alarm(i: &Incident) -> Option<(TickerItem, Chime)> {
+    if !i.alarm_unacknowledged() {
+        return None;
+    }
+    let at = i.alarm_raised_at().unwrap_or(i.reported_at);
+    let (kind, chime) = if i.alarm_stands(AlarmCause::Escalated) {
+        (TickerKind::Escalated, Chime::Urgent)
+    } else if i.alarm_stands(AlarmCause::Serious) {
+        (TickerKind::New, Chime::Urgent)
+    } else {
+        (TickerKind::Overdue, Chime::Overdue)
+    };
+    Some((TickerItem::new(kind, i, at), chime))
+}
+
 /// Who took a step, in words: the name the server recorded, else the user's id.
 pub fn who(step: &onegrid_protocol::Step) -> &str {
     if step.by_name.is_empty() { &step.by } else { &step.by_name }
@@ -106,6 +150,22 @@ pub fn who(step: &onegrid_protocol::Step) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_standing_alarm_is_the_line_that_would_have_raised_it() {
+        use onegrid_protocol::IncidentState as S;
+        let i = |state, severity, overdue| Incident { severity, overdue, ..crate::live::tests::incident(1, state) };
+        let of = |i: &Incident| standing_alarm(i).map(|(l, c)| (l.kind, c));
+        assert_eq!(of(&i(S::Reported, 2, false)), None, "a minor matter");
+        assert_eq!(of(&i(S::Reported, 3, false)), Some((TickerKind::New, Chime::Urgent)));
+        assert_eq!(of(&i(S::Accepted, 3, true)), Some((TickerKind::Overdue, Chime::Overdue)));
+        assert_eq!(of(&i(S::Escalated, 1, true)), Some((TickerKind::Escalated, Chime::Urgent)), "the most urgent");
+        let mut seen = i(S::Escalated, 1, true);
+        let mut step = seen.history[0].clone();
+        step.action = onegrid_protocol::ACKNOWLEDGE_STEP.into();
+        seen.history.push(step);
+        assert_eq!(of(&seen), None, "acknowledged");
+    }
 
     #[test]
     fn who_is_named_where_the_server_said() {

@@ -362,10 +362,10 @@ impl Plugin for DeskPlugin {
             // Registered by bevy's window plugin too; a headless desk has none.
             .add_message::<bevy::window::WindowCloseRequested>()
             .init_resource::<enroute::Samples>()
-            .add_systems(
-                Update,
-                (execute_intents, ask_on_selection, ask_ways, take_answers, expire_pending, acknowledge_alarms).chain(),
-            )
+            .add_systems(Update, (execute_intents, ask_on_selection, ask_ways, take_answers, expire_pending).chain())
+            // After the live picture is applied, with its new entities: a snapshot's alarms
+            // are read off them in the frame it came.
+            .add_systems(Update, acknowledge_alarms.after(expire_pending).after(crate::live::apply_server))
             .add_systems(Update, enroute::watch_en_route)
             .add_systems(Last, guard_close.before(bevy::window::ExitSystems));
     }

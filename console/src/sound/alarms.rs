@@ -98,6 +98,15 @@ impl Alarms {
         }
     }
 
+    /// Raises the alarm of `line`'s incident as [`Alarms::raise`] does, without sounding:
+    /// its first reminder comes its kind's interval after the alarms last sounded (an
+    /// alarm that stood while the desk was away, found in a snapshot).
+    pub fn raise_silently(&mut self, line: &TickerItem, chime: Chime, now: f64) {
+        let last = self.last_sounded;
+        self.raise(line, chime, now);
+        self.last_sounded = last.or(Some(now));
+    }
+
     /// The officer acknowledges `id`'s alarm; whether there was one.
     pub fn acknowledge(&mut self, id: IncidentId) -> bool {
         let had = self.open.remove(&id).is_some();
