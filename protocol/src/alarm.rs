@@ -89,6 +89,23 @@ impl Incident {
         self.history.get(from..)?.iter().rev().find(|s| s.action == ACKNOWLEDGE_STEP)
     }
 
+    /// Each acknowledgement in its history, with when the alarm it covered was raised:
+    /// `(raised, acknowledged)`, server milliseconds. An acknowledgement covers the newest
+    /// alarm raised before it (the server records one only where an alarm stands).
+    pub fn acknowledged_alarms(&self) -> Vec<(crate::Millis, crate::Millis)> {
+        let mut raised = None;
+        let mut out = Vec::new();
+        for (k, s) in self.history.iter().enumerate() {
+            match s.action.as_str() {
+                ACKNOWLEDGE_STEP => out.extend(raised.take().map(|r| (r, s.at))),
+                OVERDUE_STEP | "escalate" => raised = Some(s.at),
+                "report" if k == 0 && self.severity >= SERIOUS_SEVERITY => raised = Some(s.at),
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// Whether an alarm stands on it that nobody has acknowledged. Allocates nothing: the
     /// queue asks it of every incident each frame.
     pub fn alarm_unacknowledged(&self) -> bool {
@@ -205,6 +222,8 @@ mod tests {
         assert!(i.alarm_unacknowledged(), "both stand; the newest is not acknowledged");
         then(&mut i, ACKNOWLEDGE_STEP, S::Escalated);
         assert!(!i.alarm_unacknowledged(), "one acknowledgement covers both");
+        // report 0, acknowledged 10; overdue 30, acknowledged 40; escalated 50, 60.
+        assert_eq!(i.acknowledged_alarms(), [(0, 10), (30, 40), (50, 60)]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The live one-line summary the server prints: clients, incidents by state, overdue, closed
-//! in the last day, position updates per second, journal commits, and commands refused
+//! The live one-line summary the server prints: clients, incidents by state, overdue, alarms
+//! nobody has acknowledged (`protocol::alarm`), closed in the last day, position updates per second, journal commits, and commands refused
 //! because the journal was saturated (shown once there are any).
 
 use std::sync::atomic::Ordering;
@@ -10,12 +10,13 @@ use crate::engine::Engine;
 /// One summary line.
 pub fn line(engine: &Engine, updates_per_s: f64) -> String {
     let now = engine.clock.now();
-    let (states, overdue, closed) = engine.with_published(|p| {
+    let (states, (overdue, unacknowledged), closed) = engine.with_published(|p| {
         let overdue = p.world.incidents.values().filter(|i| i.overdue && i.state.is_open()).count();
+        let unacknowledged = p.world.incidents.values().filter(|i| i.alarm_unacknowledged()).count();
         // The world holds a week of closed incidents: the line says the last day's.
         let day = |t: onegrid_protocol::Millis| now - t < onegrid_protocol::LIVE_AFTER_CLOSE_MS;
         let closed = p.world.incidents.values().filter(|i| i.closed_at().is_some_and(day)).count();
-        (p.world.counts_by_state(), overdue, closed)
+        (p.world.counts_by_state(), (overdue, unacknowledged), closed)
     });
     let by_state: Vec<String> = states.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let overloaded = match engine.overloaded.load(Ordering::Relaxed) {
@@ -23,10 +24,11 @@ pub fn line(engine: &Engine, updates_per_s: f64) -> String {
         n => format!(" | refused {n} (journal saturated)"),
     };
     format!(
-        "clients {} | open: {} | overdue {} | closed in 24 h {} | positions {:.0}/s | journal {} commits{overloaded}",
+        "clients {} | open: {} | overdue {} | alarms unacknowledged {} | closed in 24 h {} | positions {:.0}/s | journal {} commits{overloaded}",
         engine.live.hub.len(),
         if by_state.is_empty() { "none".into() } else { by_state.join(", ") },
         overdue,
+        unacknowledged,
         closed,
         updates_per_s,
         engine.journal_stats().batches.load(Ordering::Relaxed),

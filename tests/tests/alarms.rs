@@ -36,6 +36,8 @@ async fn an_alarm_acknowledged_at_one_desk_is_acknowledged_at_every_one() -> any
     let new = b.incident_event(id, "reported").await?;
     assert_eq!(new.alarm_causes(), [AlarmCause::Serious]);
     assert!(new.alarm_unacknowledged());
+    let summary = || onegrid_server::summary::line(&server.running.engine, 0.0);
+    assert!(summary().contains("alarms unacknowledged 1 |"), "{}", summary());
 
     // Field staff, gateways and another street may not; the wall's operator may.
     let worker = server.running.engine.with_world(|w| {
@@ -58,11 +60,12 @@ async fn an_alarm_acknowledged_at_one_desk_is_acknowledged_at_every_one() -> any
     assert_eq!(step.by_name, "大屏", "named for people to read");
     assert!(!seen.alarm_unacknowledged());
     assert_eq!((seen.state, seen.deadline, seen.overdue), (new.state, new.deadline, new.overdue), "nothing else moves");
+    assert!(summary().contains("alarms unacknowledged 0 |"), "{}", summary());
 
     // Acknowledged already: the second desk is told by whom.
     let (code, message) = refused(&mut b, acknowledge(id, "")).await?;
     assert_eq!(code, ErrorCode::IllegalTransition);
-    assert!(message.contains("wall"), "{message}");
+    assert!(message.contains("by 大屏 (wall)"), "{message}");
 
     // Accepted: no alarm stands.
     a.ok(Command::Accept(act(id, ""))).await?;

@@ -1,5 +1,6 @@
-//! What the wall reads at a glance: the key figures (open, overdue, closed today, on-time
-//! rate) computed from the live incidents, and the ticker of new, overdue and escalated
+//! What the wall reads at a glance: the key figures (open, overdue, whistled, alarms nobody
+//! acknowledged, closed today, on-time rate, how soon alarms are acknowledged) computed
+//! from the live incidents, and the ticker of new, overdue and escalated
 //! matters as they happen.
 
 use std::collections::VecDeque;
@@ -24,6 +25,9 @@ pub struct Figures {
     pub escalated: usize,
     /// Open with an alarm that nobody, at any desk, has acknowledged (`protocol::alarm`).
     pub unacknowledged: usize,
+    /// The median time from an alarm raised to its acknowledgement, over those
+    /// acknowledged today, milliseconds; `None` before the first.
+    pub response_median_ms: Option<Millis>,
 }
 
 /// The offset of China Standard Time (the city's clock: UTC+8, no daylight saving) from UTC.
@@ -41,7 +45,9 @@ impl Figures {
         let since = midnight_before(now);
         let mut f = Figures::default();
         let mut on_time = 0usize;
+        let mut responses = Vec::new();
         for i in incidents {
+            responses.extend(i.acknowledged_alarms().into_iter().filter(|(_, at)| *at >= since).map(|(r, at)| at - r));
             if i.state.is_open() {
                 f.open += 1;
                 f.overdue += usize::from(i.overdue);
@@ -53,6 +59,8 @@ impl Figures {
             }
         }
         f.on_time_rate = (f.closed_today > 0).then(|| on_time as f64 / f.closed_today as f64);
+        responses.sort_unstable();
+        f.response_median_ms = responses.get(responses.len() / 2).copied().filter(|_| !responses.is_empty());
         f
     }
 }
@@ -194,6 +202,24 @@ mod tests {
         assert_eq!((f.open, f.overdue, f.closed_today), (2, 1, 2));
         assert_eq!(f.unacknowledged, 1, "#1's overdue alarm, acknowledged nowhere");
         assert_eq!(f.on_time_rate, Some(0.5));
+        assert_eq!(f.response_median_ms, None, "none acknowledged");
+        // Three acknowledged today, 1, 2 and 5 minutes after the alarms; one yesterday.
+        let acked = |id, raised: i64, after: i64| {
+            let mut i = incident(id, IncidentState::Accepted);
+            let mut mark = i.history[0].clone();
+            mark.action = onegrid_protocol::OVERDUE_STEP.into();
+            mark.at = raised;
+            let mut seen = mark.clone();
+            seen.action = onegrid_protocol::ACKNOWLEDGE_STEP.into();
+            seen.at = raised + after;
+            i.history.extend([mark, seen]);
+            i
+        };
+        let today =
+            [acked(6, now - 600_000, 60_000), acked(7, now - 600_000, 300_000), acked(8, now - 600_000, 120_000)];
+        let old = acked(9, now - 2 * 86_400_000, 10_000);
+        let f = Figures::of(today.iter().chain([&old]), now);
+        assert_eq!(f.response_median_ms, Some(120_000));
     }
 
     #[test]

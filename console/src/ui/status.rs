@@ -346,8 +346,15 @@ mod tests {
     #[test]
     fn the_bar_ends_with_the_citys_time_and_its_date_where_there_is_room() {
         use egui_kittest::kittest::Queryable;
-        let figures =
-            Figures { open: 27, overdue: 1, escalated: 1, closed_today: 3, on_time_rate: Some(0.5), unacknowledged: 1 };
+        let figures = Figures {
+            open: 27,
+            overdue: 1,
+            escalated: 1,
+            closed_today: 3,
+            on_time_rate: Some(0.5),
+            unacknowledged: 1,
+            response_median_ms: None,
+        };
         let view = |inline: bool, now: Option<i64>| StatusView {
             data_age: Some(Duration::from_millis(200)),
             units: 574,

@@ -146,6 +146,11 @@ pub fn wall_figures(ui: &mut Ui, f: &Figures, scale: f32, role: WallRole) {
             ("告警未确认", f.unacknowledged.to_string(), Color32::from_rgb(255, 170, 60)),
             ("今日结案", f.closed_today.to_string(), Color32::from_rgb(130, 220, 130)),
             ("按时结案率", rate_words(f.on_time_rate), Color32::from_rgb(120, 200, 255)),
+            (
+                "告警响应（中位）",
+                f.response_median_ms.map_or("—".into(), response_words),
+                Color32::from_rgb(120, 200, 255),
+            ),
         ] {
             ui.vertical(|ui| {
                 ui.label(RichText::new(k).size(16.0 * scale).weak());
@@ -162,6 +167,16 @@ pub fn wall_figures(ui: &mut Ui, f: &Figures, scale: f32, role: WallRole) {
             ui.add(egui::Label::new(words).wrap_mode(egui::TextWrapMode::Extend));
         });
     });
+}
+
+/// How soon an alarm was acknowledged, in words: "45秒", "3分", "1时05分".
+pub fn response_words(ms: Millis) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..60 => format!("{s}秒"),
+        60..3600 => format!("{}分", s / 60),
+        _ => format!("{}时{:02}分", s / 3600, s % 3600 / 60),
+    }
 }
 
 fn kind_color(k: TickerKind) -> Color32 {
@@ -391,17 +406,31 @@ mod tests {
     }
 
     #[test]
-    fn the_figures_count_the_alarms_nobody_acknowledged() {
+    fn the_figures_count_the_alarms_nobody_acknowledged_and_how_soon_they_are() {
         use egui_kittest::kittest::Queryable;
-        let f = Figures { open: 12, overdue: 2, escalated: 1, unacknowledged: 3, ..Figures::default() };
+        let f = Figures {
+            open: 12,
+            overdue: 2,
+            escalated: 1,
+            unacknowledged: 3,
+            response_median_ms: Some(150_000),
+            ..Figures::default()
+        };
         let mut h = egui_kittest::Harness::builder()
             .with_size(egui::vec2(1400.0, 120.0))
             .build_ui(|ui| wall_figures(ui, &f, 1.0, WallRole::Board));
         h.run();
-        for (k, v) in [("在办事件", "12"), ("超时", "2"), ("吹哨", "1"), ("告警未确认", "3"), ("按时结案率", "—")]
-        {
+        for (k, v) in [
+            ("在办事件", "12"),
+            ("超时", "2"),
+            ("吹哨", "1"),
+            ("告警未确认", "3"),
+            ("按时结案率", "—"),
+            ("告警响应（中位）", "2分"),
+        ] {
             assert!(h.query_by_label(k).is_some() && h.query_by_label(v).is_some(), "{k} {v}");
         }
+        assert_eq!([response_words(45_000), response_words(3_900_000)], ["45秒", "1时05分"]);
     }
 
     #[test]

@@ -137,7 +137,7 @@ pub fn decide(
             if let Some(s) = inc.acknowledgement() {
                 return refuse(
                     ErrorCode::IllegalTransition,
-                    format!("incident {incident}'s alarm was acknowledged by {} already", s.by),
+                    format!("incident {incident}'s alarm was acknowledged by {} ({}) already", s.by_name, s.by),
                 );
             }
             let step = step(actor, onegrid_protocol::ACKNOWLEDGE_STEP, inc.state, now, note);
