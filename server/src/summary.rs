@@ -1,6 +1,7 @@
 //! The live one-line summary the server prints: clients, incidents by state, overdue, alarms
-//! nobody has acknowledged (`protocol::alarm`), closed in the last day, position updates per second, journal commits, and commands refused
-//! because the journal was saturated (shown once there are any).
+//! nobody has acknowledged (`protocol::alarm`), closed in the last day, position updates
+//! per second, journal commits, and commands refused because the journal was saturated
+//! (shown once there are any).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};

@@ -137,7 +137,10 @@ pub fn decide(
             if let Some(s) = inc.acknowledgement() {
                 return refuse(
                     ErrorCode::IllegalTransition,
-                    format!("incident {incident}'s alarm was acknowledged by {} ({}) already", s.by_name, s.by),
+                    match s.by_name.as_str() {
+                        "" => format!("incident {incident}'s alarm was acknowledged by {} already", s.by),
+                        name => format!("incident {incident}'s alarm was acknowledged by {name} ({}) already", s.by),
+                    },
                 );
             }
             let step = step(actor, onegrid_protocol::ACKNOWLEDGE_STEP, inc.state, now, note);
