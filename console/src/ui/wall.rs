@@ -304,6 +304,10 @@ pub fn focus_card(ui: &mut Ui, c: &FocusCard<'_>, scale: f32) {
                 format!("处置：{}", c.units.join("、"))
             };
             ui.label(RichText::new(who).size(size));
+            if let Some((words, seen)) = alarm_words(i) {
+                let color = if seen { Color32::from_rgb(130, 220, 130) } else { Color32::from_rgb(255, 170, 60) };
+                ui.label(RichText::new(words).size(size).color(color));
+            }
             // Video linkage: which cameras see it (their pictures come with the video work).
             match c.cameras.as_deref() {
                 Some([]) => {
@@ -319,6 +323,23 @@ pub fn focus_card(ui: &mut Ui, c: &FocusCard<'_>, scale: f32) {
                 ui.add(egui::Label::new(RichText::new(&i.description).size(size * 0.9).weak()).truncate());
             }
         });
+}
+
+/// The alarm standing on `i` in words, and whether somebody acknowledged it: who and when
+/// (告警已确认：市值班员 13:09), or what raised it (告警未确认（超时、吹哨）); none where no
+/// alarm stands.
+pub fn alarm_words(i: &Incident) -> Option<(String, bool)> {
+    let causes = i.alarm_causes();
+    if causes.is_empty() {
+        return None;
+    }
+    Some(match i.acknowledgement() {
+        Some(s) => (format!("告警已确认：{} {}", crate::desk::acknowledge::who(s), clock(s.at)), true),
+        None => {
+            let what: Vec<&str> = causes.iter().map(|c| crate::ui::detail::cause_name(*c)).collect();
+            (format!("告警未确认（{}）", what.join("、")), false)
+        }
+    })
 }
 
 /// Seconds the wall stays on one followed incident.
@@ -469,6 +490,7 @@ mod tests {
         h.run();
         h.get_by_label("已超3分");
         h.get_by_label("尚未派遣");
+        h.get_by_label("告警未确认（超时）");
         h.get_by_label("无摄像机覆盖");
         drop(h);
         // Units sent and since gone (called back by the escalation): not 尚未派遣.
@@ -479,6 +501,16 @@ mod tests {
             .build_ui(|ui| focus_card(ui, &card, 1.5));
         h.run();
         h.get_by_label("派出单位均已离开");
+        drop(h);
+        // Acknowledged at a desk: who, and when.
+        let mut seen = i.history[0].clone();
+        seen.action = onegrid_protocol::ACKNOWLEDGE_STEP.into();
+        seen.by_name = "市值班员".into();
+        seen.at = 9 * 60_000;
+        i.history.push(seen);
+        assert_eq!(alarm_words(&i), Some(("告警已确认：市值班员 08:09".to_owned(), true)));
+        i.overdue = false;
+        assert_eq!(alarm_words(&i), None, "nothing stands");
     }
 
     #[test]
