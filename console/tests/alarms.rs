@@ -7,7 +7,8 @@
 //! panel's button, and the first lets go. A desk connected through a relay that hides the
 //! feature (an older server) keeps its acknowledgements to itself. And one made while the
 //! link is down is recorded when it is back; one nobody acknowledged waits, raised from
-//! the snapshot, for a desk started later.
+//! the snapshot, for a desk started later, and comes back when the queue's filter shows
+//! its row again.
 
 use bevy::prelude::*;
 use onegrid_console::desk::{Desk, Intent};
@@ -193,10 +194,19 @@ fn an_alarm_nobody_acknowledged_waits_for_the_desk_that_comes_later() {
     // up to 2 s old, and the report after it as news.)
     let sd = tempfile::tempdir().expect("tmp");
     let mut d = desk(server.addr, "dev-350203000000", sd.path());
+    d.insert_resource(onegrid_console::ui::UiState::default());
     run_until_snapshot(&mut d);
     common::run_until(&mut d, "the alarm from the snapshot", |d| alarms(d) == [id]);
     let wavs: Vec<_> = std::fs::read_dir(sd.path()).expect("dir").map(|e| e.expect("e").file_name()).collect();
     assert_eq!(d.world().resource::<Sound>().player().map(|p| p.played()), Some(0), "silent: {wavs:?}");
+    // Out of the queue with another street's filter, and back with the filter.
+    let filter = |d: &mut App, street: Option<&str>| {
+        d.world_mut().resource_mut::<onegrid_console::ui::UiState>().filter.street = street.map(str::to_owned);
+    };
+    filter(&mut d, Some("350203001"));
+    common::run_until(&mut d, "the alarm let go with its row", |d| alarms(d).is_empty());
+    filter(&mut d, None);
+    common::run_until(&mut d, "the alarm back with its row", |d| alarms(d) == [id]);
     d.world_mut().resource_mut::<Selection>().incident = Some(id);
     common::run_until(&mut d, "the acknowledgement recorded", |d| {
         incident(d, id).is_some_and(|i| i.acknowledgement().is_some())

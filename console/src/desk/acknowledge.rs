@@ -13,6 +13,8 @@
 //! Since the server keeps which alarms nobody acknowledged, a desk that connects (started,
 //! or back after the link dropped) raises those its queue shows from the snapshot, silent
 //! until their first reminder: an alarm waits for somebody through a console's restart.
+//! So does a desk whose queue's filter changes: the alarms it let go of when they left
+//! the queue come back with them.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +25,7 @@ use super::{Asked, Desk, Intent};
 use crate::live::{Feed, IncidentC, LiveIndex, TickerItem, TickerKind};
 use crate::net::{Link, LinkState, NetLink};
 use crate::sound::{Chime, Sound};
+use crate::ui::queue::QueueFilter;
 use crate::ui::{Mode, UiState};
 
 /// How long an acknowledgement asked for stands before it is asked for again, while the
@@ -43,13 +46,15 @@ pub(super) fn acknowledge_alarms(
     index: Res<LiveIndex>,
     incidents: Query<&IncidentC>,
     (mode, ui, time): (Option<Res<Mode>>, Option<Res<UiState>>, Res<Time>),
-    mut snapshots: Local<u64>,
+    mut looked: Local<(u64, Option<QueueFilter>)>,
 ) {
     let incident = |id: IncidentId| index.incidents.get(&id).and_then(|&e| incidents.get(e).ok()).map(|i| &i.0);
     // A snapshot (the first, or after a reconnect) holds the alarms that stood while this
-    // desk was not there to hear them: raised at the desk, silent until their reminder.
-    if feed.snapshots != *snapshots {
-        *snapshots = feed.snapshots;
+    // desk was not there to hear them, and a queue's filter widened shows those it had
+    // let go of: raised at the desk, silent until their reminder.
+    let filter = ui.as_ref().map(|u| &u.filter);
+    if feed.snapshots != looked.0 || filter != looked.1.as_ref() {
+        *looked = (feed.snapshots, filter.cloned());
         if let Some(s) = sound.as_mut().filter(|_| feed.acknowledge && mode.is_some_and(|m| *m == Mode::Desk)) {
             let now = time.elapsed_secs_f64();
             for c in &incidents {
