@@ -269,7 +269,7 @@ fn alarm_row(ui: &mut Ui, v: &IncidentView<'_>) -> Option<Intent> {
     if causes.is_empty() {
         return None;
     }
-    let what = causes.iter().map(|c| cause_name(*c)).collect::<Vec<_>>().join("、");
+    let what = causes_words(&causes);
     ui.label(RichText::new("告警").weak());
     let mut out = None;
     ui.horizontal(|ui| match i.acknowledgement() {
@@ -292,6 +292,11 @@ fn alarm_row(ui: &mut Ui, v: &IncidentView<'_>) -> Option<Intent> {
     });
     ui.end_row();
     out
+}
+
+/// What raised an alarm, its causes in words: "吹哨、超时".
+pub fn causes_words(causes: &[AlarmCause]) -> String {
+    causes.iter().map(|c| cause_name(*c)).collect::<Vec<_>>().join("、")
 }
 
 /// What raised an alarm, in words.

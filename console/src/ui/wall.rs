@@ -335,10 +335,7 @@ pub fn alarm_words(i: &Incident) -> Option<(String, bool)> {
     }
     Some(match i.acknowledgement() {
         Some(s) => (format!("告警已确认：{} {}", crate::desk::acknowledge::who(s), clock(s.at)), true),
-        None => {
-            let what: Vec<&str> = causes.iter().map(|c| crate::ui::detail::cause_name(*c)).collect();
-            (format!("告警未确认（{}）", what.join("、")), false)
-        }
+        None => (format!("告警未确认（{}）", crate::ui::detail::causes_words(&causes)), false),
     })
 }
 
